@@ -1,0 +1,29 @@
+/*
+ * dsn.h
+ *	  Connection strings: normalising what users paste (libpq keyword form,
+ *	  postgresql:// URIs, SQLAlchemy URLs) and redacting passwords from any
+ *	  text.  Pure string code, no connections.
+ */
+#ifndef PGCUTOVER_DSN_H
+#define PGCUTOVER_DSN_H
+
+#include <stdbool.h>
+
+/*
+ * Returns a malloc'd libpq-compatible DSN.  SQLAlchemy URLs such as
+ * postgresql+psycopg2://u:p@h/db are rewritten to postgresql://u:p@h/db and
+ * *was_sqlalchemy is set.
+ */
+char	   *dsn_normalize(const char *dsn, bool *was_sqlalchemy);
+
+/* Returns a malloc'd copy of text with every DSN password replaced by ***. */
+char	   *dsn_redact(const char *text);
+
+/* Returns the malloc'd password a DSN carries, or NULL (uses libpq's parser). */
+char	   *dsn_password(const char *dsn);
+
+
+
+/* Returns a malloc'd "host=.. port=.. dbname=.. user=.." summary, no password. */
+char	   *dsn_describe(const char *dsn);
+#endif

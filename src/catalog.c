@@ -1,0 +1,116 @@
+/*
+ * catalog.c
+ *	  Reading the source's table list and applying the name filters.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "log.h"
+#include "pgconn.h"
+
+/* Matches "schema.table" or a bare "table" (any schema) against a filter. */
+static bool
+table_matches(const char *filter, const char *nspname, const char *relname)
+{
+	const char *dot = strchr(filter, '.');
+
+	if (dot == NULL)
+		return strcmp(filter, relname) == 0;
+	return strncmp(filter, nspname, dot - filter) == 0 &&
+		nspname[dot - filter] == '\0' && strcmp(dot + 1, relname) == 0;
+}
+
+static bool
+any_table_matches(const StrList *list, const char *nspname, const char *relname)
+{
+	for (int i = 0; i < list->count; i++)
+		if (table_matches(list->items[i], nspname, relname))
+			return true;
+	return false;
+}
+
+bool
+catalog_table_selected(const Options *opts, const char *nspname, const char *relname)
+{
+	if (opts->include_schema.count > 0 &&
+		!strlist_contains(&opts->include_schema, nspname))
+		return false;
+	if (strlist_contains(&opts->exclude_schema, nspname))
+		return false;
+	if (opts->include_table.count > 0 &&
+		!any_table_matches(&opts->include_table, nspname, relname))
+		return false;
+	if (any_table_matches(&opts->exclude_table, nspname, relname))
+		return false;
+	return true;
+}
+
+bool
+catalog_table_lacks_identity(const TableInfo *t)
+{
+	if (t->relkind != 'r' || t->persistence != 'p')
+		return false;
+	return t->replident == 'n' || (t->replident == 'd' && !t->has_pk);
+}
+
+bool
+catalog_list_tables(PGconn *conn, const Options *opts, TableList *out)
+{
+	static const char *sql =
+		"SELECT c.oid, n.nspname, c.relname, "
+		"  pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
+		"  c.relkind, c.relpersistence, c.relreplident, "
+		"  EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary), "
+		"  c.relispartition, "
+		"  CASE WHEN c.relkind = 'r' THEN pg_catalog.pg_relation_size(c.oid) ELSE 0 END, "
+		"  CASE WHEN c.relkind = 'r' THEN pg_catalog.pg_relation_size(c.oid) / "
+		"       pg_catalog.current_setting('block_size')::int ELSE 0 END, "
+		"  c.reltuples "
+		"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+		"WHERE c.relkind IN ('r', 'p', 'f') AND " CATALOG_USER_RELATION_FILTER
+		" ORDER BY n.nspname, c.relname";
+	PGresult   *res = db_query(conn, sql);
+	int			n;
+
+	memset(out, 0, sizeof(*out));
+	if (res == NULL)
+		return false;
+	n = PQntuples(res);
+	out->tables = pg_malloc0(sizeof(TableInfo) * (n ? n : 1));
+	for (int i = 0; i < n; i++)
+	{
+		TableInfo  *t = &out->tables[out->count];
+
+		if (!catalog_table_selected(opts, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2)))
+			continue;
+		t->oid = (unsigned int) strtoul(PQgetvalue(res, i, 0), NULL, 10);
+		t->nspname = pg_strdup(PQgetvalue(res, i, 1));
+		t->relname = pg_strdup(PQgetvalue(res, i, 2));
+		t->qualname = pg_strdup(PQgetvalue(res, i, 3));
+		t->relkind = PQgetvalue(res, i, 4)[0];
+		t->persistence = PQgetvalue(res, i, 5)[0];
+		t->replident = PQgetvalue(res, i, 6)[0];
+		t->has_pk = PQgetvalue(res, i, 7)[0] == 't';
+		t->is_partition = PQgetvalue(res, i, 8)[0] == 't';
+		t->bytes = strtoll(PQgetvalue(res, i, 9), NULL, 10);
+		t->relpages = strtoll(PQgetvalue(res, i, 10), NULL, 10);
+		t->reltuples = strtod(PQgetvalue(res, i, 11), NULL);
+		out->count++;
+	}
+	PQclear(res);
+	return true;
+}
+
+void
+catalog_free_tables(TableList *list)
+{
+	for (int i = 0; i < list->count; i++)
+	{
+		free(list->tables[i].nspname);
+		free(list->tables[i].relname);
+		free(list->tables[i].qualname);
+	}
+	free(list->tables);
+	memset(list, 0, sizeof(*list));
+}

@@ -1,0 +1,368 @@
+/*
+ * cli.c
+ *	  Command-line parsing and help.  Options may come before or after the
+ *	  command; each option says which commands it applies to.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "log.h"
+
+enum
+{
+	C_CHECK = 1 << 0,
+	C_COPY = 1 << 1,
+	C_FOLLOW = 1 << 2,
+	C_STATUS = 1 << 3,
+	C_SWITCHOVER = 1 << 4,
+	C_VERIFY = 1 << 5,
+	C_CLEANUP = 1 << 6,
+	C_MIGRATE = 1 << 7,
+	C_ALL = 0xff
+};
+
+static const Command commands[] = {
+	{"check", "preflight: verify both servers are ready for a migration", cmd_check,
+	"Checks run: connectivity, versions, wal_level, free slots and senders,\n"
+	"wal2json installed and allowed by output_plugin_libraries, REPLICATION and\n"
+	"SELECT privileges, CREATE on the target, primary keys / replica identity,\n"
+	"large objects, extensions, disk, and an empty target.\n"},
+	{"copy", "copy schema and data in one consistent snapshot and create the slot", cmd_copy,
+	"Creates the logical slot (wal2json) with an exported snapshot, restores the\n"
+	"pre-data schema, copies every table in parallel (binary COPY, large tables\n"
+	"split by CTID range), then builds indexes and constraints and sets\n"
+	"sequences.  Rerun after a crash to resume.\n"},
+	{"follow", "stream changes from the slot and apply them to the target", NULL, ""},
+	{"status", "show replication lag and follower state", NULL, ""},
+	{"switchover", "fence the source, drain, sync sequences, verify", NULL, ""},
+	{"verify", "compare row counts and checksums of source and target", NULL, ""},
+	{"cleanup", "drop the slot and the pgcutover state", NULL, ""},
+	{"migrate", "check, copy, follow (and optionally switch over) in one run", NULL, ""},
+	{NULL, NULL, NULL, NULL}
+};
+
+typedef struct OptSpec
+{
+	struct option lo;
+	unsigned	commands;		/* C_* bits where the option is valid */
+	const char *arg;			/* argument name for help, NULL if none */
+	const char *help;
+} OptSpec;
+
+enum
+{
+	O_SOURCE = 1000, O_TARGET, O_JSON, O_DRY_RUN, O_VERBOSE, O_QUIET, O_LOG_JSON,
+	O_YES, O_HELP, O_VERSION, O_ALLOW_NONEMPTY, O_SLOT, O_JOBS, O_INDEX_JOBS,
+	O_SPLIT, O_INC_SCHEMA, O_EXC_SCHEMA, O_INC_TABLE, O_EXC_TABLE, O_BACKUP,
+	O_PG_BIN, O_SNAPSHOT_HOLD, O_UNTIL_CAUGHT_UP, O_ENDPOS, O_WAIT_LAG, O_TIMEOUT,
+	O_WATCH, O_MAX_LAG, O_KEEP_STATE
+};
+
+static const OptSpec optspecs[] = {
+	{{"source", required_argument, NULL, O_SOURCE}, C_ALL, "DSN", "source database (or PGCUTOVER_SOURCE)"},
+	{{"target", required_argument, NULL, O_TARGET}, C_ALL, "DSN", "target database (or PGCUTOVER_TARGET)"},
+	{{"json", no_argument, NULL, O_JSON}, C_ALL, NULL, "print one JSON document on stdout"},
+	{{"dry-run", no_argument, NULL, O_DRY_RUN}, C_ALL, NULL, "print what would be done, change nothing"},
+	{{"verbose", no_argument, NULL, O_VERBOSE}, C_ALL, NULL, "more log output (debug)"},
+	{{"quiet", no_argument, NULL, O_QUIET}, C_ALL, NULL, "only warnings and errors"},
+	{{"log-json", no_argument, NULL, O_LOG_JSON}, C_ALL, NULL, "log lines as JSON on stderr"},
+	{{"yes", no_argument, NULL, O_YES}, C_CLEANUP | C_SWITCHOVER | C_MIGRATE, NULL, "do not ask for confirmation"},
+	{{"help", no_argument, NULL, O_HELP}, C_ALL, NULL, "show help"},
+	{{"version", no_argument, NULL, O_VERSION}, C_ALL, NULL, "show version"},
+	{{"allow-nonempty-target", no_argument, NULL, O_ALLOW_NONEMPTY}, C_CHECK | C_COPY | C_MIGRATE, NULL, "accept a target that already has tables"},
+	{{"slot", required_argument, NULL, O_SLOT}, C_ALL, "NAME", "replication slot name (default pgcutover)"},
+	{{"jobs", required_argument, NULL, O_JOBS}, C_COPY | C_MIGRATE | C_VERIFY, "N", "parallel table copies (default: cores)"},
+	{{"index-jobs", required_argument, NULL, O_INDEX_JOBS}, C_COPY | C_MIGRATE, "N", "parallel index builds (default: cores)"},
+	{{"split-threshold", required_argument, NULL, O_SPLIT}, C_COPY | C_MIGRATE, "SIZE", "split tables larger than SIZE into CTID ranges (default 1GB)"},
+	{{"include-schema", required_argument, NULL, O_INC_SCHEMA}, C_CHECK | C_COPY | C_MIGRATE | C_VERIFY, "NAME", "only this schema (repeatable)"},
+	{{"exclude-schema", required_argument, NULL, O_EXC_SCHEMA}, C_CHECK | C_COPY | C_MIGRATE | C_VERIFY, "NAME", "skip this schema (repeatable)"},
+	{{"include-table", required_argument, NULL, O_INC_TABLE}, C_CHECK | C_COPY | C_MIGRATE | C_VERIFY, "SCHEMA.TABLE", "only this table (repeatable)"},
+	{{"exclude-table", required_argument, NULL, O_EXC_TABLE}, C_CHECK | C_COPY | C_MIGRATE | C_VERIFY, "SCHEMA.TABLE", "skip this table (repeatable)"},
+	{{"backup", required_argument, NULL, O_BACKUP}, C_COPY | C_MIGRATE, "DIR", "also write pg_dump -Fc of the snapshot + .sha256 to DIR"},
+	{{"pg-bin-dir", required_argument, NULL, O_PG_BIN}, C_COPY | C_MIGRATE, "DIR", "where pg_dump/pg_restore live (default: matching /usr/lib/postgresql/N/bin)"},
+	{{"snapshot-hold", required_argument, NULL, O_SNAPSHOT_HOLD}, C_COPY | C_MIGRATE, "SECONDS", "keep the exported snapshot this long for a resume after a crash (default 600)"},
+	{{"until-caught-up", no_argument, NULL, O_UNTIL_CAUGHT_UP}, C_FOLLOW, NULL, "exit once everything committed at start is applied"},
+	{{"endpos", required_argument, NULL, O_ENDPOS}, C_FOLLOW, "LSN", "stop at this source LSN"},
+	{{"wait-lag", required_argument, NULL, O_WAIT_LAG}, C_STATUS, "SECONDS", "wait until lag <= SECONDS"},
+	{{"timeout", required_argument, NULL, O_TIMEOUT}, C_STATUS | C_SWITCHOVER | C_MIGRATE, "SECONDS", "give up after SECONDS"},
+	{{"watch", optional_argument, NULL, O_WATCH}, C_STATUS, "SECONDS", "refresh every SECONDS (default 2)"},
+	{{"max-lag", required_argument, NULL, O_MAX_LAG}, C_SWITCHOVER | C_MIGRATE, "SECONDS", "lag required before fencing (default 1)"},
+	{{"keep-state", no_argument, NULL, O_KEEP_STATE}, C_CLEANUP, NULL, "keep the pgcutover schema (the report)"},
+	{{NULL, 0, NULL, 0}, 0, NULL, NULL}
+};
+
+static const char *exit_code_help =
+"Exit codes:\n"
+"  0  success                      6  command not implemented yet\n"
+"  1  internal error               7  migration state forbids this (slot exists,\n"
+"  2  usage error                     resume impossible, nothing to resume)\n"
+"  3  connection failure           8  source schema changed under the stream\n"
+"  4  preflight check failed       9  timeout\n"
+"  5  verification mismatch       10  interrupted (SIGINT/SIGTERM)\n"
+"                                 11  a statement failed on source or target\n";
+
+const Command *
+cli_find_command(const char *name)
+{
+	for (const Command *c = commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+static unsigned
+command_bit(const Command *cmd)
+{
+	return 1u << (unsigned) (cmd - commands);
+}
+
+void
+cli_print_help(FILE *out, const Command *cmd)
+{
+	if (cmd == NULL)
+	{
+		fprintf(out, "pgcutover %s - move a live PostgreSQL database with near-zero downtime\n\n"
+				"Usage: pgcutover [options] COMMAND [options]\n\nCommands:\n",
+				PGCUTOVER_VERSION);
+		for (const Command *c = commands; c->name; c++)
+			fprintf(out, "  %-11s %s%s\n", c->name, c->summary,
+					c->run ? "" : " (not implemented yet)");
+		fprintf(out, "\nCommon options:\n");
+	}
+	else
+		fprintf(out, "pgcutover %s - %s\n\nUsage: pgcutover %s [options]\n\n%s\nOptions:\n",
+				cmd->name, cmd->summary, cmd->name, cmd->usage);
+
+	for (const OptSpec *o = optspecs; o->lo.name; o++)
+	{
+		char		left[64];
+
+		if (cmd == NULL ? o->commands != C_ALL : !(o->commands & command_bit(cmd)))
+			continue;
+		snprintf(left, sizeof(left), "--%s%s%s", o->lo.name, o->arg ? " " : "",
+				 o->arg ? o->arg : "");
+		fprintf(out, "  %-28s %s\n", left, o->help);
+	}
+	fprintf(out, "\nDSNs: libpq keyword strings, postgresql:// URIs or SQLAlchemy URLs;\n"
+			"PG* environment variables, ~/.pgpass and services apply.\n\n%s", exit_code_help);
+	if (cmd == NULL)
+		fprintf(out, "\nRun 'pgcutover COMMAND --help' for the options of a command.\n");
+}
+
+static bool
+parse_int_arg(const char *name, const char *s, int min, int *out, FILE *err)
+{
+	char	   *end;
+	long		v = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v < min || v > 100000)
+	{
+		fprintf(err, "pgcutover: invalid value \"%s\" for --%s: expected an integer >= %d\n",
+				s, name, min);
+		return false;
+	}
+	*out = (int) v;
+	return true;
+}
+
+static bool
+parse_seconds_arg(const char *name, const char *s, double *out, FILE *err)
+{
+	char	   *end;
+	double		v = strtod(s, &end);
+
+	if (*s == '\0' || *end != '\0' || !(v >= 0) || v > 1e9)
+	{
+		fprintf(err, "pgcutover: invalid value \"%s\" for --%s: expected seconds >= 0\n", s, name);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static void
+set_str(char **dst, const char *val)
+{
+	free(*dst);
+	*dst = pg_strdup(val);
+}
+
+/* Applies one parsed option to opts; false on a bad value. */
+static bool
+apply_option(int code, const char *name, const char *arg, Options *opts, FILE *err)
+{
+	switch (code)
+	{
+		case O_SOURCE: set_str(&opts->source, arg); return true;
+		case O_TARGET: set_str(&opts->target, arg); return true;
+		case O_JSON: opts->json = true; return true;
+		case O_DRY_RUN: opts->dry_run = true; return true;
+		case O_YES: opts->yes = true; return true;
+		case O_ALLOW_NONEMPTY: opts->allow_nonempty_target = true; return true;
+		case O_SLOT: set_str(&opts->slot, arg); return true;
+		case O_JOBS: return parse_int_arg(name, arg, 1, &opts->jobs, err);
+		case O_INDEX_JOBS: return parse_int_arg(name, arg, 1, &opts->index_jobs, err);
+		case O_SNAPSHOT_HOLD: return parse_int_arg(name, arg, 0, &opts->snapshot_hold, err);
+		case O_SPLIT:
+			if (!parse_size(arg, &opts->split_threshold) || opts->split_threshold < 1024 * 1024)
+			{
+				fprintf(err, "pgcutover: invalid value \"%s\" for --split-threshold: expected a size >= 1MB such as 64MB or 1GB\n", arg);
+				return false;
+			}
+			return true;
+		case O_INC_SCHEMA: strlist_add(&opts->include_schema, arg); return true;
+		case O_EXC_SCHEMA: strlist_add(&opts->exclude_schema, arg); return true;
+		case O_INC_TABLE: strlist_add(&opts->include_table, arg); return true;
+		case O_EXC_TABLE: strlist_add(&opts->exclude_table, arg); return true;
+		case O_BACKUP: set_str(&opts->backup_dir, arg); return true;
+		case O_PG_BIN: set_str(&opts->pg_bin_dir, arg); return true;
+		case O_UNTIL_CAUGHT_UP: opts->until_caught_up = true; return true;
+		case O_ENDPOS: set_str(&opts->endpos, arg); return true;
+		case O_WAIT_LAG: return parse_seconds_arg(name, arg, &opts->wait_lag, err);
+		case O_TIMEOUT: return parse_seconds_arg(name, arg, &opts->timeout, err);
+		case O_MAX_LAG: return parse_seconds_arg(name, arg, &opts->max_lag, err);
+		case O_WATCH:
+			opts->watch = true;
+			return arg == NULL || parse_seconds_arg(name, arg, &opts->watch_interval, err);
+		case O_KEEP_STATE: opts->keep_state = true; return true;
+	}
+	return true;
+}
+
+static void
+set_defaults(Options *opts)
+{
+	long		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(opts, 0, sizeof(*opts));
+	opts->jobs = ncpu > 0 ? (int) ncpu : 2;
+	opts->index_jobs = opts->jobs;
+	opts->split_threshold = 1024LL * 1024 * 1024;
+	opts->snapshot_hold = 600;
+	opts->max_lag = 1.0;
+	opts->watch_interval = 2.0;
+	opts->wait_lag = -1;
+	opts->log_level = LOG_INFO;
+}
+
+CliResult
+cli_parse(int argc, char **argv, Options *opts, FILE *out, FILE *err)
+{
+	struct option longopts[sizeof(optspecs) / sizeof(optspecs[0])];
+	unsigned	seen[sizeof(optspecs) / sizeof(optspecs[0])];
+	const Command *cmd = NULL;
+	bool		want_help = false;
+	int			n = 0;
+	int			c;
+	int			longindex;
+
+	set_defaults(opts);
+	for (const OptSpec *o = optspecs; o->lo.name; o++)
+		longopts[n++] = o->lo;
+	memset(&longopts[n], 0, sizeof(longopts[n]));
+	memset(seen, 0, sizeof(seen));
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+hVvq", longopts, &longindex)) != -1 ||
+		   optind < argc)
+	{
+		if (c == -1)
+		{
+			/* a non-option: the command (or "help"), then keep parsing */
+			const char *word = argv[optind++];
+
+			if (cmd == NULL && strcmp(word, "help") == 0 && !want_help)
+			{
+				want_help = true;
+				continue;
+			}
+			if (cmd != NULL)
+			{
+				fprintf(err, "pgcutover: unexpected argument \"%s\"; fix: commands take options only, see 'pgcutover %s --help'\n",
+						word, cmd->name);
+				return CLI_EXIT_USAGE;
+			}
+			if ((cmd = cli_find_command(word)) == NULL)
+			{
+				fprintf(err, "pgcutover: unknown command \"%s\"; fix: use one of check, copy, follow, status, switchover, verify, cleanup, migrate\n", word);
+				return CLI_EXIT_USAGE;
+			}
+			continue;
+		}
+		switch (c)
+		{
+			case 'h': case O_HELP: want_help = true; break;
+			case 'V': case O_VERSION:
+				fprintf(out, "pgcutover %s\n", PGCUTOVER_VERSION);
+				return CLI_EXIT_OK;
+			case 'v': case O_VERBOSE: opts->log_level = LOG_DEBUG; break;
+			case 'q': case O_QUIET: opts->log_level = LOG_WARN; break;
+			case O_LOG_JSON: opts->log_json = true; break;
+			case '?':
+			case ':':
+				if (optopt && optopt < 1000)
+					fprintf(err, "pgcutover: unknown option \"-%c\"; fix: see 'pgcutover --help'\n", optopt);
+				else if (optopt >= 1000)
+					fprintf(err, "pgcutover: option \"%s\" needs a value; fix: see 'pgcutover --help'\n", argv[optind - 1]);
+				else
+					fprintf(err, "pgcutover: unknown option \"%s\"; fix: see 'pgcutover --help'\n", argv[optind - 1]);
+				return CLI_EXIT_USAGE;
+			default:
+				if (!apply_option(c, longopts[longindex].name, optarg, opts, err))
+					return CLI_EXIT_USAGE;
+				seen[longindex] = 1;
+				break;
+		}
+	}
+
+	if (want_help)
+	{
+		cli_print_help(out, cmd);
+		return CLI_EXIT_OK;
+	}
+	if (cmd == NULL)
+	{
+		fprintf(err, "pgcutover: no command given; fix: run 'pgcutover --help' to list commands\n");
+		return CLI_EXIT_USAGE;
+	}
+	for (int i = 0; optspecs[i].lo.name; i++)
+		if (seen[i] && !(optspecs[i].commands & command_bit(cmd)))
+		{
+			fprintf(err, "pgcutover: option --%s does not apply to command %s; fix: see 'pgcutover %s --help'\n",
+					optspecs[i].lo.name, cmd->name, cmd->name);
+			return CLI_EXIT_USAGE;
+		}
+	opts->command = cmd->name;
+
+	if (opts->source == NULL && getenv("PGCUTOVER_SOURCE"))
+		opts->source = pg_strdup(getenv("PGCUTOVER_SOURCE"));
+	if (opts->target == NULL && getenv("PGCUTOVER_TARGET"))
+		opts->target = pg_strdup(getenv("PGCUTOVER_TARGET"));
+	if (opts->slot == NULL)
+		opts->slot = pg_strdup("pgcutover");
+	if (strlen(opts->slot) > 63 || strspn(opts->slot, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(opts->slot))
+	{
+		fprintf(err, "pgcutover: invalid slot name \"%s\"; fix: use 1-63 lower-case letters, digits or underscores\n", opts->slot);
+		return CLI_EXIT_USAGE;
+	}
+	return CLI_RUN;
+}
+
+void
+options_free(Options *opts)
+{
+	free(opts->source);
+	free(opts->target);
+	free(opts->slot);
+	free(opts->backup_dir);
+	free(opts->pg_bin_dir);
+	free(opts->endpos);
+	strlist_free(&opts->include_schema);
+	strlist_free(&opts->exclude_schema);
+	strlist_free(&opts->include_table);
+	strlist_free(&opts->exclude_table);
+}

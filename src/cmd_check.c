@@ -1,0 +1,77 @@
+/*
+ * cmd_check.c
+ *	  `pgcutover check`: connect to both servers, run the preflight, print
+ *	  one line per finding (or JSON), exit 0 only when nothing FAILed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+#include "pgconn.h"
+#include "preflight.h"
+
+/* Connects one side, recording the outcome as a finding. */
+static PGconn *
+connect_side(const char *dsn, const char *who, Findings *f)
+{
+	char	   *err = NULL;
+	PGconn	   *conn;
+	const char *check = who[0] == 's' ? "connect_source" : "connect_target";
+
+	if (dsn == NULL)
+	{
+		findings_add(f, FINDING_FAIL, check,
+					 who[0] == 's' ? "pass --source DSN or set PGCUTOVER_SOURCE" : "pass --target DSN or set PGCUTOVER_TARGET",
+					 "no %s database given", who);
+		f->connection_failed = true;
+		return NULL;
+	}
+	conn = db_connect(dsn, who, CONN_NORMAL, &err);
+	if (conn == NULL)
+	{
+		char	   *fix = strstr(err, "; fix: ");
+
+		if (fix)
+			*fix = '\0';
+		findings_add(f, FINDING_FAIL, check, fix ? fix + 7 : NULL, "%s", err);
+		f->connection_failed = true;
+		free(err);
+		return NULL;
+	}
+	findings_add(f, FINDING_OK, check, NULL, "connected to %s %s (PostgreSQL %s)", who,
+				 PQdb(conn), PQparameterStatus(conn, "server_version"));
+	return conn;
+}
+
+int
+cmd_check(Options *opts)
+{
+	Findings	f = {0};
+	PGconn	   *src = connect_side(opts->source, "source", &f);
+	PGconn	   *tgt = connect_side(opts->target, "target", &f);
+	int			rc;
+
+	preflight_run(src, tgt, opts, &f);
+
+	rc = f.connection_failed ? EXIT_CONNECTION : f.nfail > 0 ? EXIT_PREFLIGHT : EXIT_OK;
+	if (opts->json)
+	{
+		json_t	   *doc = json_pack("{s:s, s:b, s:i, s:i, s:i, s:o}",
+									"command", "check", "ok", rc == EXIT_OK,
+									"failures", f.nfail, "warnings", f.nwarn,
+									"exit_code", rc, "findings", findings_to_json(&f));
+
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(doc);
+	}
+	else
+		findings_print(&f, stdout);
+
+	findings_free(&f);
+	PQfinish(src);
+	PQfinish(tgt);
+	return rc;
+}

@@ -1,0 +1,71 @@
+/*
+ * main.c
+ *	  Entry point: parse the command line, set up logging and secrets,
+ *	  normalise DSNs, and hand over to the command.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "dsn.h"
+#include "log.h"
+#include "pgcutover.h"
+
+/* Normalises a DSN in place and registers its password as a secret. */
+static void
+prepare_dsn(char **dsn, const char *who)
+{
+	bool		sqlalchemy;
+	char	   *norm;
+	char	   *password;
+
+	if (*dsn == NULL)
+		return;
+	password = dsn_password(*dsn);
+	log_add_secret(password);
+	free(password);
+
+	norm = dsn_normalize(*dsn, &sqlalchemy);
+	if (sqlalchemy)
+		log_warn("%s DSN is a SQLAlchemy URL; using it as the libpq URI %s", who, norm);
+	free(*dsn);
+	*dsn = norm;
+	password = dsn_password(*dsn);
+	log_add_secret(password);
+	free(password);
+}
+
+int
+main(int argc, char **argv)
+{
+	Options		opts;
+	const Command *cmd;
+	int			rc;
+
+	switch (cli_parse(argc, argv, &opts, stdout, stderr))
+	{
+		case CLI_EXIT_OK:
+			options_free(&opts);
+			return EXIT_OK;
+		case CLI_EXIT_USAGE:
+			options_free(&opts);
+			return EXIT_USAGE;
+		case CLI_RUN:
+			break;
+	}
+	log_init((LogLevel) opts.log_level, opts.log_json);
+	prepare_dsn(&opts.source, "source");
+	prepare_dsn(&opts.target, "target");
+
+	cmd = cli_find_command(opts.command);
+	if (cmd->run == NULL)
+	{
+		log_error("command \"%s\" is not implemented yet in pgcutover %s; fix: use a newer pgcutover",
+				  cmd->name, PGCUTOVER_VERSION);
+		options_free(&opts);
+		return EXIT_NOT_IMPLEMENTED;
+	}
+	rc = cmd->run(&opts);
+	options_free(&opts);
+	return rc;
+}

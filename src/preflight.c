@@ -1,0 +1,554 @@
+/*
+ * preflight.c
+ *	  The preflight checks.  Each check_* function looks at one thing and
+ *	  adds one finding (ok, warn or FAIL) naming what it saw and the exact
+ *	  fix.  Queries are read-only; the only thing created anywhere is a
+ *	  temporary replication slot on the source, to prove wal2json loads.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "log.h"
+#include "pgconn.h"
+#include "preflight.h"
+
+typedef struct Preflight
+{
+	PGconn	   *src;
+	PGconn	   *tgt;
+	const Options *opts;
+	Findings   *f;
+	TableList	tables;			/* selected source tables */
+	bool		src_can_replicate;
+} Preflight;
+
+/* Comma-separated list of at most 'max' names, "and N more" after that. */
+static char *
+name_list(char **names, int n, int max)
+{
+	size_t		len = 1;
+	char	   *out;
+
+	for (int i = 0; i < n && i < max; i++)
+		len += strlen(names[i]) + 2;
+	out = pg_malloc0(len + 32);
+	for (int i = 0; i < n && i < max; i++)
+	{
+		if (i > 0)
+			strcat(out, ", ");
+		strcat(out, names[i]);
+	}
+	if (n > max)
+		sprintf(out + strlen(out), " and %d more", n - max);
+	return out;
+}
+
+static void
+check_versions(Preflight *p)
+{
+	int			sv = PQserverVersion(p->src);
+	int			tv = PQserverVersion(p->tgt);
+
+	if (sv < 100000)
+		findings_add(p->f, FINDING_FAIL, "version", "upgrade the source to PostgreSQL 10 or later",
+					 "source runs PostgreSQL %d.%d, logical decoding needs 10 or later", sv / 10000, sv % 10000);
+	else if (tv / 10000 < sv / 10000)
+		findings_add(p->f, FINDING_FAIL, "version", "use a target of the same or a newer major version",
+					 "target major version %d is older than source major version %d (downgrade)",
+					 tv / 10000, sv / 10000);
+	else
+		findings_add(p->f, FINDING_OK, "version", NULL, "source PostgreSQL %d.%d, target %d.%d",
+					 sv / 10000, sv % 10000, tv / 10000, tv % 10000);
+}
+
+static void
+check_same_server(Preflight *p)
+{
+	const char *sql =
+		"SELECT (SELECT system_identifier FROM pg_catalog.pg_control_system())::text "
+		"       || '/' || pg_catalog.pg_postmaster_start_time()::text, "
+		"pg_catalog.current_database()";
+	PGresult   *sr = db_query(p->src, sql);
+	PGresult   *tr = db_query(p->tgt, sql);
+
+	if (sr && tr && strcmp(PQgetvalue(sr, 0, 0), PQgetvalue(tr, 0, 0)) == 0 &&
+		strcmp(PQgetvalue(sr, 0, 1), PQgetvalue(tr, 0, 1)) == 0)
+		findings_add(p->f, FINDING_FAIL, "distinct_databases",
+					 "point --target at the new server/database",
+					 "source and target are the same database (%s on the same running server)",
+					 PQgetvalue(sr, 0, 1));
+	else if (sr && tr)
+		findings_add(p->f, FINDING_OK, "distinct_databases", NULL,
+					 "source and target are different databases");
+	PQclear(sr);
+	PQclear(tr);
+}
+
+static void
+check_wal_level(Preflight *p)
+{
+	char	   *lvl = db_scalar(p->src, "SELECT pg_catalog.current_setting('wal_level')");
+
+	if (lvl && strcmp(lvl, "logical") == 0)
+		findings_add(p->f, FINDING_OK, "wal_level", NULL, "wal_level is logical on the source");
+	else
+		findings_add(p->f, FINDING_FAIL, "wal_level",
+					 "ALTER SYSTEM SET wal_level = logical; then restart the source server",
+					 "wal_level is %s on the source, logical decoding needs logical", lvl ? lvl : "?");
+	free(lvl);
+}
+
+static void
+check_capacity(Preflight *p, const char *check, const char *setting, const char *used_sql,
+			   const char *what)
+{
+	char	   *sql = psprintf("SELECT pg_catalog.current_setting('%s')::int, (%s)", setting, used_sql);
+	PGresult   *res = db_query(p->src, sql);
+
+	if (res)
+	{
+		int			max = atoi(PQgetvalue(res, 0, 0));
+		int			used = atoi(PQgetvalue(res, 0, 1));
+		char	   *fix = psprintf("ALTER SYSTEM SET %s = %d; then restart the source server",
+								   setting, max < 10 ? 10 : max + 2);
+
+		if (max - used >= 1)
+			findings_add(p->f, FINDING_OK, check, NULL, "%d of %d %s free on the source",
+						 max - used, max, what);
+		else
+			findings_add(p->f, FINDING_FAIL, check, fix, "no free %s on the source (%d of %d in use)",
+						 what, used, max);
+		free(fix);
+	}
+	PQclear(res);
+	free(sql);
+}
+
+static void
+check_replication_role(Preflight *p)
+{
+	PGresult   *res = db_query(p->src,
+								"SELECT rolsuper OR rolreplication, current_user FROM pg_catalog.pg_roles "
+								"WHERE rolname = current_user");
+
+	if (res && PQntuples(res) == 1)
+	{
+		char	   *fix = psprintf("ALTER ROLE %s REPLICATION; (run as a superuser on the source)",
+								   PQgetvalue(res, 0, 1));
+
+		p->src_can_replicate = PQgetvalue(res, 0, 0)[0] == 't';
+		if (p->src_can_replicate)
+			findings_add(p->f, FINDING_OK, "replication_role", NULL,
+						 "source role %s may replicate", PQgetvalue(res, 0, 1));
+		else
+			findings_add(p->f, FINDING_FAIL, "replication_role", fix,
+						 "source role %s has neither REPLICATION nor SUPERUSER", PQgetvalue(res, 0, 1));
+		free(fix);
+	}
+	PQclear(res);
+}
+
+/* Creates and drops a temporary wal2json slot: the only proof it loads. */
+static void
+check_wal2json(Preflight *p)
+{
+	char	   *plugins = db_scalar(p->src,
+									"SELECT pg_catalog.current_setting('output_plugin_libraries', true)");
+	char	   *sql;
+	PGresult   *res;
+	char	   *err;
+
+	if (!p->src_can_replicate)
+	{
+		findings_add(p->f, FINDING_WARN, "wal2json", "fix replication_role first",
+					 "cannot test wal2json without the REPLICATION attribute");
+		free(plugins);
+		return;
+	}
+	db_exec(p->src, "SET statement_timeout = '30s'");
+	sql = psprintf("SELECT pg_catalog.pg_create_logical_replication_slot('pgcutover_check_%d', 'wal2json', true)",
+				   (int) getpid());
+	res = PQexec(p->src, sql);
+	free(sql);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+	{
+		PQclear(res);
+		sql = psprintf("SELECT pg_catalog.pg_drop_replication_slot('pgcutover_check_%d')", (int) getpid());
+		db_exec(p->src, sql);
+		free(sql);
+		findings_add(p->f, FINDING_OK, "wal2json", NULL,
+					 "wal2json loads as an output plugin on the source");
+		db_exec(p->src, "RESET statement_timeout");
+		free(plugins);
+		return;
+	}
+	err = db_error(p->src);
+	PQclear(res);
+	db_exec(p->src, "RESET statement_timeout");
+
+	if (strstr(err, "may not be used as an output plugin"))
+		findings_add(p->f, FINDING_FAIL, "wal2json",
+					 "ALTER SYSTEM SET output_plugin_libraries = 'pgoutput', 'test_decoding', 'wal2json'; SELECT pg_reload_conf(); (or add wal2json to output_plugin_libraries in postgresql.conf)",
+					 "output_plugin_libraries on the source (%s) does not allow wal2json",
+					 plugins ? plugins : "?");
+	else if (strstr(err, "could not access file") || strstr(err, "could not load library"))
+	{
+		char	   *fix = psprintf("install wal2json on the source server (Debian/Ubuntu: apt-get install postgresql-%d-wal2json)",
+								   db_major_version(p->src));
+
+		findings_add(p->f, FINDING_FAIL, "wal2json", fix,
+					 "the wal2json output plugin is not installed on the source");
+		free(fix);
+	}
+	else if (strstr(err, "replication slots are in use"))
+		findings_add(p->f, FINDING_FAIL, "wal2json",
+					 "ALTER SYSTEM SET max_replication_slots = <more>; then restart the source",
+					 "cannot test wal2json: all replication slots are in use");
+	else if (strstr(err, "statement timeout"))
+		findings_add(p->f, FINDING_WARN, "wal2json",
+					 "end long-running transactions on the source (see pg_stat_activity) and rerun check",
+					 "creating a test slot waited 30 s for running transactions to finish");
+	else
+		findings_add(p->f, FINDING_FAIL, "wal2json",
+					 "see the error; the slot test is pg_create_logical_replication_slot('x', 'wal2json', true)",
+					 "creating a wal2json slot on the source failed: %s", err);
+	free(err);
+	free(plugins);
+}
+
+static void
+check_select_privilege(Preflight *p)
+{
+	PGresult   *res = db_query(p->src,
+								"SELECT n.nspname, c.relname, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) "
+								"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+								"WHERE c.relkind IN ('r', 'p') AND " CATALOG_USER_RELATION_FILTER
+								" AND NOT (pg_catalog.has_schema_privilege(n.oid, 'USAGE') "
+								"          AND pg_catalog.has_table_privilege(c.oid, 'SELECT')) "
+								"ORDER BY 1, 2");
+	char	  **names;
+	int			n = 0;
+
+	if (res == NULL)
+		return;
+	names = pg_malloc0(sizeof(char *) * (PQntuples(res) + 1));
+	for (int i = 0; i < PQntuples(res); i++)
+		if (catalog_table_selected(p->opts, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)))
+			names[n++] = PQgetvalue(res, i, 2);
+	if (n == 0)
+		findings_add(p->f, FINDING_OK, "select_privilege", NULL, "source role can read every selected table");
+	else
+	{
+		char	   *list = name_list(names, n, 10);
+		char	   *fix = psprintf("GRANT USAGE ON SCHEMA <schema> TO <role>; GRANT SELECT ON ALL TABLES IN SCHEMA <schema> TO <role>; (on the source, for: %s)", list);
+
+		findings_add(p->f, FINDING_FAIL, "select_privilege", fix,
+					 "source role cannot read %d table(s): %s", n, list);
+		free(fix);
+		free(list);
+	}
+	free(names);
+	PQclear(res);
+}
+
+static void
+check_target_create(Preflight *p)
+{
+	PGresult   *res = db_query(p->tgt,
+								"SELECT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE') "
+								"       OR r.rolsuper, current_user, pg_catalog.current_database() "
+								"FROM pg_catalog.pg_roles r WHERE r.rolname = current_user");
+
+	if (res && PQntuples(res) == 1)
+	{
+		if (PQgetvalue(res, 0, 0)[0] == 't')
+			findings_add(p->f, FINDING_OK, "target_create", NULL,
+						 "target role %s may create schemas in %s", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+		else
+		{
+			char	   *fix = psprintf("GRANT CREATE ON DATABASE %s TO %s; (or make %s the owner of the target database)",
+									   PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 1));
+
+			findings_add(p->f, FINDING_FAIL, "target_create", fix,
+						 "target role %s cannot create schemas in database %s",
+						 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+			free(fix);
+		}
+	}
+	PQclear(res);
+}
+
+static void
+check_replica_identity(Preflight *p)
+{
+	char	  **names = pg_malloc0(sizeof(char *) * (p->tables.count + 1));
+	char	  **unlogged = pg_malloc0(sizeof(char *) * (p->tables.count + 1));
+	char	  **foreign = pg_malloc0(sizeof(char *) * (p->tables.count + 1));
+	int			n = 0,
+				nu = 0,
+				nf = 0;
+
+	for (int i = 0; i < p->tables.count; i++)
+	{
+		TableInfo  *t = &p->tables.tables[i];
+
+		if (catalog_table_lacks_identity(t))
+			names[n++] = t->qualname;
+		if (t->persistence == 'u')
+			unlogged[nu++] = t->qualname;
+		if (t->relkind == 'f')
+			foreign[nf++] = t->qualname;
+	}
+	if (n == 0)
+		findings_add(p->f, FINDING_OK, "replica_identity", NULL,
+					 "every table has a primary key or a usable replica identity");
+	else
+	{
+		char	   *list = name_list(names, n, 20);
+		char	   *fix = psprintf("add a primary key, or ALTER TABLE %s REPLICA IDENTITY FULL; (or --exclude-table it)", names[0]);
+
+		findings_add(p->f, FINDING_FAIL, "replica_identity", fix,
+					 "%d table(s) have no primary key and no usable replica identity, their UPDATEs and DELETEs would be lost: %s",
+					 n, list);
+		free(fix);
+		free(list);
+	}
+	if (nu > 0)
+	{
+		char	   *list = name_list(unlogged, nu, 20);
+
+		findings_add(p->f, FINDING_WARN, "unlogged_tables",
+					 "ALTER TABLE ... SET LOGGED, or accept that later changes are not carried",
+					 "%d unlogged table(s) are copied but their later changes cannot be streamed: %s", nu, list);
+		free(list);
+	}
+	if (nf > 0)
+	{
+		char	   *list = name_list(foreign, nf, 20);
+
+		findings_add(p->f, FINDING_WARN, "foreign_tables", "recreate the foreign servers on the target",
+					 "%d foreign table(s) are created but not copied: %s", nf, list);
+		free(list);
+	}
+	free(names);
+	free(unlogged);
+	free(foreign);
+}
+
+static void
+check_large_objects(Preflight *p)
+{
+	char	   *n = db_scalar(p->src, "SELECT count(*) FROM pg_catalog.pg_largeobject_metadata");
+
+	if (n && strcmp(n, "0") == 0)
+		findings_add(p->f, FINDING_OK, "large_objects", NULL, "no large objects on the source");
+	else if (n)
+		findings_add(p->f, FINDING_WARN, "large_objects",
+					 "copy them at switchover with pg_dump --large-objects, or move them to bytea columns",
+					 "%s large object(s) on the source: logical replication does not carry them", n);
+	free(n);
+}
+
+static void
+check_extensions(Preflight *p)
+{
+	PGresult   *sr = db_query(p->src, "SELECT extname FROM pg_catalog.pg_extension ORDER BY 1");
+	PGresult   *tr = db_query(p->tgt, "SELECT name FROM pg_catalog.pg_available_extensions");
+	char	  **missing;
+	int			n = 0;
+
+	if (sr == NULL || tr == NULL)
+	{
+		PQclear(sr);
+		PQclear(tr);
+		return;
+	}
+	missing = pg_malloc0(sizeof(char *) * (PQntuples(sr) + 1));
+	for (int i = 0; i < PQntuples(sr); i++)
+	{
+		const char *ext = PQgetvalue(sr, i, 0);
+		bool		found = false;
+
+		for (int j = 0; j < PQntuples(tr) && !found; j++)
+			found = strcmp(ext, PQgetvalue(tr, j, 0)) == 0;
+		if (!found)
+			missing[n++] = (char *) ext;
+	}
+	if (n == 0)
+		findings_add(p->f, FINDING_OK, "extensions", NULL,
+					 "all %d extension(s) used on the source are available on the target", PQntuples(sr));
+	else
+	{
+		char	   *list = name_list(missing, n, 20);
+		char	   *fix = psprintf("install the package providing %s on the target server (e.g. postgresql-%d-%s)",
+								   list, db_major_version(p->tgt), missing[0]);
+
+		findings_add(p->f, FINDING_FAIL, "extensions", fix,
+					 "extension(s) used on the source are not available on the target: %s", list);
+		free(fix);
+		free(list);
+	}
+	free(missing);
+	PQclear(sr);
+	PQclear(tr);
+}
+
+static bool
+host_is_local(PGconn *conn)
+{
+	const char *h = PQhost(conn);
+
+	return h == NULL || h[0] == '/' || h[0] == '@' || strcmp(h, "localhost") == 0 ||
+		strcmp(h, "127.0.0.1") == 0 || strcmp(h, "::1") == 0;
+}
+
+static void
+check_disk(Preflight *p)
+{
+	char	   *size = db_scalar(p->src, "SELECT pg_catalog.pg_database_size(pg_catalog.current_database())");
+	int64_t		need = size ? strtoll(size, NULL, 10) : 0;
+	char		b1[32],
+				b2[32],
+				b3[32];
+	char	   *datadir = NULL;
+	struct statvfs vfs;
+
+	if (host_is_local(p->tgt))
+	{
+		PGresult   *res = PQexec(p->tgt, "SELECT pg_catalog.current_setting('data_directory')");
+
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			datadir = pg_strdup(PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
+	if (datadir && statvfs(datadir, &vfs) == 0)
+	{
+		int64_t		avail = (int64_t) vfs.f_bavail * vfs.f_frsize;
+
+		format_bytes(need, b1, sizeof(b1));
+		format_bytes(2 * need, b2, sizeof(b2));
+		format_bytes(avail, b3, sizeof(b3));
+		if (avail < need)
+			findings_add(p->f, FINDING_FAIL, "disk", "free space on the target's disk or grow it",
+						 "source database is %s but the target has only %s free", b1, b3);
+		else if (avail < 2 * need)
+			findings_add(p->f, FINDING_WARN, "disk", "free space on the target's disk or grow it",
+						 "source database is %s, the runbook asks for >= %s free on the target, it has %s",
+						 b1, b2, b3);
+		else
+			findings_add(p->f, FINDING_OK, "disk", NULL,
+						 "source database is %s, target has %s free (>= 2x)", b1, b3);
+	}
+	else
+	{
+		format_bytes(need, b1, sizeof(b1));
+		format_bytes(2 * need, b2, sizeof(b2));
+		findings_add(p->f, FINDING_WARN, "disk", "verify the target's free disk by hand",
+					 "source database is %s; the target needs >= %s free (cannot measure it remotely)",
+					 b1, b2);
+	}
+	free(datadir);
+	free(size);
+}
+
+static void
+check_target_empty(Preflight *p)
+{
+	PGresult   *res = db_query(p->tgt,
+								"SELECT n.nspname, c.relname, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) "
+								"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+								"WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND " CATALOG_USER_RELATION_FILTER
+								" ORDER BY 1, 2");
+	char	  **collide;
+	int			ncollide = 0;
+	int			nother = 0;
+
+	if (res == NULL)
+		return;
+	collide = pg_malloc0(sizeof(char *) * (PQntuples(res) + 1));
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		bool		hit = false;
+
+		for (int j = 0; j < p->tables.count && !hit; j++)
+			hit = strcmp(p->tables.tables[j].nspname, PQgetvalue(res, i, 0)) == 0 &&
+				strcmp(p->tables.tables[j].relname, PQgetvalue(res, i, 1)) == 0;
+		if (hit)
+			collide[ncollide++] = PQgetvalue(res, i, 2);
+		else
+			nother++;
+	}
+	if (ncollide > 0)
+	{
+		char	   *list = name_list(collide, ncollide, 10);
+
+		findings_add(p->f, p->opts->allow_nonempty_target ? FINDING_WARN : FINDING_FAIL,
+					 "target_empty",
+					 "use an empty target database (DROP/CREATE DATABASE), or --allow-nonempty-target if you mean it",
+					 "target already has %d relation(s) that the copy would create: %s", ncollide, list);
+		free(list);
+	}
+	else if (nother > 0)
+		findings_add(p->f, FINDING_WARN, "target_empty", "make sure these objects belong on the target",
+					 "target has %d other relation(s), none collides with the source", nother);
+	else
+		findings_add(p->f, FINDING_OK, "target_empty", NULL, "target database has no user tables");
+	free(collide);
+	PQclear(res);
+}
+
+static void
+check_slot_free(Preflight *p)
+{
+	const char *params[1] = {p->opts->slot};
+	PGresult   *res = db_query_params(p->src,
+									  "SELECT active FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+									  1, params);
+
+	if (res && PQntuples(res) == 1)
+	{
+		char	   *fix = psprintf("resume with 'pgcutover copy/follow --slot %s', or drop it with 'pgcutover cleanup --slot %s'",
+								   p->opts->slot, p->opts->slot);
+
+		findings_add(p->f, FINDING_WARN, "slot", fix,
+					 "replication slot %s already exists on the source (%s): a migration is in progress",
+					 p->opts->slot, PQgetvalue(res, 0, 0)[0] == 't' ? "active" : "inactive");
+		free(fix);
+	}
+	else if (res)
+		findings_add(p->f, FINDING_OK, "slot", NULL, "slot name %s is free on the source", p->opts->slot);
+	PQclear(res);
+}
+
+void
+preflight_run(PGconn *src, PGconn *tgt, const Options *opts, Findings *f)
+{
+	Preflight	p = {src, tgt, opts, f, {NULL, 0}, false};
+
+	if (src == NULL || tgt == NULL)
+		return;
+	if (!catalog_list_tables(src, opts, &p.tables))
+		findings_add(f, FINDING_FAIL, "tables", "see the error above", "cannot list the source's tables");
+
+	check_versions(&p);
+	check_same_server(&p);
+	check_wal_level(&p);
+	check_capacity(&p, "replication_slots", "max_replication_slots",
+				   "SELECT count(*) FROM pg_catalog.pg_replication_slots", "replication slots");
+	check_capacity(&p, "wal_senders", "max_wal_senders",
+				   "SELECT count(*) FROM pg_catalog.pg_stat_replication", "WAL senders");
+	check_replication_role(&p);
+	check_wal2json(&p);
+	check_slot_free(&p);
+	check_select_privilege(&p);
+	check_target_create(&p);
+	check_replica_identity(&p);
+	check_large_objects(&p);
+	check_extensions(&p);
+	check_disk(&p);
+	check_target_empty(&p);
+	catalog_free_tables(&p.tables);
+}

@@ -1,0 +1,220 @@
+# tests/lib/harness.sh -- throwaway PostgreSQL clusters for scenario tests.
+#
+# Source this file, then call `harness_start` to get a source and a target
+# cluster (PostgreSQL 15, wal_level=logical, wal2json allowed) on free
+# loopback ports in a temp dir.  They are stopped and removed on exit, even
+# when the test fails.  Servers run as the postgres user when we are root,
+# because initdb refuses to run as root.
+#
+# After harness_start:
+#   SRC_PORT/TGT_PORT, SRC_DSN/TGT_DSN (TCP, password auth, as "postgres"),
+#   src_sql/tgt_sql SQL...  run SQL through psql on the local socket
+#   PGCUTOVER           the binary under test (first argument of the test)
+
+set -euo pipefail
+
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+PGCUTOVER=${PGCUTOVER:-$1}
+TEST_PASSWORD=${TEST_PASSWORD:-s3cr3t-Pw_42}
+HARNESS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pgcutover-test.XXXXXX")
+chmod 755 "$HARNESS_DIR"
+HARNESS_CLUSTERS=()
+TESTS_RUN=0
+TESTS_FAILED=0
+
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+harness_cleanup() {
+  local rc=$?
+  for d in "${HARNESS_CLUSTERS[@]}"; do
+    as_pg "$PG_BIN/pg_ctl" -D "$d/data" -m immediate stop >/dev/null 2>&1 || true
+  done
+  if [ "$rc" -ne 0 ] || [ "${KEEP_CLUSTERS:-0}" = 1 ]; then
+    for d in "${HARNESS_CLUSTERS[@]}"; do
+      echo "--- tail of $d/log" >&2
+      tail -n 15 "$d/log" >&2 2>/dev/null || true
+    done
+  fi
+  [ "${KEEP_CLUSTERS:-0}" = 1 ] || rm -rf "$HARNESS_DIR"
+  exit "$rc"
+}
+trap harness_cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  local port
+  for _ in $(seq 1 200); do
+    port=$(( 20000 + RANDOM % 40000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  echo "harness: no free port" >&2
+  return 1
+}
+
+# A template data directory, made once per machine and copied per cluster:
+# initdb is the slowest part of starting a cluster.
+template_dir() {
+  local tpl="${TMPDIR:-/tmp}/pgcutover-template-$(id -u)-$("$PG_BIN/postgres" -V | tr -cd '0-9.')"
+  if [ ! -f "$tpl/ok" ]; then
+    local tmp
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/pgcutover-tpl.XXXXXX")
+    chmod 755 "$tmp"
+    [ "$(id -u)" -eq 0 ] && chown postgres "$tmp"
+    local pwfile="$tmp/pw"
+    echo "$TEST_PASSWORD" > "$pwfile"
+    [ "$(id -u)" -eq 0 ] && chown postgres "$pwfile"
+    as_pg "$PG_BIN/initdb" -D "$tmp/data" -U postgres --pwfile="$pwfile" -A scram-sha-256 \
+      -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
+    rm -f "$pwfile"
+    if [ -d "$tpl" ]; then rm -rf "$tpl"; fi
+    mv "$tmp" "$tpl" 2>/dev/null || { rm -rf "$tmp"; }
+    touch "$tpl/ok"
+  fi
+  echo "$tpl"
+}
+
+# cluster_start NAME [extra postgresql.conf lines...]  -> prints the port
+cluster_start() {
+  local name=$1; shift
+  local dir="$HARNESS_DIR/$name" port tpl
+  tpl=$(template_dir)
+  mkdir -p "$dir"
+  cp -a "$tpl/data" "$dir/data"
+  [ "$(id -u)" -eq 0 ] && chown -R postgres "$dir"
+  cat > "$dir/data/pg_hba.conf" <<HBA
+local all all trust
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+local replication all trust
+host replication all 127.0.0.1/32 scram-sha-256
+HBA
+  {
+    echo "listen_addresses = '127.0.0.1'"
+    echo "unix_socket_directories = '$dir'"
+    echo "wal_level = logical"
+    echo "max_replication_slots = 10"
+    echo "max_wal_senders = 10"
+    echo "fsync = off"
+    echo "synchronous_commit = off"
+    echo "full_page_writes = off"
+    echo "shared_buffers = 64MB"
+    echo "max_connections = 60"
+    echo "log_min_messages = warning"
+    if as_pg "$PG_BIN/postgres" --describe-config 2>/dev/null | grep -c '^output_plugin_libraries' >/dev/null; then
+      echo "output_plugin_libraries = 'pgoutput, test_decoding, wal2json'"
+    fi
+    for line in "$@"; do echo "$line"; done
+  } >> "$dir/data/postgresql.conf"
+  HARNESS_CLUSTERS+=("$dir")
+  for _ in 1 2 3 4 5; do
+    port=$(free_port)
+    if as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 30 -o "-p $port" start >/dev/null; then
+      echo "$port" > "$dir/port"
+      return 0
+    fi
+  done
+  echo "harness: cannot start cluster $name" >&2
+  return 1
+}
+
+cluster_port() { cat "$HARNESS_DIR/$1/port"; }
+cluster_sql() {
+  local name=$1; shift
+  psql -X -q -At -v ON_ERROR_STOP=1 -h "$HARNESS_DIR/$name" -p "$(cluster_port "$name")" -U postgres -d "${DB:-postgres}" "$@"
+}
+cluster_restart() {
+  local name=$1 mode=${2:-fast}
+  as_pg "$PG_BIN/pg_ctl" -D "$HARNESS_DIR/$name/data" -l "$HARNESS_DIR/$name/log" -w -t 60 -m "$mode" \
+    -o "-p $(cluster_port "$name")" restart >/dev/null
+}
+
+# harness_start [extra source conf lines...]: source "src" and target "tgt" clusters,
+# each with a database "app".
+harness_start() {
+  cluster_start src "$@"
+  cluster_start tgt
+  SRC_PORT=$(cluster_port src)
+  TGT_PORT=$(cluster_port tgt)
+  cluster_sql src -c "CREATE DATABASE app"
+  cluster_sql tgt -c "CREATE DATABASE app"
+  SRC_DSN="host=127.0.0.1 port=$SRC_PORT dbname=app user=postgres password=$TEST_PASSWORD"
+  TGT_DSN="host=127.0.0.1 port=$TGT_PORT dbname=app user=postgres password=$TEST_PASSWORD"
+  export SRC_PORT TGT_PORT SRC_DSN TGT_DSN
+}
+src_sql() { DB=app cluster_sql src "$@"; }
+tgt_sql() { DB=app cluster_sql tgt "$@"; }
+
+# --- assertions: each prints one "ok"/"not ok" line and counts ---------------
+pass() { TESTS_RUN=$((TESTS_RUN + 1)); echo "ok $TESTS_RUN - $1"; }
+fail() { TESTS_RUN=$((TESTS_RUN + 1)); TESTS_FAILED=$((TESTS_FAILED + 1)); echo "not ok $TESTS_RUN - $1"; [ $# -lt 2 ] || echo "#   $2"; }
+
+assert_eq() {  # assert_eq EXPECTED ACTUAL NAME
+  if [ "$1" == "$2" ]; then pass "$3"; else fail "$3" "expected [$1] got [$2]"; fi
+}
+assert_contains() {  # assert_contains HAYSTACK NEEDLE NAME
+  if grep -qF -- "$2" <<<"$1"; then pass "$3"; else fail "$3" "[$2] not found in: $(head -c 600 <<<"$1")"; fi
+}
+assert_not_contains() {
+  if grep -qF -- "$2" <<<"$1"; then fail "$3" "[$2] unexpectedly found"; else pass "$3"; fi
+}
+
+# run_pgcutover ARGS... : sets OUT, ERR, RC (never aborts the test)
+run_pgcutover() {
+  local o e
+  o=$(mktemp "$HARNESS_DIR/out.XXXXXX"); e=$(mktemp "$HARNESS_DIR/err.XXXXXX")
+  set +e
+  "$PGCUTOVER" "$@" >"$o" 2>"$e"
+  RC=$?
+  set -e
+  OUT=$(cat "$o"); ERR=$(cat "$e")
+  cat "$o" "$e" >> "$HARNESS_DIR/all-output.log"
+}
+
+# A row-level fingerprint of every user table: name, count, md5 of sorted row text.
+db_fingerprint() {  # db_fingerprint src|tgt [db]
+  DB=${2:-app} cluster_sql "$1" <<'SQL'
+SELECT format('SELECT %L, count(*), coalesce(md5(string_agg(r::text, E''\n'' ORDER BY r::text)), ''-'') FROM %I.%I r',
+              n.nspname || '.' || c.relname, n.nspname, c.relname)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgcutover')
+  AND n.nspname !~ '^pg_'
+ORDER BY n.nspname, c.relname
+\gexec
+SQL
+}
+
+# Sequence values of a database, one "name|last_value|is_called" a line.
+db_sequences() {  # db_sequences src|tgt [db]
+  DB=${2:-app} cluster_sql "$1" <<'SQL'
+SELECT format('SELECT %L, last_value, is_called FROM %I.%I', schemaname || '.' || sequencename,
+              schemaname, sequencename)
+FROM pg_sequences WHERE schemaname <> 'pgcutover' ORDER BY 1
+\gexec
+SQL
+}
+
+done_testing() {
+  echo "1..$TESTS_RUN"
+  if [ "$TESTS_FAILED" -gt 0 ]; then
+    echo "# $TESTS_FAILED of $TESTS_RUN assertions failed"
+    exit 1
+  fi
+  if [ "$TESTS_RUN" -eq 0 ]; then
+    echo "# no assertion ran"
+    exit 1
+  fi
+  # the whole run's output must never contain the test password
+  if grep -qF -- "$TEST_PASSWORD" "$HARNESS_DIR/all-output.log" 2>/dev/null; then
+    echo "not ok - the test password appeared in pgcutover output"
+    exit 1
+  fi
+}
