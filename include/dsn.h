@@ -26,4 +26,11 @@ char	   *dsn_password(const char *dsn);
 
 /* Returns a malloc'd "host=.. port=.. dbname=.. user=.." summary, no password. */
 char	   *dsn_describe(const char *dsn);
+
+/*
+ * Splits a DSN into a keyword DSN without the password (safe to put on a
+ * command line) and the password (malloc'd, NULL if none), for handing to
+ * child processes through PGPASSWORD.
+ */
+char	   *dsn_without_password(const char *dsn, char **password);
 #endif

@@ -1,1 +1,79 @@
--- placeholder
+-- sql/state.sql
+-- The pgcutover state schema on the TARGET.  Installed by copy (idempotent:
+-- every statement may run again), dropped by cleanup.  One migration per
+-- replication slot.  Everything a rerun needs to resume lives here, written
+-- in the same target transaction as the work it describes.
+
+CREATE SCHEMA IF NOT EXISTS pgcutover;
+
+CREATE TABLE IF NOT EXISTS pgcutover.migration (
+    slot_name        text PRIMARY KEY,
+    run_id           text NOT NULL,
+    phase            text NOT NULL,   -- copy_schema, copy_data, copy_post, copied, following, ...
+    source_sysid     text,
+    source_dbname    text,
+    source_version   int,
+    consistent_lsn   pg_lsn,
+    snapshot_name    text,
+    keeper_socket    text,
+    keeper_pid       int,
+    copy_started_at  timestamptz,
+    copy_finished_at timestamptz,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
+
+-- One row per unit of data copy: a whole table, or one CTID block range of a
+-- large one.  status flips to 'done' in the same transaction as its COPY.
+CREATE TABLE IF NOT EXISTS pgcutover.copy_job (
+    slot_name    text NOT NULL REFERENCES pgcutover.migration ON DELETE CASCADE,
+    nspname      text NOT NULL,
+    relname      text NOT NULL,
+    part         int NOT NULL,
+    parts        int NOT NULL,
+    block_from   bigint,              -- NULL: whole table
+    block_to     bigint,              -- exclusive; NULL: to the end
+    est_bytes    bigint NOT NULL DEFAULT 0,
+    binary_copy  boolean NOT NULL DEFAULT true,
+    columns      text NOT NULL DEFAULT '',       -- quoted column list, generated columns left out
+    status       text NOT NULL DEFAULT 'pending',   -- pending, done
+    rows_copied  bigint,
+    bytes_copied bigint,
+    started_at   timestamptz,
+    finished_at  timestamptz,
+    PRIMARY KEY (slot_name, nspname, relname, part)
+);
+
+-- The post-data schema (indexes, constraints, triggers, ...) as one step per
+-- pg_dump TOC entry, captured in the snapshot so a resume never needs it.
+CREATE TABLE IF NOT EXISTS pgcutover.post_step (
+    slot_name   text NOT NULL REFERENCES pgcutover.migration ON DELETE CASCADE,
+    step        int NOT NULL,
+    stage       int NOT NULL,        -- 1 indexes/keys, 2 index attach, 3 foreign keys, 4 the rest
+    kind        text NOT NULL,       -- pg_dump's Type
+    name        text NOT NULL,
+    sql         text NOT NULL,
+    status      text NOT NULL DEFAULT 'pending',
+    seconds     double precision,
+    PRIMARY KEY (slot_name, step)
+);
+
+-- Sequence values read in the snapshot, set on the target at the end of copy.
+CREATE TABLE IF NOT EXISTS pgcutover.copy_sequence (
+    slot_name   text NOT NULL REFERENCES pgcutover.migration ON DELETE CASCADE,
+    nspname     text NOT NULL,
+    relname     text NOT NULL,
+    last_value  bigint NOT NULL,
+    is_called   boolean NOT NULL,
+    PRIMARY KEY (slot_name, nspname, relname)
+);
+
+-- Durations of each phase, for the report.
+CREATE TABLE IF NOT EXISTS pgcutover.phase_log (
+    slot_name   text NOT NULL REFERENCES pgcutover.migration ON DELETE CASCADE,
+    phase       text NOT NULL,
+    started_at  timestamptz NOT NULL,
+    finished_at timestamptz,
+    detail      jsonb,
+    PRIMARY KEY (slot_name, phase)
+);

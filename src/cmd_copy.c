@@ -1,2 +1,414 @@
+/*
+ * cmd_copy.c
+ *	  `pgcutover copy`: stage 1 of a migration.  Creates the slot with an
+ *	  exported snapshot (held by the snapshot keeper), then runs the phases
+ *	  recorded in pgcutover.migration.phase on the target:
+ *
+ *	    copy_schema -> copy_data -> copy_post -> copied
+ *
+ *	  A rerun looks at the phase and continues from there, in the same
+ *	  snapshot; if the snapshot is gone while it is still needed, it says so
+ *	  and never mixes snapshots.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
 #include "cli.h"
-int cmd_copy(Options *opts) { (void) opts; return EXIT_NOT_IMPLEMENTED; }
+#include "copy.h"
+#include "dsn.h"
+#include "log.h"
+#include "pgconn.h"
+#include "preflight.h"
+#include "state.h"
+#include "subprocess.h"
+
+static volatile sig_atomic_t copy_interrupted = 0;
+
+static void
+on_signal(int signo)
+{
+	(void) signo;
+	copy_interrupted = 1;
+}
+
+static void
+install_signal_handlers(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Runs the preflight; logs each FAIL and returns false if any. */
+static int
+preflight_for_copy(CopyContext *ctx)
+{
+	Findings	f = {0};
+	int			rc = EXIT_OK;
+
+	preflight_run(ctx->src, ctx->tgt, ctx->opts, &f);
+	for (int i = 0; i < f.count; i++)
+		if (f.items[i].status == FINDING_FAIL)
+			log_error("preflight %s: %s; fix: %s", f.items[i].check, f.items[i].message,
+					  f.items[i].fix ? f.items[i].fix : "see 'pgcutover check'");
+	if (f.nfail > 0)
+	{
+		log_error("copy refused: %d preflight check(s) failed; fix: resolve them (see 'pgcutover check')", f.nfail);
+		rc = EXIT_PREFLIGHT;
+	}
+	findings_free(&f);
+	return rc;
+}
+
+/* Creates slot + snapshot and the migration row. */
+static int
+start_new_copy(CopyContext *ctx)
+{
+	char	   *err = NULL;
+	char		lsn[LSN_FORMAT_LEN];
+	char		pid[16];
+	char		version[16];
+	char	   *sysid;
+	const char *params[8];
+	PGresult   *res;
+
+	if (!state_install(ctx->tgt))
+		return EXIT_SQL;
+	log_info("creating replication slot %s (wal2json) with an exported snapshot", ctx->slot);
+	if (!snapshot_create(ctx->opts->source, ctx->slot, ctx->opts->snapshot_hold, &ctx->lease, &err))
+	{
+		log_error("%s", err);
+		free(err);
+		return EXIT_STATE;
+	}
+	sysid = db_scalar(ctx->src, "SELECT system_identifier::text FROM pg_catalog.pg_control_system()");
+	snprintf(pid, sizeof(pid), "%d", ctx->lease.keeper_pid);
+	snprintf(version, sizeof(version), "%d", PQserverVersion(ctx->src));
+	params[0] = ctx->slot;
+	params[1] = lsn_format(ctx->lease.consistent_lsn, lsn);
+	params[2] = ctx->lease.snapshot;
+	params[3] = ctx->lease.socket_path;
+	params[4] = pid;
+	params[5] = sysid;
+	params[6] = PQdb(ctx->src);
+	params[7] = version;
+	res = db_query_params(ctx->tgt,
+						  "INSERT INTO pgcutover.migration (slot_name, run_id, phase, consistent_lsn, snapshot_name, "
+						  "  keeper_socket, keeper_pid, source_sysid, source_dbname, source_version, copy_started_at) "
+						  "VALUES ($1, md5(random()::text || clock_timestamp()::text), 'copy_schema', $2, $3, $4, $5, $6, $7, $8, now())",
+						  8, params);
+	free(sysid);
+	if (res == NULL)
+	{
+		log_error("cannot record the migration on the target; the slot %s exists on the source: drop it with 'pgcutover cleanup --slot %s'",
+				  ctx->slot, ctx->slot);
+		return EXIT_SQL;
+	}
+	PQclear(res);
+	log_info("slot %s created at consistent point %s, snapshot %s", ctx->slot, lsn, ctx->lease.snapshot);
+	return EXIT_OK;
+}
+
+/* Re-attaches to the snapshot of an interrupted copy, or explains why not. */
+static int
+resume_copy(CopyContext *ctx, const MigrationState *st)
+{
+	const char *params[1] = {ctx->slot};
+	PGresult   *res = db_query_params(ctx->src,
+									  "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+									  1, params);
+	bool		slot_exists = res && PQntuples(res) == 1;
+
+	PQclear(res);
+	if (res == NULL)
+		return EXIT_SQL;
+	if (!slot_exists)
+	{
+		log_error("slot %s of the interrupted copy no longer exists on the source, so a consistent resume is impossible; fix: run 'pgcutover cleanup --slot %s' and start the copy again",
+				  ctx->slot, ctx->slot);
+		return EXIT_STATE;
+	}
+	if (!snapshot_attach(st->keeper_socket, &ctx->lease) ||
+		strcmp(ctx->lease.snapshot, st->snapshot_name ? st->snapshot_name : "") != 0)
+	{
+		if (strcmp(st->phase, "copy_post") == 0)
+			return EXIT_OK;		/* the snapshot is not needed any more */
+		log_error("the exported snapshot %s of the interrupted copy is gone (its keeper process ended), so a consistent resume is impossible; fix: run 'pgcutover cleanup --slot %s' and start the copy again",
+				  st->snapshot_name ? st->snapshot_name : "?", ctx->slot);
+		return EXIT_STATE;
+	}
+	log_info("resuming the copy of slot %s in phase %s, snapshot %s", ctx->slot, st->phase,
+			 ctx->lease.snapshot);
+	return EXIT_OK;
+}
+
+/* pg_dump -Fc of the whole source in the same snapshot, with a .sha256. */
+static int
+write_backup(CopyContext *ctx, char **path_out)
+{
+	char	   *password;
+	char	   *dsn = dsn_without_password(ctx->opts->source, &password);
+	char	   *path = psprintf("%s/%s-%s.dump", ctx->opts->backup_dir, PQdb(ctx->src), ctx->slot);
+	char	   *sumpath = psprintf("%s.sha256", path);
+	char	   *dump = psprintf("%s/pg_dump", ctx->pg_bin);
+	char	   *dbarg = psprintf("--dbname=%s", dsn);
+	char	   *snap = psprintf("--snapshot=%s", ctx->lease.snapshot);
+	char	   *filearg = psprintf("--file=%s", path);
+	char	   *argv[] = {dump, dbarg, snap, "--format=custom", filearg, NULL};
+	char	   *sumv[] = {"sha256sum", path, NULL};
+	SubprocessOutput res;
+	int			rc = EXIT_OK;
+
+	log_info("writing backup %s in the same snapshot", path);
+	if (!subprocess_run(argv, password, false, NULL, &res))
+	{
+		log_error("backup with pg_dump failed: %s; fix: check --backup %s is writable and has room",
+				  res.err, ctx->opts->backup_dir);
+		rc = EXIT_INTERNAL;
+	}
+	subprocess_output_free(&res);
+	if (rc == EXIT_OK && !subprocess_run(sumv, NULL, false, sumpath, &res))
+	{
+		log_error("sha256sum of the backup failed: %s", res.err);
+		rc = EXIT_INTERNAL;
+	}
+	subprocess_output_free(&res);
+	*path_out = rc == EXIT_OK ? path : NULL;
+	if (rc != EXIT_OK)
+		free(path);
+	free(sumpath);
+	free(dump);
+	free(dbarg);
+	free(snap);
+	free(filearg);
+	free(dsn);
+	free(password);
+	return rc;
+}
+
+static int
+finish_copy(CopyContext *ctx)
+{
+	int			rc = copy_sequences_run(ctx);
+	const char *params[1] = {ctx->slot};
+	PGresult   *res;
+
+	if (rc != EXIT_OK)
+		return rc;
+	res = db_query_params(ctx->tgt,
+						  "UPDATE pgcutover.migration SET phase = 'copied', copy_finished_at = now(), "
+						  "snapshot_name = NULL, keeper_socket = NULL, keeper_pid = NULL, updated_at = now() "
+						  "WHERE slot_name = $1", 1, params);
+	PQclear(res);
+	return res ? EXIT_OK : EXIT_SQL;
+}
+
+/* Runs the phases from where the state says we are. */
+static int
+run_phases(CopyContext *ctx, const char *phase, char **backup_path)
+{
+	int			rc = EXIT_OK;
+	char	   *err = NULL;
+
+	if (strcmp(phase, "copy_schema") == 0 || strcmp(phase, "copy_data") == 0)
+	{
+		PQfinish(ctx->src);
+		if ((ctx->src = copy_connect_snapshot(ctx, &err)) == NULL)
+		{
+			log_error("%s", err);
+			free(err);
+			return EXIT_STATE;
+		}
+	}
+	if (strcmp(phase, "copy_schema") == 0)
+	{
+		if ((rc = copy_schema_run(ctx)) != EXIT_OK)
+			return rc;
+		phase = "copy_data";
+	}
+	if (strcmp(phase, "copy_data") == 0)
+	{
+		if ((rc = copy_data_run(ctx)) != EXIT_OK)
+			return rc;
+		if (ctx->opts->backup_dir && (rc = write_backup(ctx, backup_path)) != EXIT_OK)
+			return rc;
+		if (!state_phase_end(ctx->tgt, ctx->slot, "copy_data") ||
+			!state_set_phase(ctx->tgt, ctx->slot, "copy_post"))
+			return EXIT_SQL;
+		snapshot_release(&ctx->lease);
+		phase = "copy_post";
+	}
+	if (strcmp(phase, "copy_post") == 0)
+	{
+		snapshot_release(&ctx->lease);
+		if ((rc = copy_post_run(ctx)) != EXIT_OK)
+			return rc;
+		rc = finish_copy(ctx);
+	}
+	return rc;
+}
+
+/* Prints the summary (human or JSON), from the state so resumed runs add up. */
+static void
+report(CopyContext *ctx, int rc, bool resumed, const char *backup)
+{
+	const char *params[1] = {ctx->slot};
+	PGresult   *res = rc == EXIT_OK || rc == EXIT_STATE
+		? PQexecParams(ctx->tgt,
+					   "SELECT m.consistent_lsn::text, "
+					   "  (SELECT count(DISTINCT (nspname, relname)) FROM pgcutover.copy_job j WHERE j.slot_name = m.slot_name), "
+					   "  (SELECT count(*) FROM pgcutover.copy_job j WHERE j.slot_name = m.slot_name), "
+					   "  (SELECT coalesce(sum(rows_copied), 0) FROM pgcutover.copy_job j WHERE j.slot_name = m.slot_name), "
+					   "  (SELECT coalesce(sum(bytes_copied), 0) FROM pgcutover.copy_job j WHERE j.slot_name = m.slot_name), "
+					   "  (SELECT count(*) FROM pgcutover.post_step p WHERE p.slot_name = m.slot_name AND p.step > 0), "
+					   "  (SELECT count(*) FROM pgcutover.copy_sequence s WHERE s.slot_name = m.slot_name), "
+					   "  extract(epoch FROM coalesce(m.copy_finished_at, now()) - m.copy_started_at) "
+					   "FROM pgcutover.migration m WHERE m.slot_name = $1", 1, NULL, params, NULL, NULL, 0)
+		: NULL;
+	bool		have = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+	struct rusage ru;
+	char		b[32];
+
+	getrusage(RUSAGE_SELF, &ru);
+	if (ctx->opts->json)
+	{
+		json_t	   *doc = json_pack("{s:s, s:s, s:b, s:i, s:b}", "command", "copy", "slot", ctx->slot,
+									"ok", rc == EXIT_OK, "exit_code", rc, "resumed", resumed);
+
+		if (have)
+		{
+			json_object_set_new(doc, "consistent_lsn", json_string(PQgetvalue(res, 0, 0)));
+			json_object_set_new(doc, "tables", json_integer(atoll(PQgetvalue(res, 0, 1))));
+			json_object_set_new(doc, "jobs", json_integer(atoll(PQgetvalue(res, 0, 2))));
+			json_object_set_new(doc, "rows", json_integer(atoll(PQgetvalue(res, 0, 3))));
+			json_object_set_new(doc, "bytes", json_integer(atoll(PQgetvalue(res, 0, 4))));
+			json_object_set_new(doc, "post_steps", json_integer(atoll(PQgetvalue(res, 0, 5))));
+			json_object_set_new(doc, "sequences", json_integer(atoll(PQgetvalue(res, 0, 6))));
+			json_object_set_new(doc, "seconds_total", json_real(atof(PQgetvalue(res, 0, 7))));
+		}
+		json_object_set_new(doc, "seconds", json_pack("{s:f, s:f, s:f}",
+													  "schema", ctx->stats.seconds_schema,
+													  "data", ctx->stats.seconds_data,
+													  "post_data", ctx->stats.seconds_post));
+		json_object_set_new(doc, "backup", backup ? json_string(backup) : json_null());
+		json_object_set_new(doc, "peak_rss_kb", json_integer(ru.ru_maxrss));
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(doc);
+	}
+	else if (have && rc == EXIT_OK)
+	{
+		format_bytes(atoll(PQgetvalue(res, 0, 4)), b, sizeof(b));
+		printf("copy complete%s: %s tables (%s jobs), %s rows, %s in %.1f s\n",
+			   resumed ? " (resumed)" : "", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+			   PQgetvalue(res, 0, 3), b, atof(PQgetvalue(res, 0, 7)));
+		printf("  this run: schema %.1f s, data %.1f s, post-data %.1f s (%s steps), %s sequences set, peak RSS %ld kB\n",
+			   ctx->stats.seconds_schema, ctx->stats.seconds_data, ctx->stats.seconds_post,
+			   PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6), ru.ru_maxrss);
+		if (backup)
+			printf("  backup: %s (+ .sha256)\n", backup);
+		printf("  slot %s holds every change after %s: next, run 'pgcutover follow'\n",
+			   ctx->slot, PQgetvalue(res, 0, 0));
+	}
+	PQclear(res);
+}
+
+static bool
+connect_both(CopyContext *ctx)
+{
+	char	   *err = NULL;
+
+	if ((ctx->src = db_connect(ctx->opts->source, "source", CONN_NORMAL, &err)) == NULL ||
+		(ctx->tgt = db_connect(ctx->opts->target, "target", CONN_NORMAL, &err)) == NULL)
+	{
+		log_error("%s", err);
+		free(err);
+		return false;
+	}
+	return true;
+}
+
+int
+cmd_copy(Options *opts)
+{
+	CopyContext ctx = {.opts = opts, .slot = opts->slot, .interrupted = &copy_interrupted};
+	MigrationState st = {0};
+	char	   *err = NULL;
+	char	   *backup = NULL;
+	bool		resumed = false;
+	int			rc;
+
+	ctx.lease.fd = -1;
+	if (opts->source == NULL || opts->target == NULL)
+	{
+		log_error("copy needs both databases; fix: pass --source and --target (or set PGCUTOVER_SOURCE/PGCUTOVER_TARGET)");
+		return EXIT_USAGE;
+	}
+	install_signal_handlers();
+	if (!connect_both(&ctx))
+	{
+		rc = EXIT_CONNECTION;
+		goto done;
+	}
+	if ((ctx.pg_bin = copy_find_pg_bin(opts, db_major_version(ctx.src), &err)) == NULL)
+	{
+		log_error("%s", err);
+		rc = EXIT_PREFLIGHT;
+		goto done;
+	}
+	if (!state_load(ctx.tgt, ctx.slot, &st))
+	{
+		rc = EXIT_SQL;
+		goto done;
+	}
+	if (st.found && strncmp(st.phase, "copy_", 5) != 0)
+	{
+		log_info("the copy for slot %s is already complete (phase %s); next: pgcutover follow", ctx.slot, st.phase);
+		rc = EXIT_OK;
+		goto done;
+	}
+	if (opts->dry_run)
+	{
+		rc = preflight_for_copy(&ctx);
+		printf("dry run: %s copy of slot %s; would run %s/pg_dump --section=pre-data/post-data in the slot's snapshot, "
+			   "copy with %d jobs (split above %lld bytes), build indexes with %d jobs\n",
+			   st.found ? "resume the" : "start a new", ctx.slot, ctx.pg_bin, opts->jobs,
+			   (long long) opts->split_threshold, opts->index_jobs);
+		goto done;
+	}
+	if (st.found)
+	{
+		resumed = true;
+		rc = resume_copy(&ctx, &st);
+	}
+	else if ((rc = preflight_for_copy(&ctx)) == EXIT_OK)
+	{
+		rc = start_new_copy(&ctx);
+		st.phase = pg_strdup("copy_schema");
+	}
+	if (rc == EXIT_OK)
+		rc = run_phases(&ctx, st.phase, &backup);
+	if (rc == EXIT_INTERRUPTED)
+		log_error("copy interrupted; the snapshot is kept for %d s: rerun 'pgcutover copy' to resume",
+				  opts->snapshot_hold);
+	report(&ctx, rc, resumed, backup);
+done:
+	if (ctx.lease.fd >= 0)
+		close(ctx.lease.fd);	/* keeps the snapshot for a resume */
+	state_free(&st);
+	free(backup);
+	free(err);
+	free(ctx.pg_bin);
+	PQfinish(ctx.src);
+	PQfinish(ctx.tgt);
+	return rc;
+}

@@ -211,3 +211,46 @@ dsn_describe(const char *dsn)
 		buf_append(&out, "(libpq defaults)", 16);
 	return out.data;
 }
+
+/* Appends value quoted for a keyword DSN: 'it''s' style with backslashes. */
+static void
+append_quoted(Buf *b, const char *val)
+{
+	buf_append(b, "'", 1);
+	for (const char *p = val; *p; p++)
+	{
+		if (*p == '\'' || *p == '\\')
+			buf_append(b, "\\", 1);
+		buf_append(b, p, 1);
+	}
+	buf_append(b, "'", 1);
+}
+
+char *
+dsn_without_password(const char *dsn, char **password)
+{
+	PQconninfoOption *opts = PQconninfoParse(dsn, NULL);
+	Buf			out = {NULL, 0, 0};
+
+	*password = NULL;
+	if (opts == NULL)
+		return pg_strdup(dsn);
+	buf_append(&out, "", 0);
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+	{
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "password") == 0)
+		{
+			*password = pg_strdup(o->val);
+			continue;
+		}
+		if (out.len > 0)
+			buf_append(&out, " ", 1);
+		buf_append(&out, o->keyword, strlen(o->keyword));
+		buf_append(&out, "=", 1);
+		append_quoted(&out, o->val);
+	}
+	PQconninfoFree(opts);
+	return out.data;
+}

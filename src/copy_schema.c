@@ -1,0 +1,444 @@
+/*
+ * copy_schema.c
+ *	  Schema phase of `copy`: dump pre-data and post-data with pg_dump in the
+ *	  exported snapshot, then in ONE target transaction restore the pre-data
+ *	  schema and record everything the later phases need: the data copy jobs,
+ *	  the post-data steps and the sequence values.  A crash before the commit
+ *	  leaves the target untouched; after it, nothing here runs again.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "copy.h"
+#include "dsn.h"
+#include "log.h"
+#include "pgconn.h"
+#include "state.h"
+#include "subprocess.h"
+
+char *
+copy_find_pg_bin(const Options *opts, int source_major, char **errmsg)
+{
+	char	   *path;
+
+	*errmsg = NULL;
+	if (opts->pg_bin_dir)
+	{
+		path = psprintf("%s/pg_dump", opts->pg_bin_dir);
+		if (access(path, X_OK) == 0)
+		{
+			free(path);
+			return pg_strdup(opts->pg_bin_dir);
+		}
+		free(path);
+		*errmsg = psprintf("no executable pg_dump in --pg-bin-dir %s; fix: point it at a PostgreSQL %d (or newer) bin directory",
+						   opts->pg_bin_dir, source_major);
+		return NULL;
+	}
+	/* the source's own major version first, then any newer one */
+	for (int v = source_major; v <= source_major + 10; v++)
+	{
+		path = psprintf("/usr/lib/postgresql/%d/bin/pg_dump", v);
+		if (access(path, X_OK) == 0)
+		{
+			free(path);
+			return psprintf("/usr/lib/postgresql/%d/bin", v);
+		}
+		free(path);
+	}
+	*errmsg = psprintf("no pg_dump for PostgreSQL %d found in /usr/lib/postgresql/N/bin; fix: apt-get install postgresql-client-%d, or pass --pg-bin-dir",
+					   source_major, source_major);
+	return NULL;
+}
+
+/* Adds a psql-style pattern "a"."b" (quotes doubled) to argv. */
+static char *
+quoted_pattern(const char *name)
+{
+	const char *dot = strchr(name, '.');
+	size_t		len = strlen(name);
+	char	   *out = pg_malloc0(len * 2 + 8);
+	char	   *o = out;
+
+	if (dot == NULL)
+	{
+		/* a bare table name matches in every schema */
+		*o++ = '*';
+		*o++ = '.';
+	}
+	*o++ = '"';
+	for (const char *p = name; *p; p++)
+	{
+		if (p == dot)
+		{
+			*o++ = '"';
+			*o++ = '.';
+			*o++ = '"';
+			continue;
+		}
+		if (*p == '"')
+			*o++ = '"';
+		*o++ = *p;
+	}
+	*o++ = '"';
+	return out;
+}
+
+/* Runs pg_dump --section=section in the snapshot; returns its SQL or NULL. */
+static char *
+dump_section(CopyContext *ctx, const char *section)
+{
+	const Options *o = ctx->opts;
+	char	   *password;
+	char	   *dsn = dsn_without_password(o->source, &password);
+	char	   *argv[64 + 4 * 32];
+	char	   *owned[64 + 4 * 32];
+	int			n = 0,
+				nowned = 0;
+	SubprocessOutput res;
+	char	   *sql = NULL;
+	const StrList *lists[4] = {&o->include_schema, &o->exclude_schema, &o->include_table, &o->exclude_table};
+	const char *flags[4] = {"-n", "-N", "-t", "-T"};
+
+	argv[n++] = owned[nowned++] = psprintf("%s/pg_dump", ctx->pg_bin);
+	argv[n++] = owned[nowned++] = psprintf("--dbname=%s", dsn);
+	argv[n++] = owned[nowned++] = psprintf("--snapshot=%s", ctx->lease.snapshot);
+	argv[n++] = owned[nowned++] = psprintf("--section=%s", section);
+	argv[n++] = "--no-owner";
+	argv[n++] = "--no-acl";
+	argv[n++] = "--no-subscriptions";
+	argv[n++] = "--no-blobs";
+	argv[n++] = "--format=plain";
+	for (int l = 0; l < 4; l++)
+		for (int i = 0; i < lists[l]->count && n < 60 + 4 * 32; i++)
+		{
+			argv[n++] = (char *) flags[l];
+			argv[n++] = owned[nowned++] = (l < 2) ? psprintf("\"%s\"", lists[l]->items[i])
+				: quoted_pattern(lists[l]->items[i]);
+		}
+	argv[n] = NULL;
+
+	log_debug("running %s --section=%s", argv[0], section);
+	if (subprocess_run(argv, password, true, NULL, &res))
+	{
+		sql = res.out;
+		res.out = NULL;
+	}
+	else
+	{
+		char	   *err = log_redact(res.err);
+
+		for (char *p = err; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		log_error("pg_dump --section=%s failed (exit %d): %s; fix: see the message, or check the source with 'pgcutover check'",
+				  section, res.exit_code, err);
+		free(err);
+	}
+	subprocess_output_free(&res);
+	for (int i = 0; i < nowned; i++)
+		free(owned[i]);
+	free(dsn);
+	free(password);
+	return sql;
+}
+
+/* Drops pg_dump's psql-only \restrict/\unrestrict lines, in place. */
+static void
+strip_meta_commands(char *sql)
+{
+	char	   *line = sql;
+
+	while (line && *line)
+	{
+		char	   *eol = strchr(line, '\n');
+
+		if (strncmp(line, "\\restrict ", 10) == 0 || strncmp(line, "\\unrestrict ", 12) == 0)
+			memset(line, ' ', eol ? (size_t) (eol - line) : strlen(line));
+		line = eol ? eol + 1 : NULL;
+	}
+}
+
+static bool
+insert_row(PGconn *tgt, const char *sql, int n, const char *const *params)
+{
+	PGresult   *res = db_query_params(tgt, sql, n, params);
+
+	PQclear(res);
+	return res != NULL;
+}
+
+/* Plans one copy job per table, or per CTID range of a table above the threshold. */
+static bool
+plan_jobs(CopyContext *ctx, PGconn *tgt)
+{
+	TableList	tables;
+	bool		ok = true;
+
+	if (!catalog_list_tables(ctx->src, ctx->opts, &tables))
+		return false;
+	for (int i = 0; i < tables.count && ok; i++)
+	{
+		TableInfo  *t = &tables.tables[i];
+		char		oid[16];
+		const char *p1[1] = {oid};
+		PGresult   *cols;
+		int64_t		parts = 1;
+
+		if (t->relkind != 'r')
+			continue;
+		snprintf(oid, sizeof(oid), "%u", t->oid);
+		cols = db_query_params(ctx->src,
+							   "SELECT coalesce(string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum), ''), "
+							   "  coalesce(bool_and(a.atttypid < 16384 AND t.typtype <> 'c' "
+							   "           AND (t.typelem = 0 OR t.typelem < 16384)), true) "
+							   "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+							   "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''",
+							   1, p1);
+		if (cols == NULL)
+		{
+			ok = false;
+			break;
+		}
+		if (t->bytes > ctx->opts->split_threshold && t->relpages > 1)
+			parts = (t->bytes + ctx->opts->split_threshold - 1) / ctx->opts->split_threshold;
+		if (parts > 1 && parts > t->relpages)
+			parts = t->relpages;
+		for (int64_t p = 0; p < parts && ok; p++)
+		{
+			char		part[16],
+						nparts[16],
+						from[24],
+						to[24],
+						est[24];
+			const char *params[10] = {ctx->slot, t->nspname, t->relname, part, nparts,
+				parts > 1 ? from : NULL, parts > 1 && p < parts - 1 ? to : NULL, est,
+			PQgetvalue(cols, 0, 1), PQgetvalue(cols, 0, 0)};
+
+			snprintf(part, sizeof(part), "%d", (int) p);
+			snprintf(nparts, sizeof(nparts), "%d", (int) parts);
+			snprintf(from, sizeof(from), "%lld", (long long) (t->relpages * p / parts));
+			snprintf(to, sizeof(to), "%lld", (long long) (t->relpages * (p + 1) / parts));
+			snprintf(est, sizeof(est), "%lld", (long long) (t->bytes / parts));
+			ok = insert_row(tgt,
+							"INSERT INTO pgcutover.copy_job (slot_name, nspname, relname, part, parts, "
+							"  block_from, block_to, est_bytes, binary_copy, columns) "
+							"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10, params);
+			ctx->stats.jobs++;
+		}
+		ctx->stats.tables++;
+		PQclear(cols);
+	}
+	catalog_free_tables(&tables);
+	return ok;
+}
+
+static bool
+plan_sequences(CopyContext *ctx, PGconn *tgt)
+{
+	PGresult   *res = db_query(ctx->src,
+							   "SELECT s.schemaname, s.sequencename, s.last_value "
+							   "FROM pg_catalog.pg_sequences s "
+							   "WHERE s.schemaname NOT IN ('pgcutover') AND s.last_value IS NOT NULL");
+	bool		ok = res != NULL;
+
+	for (int i = 0; ok && i < PQntuples(res); i++)
+	{
+		const char *params[4] = {ctx->slot, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+		PQgetvalue(res, i, 2)};
+
+		if (ctx->opts->include_schema.count > 0 &&
+			!strlist_contains(&ctx->opts->include_schema, params[1]))
+			continue;
+		if (strlist_contains(&ctx->opts->exclude_schema, params[1]))
+			continue;
+		ok = insert_row(tgt,
+						"INSERT INTO pgcutover.copy_sequence (slot_name, nspname, relname, last_value, is_called) "
+						"VALUES ($1, $2, $3, $4, true)", 4, params);
+		ctx->stats.sequences++;
+	}
+	PQclear(res);
+	return ok;
+}
+
+/* Stage of a post-data entry by pg_dump Type: keys/indexes first, FKs late. */
+static int
+post_stage(const char *type)
+{
+	if (strcmp(type, "INDEX") == 0 || strcmp(type, "CONSTRAINT") == 0)
+		return 1;
+	if (strcmp(type, "INDEX ATTACH") == 0)
+		return 2;
+	if (strcmp(type, "FK CONSTRAINT") == 0)
+		return 3;
+	return 4;
+}
+
+/* Does sql contain anything but white space and comment lines? */
+static bool
+has_statement(const char *sql, size_t len)
+{
+	const char *p = sql;
+	const char *end = sql + len;
+
+	while (p < end)
+	{
+		while (p < end && isspace((unsigned char) *p))
+			p++;
+		if (p + 1 < end && p[0] == '-' && p[1] == '-')
+		{
+			while (p < end && *p != '\n')
+				p++;
+			continue;
+		}
+		return p < end;
+	}
+	return false;
+}
+
+static bool
+add_post_step(CopyContext *ctx, PGconn *tgt, int step, const char *type, const char *name,
+			  const char *sql, size_t len)
+{
+	char		stepbuf[16],
+				stagebuf[8];
+	char	   *text = pg_malloc0(len + 1);
+	const char *params[6] = {ctx->slot, stepbuf, stagebuf, type, name, text};
+	bool		ok;
+
+	memcpy(text, sql, len);
+	snprintf(stepbuf, sizeof(stepbuf), "%d", step);
+	snprintf(stagebuf, sizeof(stagebuf), "%d", step > 0 ? post_stage(type) : 0);
+	ok = insert_row(tgt,
+					"INSERT INTO pgcutover.post_step (slot_name, step, stage, kind, name, sql) "
+					"VALUES ($1, $2, $3, $4, $5, $6)", 6, params);
+	free(text);
+	ctx->stats.post_steps += step > 0;
+	return ok;
+}
+
+/*
+ * Splits pg_dump's plain post-data output at its "-- Name: N; Type: T;
+ * Schema: S; Owner: O" headers into one step per TOC entry.  What comes
+ * before the first header (session SETs) becomes step 0, run before every
+ * step's connection starts.
+ */
+static bool
+plan_post_steps(CopyContext *ctx, PGconn *tgt, const char *dump)
+{
+	const char *p = dump;
+	const char *chunk = dump;
+	char	   *type = NULL;
+	char	   *name = NULL;
+	int			step = 0;
+	bool		ok = true;
+
+	while (ok)
+	{
+		const char *eol = strchr(p, '\n');
+		const char *next = eol ? eol + 1 : p + strlen(p);
+		bool		header = strncmp(p, "-- Name: ", 9) == 0 || strncmp(p, "-- Data for Name: ", 18) == 0;
+
+		if (header || *p == '\0')
+		{
+			/* close the current chunk */
+			if (has_statement(chunk, p - chunk) && (step == 0 || type != NULL))
+				ok = add_post_step(ctx, tgt, step, type ? type : "PREAMBLE", name ? name : "",
+								   chunk, p - chunk);
+			step++;
+			free(type);
+			free(name);
+			type = name = NULL;
+			if (*p == '\0')
+				break;
+			{
+				/* parse from the right: Owner, Schema, Type; the rest is Name */
+				size_t		len = (eol ? (size_t) (eol - p) : strlen(p));
+				char	   *line = pg_malloc0(len + 1);
+				char	   *t,
+						   *s;
+
+				memcpy(line, p, len);
+				if ((s = strstr(line, "; Schema: ")) != NULL)
+					*s = '\0';
+				if ((t = strstr(line, "; Type: ")) != NULL)
+				{
+					*t = '\0';
+					type = pg_strdup(t + 8);
+				}
+				name = pg_strdup(line + (line[3] == 'N' ? 9 : 18));
+				free(line);
+			}
+			chunk = next;
+		}
+		p = next;
+	}
+	free(type);
+	free(name);
+	return ok;
+}
+
+static int
+restore_and_plan(CopyContext *ctx, const char *pre_sql, const char *post_sql)
+{
+	char	   *err = NULL;
+	PGconn	   *tgt = db_connect(ctx->opts->target, "target", CONN_NORMAL, &err);
+	int			rc = EXIT_SQL;
+
+	if (tgt == NULL)
+	{
+		log_error("%s", err);
+		free(err);
+		return EXIT_CONNECTION;
+	}
+	if (!db_exec(tgt, "BEGIN"))
+		goto done;
+	log_info("restoring the pre-data schema on the target");
+	if (!db_exec(tgt, pre_sql))
+	{
+		log_error("restoring the source's schema on the target failed (see the error above); fix: create the missing role/extension/object on the target, then rerun copy");
+		goto done;
+	}
+	/* the dump changed search_path and other settings of this session */
+	if (!db_exec(tgt, "RESET ALL") || !db_exec(tgt, "SET search_path = pg_catalog"))
+		goto done;
+	if (!plan_jobs(ctx, tgt) || !plan_sequences(ctx, tgt) || !plan_post_steps(ctx, tgt, post_sql))
+		goto done;
+	if (!state_phase_end(tgt, ctx->slot, "copy_schema") ||
+		!state_set_phase(tgt, ctx->slot, "copy_data") ||
+		!db_exec(tgt, "COMMIT"))
+		goto done;
+	log_info("schema restored; planned %d copy jobs for %d tables, %d post-data steps, %d sequences",
+			 ctx->stats.jobs, ctx->stats.tables, ctx->stats.post_steps, ctx->stats.sequences);
+	rc = EXIT_OK;
+done:
+	PQfinish(tgt);
+	return rc;
+}
+
+int
+copy_schema_run(CopyContext *ctx)
+{
+	char	   *pre = NULL;
+	char	   *post = NULL;
+	int			rc = EXIT_SQL;
+	double		t0 = now_seconds();
+
+	if (!state_phase_begin(ctx->tgt, ctx->slot, "copy_schema"))
+		return EXIT_SQL;
+	log_info("dumping the schema in snapshot %s", ctx->lease.snapshot);
+	if ((pre = dump_section(ctx, "pre-data")) == NULL ||
+		(post = dump_section(ctx, "post-data")) == NULL)
+		goto done;
+	strip_meta_commands(pre);
+	strip_meta_commands(post);
+	rc = restore_and_plan(ctx, pre, post);
+done:
+	ctx->stats.seconds_schema = now_seconds() - t0;
+	free(pre);
+	free(post);
+	return rc;
+}
