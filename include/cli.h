@@ -37,5 +37,6 @@ void		options_free(Options *opts);
 /* Command entry points (src/cmd_*.c) */
 int			cmd_check(Options *opts);
 int			cmd_copy(Options *opts);
+int			cmd_follow(Options *opts);
 
 #endif

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <libpq-fe.h>
 
+#include "pgcutover.h"
+
 typedef enum ConnKind
 {
 	CONN_NORMAL,
@@ -36,6 +38,9 @@ char	   *db_quote_literal(PGconn *conn, const char *lit);
 
 /* The first line of the connection's last error, redacted, malloc'd. */
 char	   *db_error(PGconn *conn);
+
+/* A text[] literal of the list's items, malloc'd. */
+char	   *db_text_array(const StrList *list);
 
 /* Server major version (e.g. 15) */
 int			db_major_version(PGconn *conn);

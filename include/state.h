@@ -10,6 +10,7 @@
 #include <libpq-fe.h>
 
 #include "lsn.h"
+#include "pgcutover.h"
 
 typedef struct MigrationState
 {
@@ -30,6 +31,9 @@ bool		state_install(PGconn *tgt);
 /* Reads the migration of slot; false on SQL error (found=false if none). */
 bool		state_load(PGconn *tgt, const char *slot, MigrationState *st);
 void		state_free(MigrationState *st);
+
+/* Adds the copy's include/exclude filters of slot to opts (for follow). */
+bool		state_load_filters(PGconn *tgt, const char *slot, Options *opts);
 
 /* Sets phase (and updated_at) of the migration; false on SQL error. */
 bool		state_set_phase(PGconn *tgt, const char *slot, const char *phase);

@@ -17,6 +17,10 @@ CREATE TABLE IF NOT EXISTS pgcutover.migration (
     snapshot_name    text,
     keeper_socket    text,
     keeper_pid       int,
+    include_schema   text[] NOT NULL DEFAULT '{}',   -- the copy's filters, which follow keeps
+    exclude_schema   text[] NOT NULL DEFAULT '{}',
+    include_table    text[] NOT NULL DEFAULT '{}',
+    exclude_table    text[] NOT NULL DEFAULT '{}',
     copy_started_at  timestamptz,
     copy_finished_at timestamptz,
     created_at       timestamptz NOT NULL DEFAULT now(),
@@ -76,4 +80,26 @@ CREATE TABLE IF NOT EXISTS pgcutover.phase_log (
     finished_at timestamptz,
     detail      jsonb,
     PRIMARY KEY (slot_name, phase)
+);
+
+-- follow: the position durably applied, advanced in the same target
+-- transaction as the changes it covers (this is the exactly-once guarantee).
+CREATE TABLE IF NOT EXISTS pgcutover.apply_progress (
+    slot_name          text PRIMARY KEY REFERENCES pgcutover.migration ON DELETE CASCADE,
+    applied_lsn        pg_lsn NOT NULL,
+    source_commit_time timestamptz,
+    txns               bigint NOT NULL DEFAULT 0,
+    rows               bigint NOT NULL DEFAULT 0,
+    updated_at         timestamptz NOT NULL DEFAULT now()
+);
+
+-- follow: GENERATED ALWAYS identity columns switched to BY DEFAULT on the
+-- target while it is a replica (an UPDATE cannot set an ALWAYS column);
+-- switchover and cleanup switch them back.
+CREATE TABLE IF NOT EXISTS pgcutover.identity_always (
+    slot_name  text NOT NULL REFERENCES pgcutover.migration ON DELETE CASCADE,
+    nspname    text NOT NULL,
+    relname    text NOT NULL,
+    attname    text NOT NULL,
+    PRIMARY KEY (slot_name, nspname, relname, attname)
 );

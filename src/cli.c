@@ -35,7 +35,12 @@ static const Command commands[] = {
 	"pre-data schema, copies every table in parallel (binary COPY, large tables\n"
 	"split by CTID range), then builds indexes and constraints and sets\n"
 	"sequences.  Rerun after a crash to resume.\n"},
-	{"follow", "stream changes from the slot and apply them to the target", NULL, ""},
+	{"follow", "stream changes from the slot and apply them to the target", cmd_follow,
+		"Streams the slot (wal2json) and applies every committed source transaction\n"
+		"to the target in commit order, exactly once: the applied position commits in\n"
+		"the same target transaction as the changes.  Runs until SIGINT/SIGTERM (it\n"
+		"finishes the current transaction first), or with --until-caught-up until\n"
+		"everything committed on the source when it started is applied.\n"},
 	{"status", "show replication lag and follower state", NULL, ""},
 	{"switchover", "fence the source, drain, sync sequences, verify", NULL, ""},
 	{"verify", "compare row counts and checksums of source and target", NULL, ""},

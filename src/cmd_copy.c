@@ -78,7 +78,8 @@ start_new_copy(CopyContext *ctx)
 	char		pid[16];
 	char		version[16];
 	char	   *sysid;
-	const char *params[8];
+	const char *params[12];
+	char	   *arrays[4];
 	PGresult   *res;
 
 	if (!state_install(ctx->tgt))
@@ -101,12 +102,20 @@ start_new_copy(CopyContext *ctx)
 	params[5] = sysid;
 	params[6] = PQdb(ctx->src);
 	params[7] = version;
+	params[8] = arrays[0] = db_text_array(&ctx->opts->include_schema);
+	params[9] = arrays[1] = db_text_array(&ctx->opts->exclude_schema);
+	params[10] = arrays[2] = db_text_array(&ctx->opts->include_table);
+	params[11] = arrays[3] = db_text_array(&ctx->opts->exclude_table);
 	res = db_query_params(ctx->tgt,
 						  "INSERT INTO pgcutover.migration (slot_name, run_id, phase, consistent_lsn, snapshot_name, "
-						  "  keeper_socket, keeper_pid, source_sysid, source_dbname, source_version, copy_started_at) "
-						  "VALUES ($1, md5(random()::text || clock_timestamp()::text), 'copy_schema', $2, $3, $4, $5, $6, $7, $8, now())",
-						  8, params);
+						  "  keeper_socket, keeper_pid, source_sysid, source_dbname, source_version, "
+						  "  include_schema, exclude_schema, include_table, exclude_table, copy_started_at) "
+						  "VALUES ($1, md5(random()::text || clock_timestamp()::text), 'copy_schema', $2, $3, $4, $5, $6, $7, $8, "
+						  "  $9, $10, $11, $12, now())",
+						  12, params);
 	free(sysid);
+	for (int i = 0; i < 4; i++)
+		free(arrays[i]);
 	if (res == NULL)
 	{
 		log_error("cannot record the migration on the target; the slot %s exists on the source: drop it with 'pgcutover cleanup --slot %s'",

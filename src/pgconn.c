@@ -86,8 +86,8 @@ notice_to_log(void *arg, const char *message)
 PGconn *
 db_connect(const char *dsn, const char *who, ConnKind kind, char **errmsg)
 {
-	const char *keys[5];
-	const char *vals[5];
+	const char *keys[6];
+	const char *vals[6];
 	int			n = 0;
 	PGconn	   *conn;
 
@@ -100,6 +100,9 @@ db_connect(const char *dsn, const char *who, ConnKind kind, char **errmsg)
 	{
 		keys[n] = "replication";
 		vals[n++] = "database";
+		/* output functions run in the walsender: make their text exact */
+		keys[n] = "options";
+		vals[n++] = "-c datestyle=ISO -c intervalstyle=postgres -c extra_float_digits=3 -c TimeZone=UTC";
 	}
 	keys[n] = NULL;
 	vals[n] = NULL;
@@ -128,7 +131,7 @@ db_connect(const char *dsn, const char *who, ConnKind kind, char **errmsg)
 		PGresult   *res = PQexec(conn,
 								 "SET datestyle = ISO; SET intervalstyle = postgres; "
 								 "SET extra_float_digits = 3; SET client_encoding = 'UTF8'; "
-								 "SET bytea_output = hex; SET search_path = pg_catalog");
+								 "SET bytea_output = hex; SET TimeZone = 'UTC'; SET search_path = pg_catalog");
 
 		PQclear(res);
 	}
@@ -215,4 +218,32 @@ int
 db_major_version(PGconn *conn)
 {
 	return PQserverVersion(conn) / 10000;
+}
+
+char *
+db_text_array(const StrList *list)
+{
+	size_t		len = 3;
+	char	   *out;
+	char	   *o;
+
+	for (int i = 0; i < list->count; i++)
+		len += strlen(list->items[i]) * 2 + 3;
+	out = o = pg_malloc0(len);
+	*o++ = '{';
+	for (int i = 0; i < list->count; i++)
+	{
+		if (i > 0)
+			*o++ = ',';
+		*o++ = '"';
+		for (const char *p = list->items[i]; *p; p++)
+		{
+			if (*p == '"' || *p == '\\')
+				*o++ = '\\';
+			*o++ = *p;
+		}
+		*o++ = '"';
+	}
+	*o++ = '}';
+	return out;
 }

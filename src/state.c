@@ -121,3 +121,24 @@ state_phase_end(PGconn *tgt, const char *slot, const char *phase)
 	PQclear(res);
 	return res != NULL;
 }
+
+bool
+state_load_filters(PGconn *tgt, const char *slot, Options *opts)
+{
+	const char *params[1] = {slot};
+	PGresult   *res = db_query_params(tgt,
+									  "SELECT 0, unnest(include_schema) FROM pgcutover.migration WHERE slot_name = $1 "
+									  "UNION ALL SELECT 1, unnest(exclude_schema) FROM pgcutover.migration WHERE slot_name = $1 "
+									  "UNION ALL SELECT 2, unnest(include_table) FROM pgcutover.migration WHERE slot_name = $1 "
+									  "UNION ALL SELECT 3, unnest(exclude_table) FROM pgcutover.migration WHERE slot_name = $1",
+									  1, params);
+	StrList    *lists[4] = {&opts->include_schema, &opts->exclude_schema,
+	&opts->include_table, &opts->exclude_table};
+
+	if (res == NULL)
+		return false;
+	for (int i = 0; i < PQntuples(res); i++)
+		strlist_add(lists[atoi(PQgetvalue(res, i, 0))], PQgetvalue(res, i, 1));
+	PQclear(res);
+	return true;
+}

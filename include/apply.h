@@ -1,0 +1,61 @@
+/*
+ * apply.h
+ *	  Applying change records to the target, exactly once and fast.
+ *
+ *	  Source transactions are applied in commit order; several small ones
+ *	  are grouped into one target transaction, which also advances
+ *	  pgcutover.apply_progress, so a group is durable with its position or
+ *	  not at all.  Statements are prepared per (table, action, column set)
+ *	  and sent in libpq pipeline mode.  Apply knows change records, not the
+ *	  plugin that produced them.
+ */
+#ifndef PGCUTOVER_APPLY_H
+#define PGCUTOVER_APPLY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "decoder.h"
+#include "lsn.h"
+
+typedef struct ApplyConfig
+{
+	const char *target_dsn;
+	const char *source_dsn;		/* re-reads NaN/Infinity, checks identities */
+	const char *slot;
+	int			group_max_rows; /* commit a group after this many rows */
+	double		group_max_seconds;	/* ... or when it is this old */
+} ApplyConfig;
+
+typedef struct ApplyTotals
+{
+	int64_t		txns;
+	int64_t		rows;
+	int64_t		groups;
+	Lsn			durable_lsn;	/* end of the last source txn durably applied */
+	char		last_commit_time[64];	/* source commit time of that txn */
+} ApplyTotals;
+
+typedef struct Apply Apply;
+
+/* Connects to the target and reads the durable position; NULL + *errmsg on failure. */
+Apply	   *apply_open(const ApplyConfig *cfg, char **errmsg, int *exit_code);
+
+/* Applies B, I, U, D, T or C.  false on error (see apply_error). */
+bool		apply_change(Apply *a, const Change *c);
+
+/* Commits the open group if no source transaction is half applied. */
+bool		apply_flush(Apply *a);
+
+/* Is a source transaction (or a group) open on the target? */
+bool		apply_in_transaction(const Apply *a);
+bool		apply_group_open(const Apply *a);
+
+const ApplyTotals *apply_totals(const Apply *a);
+const char *apply_error(const Apply *a);
+int			apply_exit_code(const Apply *a);
+
+/* Rolls back anything uncommitted and disconnects. */
+void		apply_close(Apply *a);
+
+#endif

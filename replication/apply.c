@@ -1,0 +1,636 @@
+/*
+ * apply.c
+ *	  The apply engine.  One target connection in pipeline mode:
+ *
+ *	    B        open a group (BEGIN) unless one is open
+ *	    I/U/D    prepared statement per (table, action, column set), sent
+ *	             without waiting; results read at every sync point
+ *	    T        collected, sent as one TRUNCATE at the next other change
+ *	    C        the source transaction is complete; the group commits when
+ *	             it is large or old enough, or when apply_flush() says the
+ *	             stream is idle
+ *
+ *	  Commit of a group: sync and check every result (an UPDATE or DELETE
+ *	  that hit no row means the target diverged: stop), resolve NaN and
+ *	  Infinity, then advance pgcutover.apply_progress and COMMIT in the same
+ *	  transaction.  A source transaction whose end LSN is not beyond the
+ *	  durable position is skipped whole, so nothing is applied twice.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply.h"
+#include "apply_sql.h"
+#include "log.h"
+#include "nanfix.h"
+#include "pgconn.h"
+#include "pgcutover.h"
+#include "strbuf.h"
+#include "tablemeta.h"
+
+#define SYNC_EVERY 500			/* statements between pipeline syncs */
+
+typedef struct Pending
+{
+	bool		expect_one_row;
+	char		what[200];		/* for error messages */
+} Pending;
+
+struct Apply
+{
+	ApplyConfig cfg;
+	PGconn	   *tgt;
+	PGconn	   *meta;			/* target catalog reads (tgt is in pipeline mode) */
+	PGconn	   *src;			/* lazily, for NaN re-reads and identity checks */
+	TableCache *tables;
+	NanFixer   *nanfix;
+	RowStatement rs;
+	ApplyTotals totals;
+
+	bool		group_open;
+	bool		in_txn;
+	bool		skip_txn;
+	int64_t		group_rows;
+	int64_t		group_txns;
+	double		group_started;
+	Lsn			group_end_lsn;
+	char		group_commit_time[64];
+
+	Pending    *pending;
+	int			npending;
+	int			cap_pending;
+	int			stmt_seq;
+
+	StrBuf		truncate;		/* "TRUNCATE ONLY a, ONLY b" being collected */
+	int			ntruncate;
+
+	char	   *error;
+	int			exit_code;
+};
+
+static bool
+fail(Apply *a, int code, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+
+static bool
+fail(Apply *a, int code, const char *fmt,...)
+{
+	va_list		ap;
+	char	   *msg;
+
+	if (a->error)
+		return false;			/* keep the first cause */
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = pg_strdup("?");
+	va_end(ap);
+	a->error = log_redact(msg);
+	free(msg);
+	a->exit_code = code;
+	return false;
+}
+
+static Pending *
+push_pending(Apply *a, bool expect_one_row, const char *what, const char *table)
+{
+	Pending    *p;
+
+	if (a->npending == a->cap_pending)
+	{
+		a->cap_pending = a->cap_pending ? a->cap_pending * 2 : 1024;
+		a->pending = realloc(a->pending, sizeof(Pending) * a->cap_pending);
+		if (a->pending == NULL)
+			abort();
+	}
+	p = &a->pending[a->npending++];
+	p->expect_one_row = expect_one_row;
+	snprintf(p->what, sizeof(p->what), "%s%s%s", what, table ? " " : "", table ? table : "");
+	return p;
+}
+
+/* Sends a sync and reads every outstanding result; checks row counts. */
+static bool
+sync_results(Apply *a)
+{
+	int			next = 0;
+	bool		ok = a->error == NULL;
+
+	if (PQpipelineSync(a->tgt) != 1)
+		return fail(a, EXIT_CONNECTION, "target connection lost: %s", PQerrorMessage(a->tgt));
+	for (;;)
+	{
+		PGresult   *res = PQgetResult(a->tgt);
+		ExecStatusType st;
+
+		if (res == NULL)
+		{
+			if (PQstatus(a->tgt) != CONNECTION_OK)
+				return fail(a, EXIT_CONNECTION, "target connection lost: %s", PQerrorMessage(a->tgt));
+			continue;
+		}
+		st = PQresultStatus(res);
+		if (st == PGRES_PIPELINE_SYNC)
+		{
+			PQclear(res);
+			break;
+		}
+		if (next < a->npending)
+		{
+			Pending    *p = &a->pending[next++];
+
+			if (st == PGRES_FATAL_ERROR)
+			{
+				char	   *e = db_error(a->tgt);
+				const char *msg = PQresultErrorMessage(res);
+
+				ok = fail(a, EXIT_SQL, "%s failed on the target: %s", p->what, msg && *msg ? msg : e);
+				free(e);
+			}
+			else if (st == PGRES_COMMAND_OK && p->expect_one_row && strcmp(PQcmdTuples(res), "1") != 0)
+				ok = fail(a, EXIT_MISMATCH,
+						  "%s changed %s rows on the target instead of exactly 1: the target has diverged from the source; fix: find who wrote to the target, then re-copy (pgcutover cleanup, copy)",
+						  p->what, PQcmdTuples(res));
+		}
+		PQclear(res);
+	}
+	a->npending = 0;
+	return ok;
+}
+
+static bool
+send_query(Apply *a, const char *sql, int nparams, const char *const *params, const char *what)
+{
+	if (PQsendQueryParams(a->tgt, sql, nparams, NULL, params, NULL, NULL, 0) != 1)
+		return fail(a, EXIT_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
+	push_pending(a, false, what, NULL);
+	return true;
+}
+
+static bool
+nanfix_send(void *arg, const char *sql, int nparams, const char *const *params)
+{
+	return send_query(arg, sql, nparams, params, "NaN/Infinity fix");
+}
+
+static bool
+maybe_sync(Apply *a)
+{
+	return a->npending < SYNC_EVERY || sync_results(a);
+}
+
+static bool
+ensure_source(Apply *a)
+{
+	char	   *err = NULL;
+
+	if (a->src && PQstatus(a->src) == CONNECTION_OK)
+		return true;
+	PQfinish(a->src);
+	a->src = db_connect(a->cfg.source_dsn, "source", CONN_NORMAL, &err);
+	if (a->src == NULL)
+	{
+		fail(a, EXIT_CONNECTION, "%s", err);
+		free(err);
+		return false;
+	}
+	return true;
+}
+
+/* Re-reads the remembered NaN/Infinity candidates and sends their fixes. */
+static bool
+resolve_nans(Apply *a)
+{
+	int			nfixed = 0;
+	char	   *err = NULL;
+
+	if (nanfix_pending(a->nanfix) == 0)
+		return true;
+	if (!ensure_source(a))
+		return false;
+	if (!nanfix_resolve(a->nanfix, a->src, nanfix_send, a, &nfixed, &err))
+	{
+		fail(a, EXIT_SQL, "%s", err);
+		free(err);
+		return false;
+	}
+	if (nfixed > 0)
+		log_debug("resolved %d NaN/Infinity value(s) from the source", nfixed);
+	return true;
+}
+
+static bool
+rollback_group(Apply *a)
+{
+	PGresult   *res;
+
+	a->npending = 0;
+	nanfix_clear(a->nanfix);
+	if (PQstatus(a->tgt) != CONNECTION_OK)
+		return false;
+	PQsendQueryParams(a->tgt, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0);
+	PQpipelineSync(a->tgt);
+	while ((res = PQgetResult(a->tgt)) != NULL || PQstatus(a->tgt) == CONNECTION_OK)
+	{
+		bool		done = res && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+
+		PQclear(res);
+		if (done)
+			break;
+	}
+	a->group_open = false;
+	return true;
+}
+
+static bool
+commit_group(Apply *a)
+{
+	char		lsn[LSN_FORMAT_LEN];
+	char		txns[24],
+				rows[24];
+	const char *params[5];
+
+	if (!a->group_open)
+		return true;
+	/* first prove every statement did what it should */
+	if (!sync_results(a) || !resolve_nans(a))
+		return false;
+	snprintf(txns, sizeof(txns), "%lld", (long long) a->group_txns);
+	snprintf(rows, sizeof(rows), "%lld", (long long) a->group_rows);
+	params[0] = a->cfg.slot;
+	params[1] = lsn_format(a->group_end_lsn, lsn);
+	params[2] = a->group_commit_time[0] ? a->group_commit_time : NULL;
+	params[3] = txns;
+	params[4] = rows;
+	if (!send_query(a, "UPDATE pgcutover.apply_progress SET applied_lsn = $2, source_commit_time = $3, "
+					"txns = txns + $4, rows = rows + $5, updated_at = now() WHERE slot_name = $1",
+					5, params, "recording the applied position") ||
+		!send_query(a, "COMMIT", 0, NULL, "COMMIT") ||
+		!sync_results(a))
+		return false;
+
+	a->group_open = false;
+	a->totals.groups++;
+	a->totals.txns += a->group_txns;
+	a->totals.rows += a->group_rows;
+	a->totals.durable_lsn = a->group_end_lsn;
+	memcpy(a->totals.last_commit_time, a->group_commit_time, sizeof(a->group_commit_time));
+	return true;
+}
+
+static bool
+open_group(Apply *a)
+{
+	if (a->group_open)
+		return true;
+	if (!send_query(a, "BEGIN", 0, NULL, "BEGIN"))
+		return false;
+	a->group_open = true;
+	a->group_rows = 0;
+	a->group_txns = 0;
+	a->group_started = now_seconds();
+	return true;
+}
+
+/* Checks, once per table, that the source can decode its UPDATEs and DELETEs. */
+static bool
+check_source_identity(Apply *a, TableMeta *t)
+{
+	const char *params[2] = {t->schema, t->table};
+	PGresult   *res;
+	bool		ok;
+
+	if (t->source_checked)
+		return true;
+	if (!ensure_source(a))
+		return false;
+	res = db_query_params(a->src,
+						  "SELECT c.relreplident = 'f' OR c.relreplident = 'i' OR "
+						  "  (c.relreplident = 'd' AND EXISTS (SELECT 1 FROM pg_catalog.pg_index i "
+						  "                                    WHERE i.indrelid = c.oid AND i.indisprimary)) "
+						  "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+						  "WHERE n.nspname = $1 AND c.relname = $2", 2, params);
+	if (res == NULL)
+		return fail(a, EXIT_SQL, "cannot read the replica identity of %s on the source", t->qualname);
+	ok = PQntuples(res) == 0 || PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (!ok)
+		return fail(a, EXIT_SCHEMA_DRIFT,
+					"%s has no primary key and no replica identity on the source: its UPDATEs and DELETEs are not decoded and would be lost; fix: ALTER TABLE %s REPLICA IDENTITY FULL (or add a primary key) on the source, then re-copy the table",
+					t->qualname, t->qualname);
+	t->source_checked = true;
+	return true;
+}
+
+static TableMeta *
+lookup_table(Apply *a, const Change *c)
+{
+	bool		missing;
+	TableMeta  *t = tablecache_get(a->tables, a->meta, c->schema, c->table, &missing);
+
+	if (t == NULL)
+	{
+		if (missing)
+			fail(a, EXIT_SCHEMA_DRIFT,
+				 "table \"%s\".\"%s\" has changes on the source but does not exist on the target (created after the copy?); fix: create it on the target like on the source (pg_dump --schema-only -t), then follow again",
+				 c->schema, c->table);
+		else
+			fail(a, EXIT_SQL, "cannot read the target's catalog for \"%s\".\"%s\"", c->schema, c->table);
+		return NULL;
+	}
+	return check_source_identity(a, t) ? t : NULL;
+}
+
+/* Sends the statement planned in a->rs, preparing its shape on first use. */
+static bool
+send_row_statement(Apply *a, TableMeta *t, const char *what)
+{
+	PreparedStmt *ps;
+
+	for (ps = t->stmts; ps; ps = ps->next)
+		if (strcmp(ps->key, a->rs.key.data) == 0)
+			break;
+	if (ps == NULL)
+	{
+		ps = pg_malloc0(sizeof(PreparedStmt));
+		ps->key = pg_strdup(a->rs.key.data);
+		snprintf(ps->name, sizeof(ps->name), "s%d", ++a->stmt_seq);
+		ps->nparams = a->rs.nparams;
+		if (PQsendPrepare(a->tgt, ps->name, a->rs.sql.data, 0, NULL) != 1)
+		{
+			free(ps->key);
+			free(ps);
+			return fail(a, EXIT_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
+		}
+		push_pending(a, false, "preparing", a->rs.sql.data);
+		ps->next = t->stmts;
+		t->stmts = ps;
+	}
+	if (PQsendQueryPrepared(a->tgt, ps->name, a->rs.nparams, a->rs.params, NULL, NULL, 0) != 1)
+		return fail(a, EXIT_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
+	push_pending(a, a->rs.expect_one_row, what, t->qualname);
+	return maybe_sync(a);
+}
+
+static bool
+apply_row(Apply *a, const Change *c)
+{
+	TableMeta  *t = lookup_table(a, c);
+	char	   *drift = NULL;
+	const char *what = c->action == CHANGE_INSERT ? "INSERT into"
+		: c->action == CHANGE_UPDATE ? "UPDATE of" : "DELETE from";
+
+	if (t == NULL)
+		return false;
+	if (!rowstmt_plan(&a->rs, t, c, &drift))
+	{
+		fail(a, EXIT_SCHEMA_DRIFT, "%s", drift);
+		free(drift);
+		return false;
+	}
+	if (c->action != CHANGE_DELETE && t->any_special && !nanfix_remember(a->nanfix, t, c))
+		log_warn("%s has no key on the target: a NULL in a float/numeric column cannot be told from NaN/Infinity there; verify the table after switchover",
+				 t->qualname);
+	a->group_rows++;
+	if (!send_row_statement(a, t, what))
+		return false;
+	/* bound the memory a huge transaction can take */
+	if (nanfix_pending(a->nanfix) >= 10000)
+		return sync_results(a) && resolve_nans(a);
+	return true;
+}
+
+/* Collects one table of a TRUNCATE; sent as one statement by flush_truncate. */
+static bool
+collect_truncate(Apply *a, const Change *c)
+{
+	TableMeta  *t = lookup_table(a, c);
+
+	if (t == NULL)
+		return false;
+	strbuf_printf(&a->truncate, "%s%s%s", a->ntruncate ? ", " : "TRUNCATE ",
+				  t->relkind == 'p' ? "" : "ONLY ", t->qualname);
+	a->ntruncate++;
+	a->group_rows++;
+	return true;
+}
+
+static bool
+flush_truncate(Apply *a)
+{
+	bool		ok;
+
+	if (a->ntruncate == 0)
+		return true;
+	ok = send_query(a, a->truncate.data, 0, NULL, "TRUNCATE");
+	strbuf_reset(&a->truncate);
+	a->ntruncate = 0;
+	return ok;
+}
+
+static bool
+group_is_due(const Apply *a)
+{
+	return a->group_rows >= a->cfg.group_max_rows ||
+		now_seconds() - a->group_started >= a->cfg.group_max_seconds;
+}
+
+bool
+apply_change(Apply *a, const Change *c)
+{
+	if (a->error)
+		return false;
+	switch (c->action)
+	{
+		case CHANGE_BEGIN:
+			a->in_txn = true;
+			a->skip_txn = c->nextlsn != INVALID_LSN && c->nextlsn <= a->totals.durable_lsn;
+			return a->skip_txn || open_group(a);
+		case CHANGE_COMMIT:
+			if (!a->in_txn)
+				return fail(a, EXIT_INTERNAL, "commit without begin in the stream");
+			a->in_txn = false;
+			if (a->skip_txn)
+			{
+				a->skip_txn = false;
+				return true;
+			}
+			if (!flush_truncate(a))
+				return false;
+			a->group_txns++;
+			a->group_end_lsn = c->nextlsn;
+			snprintf(a->group_commit_time, sizeof(a->group_commit_time), "%s",
+					 c->timestamp ? c->timestamp : "");
+			return !group_is_due(a) || commit_group(a);
+		case CHANGE_INSERT:
+		case CHANGE_UPDATE:
+		case CHANGE_DELETE:
+			if (a->skip_txn)
+				return true;
+			return flush_truncate(a) && apply_row(a, c);
+		case CHANGE_TRUNCATE:
+			return a->skip_txn || collect_truncate(a, c);
+		default:
+			return fail(a, EXIT_INTERNAL, "unexpected change action '%c'", c->action);
+	}
+}
+
+bool
+apply_flush(Apply *a)
+{
+	if (a->error)
+		return false;
+	if (a->in_txn || !a->group_open)
+		return true;
+	return commit_group(a);
+}
+
+bool
+apply_in_transaction(const Apply *a)
+{
+	return a->in_txn;
+}
+
+bool
+apply_group_open(const Apply *a)
+{
+	return a->group_open;
+}
+
+const ApplyTotals *
+apply_totals(const Apply *a)
+{
+	return &a->totals;
+}
+
+const char *
+apply_error(const Apply *a)
+{
+	return a->error ? a->error : "no error";
+}
+
+int
+apply_exit_code(const Apply *a)
+{
+	return a->error ? a->exit_code : EXIT_OK;
+}
+
+/* Session settings and the durable position; false with a->error set. */
+static bool
+prepare_target(Apply *a)
+{
+	const char *params[1] = {a->cfg.slot};
+	PGresult   *res;
+
+	if (!db_exec(a->tgt, "SET session_replication_role = replica"))
+		return fail(a, EXIT_PREFLIGHT,
+					"cannot SET session_replication_role = replica on the target (needs superuser or your cloud's equivalent role); without it triggers and foreign keys would fire twice; fix: run follow as such a role");
+	if (!db_exec(a->tgt, "SET synchronous_commit = on; SET lock_timeout = '60s'"))
+		return fail(a, EXIT_SQL, "cannot configure the target session");
+	res = db_query_params(a->tgt,
+						  "INSERT INTO pgcutover.apply_progress (slot_name, applied_lsn) "
+						  "SELECT slot_name, consistent_lsn FROM pgcutover.migration WHERE slot_name = $1 "
+						  "ON CONFLICT (slot_name) DO NOTHING", 1, params);
+	PQclear(res);
+	if (res == NULL)
+		return fail(a, EXIT_SQL, "cannot record the apply position on the target");
+	res = db_query_params(a->tgt,
+						  "SELECT applied_lsn::text, coalesce(source_commit_time::text, '') "
+						  "FROM pgcutover.apply_progress WHERE slot_name = $1", 1, params);
+	if (res == NULL || PQntuples(res) != 1 || !lsn_parse(PQgetvalue(res, 0, 0), &a->totals.durable_lsn))
+	{
+		PQclear(res);
+		return fail(a, EXIT_STATE, "no migration for slot %s on the target; fix: run 'pgcutover copy' first", a->cfg.slot);
+	}
+	snprintf(a->totals.last_commit_time, sizeof(a->totals.last_commit_time), "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return true;
+}
+
+/*
+ * GENERATED ALWAYS identity columns cannot be set by an UPDATE: while the
+ * target is a replica they are BY DEFAULT, recorded so that switchover and
+ * cleanup restore them.
+ */
+static bool
+relax_identity_columns(Apply *a)
+{
+	const char *params[1] = {a->cfg.slot};
+	PGresult   *res;
+	bool		ok = true;
+
+	if (!db_exec(a->tgt, "BEGIN"))
+		return fail(a, EXIT_SQL, "cannot start a transaction on the target");
+	res = db_query_params(a->tgt,
+						  "INSERT INTO pgcutover.identity_always (slot_name, nspname, relname, attname) "
+						  "SELECT $1, n.nspname, c.relname, a.attname "
+						  "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+						  "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+						  "WHERE a.attidentity = 'a' AND NOT a.attisdropped AND n.nspname <> 'pgcutover' "
+						  "ON CONFLICT DO NOTHING", 1, params);
+	PQclear(res);
+	if (res == NULL)
+		ok = false;
+	res = ok ? db_query(a->tgt,
+						"SELECT pg_catalog.format('ALTER TABLE %I.%I ALTER COLUMN %I SET GENERATED BY DEFAULT', "
+						"  nspname, relname, attname) FROM pgcutover.identity_always") : NULL;
+	for (int i = 0; res && ok && i < PQntuples(res); i++)
+		ok = db_exec(a->tgt, PQgetvalue(res, i, 0));
+	if (ok && res && PQntuples(res) > 0)
+		log_info("%d GENERATED ALWAYS identity column(s) are BY DEFAULT on the target while it follows; switchover restores them",
+				 PQntuples(res));
+	PQclear(res);
+	if (!ok || res == NULL || !db_exec(a->tgt, "COMMIT"))
+	{
+		PQclear(PQexec(a->tgt, "ROLLBACK"));
+		return fail(a, EXIT_SQL, "cannot relax the GENERATED ALWAYS identity columns on the target");
+	}
+	return true;
+}
+
+Apply *
+apply_open(const ApplyConfig *cfg, char **errmsg, int *exit_code)
+{
+	Apply	   *a = pg_malloc0(sizeof(Apply));
+
+	a->cfg = *cfg;
+	a->tables = tablecache_create();
+	a->nanfix = nanfix_create();
+	rowstmt_init(&a->rs);
+	strbuf_init(&a->truncate);
+	*errmsg = NULL;
+	if ((a->tgt = db_connect(cfg->target_dsn, "target", CONN_NORMAL, errmsg)) == NULL ||
+		(a->meta = db_connect(cfg->target_dsn, "target", CONN_NORMAL, errmsg)) == NULL)
+	{
+		*exit_code = EXIT_CONNECTION;
+		apply_close(a);
+		return NULL;
+	}
+	if (!prepare_target(a) || !relax_identity_columns(a) || PQenterPipelineMode(a->tgt) != 1)
+	{
+		*errmsg = pg_strdup(a->error ? a->error : "cannot enter pipeline mode on the target");
+		*exit_code = a->error ? a->exit_code : EXIT_INTERNAL;
+		apply_close(a);
+		return NULL;
+	}
+	return a;
+}
+
+void
+apply_close(Apply *a)
+{
+	if (a == NULL)
+		return;
+	if (a->tgt && a->group_open)
+		rollback_group(a);
+	PQfinish(a->tgt);
+	PQfinish(a->meta);
+	PQfinish(a->src);
+	tablecache_destroy(a->tables);
+	nanfix_destroy(a->nanfix);
+	rowstmt_free(&a->rs);
+	strbuf_free(&a->truncate);
+	free(a->pending);
+	free(a->error);
+	free(a);
+}

@@ -1,0 +1,261 @@
+/*
+ * apply_sql.c
+ *	  Statement shapes for row changes:
+ *
+ *	    INSERT INTO t (cols) [OVERRIDING SYSTEM VALUE] VALUES ($1, ...)
+ *	    UPDATE ONLY t SET c = $n, ... WHERE <row>
+ *	    DELETE FROM ONLY t WHERE <row>
+ *
+ *	  <row> is "k = $n AND ..." over the target's primary key (or replica
+ *	  identity index) when the change carries it, else "ctid = (SELECT ctid
+ *	  FROM ONLY t WHERE <every old column matches> LIMIT 1)", so that with
+ *	  REPLICA IDENTITY FULL and duplicate rows exactly one row changes.
+ *	  Parameters are sent as text with no declared type, so the server reads
+ *	  each value with the column's own input function.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply_sql.h"
+#include "pgcutover.h"
+
+void
+rowstmt_init(RowStatement *rs)
+{
+	memset(rs, 0, sizeof(*rs));
+	strbuf_init(&rs->key);
+	strbuf_init(&rs->sql);
+}
+
+void
+rowstmt_free(RowStatement *rs)
+{
+	strbuf_free(&rs->key);
+	strbuf_free(&rs->sql);
+	free(rs->params);
+}
+
+static int
+add_param(RowStatement *rs, const char *value)
+{
+	if (rs->nparams == rs->cap)
+	{
+		rs->cap = rs->cap ? rs->cap * 2 : 32;
+		rs->params = realloc(rs->params, sizeof(char *) * rs->cap);
+		if (rs->params == NULL)
+			abort();
+	}
+	rs->params[rs->nparams++] = value;
+	return rs->nparams;
+}
+
+/* Checks that a change column exists on the target with the same type. */
+static int
+target_column(const TableMeta *t, const ChangeColumn *cc, char **drift)
+{
+	int			idx = tablemeta_column(t, cc->name);
+
+	if (idx < 0)
+	{
+		*drift = psprintf("column \"%s\" of %s exists on the source but not on the target; fix: run ALTER TABLE %s ADD COLUMN ... (as on the source) on the target, then follow again",
+						  cc->name, t->qualname, t->qualname);
+		return -1;
+	}
+	/* built-in types have the same OID everywhere: a different one is a type change */
+	if (cc->typeoid != 0 && cc->typeoid < 16384 && cc->typeoid != t->cols[idx].typeoid)
+	{
+		*drift = psprintf("column \"%s\" of %s is %s on the source but %s on the target; fix: run ALTER TABLE %s ALTER COLUMN %s TYPE %s on the target, then follow again",
+						  cc->name, t->qualname, cc->type ? cc->type : "?", t->cols[idx].type,
+						  t->qualname, t->cols[idx].quoted, cc->type ? cc->type : "?");
+		return -1;
+	}
+	return idx;
+}
+
+/* Appends "c1 = $1, c2 = $2" (UPDATE) or collects INSERT columns. */
+static bool
+plan_new_values(RowStatement *rs, const TableMeta *t, const Change *c, StrBuf *cols, char **drift)
+{
+	bool		first = true;
+
+	for (int i = 0; i < c->ncolumns; i++)
+	{
+		int			idx = target_column(t, &c->columns[i], drift);
+
+		if (idx < 0)
+			return false;
+		if (t->cols[idx].generated)
+			continue;
+		strbuf_printf(&rs->key, "%d,", idx);
+		if (!first)
+			strbuf_append(cols, ", ");
+		first = false;
+		if (c->action == CHANGE_UPDATE)
+			strbuf_printf(cols, "%s = $%d", t->cols[idx].quoted, add_param(rs, c->columns[i].value));
+		else
+		{
+			strbuf_append(cols, t->cols[idx].quoted);
+			add_param(rs, c->columns[i].value);
+		}
+	}
+	return true;
+}
+
+/* The value of column name in list, or NULL with *found false. */
+static const ChangeColumn *
+find_value(const ChangeColumn *list, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(list[i].name, name) == 0)
+			return &list[i];
+	return NULL;
+}
+
+/* Appends the WHERE clause that finds the changed row. */
+static bool
+plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **drift)
+{
+	const ChangeColumn *ident = c->nidentity > 0 ? c->identity : c->columns;
+	int			nident = c->nidentity > 0 ? c->nidentity : c->ncolumns;
+	bool		by_key = t->nkey > 0;
+
+	for (int k = 0; k < t->nkey && by_key; k++)
+		by_key = find_value(ident, nident, t->cols[t->key[k]].name) != NULL;
+
+	if (by_key)
+	{
+		strbuf_append(&rs->key, "|K");
+		strbuf_append(&rs->sql, " WHERE ");
+		for (int k = 0; k < t->nkey; k++)
+		{
+			const ColumnMeta *col = &t->cols[t->key[k]];
+			const ChangeColumn *v = find_value(ident, nident, col->name);
+
+			strbuf_printf(&rs->sql, "%s%s = $%d", k ? " AND " : "", col->quoted, add_param(rs, v->value));
+		}
+		return true;
+	}
+	if (c->nidentity == 0)
+	{
+		*drift = psprintf("%s has no primary key on the target and the change carries no old row; fix: give the table the same primary key or replica identity on both sides",
+						  t->qualname);
+		return false;
+	}
+	strbuf_append(&rs->key, "|F");
+	strbuf_printf(&rs->sql, " WHERE ctid = (SELECT ctid FROM ONLY %s WHERE ", t->qualname);
+	for (int i = 0; i < nident; i++)
+	{
+		int			idx = target_column(t, &ident[i], drift);
+		const ColumnMeta *col;
+
+		if (idx < 0)
+			return false;
+		col = &t->cols[idx];
+		if (i > 0)
+			strbuf_append(&rs->sql, " AND ");
+		if (ident[i].value == NULL && col->maybe_special)
+		{
+			/* NULL from the plugin may have been NaN or +-Infinity */
+			strbuf_printf(&rs->key, "%dS,", idx);
+			strbuf_printf(&rs->sql, "(%s IS NULL OR %s::text IN ('NaN', 'Infinity', '-Infinity'))",
+						  col->quoted, col->quoted);
+		}
+		else if (ident[i].value == NULL)
+		{
+			strbuf_printf(&rs->key, "%dN,", idx);
+			strbuf_printf(&rs->sql, "%s IS NULL", col->quoted);
+		}
+		else if (col->has_equality)
+		{
+			strbuf_printf(&rs->key, "%dE,", idx);
+			strbuf_printf(&rs->sql, "%s = $%d", col->quoted, add_param(rs, ident[i].value));
+		}
+		else
+		{
+			/* json, xml, point...: no equality operator, compare the text */
+			strbuf_printf(&rs->key, "%dT,", idx);
+			strbuf_printf(&rs->sql, "%s::text = $%d", col->quoted, add_param(rs, ident[i].value));
+		}
+	}
+	strbuf_append(&rs->sql, " LIMIT 1)");
+	return true;
+}
+
+static bool
+has_identity_always(const TableMeta *t)
+{
+	for (int i = 0; i < t->ncols; i++)
+		if (t->cols[i].identity_always)
+			return true;
+	return false;
+}
+
+/* An INSERT must carry every column the target will not compute itself. */
+static bool
+check_insert_complete(const TableMeta *t, const Change *c, char **drift)
+{
+	for (int i = 0; i < t->ncols; i++)
+		if (!t->cols[i].generated && find_value(c->columns, c->ncolumns, t->cols[i].name) == NULL)
+		{
+			*drift = psprintf("column \"%s\" of %s exists on the target but not on the source (dropped there?); fix: run ALTER TABLE %s DROP COLUMN %s on the target, then follow again",
+							  t->cols[i].name, t->qualname, t->qualname, t->cols[i].quoted);
+			return false;
+		}
+	return true;
+}
+
+bool
+rowstmt_plan(RowStatement *rs, const TableMeta *t, const Change *c, char **drift)
+{
+	StrBuf		cols;
+	bool		ok = true;
+
+	strbuf_reset(&rs->key);
+	strbuf_reset(&rs->sql);
+	rs->nparams = 0;
+	rs->expect_one_row = c->action != CHANGE_INSERT;
+	*drift = NULL;
+	strbuf_init(&cols);
+	strbuf_printf(&rs->key, "%c|", c->action);
+
+	switch (c->action)
+	{
+		case CHANGE_INSERT:
+			ok = check_insert_complete(t, c, drift) && plan_new_values(rs, t, c, &cols, drift);
+			if (ok)
+			{
+				StrBuf		vals;
+
+				strbuf_init(&vals);
+				for (int i = 1; i <= rs->nparams; i++)
+					strbuf_printf(&vals, "%s$%d", i > 1 ? ", " : "", i);
+				strbuf_printf(&rs->sql, "INSERT INTO %s (%s)%s VALUES (%s)", t->qualname, cols.data,
+							  has_identity_always(t) ? " OVERRIDING SYSTEM VALUE" : "", vals.data);
+				strbuf_free(&vals);
+			}
+			break;
+		case CHANGE_UPDATE:
+			ok = plan_new_values(rs, t, c, &cols, drift);
+			for (int i = 0; ok && cols.len == 0 && i < t->ncols; i++)
+			{
+				/* nothing writable in the change: a no-op that still finds the row */
+				if (!t->cols[i].generated)
+					strbuf_printf(&cols, "%s = %s", t->cols[i].quoted, t->cols[i].quoted);
+			}
+			if (ok)
+			{
+				strbuf_printf(&rs->sql, "UPDATE ONLY %s SET %s", t->qualname, cols.data);
+				ok = plan_row_match(rs, t, c, drift);
+			}
+			break;
+		case CHANGE_DELETE:
+			strbuf_printf(&rs->sql, "DELETE FROM ONLY %s", t->qualname);
+			ok = plan_row_match(rs, t, c, drift);
+			break;
+		default:
+			*drift = psprintf("internal error: cannot plan change action '%c'", c->action);
+			ok = false;
+	}
+	strbuf_free(&cols);
+	return ok;
+}
