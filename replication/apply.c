@@ -141,11 +141,11 @@ sync_results(Apply *a)
 
 			if (st == PGRES_FATAL_ERROR)
 			{
-				char	   *e = db_error(a->tgt);
-				const char *msg = PQresultErrorMessage(res);
+				const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+				const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
 
-				ok = fail(a, EXIT_SQL, "%s failed on the target: %s", p->what, msg && *msg ? msg : e);
-				free(e);
+				ok = fail(a, EXIT_SQL, "%s failed on the target: %s%s%s", p->what, msg ? msg : "?",
+						  detail ? " " : "", detail ? detail : "");
 			}
 			else if (st == PGRES_COMMAND_OK && p->expect_one_row && strcmp(PQcmdTuples(res), "1") != 0)
 				ok = fail(a, EXIT_MISMATCH,
@@ -307,7 +307,7 @@ check_source_identity(Apply *a, TableMeta *t)
 	res = db_query_params(a->src,
 						  "SELECT c.relreplident = 'f' OR c.relreplident = 'i' OR "
 						  "  (c.relreplident = 'd' AND EXISTS (SELECT 1 FROM pg_catalog.pg_index i "
-						  "                                    WHERE i.indrelid = c.oid AND i.indisprimary)) "
+						  "                                    WHERE i.indrelid = c.oid AND i.indisprimary AND i.indimmediate)) "
 						  "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 						  "WHERE n.nspname = $1 AND c.relname = $2", 2, params);
 	if (res == NULL)

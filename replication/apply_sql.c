@@ -135,6 +135,12 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 		}
 		return true;
 	}
+	if (t->ncols == 0)
+	{
+		/* a table without columns: any row is the row */
+		strbuf_printf(&rs->sql, " WHERE ctid = (SELECT ctid FROM ONLY %s LIMIT 1)", t->qualname);
+		return true;
+	}
 	if (c->nidentity == 0)
 	{
 		*drift = psprintf("%s has no primary key on the target and the change carries no old row; fix: give the table the same primary key or replica identity on both sides",
@@ -229,8 +235,11 @@ rowstmt_plan(RowStatement *rs, const TableMeta *t, const Change *c, char **drift
 				strbuf_init(&vals);
 				for (int i = 1; i <= rs->nparams; i++)
 					strbuf_printf(&vals, "%s$%d", i > 1 ? ", " : "", i);
-				strbuf_printf(&rs->sql, "INSERT INTO %s (%s)%s VALUES (%s)", t->qualname, cols.data,
-							  has_identity_always(t) ? " OVERRIDING SYSTEM VALUE" : "", vals.data);
+				if (rs->nparams == 0)
+					strbuf_printf(&rs->sql, "INSERT INTO %s DEFAULT VALUES", t->qualname);
+				else
+					strbuf_printf(&rs->sql, "INSERT INTO %s (%s)%s VALUES (%s)", t->qualname, cols.data,
+								  has_identity_always(t) ? " OVERRIDING SYSTEM VALUE" : "", vals.data);
 				strbuf_free(&vals);
 			}
 			break;

@@ -129,9 +129,9 @@ build_reread(StrBuf *sql, const TableMeta *t)
 	strbuf_printf(sql, " FROM ONLY %s WHERE (", t->qualname);
 	for (int k = 0; k < t->nkey; k++)
 		strbuf_printf(sql, "%s%s::text", k ? ", " : "", t->cols[t->key[k]].quoted);
-	strbuf_append(sql, ") IN (SELECT * FROM pg_catalog.unnest(");
+	strbuf_append(sql, ") IN (SELECT * FROM ROWS FROM (");
 	for (int k = 0; k < t->nkey; k++)
-		strbuf_printf(sql, "%s$%d::text[]", k ? ", " : "", k + 1);
+		strbuf_printf(sql, "%spg_catalog.unnest($%d::text[])", k ? ", " : "", k + 1);
 	strbuf_append(sql, ")) AND (");
 	n = 0;
 	for (int i = 0; i < t->ncols; i++)

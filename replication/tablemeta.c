@@ -153,7 +153,10 @@ load_columns(TableMeta *t, PGconn *tgt, const char *oid)
 	return true;
 }
 
-/* The primary key, else the replica identity index, as column indexes. */
+/*
+ * The primary key, else the replica identity index, as column indexes.  A
+ * deferrable key is no key: inside a transaction it may match two rows.
+ */
 static bool
 load_key(TableMeta *t, PGconn *tgt, const char *oid)
 {
@@ -162,7 +165,7 @@ load_key(TableMeta *t, PGconn *tgt, const char *oid)
 									  "SELECT a.attname FROM pg_catalog.pg_index i "
 									  "CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY k(attnum, pos) "
 									  "JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
-									  "WHERE i.indrelid = $1 AND (i.indisprimary OR i.indisreplident) "
+									  "WHERE i.indrelid = $1 AND (i.indisprimary OR i.indisreplident) AND i.indimmediate "
 									  "ORDER BY i.indisprimary DESC, i.indexrelid, k.pos", 1, params);
 	int			n;
 

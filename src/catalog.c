@@ -61,7 +61,7 @@ catalog_list_tables(PGconn *conn, const Options *opts, TableList *out)
 		"SELECT c.oid, n.nspname, c.relname, "
 		"  pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
 		"  c.relkind, c.relpersistence, c.relreplident, "
-		"  EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary), "
+		"  EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary AND i.indimmediate), "
 		"  c.relispartition, "
 		"  CASE WHEN c.relkind = 'r' THEN pg_catalog.pg_relation_size(c.oid) ELSE 0 END, "
 		"  CASE WHEN c.relkind = 'r' THEN pg_catalog.pg_relation_size(c.oid) / "

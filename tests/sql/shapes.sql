@@ -95,7 +95,7 @@ INSERT INTO uniq_ident SELECT g, 'v' || g FROM generate_series(1, 100) g;
 -- foreign keys, including a self reference
 CREATE TABLE parent (id int PRIMARY KEY, name text UNIQUE);
 CREATE TABLE child (id serial PRIMARY KEY, parent_id int REFERENCES parent ON DELETE CASCADE,
-                    up int REFERENCES child, note text CHECK (note <> 'forbidden'));
+                    up int REFERENCES child ON DELETE SET NULL, note text CHECK (note <> 'forbidden'));
 INSERT INTO parent SELECT g, 'p' || g FROM generate_series(1, 50) g;
 INSERT INTO child (parent_id, note) SELECT 1 + g % 50, 'c' || g FROM generate_series(1, 500) g;
 UPDATE child SET up = id - 1 WHERE id > 1;
@@ -121,3 +121,18 @@ INSERT INTO "select" VALUES (1, 'reserved words everywhere');
 -- an unlogged table is copied too
 CREATE UNLOGGED TABLE scratch (id int PRIMARY KEY, v text);
 INSERT INTO scratch VALUES (1, 'u');
+
+-- large values stored out of line (TOAST), for UPDATEs that omit them
+CREATE TABLE toasty (id int PRIMARY KEY, big text, small int, bigb bytea);
+ALTER TABLE toasty ALTER COLUMN big SET STORAGE EXTERNAL;
+INSERT INTO toasty SELECT g, repeat(md5(g::text), 400), g, decode(repeat(md5(g::text), 300), 'hex')
+FROM generate_series(1, 20) g;
+
+-- a primary key that is swapped inside a transaction (deferred check)
+CREATE TABLE swap (id int PRIMARY KEY DEFERRABLE INITIALLY DEFERRED, v text);
+ALTER TABLE swap REPLICA IDENTITY FULL;   -- a deferrable key cannot be the identity
+INSERT INTO swap VALUES (1, 'one'), (2, 'two'), (3, 'three');
+
+-- insert-only ledger without a key: a duplicate apply would show in its count
+CREATE TABLE ledger (n bigint, note text);
+ALTER TABLE ledger REPLICA IDENTITY FULL;
