@@ -49,6 +49,28 @@ add_param(RowStatement *rs, const char *value)
 	return rs->nparams;
 }
 
+/* Names of the common built-in types, for messages (OIDs are fixed). */
+static const char *
+builtin_type_name(uint32_t oid)
+{
+	static const struct
+	{
+		uint32_t	oid;
+		const char *name;
+	}			names[] = {
+		{16, "boolean"}, {17, "bytea"}, {20, "bigint"}, {21, "smallint"}, {23, "integer"},
+		{25, "text"}, {114, "json"}, {700, "real"}, {701, "double precision"},
+		{1042, "character"}, {1043, "character varying"}, {1082, "date"},
+		{1114, "timestamp without time zone"}, {1184, "timestamp with time zone"},
+		{1186, "interval"}, {1700, "numeric"}, {2950, "uuid"}, {3802, "jsonb"}, {0, NULL}
+	};
+
+	for (int i = 0; names[i].name; i++)
+		if (names[i].oid == oid)
+			return names[i].name;
+	return "another type";
+}
+
 /* Checks that a change column exists on the target with the same type. */
 static int
 target_column(const TableMeta *t, const ChangeColumn *cc, char **drift)
@@ -64,9 +86,11 @@ target_column(const TableMeta *t, const ChangeColumn *cc, char **drift)
 	/* built-in types have the same OID everywhere: a different one is a type change */
 	if (cc->typeoid != 0 && cc->typeoid < 16384 && cc->typeoid != t->cols[idx].typeoid)
 	{
+		const char *type = cc->type ? cc->type : builtin_type_name(cc->typeoid);
+
 		*drift = psprintf("column \"%s\" of %s is %s on the source but %s on the target; fix: run ALTER TABLE %s ALTER COLUMN %s TYPE %s on the target, then follow again",
-						  cc->name, t->qualname, cc->type ? cc->type : "?", t->cols[idx].type,
-						  t->qualname, t->cols[idx].quoted, cc->type ? cc->type : "?");
+						  cc->name, t->qualname, type, t->cols[idx].type,
+						  t->qualname, t->cols[idx].quoted, type);
 		return -1;
 	}
 	return idx;

@@ -276,8 +276,7 @@ static const char *const plugin_options[] = {
 	"include-timestamp", "1",
 	"include-lsn", "1",
 	"include-transaction", "1",
-	"include-types", "1",
-	"include-typmod", "1",
+	"include-types", "0",		/* names cost the walsender a catalog lookup per value */
 	"include-type-oids", "1",
 	"include-pk", "1",
 	NULL
