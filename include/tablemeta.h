@@ -17,6 +17,8 @@ typedef struct ColumnMeta
 	char	   *name;
 	char	   *quoted;
 	char	   *type;			/* format_type() on the target */
+	char	   *typename_nomod; /* the type with no typmod, for casts (bpchar,
+								 * not "character", which means char(1)) */
 	uint32_t	typeoid;
 	bool		generated;		/* stored generated: never written */
 	bool		identity_always;	/* GENERATED ALWAYS AS IDENTITY */
@@ -24,11 +26,19 @@ typedef struct ColumnMeta
 	bool		has_equality;	/* a default btree opclass exists */
 } ColumnMeta;
 
+/* A statement shape of one table, and the server-side statements for it. */
 typedef struct PreparedStmt
 {
-	char	   *key;			/* action + column set + null pattern */
+	char	   *key;			/* action + column set + null pattern (+ #rows) */
 	char		name[24];
-	int			nparams;
+	bool		prepared;		/* PREPAREd on the current connection */
+	char	   *sql;			/* single-row form */
+	char		action;
+	int		   *colidx;			/* target columns written, in parameter order */
+	int			ncols;
+	int			nparams;		/* per row */
+	bool		batchable;
+	bool		expect_one_row;
 	struct PreparedStmt *next;
 } PreparedStmt;
 
@@ -43,6 +53,9 @@ typedef struct TableMeta
 	int		   *key;			/* column indexes of the PK / replica identity index */
 	int			nkey;
 	bool		any_special;
+	bool		other_unique;	/* an immediate unique/exclusion index besides the key */
+	int			buf_head;		/* apply's buffered rows of this table (-1: none) */
+	int			buf_tail;
 	bool		source_checked; /* source has a usable replica identity */
 	PreparedStmt *stmts;
 	struct TableMeta *next;		/* hash chain */

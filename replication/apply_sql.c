@@ -13,6 +13,8 @@
  *	  Parameters are sent as text with no declared type, so the server reads
  *	  each value with the column's own input function.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +35,56 @@ rowstmt_free(RowStatement *rs)
 	strbuf_free(&rs->key);
 	strbuf_free(&rs->sql);
 	free(rs->params);
+	free(rs->colidx);
+}
+
+static void
+add_colidx(RowStatement *rs, int idx)
+{
+	if (rs->ncols == rs->colcap)
+	{
+		rs->colcap = rs->colcap ? rs->colcap * 2 : 32;
+		rs->colidx = realloc(rs->colidx, sizeof(int) * rs->colcap);
+		if (rs->colidx == NULL)
+			abort();
+	}
+	rs->colidx[rs->ncols++] = idx;
+}
+
+/* Appends to the SQL text only when the caller wants it (a cache miss). */
+static void
+sql_printf(RowStatement *rs, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
+static void
+sql_printf(RowStatement *rs, const char *fmt,...)
+{
+	va_list		ap;
+	char	   *text;
+
+	if (!rs->want_sql)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	strbuf_append(&rs->sql, text);
+	free(text);
+}
+
+/* Appends "<n><suffix>" to the shape key without printf (hot path). */
+static void
+key_int(RowStatement *rs, int n, const char *suffix)
+{
+	char		digits[16];
+	int			len = 0;
+
+	do
+	{
+		digits[sizeof(digits) - 1 - len++] = (char) ('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	strbuf_append_len(&rs->key, digits + sizeof(digits) - len, len);
+	strbuf_append(&rs->key, suffix);
 }
 
 static int
@@ -73,9 +125,10 @@ builtin_type_name(uint32_t oid)
 
 /* Checks that a change column exists on the target with the same type. */
 static int
-target_column(const TableMeta *t, const ChangeColumn *cc, char **drift)
+target_column(const TableMeta *t, const ChangeColumn *cc, int hint, char **drift)
 {
-	int			idx = tablemeta_column(t, cc->name);
+	int			idx = hint >= 0 && hint < t->ncols && strcmp(t->cols[hint].name, cc->name) == 0
+		? hint : tablemeta_column(t, cc->name);
 
 	if (idx < 0)
 	{
@@ -104,23 +157,25 @@ plan_new_values(RowStatement *rs, const TableMeta *t, const Change *c, StrBuf *c
 
 	for (int i = 0; i < c->ncolumns; i++)
 	{
-		int			idx = target_column(t, &c->columns[i], drift);
+		int			idx = target_column(t, &c->columns[i], i, drift);
+		int			param;
 
 		if (idx < 0)
 			return false;
 		if (t->cols[idx].generated)
 			continue;
-		strbuf_printf(&rs->key, "%d,", idx);
+		key_int(rs, idx, ",");
+		add_colidx(rs, idx);
+		param = add_param(rs, c->columns[i].value);
+		if (!rs->want_sql)
+			continue;
 		if (!first)
 			strbuf_append(cols, ", ");
 		first = false;
 		if (c->action == CHANGE_UPDATE)
-			strbuf_printf(cols, "%s = $%d", t->cols[idx].quoted, add_param(rs, c->columns[i].value));
+			strbuf_printf(cols, "%s = $%d", t->cols[idx].quoted, param);
 		else
-		{
 			strbuf_append(cols, t->cols[idx].quoted);
-			add_param(rs, c->columns[i].value);
-		}
 	}
 	return true;
 }
@@ -146,23 +201,34 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 	for (int k = 0; k < t->nkey && by_key; k++)
 		by_key = find_value(ident, nident, t->cols[t->key[k]].name) != NULL;
 
+	rs->by_key = by_key;
 	if (by_key)
 	{
 		strbuf_append(&rs->key, "|K");
-		strbuf_append(&rs->sql, " WHERE ");
+		rs->key_unchanged = true;
+		for (int k = 0; k < t->nkey && c->action == CHANGE_UPDATE; k++)
+		{
+			const ChangeColumn *old = find_value(ident, nident, t->cols[t->key[k]].name);
+			const ChangeColumn *new = find_value(c->columns, c->ncolumns, t->cols[t->key[k]].name);
+
+			if (new && (old->value == NULL || new->value == NULL || strcmp(old->value, new->value) != 0))
+				rs->key_unchanged = false;
+		}
+		sql_printf(rs, " WHERE ");
 		for (int k = 0; k < t->nkey; k++)
 		{
 			const ColumnMeta *col = &t->cols[t->key[k]];
 			const ChangeColumn *v = find_value(ident, nident, col->name);
+			int			param = add_param(rs, v->value);
 
-			strbuf_printf(&rs->sql, "%s%s = $%d", k ? " AND " : "", col->quoted, add_param(rs, v->value));
+			sql_printf(rs, "%s%s = $%d", k ? " AND " : "", col->quoted, param);
 		}
 		return true;
 	}
 	if (t->ncols == 0)
 	{
 		/* a table without columns: any row is the row */
-		strbuf_printf(&rs->sql, " WHERE ctid = (SELECT ctid FROM ONLY %s LIMIT 1)", t->qualname);
+		sql_printf(rs, " WHERE ctid = (SELECT ctid FROM ONLY %s LIMIT 1)", t->qualname);
 		return true;
 	}
 	if (c->nidentity == 0)
@@ -172,42 +238,45 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 		return false;
 	}
 	strbuf_append(&rs->key, "|F");
-	strbuf_printf(&rs->sql, " WHERE ctid = (SELECT ctid FROM ONLY %s WHERE ", t->qualname);
+	sql_printf(rs, " WHERE ctid = (SELECT ctid FROM ONLY %s WHERE ", t->qualname);
 	for (int i = 0; i < nident; i++)
 	{
-		int			idx = target_column(t, &ident[i], drift);
+		int			idx = target_column(t, &ident[i], i, drift);
+		int			param;
 		const ColumnMeta *col;
 
 		if (idx < 0)
 			return false;
 		col = &t->cols[idx];
 		if (i > 0)
-			strbuf_append(&rs->sql, " AND ");
+			sql_printf(rs, " AND ");
 		if (ident[i].value == NULL && col->maybe_special)
 		{
 			/* NULL from the plugin may have been NaN or +-Infinity */
-			strbuf_printf(&rs->key, "%dS,", idx);
-			strbuf_printf(&rs->sql, "(%s IS NULL OR %s::text IN ('NaN', 'Infinity', '-Infinity'))",
-						  col->quoted, col->quoted);
+			key_int(rs, idx, "S,");
+			sql_printf(rs, "(%s IS NULL OR %s::text IN ('NaN', 'Infinity', '-Infinity'))",
+					   col->quoted, col->quoted);
 		}
 		else if (ident[i].value == NULL)
 		{
-			strbuf_printf(&rs->key, "%dN,", idx);
-			strbuf_printf(&rs->sql, "%s IS NULL", col->quoted);
+			key_int(rs, idx, "N,");
+			sql_printf(rs, "%s IS NULL", col->quoted);
 		}
 		else if (col->has_equality)
 		{
-			strbuf_printf(&rs->key, "%dE,", idx);
-			strbuf_printf(&rs->sql, "%s = $%d", col->quoted, add_param(rs, ident[i].value));
+			key_int(rs, idx, "E,");
+			param = add_param(rs, ident[i].value);
+			sql_printf(rs, "%s = $%d", col->quoted, param);
 		}
 		else
 		{
 			/* json, xml, point...: no equality operator, compare the text */
-			strbuf_printf(&rs->key, "%dT,", idx);
-			strbuf_printf(&rs->sql, "%s::text = $%d", col->quoted, add_param(rs, ident[i].value));
+			key_int(rs, idx, "T,");
+			param = add_param(rs, ident[i].value);
+			sql_printf(rs, "%s::text = $%d", col->quoted, param);
 		}
 	}
-	strbuf_append(&rs->sql, " LIMIT 1)");
+	sql_printf(rs, " LIMIT 1)");
 	return true;
 }
 
@@ -222,8 +291,14 @@ has_identity_always(const TableMeta *t)
 
 /* An INSERT must carry every column the target will not compute itself. */
 static bool
-check_insert_complete(const TableMeta *t, const Change *c, char **drift)
+check_insert_complete(const TableMeta *t, const RowStatement *rs, const Change *c, char **drift)
 {
+	int			writable = 0;
+
+	for (int i = 0; i < t->ncols; i++)
+		writable += !t->cols[i].generated;
+	if (rs->ncols == writable)
+		return true;			/* every change column maps to a distinct target column */
 	for (int i = 0; i < t->ncols; i++)
 		if (!t->cols[i].generated && find_value(c->columns, c->ncolumns, t->cols[i].name) == NULL)
 		{
@@ -243,16 +318,24 @@ rowstmt_plan(RowStatement *rs, const TableMeta *t, const Change *c, char **drift
 	strbuf_reset(&rs->key);
 	strbuf_reset(&rs->sql);
 	rs->nparams = 0;
+	rs->ncols = 0;
+	rs->by_key = false;
+	rs->key_unchanged = false;
+	rs->action = (char) c->action;
 	rs->expect_one_row = c->action != CHANGE_INSERT;
 	*drift = NULL;
 	strbuf_init(&cols);
-	strbuf_printf(&rs->key, "%c|", c->action);
+	{
+		char		action[3] = {(char) c->action, '|', '\0'};
+
+		strbuf_append(&rs->key, action);
+	}
 
 	switch (c->action)
 	{
 		case CHANGE_INSERT:
-			ok = check_insert_complete(t, c, drift) && plan_new_values(rs, t, c, &cols, drift);
-			if (ok)
+			ok = plan_new_values(rs, t, c, &cols, drift) && check_insert_complete(t, rs, c, drift);
+			if (ok && rs->want_sql)
 			{
 				StrBuf		vals;
 
@@ -269,20 +352,24 @@ rowstmt_plan(RowStatement *rs, const TableMeta *t, const Change *c, char **drift
 			break;
 		case CHANGE_UPDATE:
 			ok = plan_new_values(rs, t, c, &cols, drift);
-			for (int i = 0; ok && cols.len == 0 && i < t->ncols; i++)
+			for (int i = 0; ok && rs->ncols == 0 && i < t->ncols; i++)
 			{
 				/* nothing writable in the change: a no-op that still finds the row */
 				if (!t->cols[i].generated)
+				{
 					strbuf_printf(&cols, "%s = %s", t->cols[i].quoted, t->cols[i].quoted);
+					key_int(rs, i, "=,");
+					break;
+				}
 			}
 			if (ok)
 			{
-				strbuf_printf(&rs->sql, "UPDATE ONLY %s SET %s", t->qualname, cols.data);
+				sql_printf(rs, "UPDATE ONLY %s SET %s", t->qualname, cols.data);
 				ok = plan_row_match(rs, t, c, drift);
 			}
 			break;
 		case CHANGE_DELETE:
-			strbuf_printf(&rs->sql, "DELETE FROM ONLY %s", t->qualname);
+			sql_printf(rs, "DELETE FROM ONLY %s", t->qualname);
 			ok = plan_row_match(rs, t, c, drift);
 			break;
 		default:
@@ -291,4 +378,93 @@ rowstmt_plan(RowStatement *rs, const TableMeta *t, const Change *c, char **drift
 	}
 	strbuf_free(&cols);
 	return ok;
+}
+
+bool
+rowstmt_batchable(const RowStatement *rs, const TableMeta *t)
+{
+	switch (rs->action)
+	{
+		case CHANGE_INSERT:
+			return rs->ncols > 0;
+		case CHANGE_UPDATE:
+			/* other unique indexes could see a transient duplicate mid-statement */
+			return rs->by_key && rs->key_unchanged && rs->ncols > 0 && !t->other_unique;
+		case CHANGE_DELETE:
+			return rs->by_key;
+		default:
+			return false;
+	}
+}
+
+/* Appends "(VALUES ($1::t1, ...), (...)) AS v(p1, ...)" for nrows rows. */
+static void
+append_values(StrBuf *out, const int *colidx, int ncols, const TableMeta *t, int nrows, bool with_cols)
+{
+	int			per_row = (with_cols ? ncols : 0) + t->nkey;
+	int			param = 1;
+
+	strbuf_append(out, "(VALUES ");
+	for (int r = 0; r < nrows; r++)
+	{
+		strbuf_append(out, r ? ", (" : "(");
+		for (int i = 0; i < per_row; i++)
+		{
+			int			col = i < (with_cols ? ncols : 0) ? colidx[i]
+				: t->key[i - (with_cols ? ncols : 0)];
+
+			strbuf_printf(out, "%s$%d::%s", i ? ", " : "", param++, t->cols[col].typename_nomod);
+		}
+		strbuf_append(out, ")");
+	}
+	strbuf_append(out, ") AS v(");
+	for (int i = 0; i < per_row; i++)
+		strbuf_printf(out, "%sp%d", i ? ", " : "", i + 1);
+	strbuf_append(out, ")");
+}
+
+static void
+append_key_join(StrBuf *out, int ncols, const TableMeta *t)
+{
+	for (int k = 0; k < t->nkey; k++)
+		strbuf_printf(out, "%sx.%s = v.p%d", k ? " AND " : " WHERE ", t->cols[t->key[k]].quoted,
+					  ncols + k + 1);
+}
+
+void
+rowstmt_batch_sql(char action, const int *colidx, int ncols, const TableMeta *t, int nrows,
+				  StrBuf *out)
+{
+	strbuf_reset(out);
+	if (action == CHANGE_INSERT)
+	{
+		int			param = 1;
+
+		strbuf_printf(out, "INSERT INTO %s (", t->qualname);
+		for (int i = 0; i < ncols; i++)
+			strbuf_printf(out, "%s%s", i ? ", " : "", t->cols[colidx[i]].quoted);
+		strbuf_printf(out, ")%s VALUES ", has_identity_always(t) ? " OVERRIDING SYSTEM VALUE" : "");
+		for (int r = 0; r < nrows; r++)
+		{
+			strbuf_append(out, r ? ", (" : "(");
+			for (int i = 0; i < ncols; i++)
+				strbuf_printf(out, "%s$%d::%s", i ? ", " : "", param++, t->cols[colidx[i]].typename_nomod);
+			strbuf_append(out, ")");
+		}
+	}
+	else if (action == CHANGE_UPDATE)
+	{
+		strbuf_printf(out, "UPDATE ONLY %s AS x SET ", t->qualname);
+		for (int i = 0; i < ncols; i++)
+			strbuf_printf(out, "%s%s = v.p%d", i ? ", " : "", t->cols[colidx[i]].quoted, i + 1);
+		strbuf_append(out, " FROM ");
+		append_values(out, colidx, ncols, t, nrows, true);
+		append_key_join(out, ncols, t);
+	}
+	else
+	{
+		strbuf_printf(out, "DELETE FROM ONLY %s AS x USING ", t->qualname);
+		append_values(out, colidx, 0, t, nrows, false);
+		append_key_join(out, 0, t);
+	}
 }

@@ -45,6 +45,8 @@ free_statements(TableMeta *t)
 		PreparedStmt *next = t->stmts->next;
 
 		free(t->stmts->key);
+		free(t->stmts->sql);
+		free(t->stmts->colidx);
 		free(t->stmts);
 		t->stmts = next;
 	}
@@ -58,6 +60,7 @@ free_meta(TableMeta *t)
 		free(t->cols[i].name);
 		free(t->cols[i].quoted);
 		free(t->cols[i].type);
+		free(t->cols[i].typename_nomod);
 	}
 	free(t->cols);
 	free(t->key);
@@ -128,7 +131,12 @@ load_columns(TableMeta *t, PGconn *tgt, const char *oid)
 									  "            CASE WHEN bt.typtype = 'e' THEN 'pg_catalog.anyenum'::pg_catalog.regtype "
 									  "                 WHEN bt.typtype = 'r' THEN 'pg_catalog.anyrange'::pg_catalog.regtype "
 									  "                 WHEN bt.typelem <> 0 AND bt.typlen = -1 THEN 'pg_catalog.anyarray'::pg_catalog.regtype "
-									  "                 ELSE c.base END) "
+									  "                 ELSE c.base END), "
+									  "  CASE c.atttypid WHEN 'pg_catalog.bpchar'::pg_catalog.regtype THEN 'pg_catalog.bpchar' "
+									  "    WHEN 'pg_catalog._bpchar'::pg_catalog.regtype THEN 'pg_catalog.bpchar[]' "
+									  "    WHEN 'pg_catalog.bit'::pg_catalog.regtype THEN 'pg_catalog.\"bit\"' "
+									  "    WHEN 'pg_catalog._bit'::pg_catalog.regtype THEN 'pg_catalog.\"bit\"[]' "
+									  "    ELSE pg_catalog.format_type(c.atttypid, NULL) END "
 									  "FROM c ORDER BY c.attnum", 1, params);
 
 	if (res == NULL)
@@ -147,6 +155,7 @@ load_columns(TableMeta *t, PGconn *tgt, const char *oid)
 		c->identity_always = PQgetvalue(res, i, 5)[0] == 't';
 		c->maybe_special = PQgetvalue(res, i, 6)[0] == 't';
 		c->has_equality = PQgetvalue(res, i, 7)[0] == 't';
+		c->typename_nomod = pg_strdup(PQgetvalue(res, i, 8));
 		t->any_special |= c->maybe_special;
 	}
 	PQclear(res);
@@ -189,6 +198,25 @@ load_key(TableMeta *t, PGconn *tgt, const char *oid)
 	return true;
 }
 
+/* Is there an immediate unique or exclusion index besides the key? */
+static bool
+load_other_unique(TableMeta *t, PGconn *tgt, const char *oid)
+{
+	const char *params[1] = {oid};
+	PGresult   *res = db_query_params(tgt,
+									  "SELECT count(*) FROM pg_catalog.pg_index i "
+									  "LEFT JOIN pg_catalog.pg_constraint con ON con.conindid = i.indexrelid AND con.contype = 'x' "
+									  "WHERE i.indrelid = $1 AND i.indimmediate AND (i.indisunique OR con.oid IS NOT NULL)",
+									  1, params);
+
+	if (res == NULL)
+		return false;
+	/* the key's own index is one of them */
+	t->other_unique = atoi(PQgetvalue(res, 0, 0)) > (t->nkey > 0 ? 1 : 0);
+	PQclear(res);
+	return true;
+}
+
 TableMeta *
 tablecache_get(TableCache *tc, PGconn *tgt, const char *schema, const char *table, bool *missing)
 {
@@ -219,7 +247,9 @@ tablecache_get(TableCache *tc, PGconn *tgt, const char *schema, const char *tabl
 	t->table = pg_strdup(table);
 	t->qualname = pg_strdup(PQgetvalue(res, 0, 2));
 	t->relkind = PQgetvalue(res, 0, 1)[0];
-	if (!load_columns(t, tgt, PQgetvalue(res, 0, 0)) || !load_key(t, tgt, PQgetvalue(res, 0, 0)))
+	t->buf_head = t->buf_tail = -1;
+	if (!load_columns(t, tgt, PQgetvalue(res, 0, 0)) || !load_key(t, tgt, PQgetvalue(res, 0, 0)) ||
+		!load_other_unique(t, tgt, PQgetvalue(res, 0, 0)))
 	{
 		PQclear(res);
 		free_meta(t);

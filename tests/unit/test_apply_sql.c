@@ -1,0 +1,234 @@
+/*
+ * test_apply_sql.c
+ *	  Unit tests for the statement shapes of apply (pure: no connection).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "apply_sql.h"
+
+/* t(id int PK, name text, f float8, g bigint GENERATED, j json) */
+static ColumnMeta cols[] = {
+	{"id", "id", "integer", "integer", 23, false, false, false, true},
+	{"name", "name", "text", "text", 25, false, false, false, true},
+	{"f", "f", "double precision", "double precision", 701, false, false, true, true},
+	{"g", "g", "bigint", "bigint", 20, true, false, false, true},
+	{"j", "j", "json", "json", 114, false, false, false, false},
+};
+static int	key[] = {0};
+
+static TableMeta
+make_table(bool with_key)
+{
+	TableMeta	t = {0};
+
+	t.schema = "public";
+	t.table = "t";
+	t.qualname = "public.t";
+	t.relkind = 'r';
+	t.cols = cols;
+	t.ncols = 5;
+	t.key = key;
+	t.nkey = with_key ? 1 : 0;
+	t.any_special = true;
+	return t;
+}
+
+static ChangeColumn row1[] = {
+	{"id", NULL, 23, "1", 1}, {"name", NULL, 25, "it's", 4}, {"f", NULL, 701, NULL, 0},
+	{"g", NULL, 20, "2", 1}, {"j", NULL, 114, "{\"a\": 1}", 8},
+};
+
+static void
+plan_ok(RowStatement *rs, const TableMeta *t, const Change *c, bool want_sql)
+{
+	char	   *drift = NULL;
+
+	rs->want_sql = want_sql;
+	assert_true(rowstmt_plan(rs, t, c, &drift));
+	assert_null(drift);
+}
+
+static void
+test_insert_skips_generated(void **state)
+{
+	TableMeta	t = make_table(true);
+	Change		c = {.action = CHANGE_INSERT, .columns = row1, .ncolumns = 5};
+	RowStatement rs;
+
+	(void) state;
+	rowstmt_init(&rs);
+	plan_ok(&rs, &t, &c, true);
+	assert_string_equal(rs.sql.data, "INSERT INTO public.t (id, name, f, j) VALUES ($1, $2, $3, $4)");
+	assert_int_equal(rs.nparams, 4);
+	assert_string_equal(rs.params[1], "it's");
+	assert_null(rs.params[2]);
+	assert_false(rs.expect_one_row);
+	assert_true(rowstmt_batchable(&rs, &t));
+	rowstmt_free(&rs);
+}
+
+static void
+test_key_same_without_sql(void **state)
+{
+	TableMeta	tk = make_table(true);
+	TableMeta	tf = make_table(false);
+	Change		ins = {.action = CHANGE_INSERT, .columns = row1, .ncolumns = 5};
+	Change		upd = {.action = CHANGE_UPDATE, .columns = row1, .ncolumns = 2, .identity = row1, .nidentity = 5};
+	Change		del = {.action = CHANGE_DELETE, .identity = row1, .nidentity = 5};
+	const Change *changes[] = {&ins, &upd, &del};
+	const TableMeta *tables[] = {&tk, &tf};
+	RowStatement a,
+				b;
+
+	(void) state;
+	rowstmt_init(&a);
+	rowstmt_init(&b);
+	for (int ti = 0; ti < 2; ti++)
+		for (int ci = 0; ci < 3; ci++)
+		{
+			plan_ok(&a, tables[ti], changes[ci], true);
+			plan_ok(&b, tables[ti], changes[ci], false);
+			/* the cache is keyed by the shape key: both modes must agree */
+			assert_string_equal(a.key.data, b.key.data);
+			assert_int_equal(a.nparams, b.nparams);
+			assert_int_equal(b.sql.len, 0);
+		}
+	rowstmt_free(&a);
+	rowstmt_free(&b);
+}
+
+static void
+test_update_by_key(void **state)
+{
+	TableMeta	t = make_table(true);
+	ChangeColumn newvals[] = {{"id", NULL, 23, "1", 1}, {"name", NULL, 25, "x", 1}};
+	ChangeColumn ident[] = {{"id", NULL, 23, "1", 1}};
+	Change		c = {.action = CHANGE_UPDATE, .columns = newvals, .ncolumns = 2, .identity = ident, .nidentity = 1};
+	RowStatement rs;
+
+	(void) state;
+	rowstmt_init(&rs);
+	plan_ok(&rs, &t, &c, true);
+	assert_string_equal(rs.sql.data, "UPDATE ONLY public.t SET id = $1, name = $2 WHERE id = $3");
+	assert_true(rs.expect_one_row);
+	assert_true(rs.key_unchanged);
+	assert_true(rowstmt_batchable(&rs, &t));
+	/* a key change is not batched */
+	newvals[0].value = "2";
+	plan_ok(&rs, &t, &c, true);
+	assert_false(rs.key_unchanged);
+	assert_false(rowstmt_batchable(&rs, &t));
+	rowstmt_free(&rs);
+}
+
+static void
+test_full_identity_exactly_one_row(void **state)
+{
+	TableMeta	t = make_table(false);
+	Change		c = {.action = CHANGE_DELETE, .identity = row1, .nidentity = 5};
+	RowStatement rs;
+
+	(void) state;
+	rowstmt_init(&rs);
+	plan_ok(&rs, &t, &c, true);
+	/* NULL float may be NaN; json has no equality: compared as text */
+	assert_string_equal(rs.sql.data,
+						"DELETE FROM ONLY public.t WHERE ctid = (SELECT ctid FROM ONLY public.t WHERE "
+						"id = $1 AND name = $2 AND (f IS NULL OR f::text IN ('NaN', 'Infinity', '-Infinity')) "
+						"AND g = $3 AND j::text = $4 LIMIT 1)");
+	assert_int_equal(rs.nparams, 4);
+	assert_false(rowstmt_batchable(&rs, &t));
+	rowstmt_free(&rs);
+}
+
+static void
+test_drift(void **state)
+{
+	TableMeta	t = make_table(true);
+	ChangeColumn extra[] = {{"id", NULL, 23, "1", 1}, {"name", NULL, 25, "x", 1}, {"f", NULL, 701, "1", 1},
+	{"j", NULL, 114, "1", 1}, {"added", NULL, 23, "5", 1}};
+	ChangeColumn retyped[] = {{"id", NULL, 20, "1", 1}, {"name", NULL, 25, "x", 1}, {"f", NULL, 701, "1", 1},
+	{"j", NULL, 114, "1", 1}};
+	ChangeColumn missing[] = {{"id", NULL, 23, "1", 1}, {"name", NULL, 25, "x", 1}};
+	Change		c = {.action = CHANGE_INSERT, .columns = extra, .ncolumns = 5};
+	RowStatement rs;
+	char	   *drift = NULL;
+
+	(void) state;
+	rowstmt_init(&rs);
+	assert_false(rowstmt_plan(&rs, &t, &c, &drift));
+	assert_non_null(strstr(drift, "column \"added\" of public.t exists on the source but not on the target"));
+	free(drift);
+	c.columns = retyped;
+	c.ncolumns = 4;
+	assert_false(rowstmt_plan(&rs, &t, &c, &drift));
+	assert_non_null(strstr(drift, "is bigint on the source but integer on the target"));
+	assert_non_null(strstr(drift, "ALTER TABLE public.t ALTER COLUMN id TYPE bigint"));
+	free(drift);
+	c.columns = missing;
+	c.ncolumns = 2;
+	assert_false(rowstmt_plan(&rs, &t, &c, &drift));
+	assert_non_null(strstr(drift, "exists on the target but not on the source"));
+	free(drift);
+	rowstmt_free(&rs);
+}
+
+static void
+test_batch_sql(void **state)
+{
+	TableMeta	t = make_table(true);
+	int			colidx[] = {0, 1};
+	StrBuf		sql;
+
+	(void) state;
+	strbuf_init(&sql);
+	rowstmt_batch_sql(CHANGE_INSERT, colidx, 2, &t, 2, &sql);
+	assert_string_equal(sql.data, "INSERT INTO public.t (id, name) VALUES ($1::integer, $2::text), ($3::integer, $4::text)");
+	rowstmt_batch_sql(CHANGE_UPDATE, colidx + 1, 1, &t, 2, &sql);
+	assert_string_equal(sql.data, "UPDATE ONLY public.t AS x SET name = v.p1 FROM (VALUES ($1::text, $2::integer), "
+						"($3::text, $4::integer)) AS v(p1, p2) WHERE x.id = v.p2");
+	rowstmt_batch_sql(CHANGE_DELETE, colidx, 0, &t, 2, &sql);
+	assert_string_equal(sql.data, "DELETE FROM ONLY public.t AS x USING (VALUES ($1::integer), ($2::integer)) "
+						"AS v(p1) WHERE x.id = v.p1");
+	strbuf_free(&sql);
+}
+
+static void
+test_zero_columns(void **state)
+{
+	TableMeta	t = {.schema = "public", .table = "z", .qualname = "public.z", .relkind = 'r'};
+	Change		ins = {.action = CHANGE_INSERT};
+	Change		del = {.action = CHANGE_DELETE};
+	RowStatement rs;
+
+	(void) state;
+	rowstmt_init(&rs);
+	plan_ok(&rs, &t, &ins, true);
+	assert_string_equal(rs.sql.data, "INSERT INTO public.z DEFAULT VALUES");
+	assert_false(rowstmt_batchable(&rs, &t));
+	plan_ok(&rs, &t, &del, true);
+	assert_string_equal(rs.sql.data, "DELETE FROM ONLY public.z WHERE ctid = (SELECT ctid FROM ONLY public.z LIMIT 1)");
+	rowstmt_free(&rs);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_insert_skips_generated),
+		cmocka_unit_test(test_key_same_without_sql),
+		cmocka_unit_test(test_update_by_key),
+		cmocka_unit_test(test_full_identity_exactly_one_row),
+		cmocka_unit_test(test_drift),
+		cmocka_unit_test(test_batch_sql),
+		cmocka_unit_test(test_zero_columns),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
