@@ -30,6 +30,7 @@
 #define IDLE_COMMIT_SECONDS 0.005	/* stream quiet this long: commit the group */
 #define FEEDBACK_SECONDS 1.0
 #define LOG_SECONDS 10.0
+#define IDENTITY_CHECK_SECONDS 10.0	/* how often tables are checked for a lost key */
 
 typedef struct Follow
 {
@@ -42,6 +43,7 @@ typedef struct Follow
 	ev_signal	sigterm_watcher;
 
 	PGconn	   *state;			/* target: holds the follower lock */
+	PGconn	   *source;			/* source: positions, identity checks */
 	Stream	   *stream;
 	Decoder    *decoder;
 	Apply	   *apply;
@@ -55,6 +57,7 @@ typedef struct Follow
 	uint64_t	messages;
 	double		started;
 	double		last_log;
+	double		last_identity_check;
 	int64_t		last_log_txns;
 	int64_t		last_log_rows;
 } Follow;
@@ -237,6 +240,30 @@ idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	check_stop(f);
 }
 
+/*
+ * wal2json drops the UPDATEs and DELETEs of a table without a primary key or
+ * replica identity, with only a WARNING in the source's log.  copy refuses
+ * such tables; this notices one that lost its key later (or a new one).
+ */
+static bool
+check_identities(Follow *f)
+{
+	TableList	tables;
+	int			bad = -1;
+
+	f->last_identity_check = now_seconds();
+	if (!catalog_list_tables(f->source, f->opts, &tables))
+		return true;			/* a transient source error: the stream will say more */
+	for (int i = 0; i < tables.count && bad < 0; i++)
+		if (catalog_table_lacks_identity(&tables.tables[i]))
+			bad = i;
+	if (bad >= 0)
+		log_error("table %s has no primary key and no replica identity on the source (any more): its UPDATEs and DELETEs are not decoded; fix: ALTER TABLE %s REPLICA IDENTITY FULL (or add the key back) on the source, then re-copy the table (its changes since the key was lost are missing)",
+				  tables.tables[bad].qualname, tables.tables[bad].qualname);
+	catalog_free_tables(&tables);
+	return bad < 0;
+}
+
 static void
 feedback_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -247,6 +274,11 @@ feedback_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	/* ask for a keepalive so an idle server tells us its position */
 	send_feedback(f, f->stop_lsn != INVALID_LSN || f->endpos != INVALID_LSN);
 	log_progress(f, false);
+	if (now_seconds() - f->last_identity_check >= IDENTITY_CHECK_SECONDS && !check_identities(f))
+	{
+		finish(f, EXIT_SCHEMA_DRIFT);
+		return;
+	}
 	check_stop(f);
 }
 
@@ -270,15 +302,21 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		check_stop(f);
 }
 
+/*
+ * What we ask wal2json for: commit LSNs and times, type OIDs (to notice a
+ * changed column type).  Type names and the "pk" array are left out: they
+ * cost the walsender catalog lookups per value and apply reads keys and
+ * types from the target's catalog anyway.
+ */
 static const char *const plugin_options[] = {
 	"format-version", "2",
 	"include-xids", "1",
 	"include-timestamp", "1",
 	"include-lsn", "1",
 	"include-transaction", "1",
-	"include-types", "0",		/* names cost the walsender a catalog lookup per value */
+	"include-types", "0",
 	"include-type-oids", "1",
-	"include-pk", "1",
+	"include-pk", "0",
 	NULL
 };
 
@@ -342,16 +380,21 @@ start_streaming(Follow *f)
 		free(err);
 		return code;
 	}
+	if ((f->source = db_connect(f->opts->source, "source", CONN_NORMAL, &err)) == NULL)
+	{
+		log_error("%s", err);
+		free(err);
+		return EXIT_CONNECTION;
+	}
+	if (!check_identities(f))
+		return EXIT_SCHEMA_DRIFT;
 	if (f->opts->until_caught_up)
 	{
-		PGconn	   *src = db_connect(f->opts->source, "source", CONN_NORMAL, &err);
-		char	   *cur = src ? db_scalar(src, "SELECT pg_catalog.pg_current_wal_insert_lsn()::text") : NULL;
+		char	   *cur = db_scalar(f->source, "SELECT pg_catalog.pg_current_wal_insert_lsn()::text");
 
-		PQfinish(src);
 		if (cur == NULL || !lsn_parse(cur, &f->stop_lsn))
 		{
-			log_error("%s", err ? err : "cannot read the source's current WAL position");
-			free(err);
+			log_error("cannot read the source's current WAL position");
 			free(cur);
 			return EXIT_CONNECTION;
 		}
@@ -429,6 +472,7 @@ cmd_follow(Options *opts)
 	apply_close(f.apply);
 	decoder_destroy(f.decoder);
 	PQfinish(f.state);
+	PQfinish(f.source);
 	if (f.loop)
 		ev_loop_destroy(f.loop);
 	return rc;
