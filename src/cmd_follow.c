@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <ev.h>
+#include <jansson.h>
 
 #include "apply.h"
 #include "catalog.h"
@@ -436,6 +437,30 @@ run_loop(Follow *f)
 	ev_run(f->loop, 0);
 }
 
+static void
+print_json_summary(Follow *f, int rc)
+{
+	char		lsn[LSN_FORMAT_LEN];
+	json_t	   *doc = json_pack("{s:s, s:s, s:b, s:i}", "command", "follow", "slot", f->opts->slot,
+								"ok", rc == EXIT_OK, "exit_code", rc);
+
+	if (f->apply)
+	{
+		const ApplyTotals *t = apply_totals(f->apply);
+
+		json_object_set_new(doc, "applied_lsn", json_string(lsn_format(t->durable_lsn, lsn)));
+		json_object_set_new(doc, "transactions", json_integer(t->txns));
+		json_object_set_new(doc, "rows", json_integer(t->rows));
+		json_object_set_new(doc, "groups", json_integer(t->groups));
+		json_object_set_new(doc, "seconds", json_real(now_seconds() - f->started));
+	}
+	json_object_set_new(doc, "error", rc == EXIT_OK || f->apply == NULL ? json_null()
+						: json_string(apply_error(f->apply)));
+	json_dumpf(doc, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(doc);
+}
+
 int
 cmd_follow(Options *opts)
 {
@@ -468,6 +493,8 @@ cmd_follow(Options *opts)
 			send_feedback(&f, false);
 		log_progress(&f, true);
 	}
+	if (opts->json)
+		print_json_summary(&f, rc);
 	stream_close(f.stream);
 	apply_close(f.apply);
 	decoder_destroy(f.decoder);

@@ -62,6 +62,9 @@ main(int argc, char **argv)
 	{
 		log_error("command \"%s\" is not implemented yet in pgcutover %s; fix: use a newer pgcutover",
 				  cmd->name, PGCUTOVER_VERSION);
+		if (opts.json)
+			printf("{\"command\": \"%s\", \"ok\": false, \"exit_code\": %d, \"error\": \"not implemented\"}\n",
+				   cmd->name, EXIT_NOT_IMPLEMENTED);
 		options_free(&opts);
 		return EXIT_NOT_IMPLEMENTED;
 	}

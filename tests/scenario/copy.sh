@@ -79,4 +79,27 @@ run_pgcutover copy --dry-run --source "$SRC_DSN" --target "$TGT3" --slot dry
 assert_contains "$OUT" "dry run" "dry run prints its plan"
 assert_eq 0 "$(src_sql -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'dry'")" "dry run creates no slot"
 
+# --backup writes a pg_dump of the same snapshot with its checksum
+cluster_sql tgt -c "CREATE DATABASE app4"
+TGT4="host=127.0.0.1 port=$TGT_PORT dbname=app4 user=postgres password=$TEST_PASSWORD"
+mkdir -p "$HARNESS_DIR/backup"
+run_pgcutover copy --source "$SRC_DSN" --target "$TGT4" --slot backed_up --backup "$HARNESS_DIR/backup"
+assert_eq 0 "$RC" "copy with --backup exits 0"
+assert_contains "$OUT" "backup: $HARNESS_DIR/backup/app-backed_up.dump" "copy names the backup"
+assert_eq "OK" "$(cd "$HARNESS_DIR/backup" && sha256sum -c app-backed_up.dump.sha256 2>/dev/null | sed 's/.*: //')" "the backup's .sha256 verifies"
+assert_contains "$("$PG_BIN/pg_restore" -l "$HARNESS_DIR/backup/app-backed_up.dump")" "TABLE DATA public parent" "the backup is a pg_dump archive with the data"
+
+# a pg_dump directory without pg_dump, and a table copy would lose updates of
+cluster_sql tgt -c "CREATE DATABASE app5"
+TGT5="host=127.0.0.1 port=$TGT_PORT dbname=app5 user=postgres password=$TEST_PASSWORD"
+run_pgcutover copy --source "$SRC_DSN" --target "$TGT5" --slot nobin --pg-bin-dir /nonexistent
+assert_eq 4 "$RC" "missing pg_dump: preflight exit code"
+assert_contains "$ERR" "no executable pg_dump in --pg-bin-dir /nonexistent" "missing pg_dump: says where it looked"
+src_sql -c "CREATE TABLE keyless (a int)"
+run_pgcutover copy --source "$SRC_DSN" --target "$TGT5" --slot nokey
+assert_eq 4 "$RC" "table without key: refused"
+assert_contains "$ERR" "public.keyless" "table without key: names it"
+assert_eq 0 "$(src_sql -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name IN ('nobin', 'nokey')")" "refused copies create no slot"
+src_sql -c "DROP TABLE keyless"
+
 done_testing
