@@ -84,6 +84,7 @@ typedef struct Options
 
 /* misc.c */
 void	   *pg_malloc0(size_t size);
+void	   *pg_realloc(void *ptr, size_t size);
 char	   *pg_strdup(const char *s);
 char	   *psprintf(const char *fmt,...) __attribute__((format(printf, 1, 2)));
 double		now_seconds(void);

@@ -127,9 +127,7 @@ push_pending(Apply *a, int expect_rows, const char *what, const char *table)
 	if (a->npending == a->cap_pending)
 	{
 		a->cap_pending = a->cap_pending ? a->cap_pending * 2 : 1024;
-		a->pending = realloc(a->pending, sizeof(Pending) * a->cap_pending);
-		if (a->pending == NULL)
-			abort();
+		a->pending = pg_realloc(a->pending, sizeof(Pending) * a->cap_pending);
 	}
 	p = &a->pending[a->npending++];
 	p->expect_rows = expect_rows;
@@ -476,9 +474,7 @@ gather_params(Apply *a, const int *idx, int n)
 	if (a->capbatch_params < per_row * n)
 	{
 		a->capbatch_params = per_row * n;
-		a->batch_params = realloc(a->batch_params, sizeof(char *) * a->capbatch_params);
-		if (a->batch_params == NULL)
-			abort();
+		a->batch_params = pg_realloc(a->batch_params, sizeof(char *) * a->capbatch_params);
 	}
 	for (int r = 0; r < n; r++)
 		for (int p = 0; p < per_row; p++)
@@ -658,16 +654,12 @@ buffer_row(Apply *a, TableMeta *t, PreparedStmt *shape)
 	if (a->nrows == a->caprows)
 	{
 		a->caprows = a->caprows ? a->caprows * 2 : 1024;
-		a->rows = realloc(a->rows, sizeof(BufRow) * a->caprows);
-		if (a->rows == NULL)
-			abort();
+		a->rows = pg_realloc(a->rows, sizeof(BufRow) * a->caprows);
 	}
 	if (a->nparam_off + a->rs.nparams > a->capparam_off)
 	{
 		a->capparam_off = (a->nparam_off + a->rs.nparams) * 2;
-		a->param_off = realloc(a->param_off, sizeof(int) * a->capparam_off);
-		if (a->param_off == NULL)
-			abort();
+		a->param_off = pg_realloc(a->param_off, sizeof(int) * a->capparam_off);
 	}
 	row = &a->rows[a->nrows];
 	row->table = t;
@@ -687,9 +679,7 @@ buffer_row(Apply *a, TableMeta *t, PreparedStmt *shape)
 		if (a->nbuf_tables == a->capbuf_tables)
 		{
 			a->capbuf_tables = a->capbuf_tables ? a->capbuf_tables * 2 : 16;
-			a->buf_tables = realloc(a->buf_tables, sizeof(TableMeta *) * a->capbuf_tables);
-			if (a->buf_tables == NULL)
-				abort();
+			a->buf_tables = pg_realloc(a->buf_tables, sizeof(TableMeta *) * a->capbuf_tables);
 		}
 		a->buf_tables[a->nbuf_tables++] = t;
 		t->buf_head = a->nrows;

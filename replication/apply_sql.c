@@ -44,9 +44,7 @@ add_colidx(RowStatement *rs, int idx)
 	if (rs->ncols == rs->colcap)
 	{
 		rs->colcap = rs->colcap ? rs->colcap * 2 : 32;
-		rs->colidx = realloc(rs->colidx, sizeof(int) * rs->colcap);
-		if (rs->colidx == NULL)
-			abort();
+		rs->colidx = pg_realloc(rs->colidx, sizeof(int) * rs->colcap);
 	}
 	rs->colidx[rs->ncols++] = idx;
 }
@@ -93,9 +91,7 @@ add_param(RowStatement *rs, const char *value)
 	if (rs->nparams == rs->cap)
 	{
 		rs->cap = rs->cap ? rs->cap * 2 : 32;
-		rs->params = realloc(rs->params, sizeof(char *) * rs->cap);
-		if (rs->params == NULL)
-			abort();
+		rs->params = pg_realloc(rs->params, sizeof(char *) * rs->cap);
 	}
 	rs->params[rs->nparams++] = value;
 	return rs->nparams;

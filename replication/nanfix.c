@@ -92,9 +92,7 @@ nanfix_remember(NanFixer *nf, TableMeta *t, const Change *c)
 	if (nf->nrows == nf->cap)
 	{
 		nf->cap = nf->cap ? nf->cap * 2 : 64;
-		nf->rows = realloc(nf->rows, sizeof(NanRow) * nf->cap);
-		if (nf->rows == NULL)
-			abort();
+		nf->rows = pg_realloc(nf->rows, sizeof(NanRow) * nf->cap);
 	}
 	nf->rows[nf->nrows++] = row;
 	return true;

@@ -54,9 +54,7 @@ buf_append(Buf *b, const char *s, size_t n)
 	if (b->len + n + 1 > b->cap)
 	{
 		b->cap = (b->len + n + 1) * 2;
-		b->data = realloc(b->data, b->cap);
-		if (b->data == NULL)
-			abort();
+		b->data = pg_realloc(b->data, b->cap);
 	}
 	memcpy(b->data + b->len, s, n);
 	b->len += n;

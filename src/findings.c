@@ -26,9 +26,7 @@ findings_add(Findings *f, FindingStatus status, const char *check, const char *f
 		msg = pg_strdup("?");
 	va_end(ap);
 
-	f->items = realloc(f->items, sizeof(Finding) * (f->count + 1));
-	if (f->items == NULL)
-		abort();
+	f->items = pg_realloc(f->items, sizeof(Finding) * (f->count + 1));
 	item = &f->items[f->count++];
 	item->status = status;
 	item->check = pg_strdup(check);

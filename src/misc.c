@@ -30,6 +30,16 @@ pg_malloc0(size_t size)
 	return p;
 }
 
+void *
+pg_realloc(void *ptr, size_t size)
+{
+	void	   *p = realloc(ptr, size ? size : 1);
+
+	if (p == NULL)
+		out_of_memory();
+	return p;
+}
+
 char *
 pg_strdup(const char *s)
 {
@@ -56,11 +66,7 @@ psprintf(const char *fmt,...)
 void
 strlist_add(StrList *list, const char *s)
 {
-	char	  **items = realloc(list->items, sizeof(char *) * (list->count + 1));
-
-	if (items == NULL)
-		out_of_memory();
-	list->items = items;
+	list->items = pg_realloc(list->items, sizeof(char *) * (list->count + 1));
 	list->items[list->count++] = pg_strdup(s);
 }
 
