@@ -38,5 +38,6 @@ void		options_free(Options *opts);
 int			cmd_check(Options *opts);
 int			cmd_copy(Options *opts);
 int			cmd_follow(Options *opts);
+int			cmd_status(Options *opts);
 
 #endif

@@ -73,6 +73,10 @@ typedef struct Options
 	bool		until_caught_up;
 	char	   *endpos;
 
+	double		heartbeat_interval; /* seconds, 0: no heartbeats */
+	char	   *metrics_listen;
+	bool		metrics_allow_public;
+
 	/* status / switchover */
 	double		wait_lag;
 	double		timeout;
@@ -87,7 +91,8 @@ void	   *pg_malloc0(size_t size);
 void	   *pg_realloc(void *ptr, size_t size);
 char	   *pg_strdup(const char *s);
 char	   *psprintf(const char *fmt,...) __attribute__((format(printf, 1, 2)));
-double		now_seconds(void);
+double		now_seconds(void);	/* monotonic */
+double		epoch_seconds(void);	/* wall clock */
 char	   *format_bytes(int64_t bytes, char *buf, size_t len);
 bool		parse_size(const char *s, int64_t *out);
 

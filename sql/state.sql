@@ -103,3 +103,27 @@ CREATE TABLE IF NOT EXISTS pgcutover.identity_always (
     attname    text NOT NULL,
     PRIMARY KEY (slot_name, nspname, relname, attname)
 );
+
+-- follow: its live state, rewritten at most once a second, for `status`
+-- and for people.  The follower holds an advisory lock while it runs.
+CREATE TABLE IF NOT EXISTS pgcutover.follower (
+    slot_name               text PRIMARY KEY REFERENCES pgcutover.migration ON DELETE CASCADE,
+    pid                     int,
+    host                    text,
+    started_at              timestamptz,
+    phase                   text,          -- following, stopped, failed
+    applied_lsn             pg_lsn,
+    source_lsn              pg_lsn,
+    lag_bytes               bigint,
+    lag_seconds             double precision,
+    txns                    bigint,
+    rows                    bigint,
+    txn_per_sec             double precision,
+    rows_per_sec            double precision,
+    slot_retained_wal_bytes bigint,
+    wal_status              text,
+    heartbeat               boolean,
+    behind_since            timestamptz,
+    last_error              text,
+    updated_at              timestamptz
+);

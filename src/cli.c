@@ -41,7 +41,14 @@ static const Command commands[] = {
 		"the same target transaction as the changes.  Runs until SIGINT/SIGTERM (it\n"
 		"finishes the current transaction first), or with --until-caught-up until\n"
 		"everything committed on the source when it started is applied.\n"},
-	{"status", "show replication lag and follower state", NULL, ""},
+	{"status", "show replication lag and follower state", cmd_status,
+		"Reads the migration's state on the target (the follower updates it every\n"
+		"second) and the slot on the source.  --json fields: state, slot, phase,\n"
+		"source_lsn, applied_lsn, lag_bytes, lag_seconds, txn_per_sec, rows_per_sec,\n"
+		"follower_pid, follower_alive, follower_last_seen, slot_exists, slot_active,\n"
+		"slot_retained_wal_bytes, wal_status, last_error, warnings.  States:\n"
+		"never_started (exit 7), copying, copied, following, stopped, failed,\n"
+		"slot_missing.  --wait-lag S exits 0 once lag <= S s (9 after --timeout).\n"},
 	{"switchover", "fence the source, drain, sync sequences, verify", NULL, ""},
 	{"verify", "compare row counts and checksums of source and target", NULL, ""},
 	{"cleanup", "drop the slot and the pgcutover state", NULL, ""},
@@ -63,7 +70,7 @@ enum
 	O_YES, O_HELP, O_VERSION, O_ALLOW_NONEMPTY, O_SLOT, O_JOBS, O_INDEX_JOBS,
 	O_SPLIT, O_INC_SCHEMA, O_EXC_SCHEMA, O_INC_TABLE, O_EXC_TABLE, O_BACKUP,
 	O_PG_BIN, O_SNAPSHOT_HOLD, O_UNTIL_CAUGHT_UP, O_ENDPOS, O_WAIT_LAG, O_TIMEOUT,
-	O_WATCH, O_MAX_LAG, O_KEEP_STATE
+	O_WATCH, O_MAX_LAG, O_KEEP_STATE, O_HEARTBEAT, O_METRICS, O_METRICS_PUBLIC
 };
 
 static const OptSpec optspecs[] = {
@@ -91,6 +98,9 @@ static const OptSpec optspecs[] = {
 	{{"snapshot-hold", required_argument, NULL, O_SNAPSHOT_HOLD}, C_COPY | C_MIGRATE, "SECONDS", "keep the exported snapshot this long for a resume after a crash (default 600)"},
 	{{"until-caught-up", no_argument, NULL, O_UNTIL_CAUGHT_UP}, C_FOLLOW, NULL, "exit once everything committed at start is applied"},
 	{{"endpos", required_argument, NULL, O_ENDPOS}, C_FOLLOW, "LSN", "stop at this source LSN"},
+	{{"heartbeat-interval", required_argument, NULL, O_HEARTBEAT}, C_FOLLOW | C_MIGRATE, "SECONDS", "heartbeat on the source for honest lag (default 1, 0: off)"},
+	{{"metrics-listen", required_argument, NULL, O_METRICS}, C_FOLLOW | C_MIGRATE, "HOST:PORT", "serve Prometheus metrics (e.g. 127.0.0.1:9187)"},
+	{{"metrics-allow-public", no_argument, NULL, O_METRICS_PUBLIC}, C_FOLLOW | C_MIGRATE, NULL, "allow --metrics-listen on a non-loopback address"},
 	{{"wait-lag", required_argument, NULL, O_WAIT_LAG}, C_STATUS, "SECONDS", "wait until lag <= SECONDS"},
 	{{"timeout", required_argument, NULL, O_TIMEOUT}, C_STATUS | C_SWITCHOVER | C_MIGRATE, "SECONDS", "give up after SECONDS"},
 	{{"watch", optional_argument, NULL, O_WATCH}, C_STATUS, "SECONDS", "refresh every SECONDS (default 2)"},
@@ -233,6 +243,9 @@ apply_option(int code, const char *name, const char *arg, Options *opts, FILE *e
 			opts->watch = true;
 			return arg == NULL || parse_seconds_arg(name, arg, &opts->watch_interval, err);
 		case O_KEEP_STATE: opts->keep_state = true; return true;
+		case O_HEARTBEAT: return parse_seconds_arg(name, arg, &opts->heartbeat_interval, err);
+		case O_METRICS: set_str(&opts->metrics_listen, arg); return true;
+		case O_METRICS_PUBLIC: opts->metrics_allow_public = true; return true;
 	}
 	return true;
 }
@@ -250,6 +263,7 @@ set_defaults(Options *opts)
 	opts->max_lag = 1.0;
 	opts->watch_interval = 2.0;
 	opts->wait_lag = -1;
+	opts->heartbeat_interval = 1.0;
 	opts->log_level = LOG_INFO;
 }
 
@@ -366,6 +380,7 @@ options_free(Options *opts)
 	free(opts->backup_dir);
 	free(opts->pg_bin_dir);
 	free(opts->endpos);
+	free(opts->metrics_listen);
 	strlist_free(&opts->include_schema);
 	strlist_free(&opts->exclude_schema);
 	strlist_free(&opts->include_table);

@@ -12,9 +12,11 @@
  *	  nothing is pending, the server's position: no commit can precede it).
  */
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ev.h>
 #include <jansson.h>
@@ -23,7 +25,9 @@
 #include "catalog.h"
 #include "cli.h"
 #include "decoder.h"
+#include "lagtrack.h"
 #include "log.h"
+#include "metrics.h"
 #include "pgconn.h"
 #include "state.h"
 #include "stream.h"
@@ -40,6 +44,7 @@ typedef struct Follow
 	ev_io		stream_watcher;
 	ev_timer	idle_timer;
 	ev_timer	feedback_timer;
+	ev_timer	heartbeat_timer;
 	ev_signal	sigint_watcher;
 	ev_signal	sigterm_watcher;
 
@@ -48,6 +53,18 @@ typedef struct Follow
 	Stream	   *stream;
 	Decoder    *decoder;
 	Apply	   *apply;
+	LagTracker	lag;
+	MetricsServer *metrics;
+	bool		heartbeats;		/* emitting heartbeats on the source */
+	double		behind_since;	/* epoch seconds since lag has been > 0, or 0 */
+	double		txn_rate;		/* smoothed per second */
+	double		row_rate;
+	int64_t		rate_txns;
+	int64_t		rate_rows;
+	double		rate_at;
+	int64_t		retained_bytes;
+	char		wal_status[32];
+	double		started_epoch;
 
 	Lsn			stop_lsn;		/* --until-caught-up: source LSN at start */
 	Lsn			endpos;			/* --endpos */
@@ -55,6 +72,7 @@ typedef struct Follow
 	int			stop_requests;	/* signals received */
 	bool		stopping;		/* leave once no transaction is open */
 	int			exit_code;
+	char	   *last_error;		/* first error, for pgcutover.follower */
 	uint64_t	messages;
 	double		started;
 	double		last_log;
@@ -71,12 +89,36 @@ finish(Follow *f, int code)
 	ev_break(f->loop, EVBREAK_ALL);
 }
 
+/* Logs an error, remembers the first one, and leaves the loop with code. */
+static void
+fail_follow(Follow *f, int code, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+
+static void
+fail_follow(Follow *f, int code, const char *fmt,...)
+{
+	va_list		ap;
+	char	   *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = pg_strdup("?");
+	va_end(ap);
+	log_error("%s", msg);
+	if (f->last_error == NULL)
+		f->last_error = log_redact(msg);
+	free(msg);
+	if (f->loop)
+		finish(f, code);
+	else if (f->exit_code == EXIT_OK)
+		f->exit_code = code;
+}
+
 /* The position safe to confirm: durable, or the server's if nothing is open. */
 static Lsn
 confirmable_lsn(const Follow *f)
 {
 	Lsn			lsn = apply_totals(f->apply)->durable_lsn;
-	Lsn			wal_end = stream_server_wal_end(f->stream);
+	Lsn			wal_end = f->stream ? stream_server_wal_end(f->stream) : INVALID_LSN;
 
 	if (!apply_in_transaction(f->apply) && !apply_group_open(f->apply) && wal_end > lsn)
 		lsn = wal_end;
@@ -94,9 +136,8 @@ send_feedback(Follow *f, bool request_reply)
 	{
 		char	   *e = stream_error(f->stream);
 
-		log_error("%s; fix: rerun follow, it resumes from the last applied transaction", e);
+		fail_follow(f, EXIT_CONNECTION, "%s; fix: rerun follow, it resumes from the last applied transaction", e);
 		free(e);
-		finish(f, EXIT_CONNECTION);
 		return;
 	}
 	f->confirmed = lsn;
@@ -144,7 +185,46 @@ on_logical_message(Follow *f, const Change *c)
 	log_debug("logical message %s (%s): %.*s", c->prefix ? c->prefix : "",
 			  c->transactional ? "transactional" : "immediate", (int) c->content_len,
 			  c->content ? c->content : "");
-	(void) f;
+	if (c->prefix && strcmp(c->prefix, "pgcutover") == 0 && c->content)
+	{
+		json_t	   *doc = json_loadb(c->content, c->content_len, 0, NULL);
+		json_t	   *hb = doc ? json_object_get(doc, "heartbeat") : NULL;
+
+		if (json_is_number(hb))
+			lag_heartbeat(&f->lag, c->lsn, json_number_value(hb), epoch_seconds());
+		json_decref(doc);
+	}
+}
+
+/* Emits a heartbeat on the source; on a privilege error says what to GRANT. */
+static void
+heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	Follow	   *f = w->data;
+	const char *params[1] = {f->opts->slot};
+	PGresult   *res;
+
+	(void) loop;
+	(void) revents;
+	if (!f->heartbeats)
+		return;
+	res = PQexecParams(f->source,
+					   "SELECT pg_catalog.pg_logical_emit_message(false, 'pgcutover', "
+					   "pg_catalog.json_build_object('heartbeat', extract(epoch FROM pg_catalog.clock_timestamp()), "
+					   "'slot', $1::text)::text)", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		char	   *e = db_error(f->source);
+
+		log_warn("heartbeats are off, lag in seconds is less precise on an idle source: %s; fix: GRANT EXECUTE ON FUNCTION pg_catalog.pg_logical_emit_message(boolean, text, text) TO %s on the source",
+				 e, PQuser(f->source));
+		free(e);
+		f->heartbeats = false;
+		ev_timer_stop(f->loop, &f->heartbeat_timer);
+		if (PQstatus(f->source) != CONNECTION_OK)
+			PQreset(f->source);
+	}
+	PQclear(res);
 }
 
 static bool
@@ -157,9 +237,8 @@ on_data(void *arg, Lsn wal_start, const char *data, size_t len)
 	(void) wal_start;
 	if (!decoder_decode(f->decoder, data, len, &c, &err))
 	{
-		log_error("cannot decode a wal2json message at %X/%X: %s; fix: report this as a bug with the message",
-				  (unsigned) (wal_start >> 32), (unsigned) wal_start, err);
-		finish(f, EXIT_INTERNAL);
+		fail_follow(f, EXIT_INTERNAL, "cannot decode a wal2json message at %X/%X: %s; fix: report this as a bug with the message",
+					(unsigned) (wal_start >> 32), (unsigned) wal_start, err);
 		return false;
 	}
 	if (c.action == CHANGE_MESSAGE)
@@ -178,8 +257,7 @@ on_data(void *arg, Lsn wal_start, const char *data, size_t len)
 		return true;			/* excluded from the migration by the copy's filters */
 	if (!apply_change(f->apply, &c))
 	{
-		log_error("%s", apply_error(f->apply));
-		finish(f, apply_exit_code(f->apply));
+		fail_follow(f, apply_exit_code(f->apply), "%s", apply_error(f->apply));
 		return false;
 	}
 	/* a long transaction must not starve the walsender of status updates */
@@ -189,8 +267,7 @@ on_data(void *arg, Lsn wal_start, const char *data, size_t len)
 	{
 		if (!apply_flush(f->apply))
 		{
-			log_error("%s", apply_error(f->apply));
-			finish(f, apply_exit_code(f->apply));
+			fail_follow(f, apply_exit_code(f->apply), "%s", apply_error(f->apply));
 			return false;
 		}
 		check_stop(f);
@@ -211,9 +288,8 @@ stream_cb(struct ev_loop *loop, ev_io *w, int revents)
 	{
 		char	   *e = stream_error(f->stream);
 
-		log_error("%s; fix: rerun follow, it resumes from the last applied transaction", e);
+		fail_follow(f, EXIT_CONNECTION, "%s; fix: rerun follow, it resumes from the last applied transaction", e);
 		free(e);
-		finish(f, EXIT_CONNECTION);
 		return;
 	}
 	if (stream_reply_requested(f->stream))
@@ -233,8 +309,7 @@ idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_timer_stop(loop, w);
 	if (!apply_flush(f->apply))
 	{
-		log_error("%s", apply_error(f->apply));
-		finish(f, apply_exit_code(f->apply));
+		fail_follow(f, apply_exit_code(f->apply), "%s", apply_error(f->apply));
 		return;
 	}
 	send_feedback(f, false);
@@ -259,10 +334,137 @@ check_identities(Follow *f)
 		if (catalog_table_lacks_identity(&tables.tables[i]))
 			bad = i;
 	if (bad >= 0)
-		log_error("table %s has no primary key and no replica identity on the source (any more): its UPDATEs and DELETEs are not decoded; fix: ALTER TABLE %s REPLICA IDENTITY FULL (or add the key back) on the source, then re-copy the table (its changes since the key was lost are missing)",
+		fail_follow(f, EXIT_SCHEMA_DRIFT, "table %s has no primary key and no replica identity on the source (any more): its UPDATEs and DELETEs are not decoded; fix: ALTER TABLE %s REPLICA IDENTITY FULL (or add the key back) on the source, then re-copy the table (its changes since the key was lost are missing)",
 				  tables.tables[bad].qualname, tables.tables[bad].qualname);
 	catalog_free_tables(&tables);
 	return bad < 0;
+}
+
+/* Reads the source's WAL position and what the slot retains. */
+static void
+refresh_source_position(Follow *f)
+{
+	const char *params[1] = {f->opts->slot};
+	PGresult   *res = PQexecParams(f->source,
+								   "SELECT pg_catalog.pg_current_wal_lsn()::text, "
+								   "  (SELECT pg_catalog.pg_current_wal_lsn() - restart_lsn FROM pg_catalog.pg_replication_slots WHERE slot_name = $1), "
+								   "  (SELECT wal_status FROM pg_catalog.pg_replication_slots WHERE slot_name = $1)",
+								   1, NULL, params, NULL, NULL, 0);
+	Lsn			cur;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && lsn_parse(PQgetvalue(res, 0, 0), &cur))
+	{
+		lag_source_position(&f->lag, cur);
+		f->retained_bytes = PQgetisnull(res, 0, 1) ? 0 : strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		snprintf(f->wal_status, sizeof(f->wal_status), "%s", PQgetvalue(res, 0, 2));
+	}
+	else if (PQstatus(f->source) != CONNECTION_OK)
+		PQreset(f->source);
+	PQclear(res);
+}
+
+static LagSample
+current_lag(Follow *f)
+{
+	const ApplyTotals *t = apply_totals(f->apply);
+	Lsn			pos = confirmable_lsn(f);
+	bool		pending = apply_in_transaction(f->apply) || apply_group_open(f->apply);
+
+	lag_applied(&f->lag, pos, lag_parse_timestamp(t->last_commit_time));
+	return lag_compute(&f->lag, pos, pending, epoch_seconds());
+}
+
+/* Rewrites pgcutover.follower and the metrics snapshot (once a second). */
+static void
+publish_state(Follow *f, const char *phase, const char *error)
+{
+	const ApplyTotals *t = apply_totals(f->apply);
+	LagSample	lag = current_lag(f);
+	double		now = now_seconds();
+	char		pid[16], started[32], applied[LSN_FORMAT_LEN], source[LSN_FORMAT_LEN],
+				bytes[24], seconds[32], txns[24], rows[24], trate[32], rrate[32], retained[24], behind[32];
+	const char *params[18];
+	MetricsSnapshot snap;
+	PGresult   *res;
+
+	if (now > f->rate_at && f->rate_at > 0)
+	{
+		double		span = now - f->rate_at;
+
+		f->txn_rate = 0.5 * f->txn_rate + 0.5 * (t->txns - f->rate_txns) / span;
+		f->row_rate = 0.5 * f->row_rate + 0.5 * (t->rows - f->rate_rows) / span;
+	}
+	f->rate_at = now;
+	f->rate_txns = t->txns;
+	f->rate_rows = t->rows;
+	if (lag.caught_up)
+		f->behind_since = 0;
+	else if (f->behind_since == 0)
+		f->behind_since = epoch_seconds();
+
+	snprintf(pid, sizeof(pid), "%d", (int) getpid());
+	snprintf(started, sizeof(started), "%.6f", f->started_epoch);
+	snprintf(bytes, sizeof(bytes), "%lld", (long long) lag.bytes);
+	snprintf(seconds, sizeof(seconds), "%.6f", lag.seconds);
+	snprintf(txns, sizeof(txns), "%lld", (long long) t->txns);
+	snprintf(rows, sizeof(rows), "%lld", (long long) t->rows);
+	snprintf(trate, sizeof(trate), "%.1f", f->txn_rate);
+	snprintf(rrate, sizeof(rrate), "%.1f", f->row_rate);
+	snprintf(retained, sizeof(retained), "%lld", (long long) f->retained_bytes);
+	snprintf(behind, sizeof(behind), "%.6f", f->behind_since);
+	params[0] = f->opts->slot;
+	params[1] = pid;
+	params[2] = started;
+	params[3] = phase;
+	params[4] = lsn_format(confirmable_lsn(f), applied);
+	params[5] = f->lag.source_lsn ? lsn_format(f->lag.source_lsn, source) : NULL;
+	params[6] = bytes;
+	params[7] = lag.seconds >= 0 ? seconds : NULL;
+	params[8] = txns;
+	params[9] = rows;
+	params[10] = trate;
+	params[11] = rrate;
+	params[12] = retained;
+	params[13] = f->wal_status[0] ? f->wal_status : NULL;
+	params[14] = f->heartbeats ? "true" : "false";
+	params[15] = f->behind_since > 0 ? behind : NULL;
+	params[16] = error;
+	params[17] = NULL;
+	res = PQexecParams(f->state,
+					   "INSERT INTO pgcutover.follower AS f (slot_name, pid, host, started_at, phase, applied_lsn, source_lsn, "
+					   "  lag_bytes, lag_seconds, txns, rows, txn_per_sec, rows_per_sec, slot_retained_wal_bytes, wal_status, "
+					   "  heartbeat, behind_since, last_error, updated_at) "
+					   "VALUES ($1, $2, pg_catalog.inet_client_addr()::text, pg_catalog.to_timestamp($3), $4, $5, $6, $7, $8, $9, $10, "
+					   "  $11, $12, $13, $14, $15, pg_catalog.to_timestamp($16), $17, pg_catalog.now()) "
+					   "ON CONFLICT (slot_name) DO UPDATE SET pid = EXCLUDED.pid, host = EXCLUDED.host, "
+					   "  started_at = EXCLUDED.started_at, phase = EXCLUDED.phase, applied_lsn = EXCLUDED.applied_lsn, "
+					   "  source_lsn = EXCLUDED.source_lsn, lag_bytes = EXCLUDED.lag_bytes, lag_seconds = EXCLUDED.lag_seconds, "
+					   "  txns = EXCLUDED.txns, rows = EXCLUDED.rows, txn_per_sec = EXCLUDED.txn_per_sec, "
+					   "  rows_per_sec = EXCLUDED.rows_per_sec, slot_retained_wal_bytes = EXCLUDED.slot_retained_wal_bytes, "
+					   "  wal_status = EXCLUDED.wal_status, heartbeat = EXCLUDED.heartbeat, behind_since = EXCLUDED.behind_since, "
+					   "  last_error = coalesce(EXCLUDED.last_error, CASE WHEN EXCLUDED.phase = 'following' THEN NULL ELSE f.last_error END), "
+					   "  updated_at = EXCLUDED.updated_at",
+					   17, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		char	   *e = db_error(f->state);
+
+		log_warn("cannot record the follower's state on the target: %s", e);
+		free(e);
+	}
+	PQclear(res);
+
+	snap.up = strcmp(phase, "following") == 0;
+	snap.lag_bytes = lag.bytes;
+	snap.lag_seconds = lag.seconds;
+	snap.transactions = t->txns;
+	snap.rows = t->rows;
+	snap.groups = t->groups;
+	snap.applied_lsn = confirmable_lsn(f);
+	snap.source_lsn = f->lag.source_lsn;
+	snap.slot_retained_wal_bytes = f->retained_bytes;
+	snap.start_time = f->started_epoch;
+	metrics_update(f->metrics, &snap);
 }
 
 static void
@@ -274,12 +476,11 @@ feedback_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void) revents;
 	/* ask for a keepalive so an idle server tells us its position */
 	send_feedback(f, f->stop_lsn != INVALID_LSN || f->endpos != INVALID_LSN);
+	refresh_source_position(f);
+	publish_state(f, "following", NULL);
 	log_progress(f, false);
 	if (now_seconds() - f->last_identity_check >= IDENTITY_CHECK_SECONDS && !check_identities(f))
-	{
-		finish(f, EXIT_SCHEMA_DRIFT);
 		return;
-	}
 	check_stop(f);
 }
 
@@ -389,6 +590,17 @@ start_streaming(Follow *f)
 	}
 	if (!check_identities(f))
 		return EXIT_SCHEMA_DRIFT;
+	f->heartbeats = f->opts->heartbeat_interval > 0;
+	if (f->opts->metrics_listen &&
+		(f->metrics = metrics_start(f->opts->metrics_listen, f->opts->metrics_allow_public,
+									f->opts->slot, &err)) == NULL)
+	{
+		log_error("%s", err);
+		free(err);
+		return EXIT_USAGE;
+	}
+	if (f->metrics)
+		log_info("serving metrics on http://%s/metrics", f->opts->metrics_listen);
 	if (f->opts->until_caught_up)
 	{
 		char	   *cur = db_scalar(f->source, "SELECT pg_catalog.pg_current_wal_insert_lsn()::text");
@@ -424,12 +636,15 @@ run_loop(Follow *f)
 	ev_init(&f->idle_timer, idle_cb);
 	f->idle_timer.repeat = IDLE_COMMIT_SECONDS;
 	ev_timer_init(&f->feedback_timer, feedback_cb, FEEDBACK_SECONDS, FEEDBACK_SECONDS);
+	ev_timer_init(&f->heartbeat_timer, heartbeat_cb, 0.0, f->opts->heartbeat_interval);
 	ev_signal_init(&f->sigint_watcher, signal_cb, SIGINT);
 	ev_signal_init(&f->sigterm_watcher, signal_cb, SIGTERM);
-	f->stream_watcher.data = f->idle_timer.data = f->feedback_timer.data = f;
+	f->stream_watcher.data = f->idle_timer.data = f->feedback_timer.data = f->heartbeat_timer.data = f;
 	f->sigint_watcher.data = f->sigterm_watcher.data = f;
 	ev_io_start(f->loop, &f->stream_watcher);
 	ev_timer_start(f->loop, &f->feedback_timer);
+	if (f->heartbeats)
+		ev_timer_start(f->loop, &f->heartbeat_timer);
 	ev_signal_start(f->loop, &f->sigint_watcher);
 	ev_signal_start(f->loop, &f->sigterm_watcher);
 	/* data may already be buffered by libpq */
@@ -479,6 +694,7 @@ cmd_follow(Options *opts)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	f.started = f.last_log = now_seconds();
+	f.started_epoch = epoch_seconds();
 	f.decoder = decoder_create();
 	if ((rc = prepare_state(&f)) == EXIT_OK && (rc = start_streaming(&f)) == EXIT_OK)
 	{
@@ -493,6 +709,9 @@ cmd_follow(Options *opts)
 			send_feedback(&f, false);
 		log_progress(&f, true);
 	}
+	if (f.apply && f.stream && PQstatus(f.state) == CONNECTION_OK)
+		publish_state(&f, rc == EXIT_OK || rc == EXIT_INTERRUPTED ? "stopped" : "failed",
+					  rc == EXIT_OK || rc == EXIT_INTERRUPTED ? NULL : f.last_error);
 	if (opts->json)
 		print_json_summary(&f, rc);
 	stream_close(f.stream);
@@ -500,6 +719,8 @@ cmd_follow(Options *opts)
 	decoder_destroy(f.decoder);
 	PQfinish(f.state);
 	PQfinish(f.source);
+	metrics_stop(f.metrics);
+	free(f.last_error);
 	if (f.loop)
 		ev_loop_destroy(f.loop);
 	return rc;
