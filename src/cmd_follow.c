@@ -32,7 +32,7 @@
 #include "state.h"
 #include "stream.h"
 
-#define IDLE_COMMIT_SECONDS 0.005	/* stream quiet this long: commit the group */
+#define IDLE_COMMIT_SECONDS 0.001	/* stream quiet this long: commit the group */
 #define FEEDBACK_SECONDS 1.0
 #define LOG_SECONDS 10.0
 #define IDENTITY_CHECK_SECONDS 10.0	/* how often tables are checked for a lost key */
@@ -571,7 +571,9 @@ prepare_state(Follow *f)
 static int
 start_streaming(Follow *f)
 {
-	ApplyConfig cfg = {f->opts->target, f->opts->source, f->opts->slot, 10000, 0.05};
+	/* a group commits after 10k rows or 10 ms: big enough to catch up fast,
+	 * short enough to keep live lag in milliseconds */
+	ApplyConfig cfg = {f->opts->target, f->opts->source, f->opts->slot, 10000, 0.010};
 	char	   *err = NULL;
 	int			code = EXIT_OK;
 	char		lsn[LSN_FORMAT_LEN];
