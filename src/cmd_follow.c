@@ -356,6 +356,10 @@ refresh_source_position(Follow *f)
 	{
 		lag_source_position(&f->lag, cur);
 		f->retained_bytes = PQgetisnull(res, 0, 1) ? 0 : strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		if (strcmp(f->wal_status, PQgetvalue(res, 0, 2)) != 0 && !PQgetisnull(res, 0, 2) &&
+			strcmp(PQgetvalue(res, 0, 2), "reserved") != 0)
+			log_warn("slot %s wal_status is now %s: the source may remove WAL it still needs (%lld MB retained); fix: keep follow caught up, raise max_slot_wal_keep_size",
+					 f->opts->slot, PQgetvalue(res, 0, 2), (long long) (f->retained_bytes >> 20));
 		snprintf(f->wal_status, sizeof(f->wal_status), "%s", PQgetvalue(res, 0, 2));
 	}
 	else if (PQstatus(f->source) != CONNECTION_OK)

@@ -96,6 +96,21 @@ status_json
 assert_eq False "$(jget follower_alive)" "killed: follower not alive"
 assert_eq stopped "$(jget state)" "killed: state stopped"
 
+# heartbeats denied: follow says what to GRANT and goes on with byte lag
+src_sql -c "REVOKE EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) FROM PUBLIC" \
+        -c "CREATE ROLE rep LOGIN REPLICATION PASSWORD '$TEST_PASSWORD'" -c "GRANT SELECT ON ALL TABLES IN SCHEMA public TO rep"
+REP_DSN="host=127.0.0.1 port=$SRC_PORT dbname=app user=rep password=$TEST_PASSWORD"
+"$PGCUTOVER" follow --source "$REP_DSN" --target "$TGT_DSN" >"$HARNESS_DIR/rep.out" 2>"$HARNESS_DIR/rep.err" &
+follower=$!
+for _ in $(seq 1 50); do grep -q "heartbeats are off" "$HARNESS_DIR/rep.err" && break; sleep 0.1; done
+src_sql -c "INSERT INTO t VALUES (2000, 'no heartbeat')"
+for _ in $(seq 1 50); do [ "$(tgt_sql -c "SELECT count(*) FROM t WHERE id = 2000")" = 1 ] && break; sleep 0.1; done
+kill -TERM "$follower"; set +e; wait "$follower"; rc=$?; set -e
+cat "$HARNESS_DIR/rep.out" "$HARNESS_DIR/rep.err" >> "$HARNESS_DIR/all-output.log"
+assert_contains "$(cat "$HARNESS_DIR/rep.err")" "GRANT EXECUTE ON FUNCTION pg_catalog.pg_logical_emit_message(boolean, text, text) TO rep" "heartbeat denied: names the GRANT"
+assert_eq 1 "$(tgt_sql -c "SELECT count(*) FROM t WHERE id = 2000")" "heartbeat denied: changes still applied"
+assert_eq 0 "$rc" "heartbeat denied: follow still stops cleanly"
+
 # the slot dropped behind our back
 src_sql -c "SELECT pg_drop_replication_slot('pgcutover')" >/dev/null
 status_json
