@@ -39,5 +39,8 @@ int			cmd_check(Options *opts);
 int			cmd_copy(Options *opts);
 int			cmd_follow(Options *opts);
 int			cmd_status(Options *opts);
+int			cmd_verify(Options *opts);
+int			cmd_cleanup(Options *opts);
+int			cmd_switchover(Options *opts);
 
 #endif

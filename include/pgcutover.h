@@ -77,6 +77,14 @@ typedef struct Options
 	char	   *metrics_listen;
 	bool		metrics_allow_public;
 
+	/* switchover */
+	char	   *fence;			/* default, none */
+	char	   *fence_command;
+	char	   *post_command;
+	int64_t		sequence_gap;
+	bool		skip_verify;
+	bool		abort_on_mismatch;
+
 	/* status / switchover */
 	double		wait_lag;
 	double		timeout;

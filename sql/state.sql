@@ -127,3 +127,8 @@ CREATE TABLE IF NOT EXISTS pgcutover.follower (
     last_error              text,
     updated_at              timestamptz
 );
+
+-- switchover: the fence, so that an abort or cleanup can lift it.
+ALTER TABLE pgcutover.migration ADD COLUMN IF NOT EXISTS fenced_at timestamptz;
+ALTER TABLE pgcutover.migration ADD COLUMN IF NOT EXISTS fence_mode text;
+ALTER TABLE pgcutover.migration ADD COLUMN IF NOT EXISTS switched_over_at timestamptz;

@@ -49,9 +49,22 @@ static const Command commands[] = {
 		"slot_retained_wal_bytes, wal_status, last_error, warnings.  States:\n"
 		"never_started (exit 7), copying, copied, following, stopped, failed,\n"
 		"slot_missing.  --wait-lag S exits 0 once lag <= S s (9 after --timeout).\n"},
-	{"switchover", "fence the source, drain, sync sequences, verify", NULL, ""},
-	{"verify", "compare row counts and checksums of source and target", NULL, ""},
-	{"cleanup", "drop the slot and the pgcutover state", NULL, ""},
+	{"switchover", "fence the source, drain, sync sequences, verify", cmd_switchover,
+		"With a follower running: wait for lag <= --max-lag, fence writes on the\n"
+		"source (read-only database, other sessions ended; or --fence=none with\n"
+		"--fence-command), wait until a fence marker is applied, set sequences,\n"
+		"verify, run --post-command, then the follower exits.  Any failure or\n"
+		"SIGINT before the end lifts the fence.  --dry-run prints every statement.\n"},
+	{"verify", "compare row counts and checksums of source and target", cmd_verify,
+		"Per table: row count and an order-independent checksum (sum of a 64-bit\n"
+		"hash of each row's text) on both sides at once; per sequence: the target\n"
+		"is not behind.  Exit 5 on any difference.  Exact when the source is fenced\n"
+		"(after switchover); during follow, differences may be in flux.\n"},
+	{"cleanup", "drop the slot and the pgcutover state", cmd_cleanup,
+		"Releases a leftover snapshot keeper, lifts a switchover fence on the\n"
+		"source, drops the slot (refused while a follower uses it), restores\n"
+		"GENERATED ALWAYS identity columns and drops schema pgcutover on the\n"
+		"target (--keep-state keeps it).  Idempotent.  Asks first unless --yes.\n"},
 	{"migrate", "check, copy, follow (and optionally switch over) in one run", NULL, ""},
 	{NULL, NULL, NULL, NULL}
 };
@@ -70,7 +83,8 @@ enum
 	O_YES, O_HELP, O_VERSION, O_ALLOW_NONEMPTY, O_SLOT, O_JOBS, O_INDEX_JOBS,
 	O_SPLIT, O_INC_SCHEMA, O_EXC_SCHEMA, O_INC_TABLE, O_EXC_TABLE, O_BACKUP,
 	O_PG_BIN, O_SNAPSHOT_HOLD, O_UNTIL_CAUGHT_UP, O_ENDPOS, O_WAIT_LAG, O_TIMEOUT,
-	O_WATCH, O_MAX_LAG, O_KEEP_STATE, O_HEARTBEAT, O_METRICS, O_METRICS_PUBLIC
+	O_WATCH, O_MAX_LAG, O_KEEP_STATE, O_HEARTBEAT, O_METRICS, O_METRICS_PUBLIC,
+	O_FENCE, O_FENCE_COMMAND, O_POST_COMMAND, O_SEQ_GAP, O_SKIP_VERIFY, O_ABORT_MISMATCH
 };
 
 static const OptSpec optspecs[] = {
@@ -102,10 +116,16 @@ static const OptSpec optspecs[] = {
 	{{"metrics-listen", required_argument, NULL, O_METRICS}, C_FOLLOW | C_MIGRATE, "HOST:PORT", "serve Prometheus metrics (e.g. 127.0.0.1:9187)"},
 	{{"metrics-allow-public", no_argument, NULL, O_METRICS_PUBLIC}, C_FOLLOW | C_MIGRATE, NULL, "allow --metrics-listen on a non-loopback address"},
 	{{"wait-lag", required_argument, NULL, O_WAIT_LAG}, C_STATUS, "SECONDS", "wait until lag <= SECONDS"},
-	{{"timeout", required_argument, NULL, O_TIMEOUT}, C_STATUS | C_SWITCHOVER | C_MIGRATE, "SECONDS", "give up after SECONDS"},
+	{{"timeout", required_argument, NULL, O_TIMEOUT}, C_STATUS | C_SWITCHOVER | C_MIGRATE, "SECONDS", "give up after SECONDS (switchover default 300)"},
 	{{"watch", optional_argument, NULL, O_WATCH}, C_STATUS, "SECONDS", "refresh every SECONDS (default 2)"},
 	{{"max-lag", required_argument, NULL, O_MAX_LAG}, C_SWITCHOVER | C_MIGRATE, "SECONDS", "lag required before fencing (default 1)"},
 	{{"keep-state", no_argument, NULL, O_KEEP_STATE}, C_CLEANUP, NULL, "keep the pgcutover schema (the report)"},
+	{{"fence", required_argument, NULL, O_FENCE}, C_SWITCHOVER | C_MIGRATE, "MODE", "how writes stop: default (read-only database + sessions ended) or none"},
+	{{"fence-command", required_argument, NULL, O_FENCE_COMMAND}, C_SWITCHOVER | C_MIGRATE, "CMD", "with --fence=none: shell command that stops writes"},
+	{{"post-command", required_argument, NULL, O_POST_COMMAND}, C_SWITCHOVER | C_MIGRATE, "CMD", "shell command once the target is ready (repoint the app)"},
+	{{"sequence-gap", required_argument, NULL, O_SEQ_GAP}, C_SWITCHOVER | C_MIGRATE, "N", "add N to every sequence on the target (default 0)"},
+	{{"skip-verify", no_argument, NULL, O_SKIP_VERIFY}, C_SWITCHOVER | C_MIGRATE, NULL, "do not compare checksums while fenced"},
+	{{"abort-on-mismatch", no_argument, NULL, O_ABORT_MISMATCH}, C_SWITCHOVER | C_MIGRATE, NULL, "lift the fence when verification finds a difference"},
 	{{NULL, 0, NULL, 0}, 0, NULL, NULL}
 };
 
@@ -246,6 +266,27 @@ apply_option(int code, const char *name, const char *arg, Options *opts, FILE *e
 		case O_HEARTBEAT: return parse_seconds_arg(name, arg, &opts->heartbeat_interval, err);
 		case O_METRICS: set_str(&opts->metrics_listen, arg); return true;
 		case O_METRICS_PUBLIC: opts->metrics_allow_public = true; return true;
+		case O_FENCE:
+			if (strcmp(arg, "default") != 0 && strcmp(arg, "none") != 0)
+			{
+				fprintf(err, "pgcutover: invalid --fence \"%s\"; fix: use default or none (with --fence-command)\n", arg);
+				return false;
+			}
+			set_str(&opts->fence, arg);
+			return true;
+		case O_FENCE_COMMAND: set_str(&opts->fence_command, arg); return true;
+		case O_POST_COMMAND: set_str(&opts->post_command, arg); return true;
+		case O_SEQ_GAP:
+			{
+				int			gap;
+
+				if (!parse_int_arg(name, arg, 0, &gap, err))
+					return false;
+				opts->sequence_gap = gap;
+				return true;
+			}
+		case O_SKIP_VERIFY: opts->skip_verify = true; return true;
+		case O_ABORT_MISMATCH: opts->abort_on_mismatch = true; return true;
 	}
 	return true;
 }
@@ -356,6 +397,16 @@ cli_parse(int argc, char **argv, Options *opts, FILE *out, FILE *err)
 			return CLI_EXIT_USAGE;
 		}
 	opts->command = cmd->name;
+	if (opts->fence && strcmp(opts->fence, "none") == 0 && opts->fence_command == NULL)
+	{
+		fprintf(err, "pgcutover: --fence=none needs --fence-command; fix: give the command that stops writes (or use --fence=default)\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (opts->fence_command && !(opts->fence && strcmp(opts->fence, "none") == 0))
+	{
+		fprintf(err, "pgcutover: --fence-command goes with --fence=none; fix: add --fence=none\n");
+		return CLI_EXIT_USAGE;
+	}
 
 	if (opts->source == NULL && getenv("PGCUTOVER_SOURCE"))
 		opts->source = pg_strdup(getenv("PGCUTOVER_SOURCE"));
@@ -381,6 +432,9 @@ options_free(Options *opts)
 	free(opts->pg_bin_dir);
 	free(opts->endpos);
 	free(opts->metrics_listen);
+	free(opts->fence);
+	free(opts->fence_command);
+	free(opts->post_command);
 	strlist_free(&opts->include_schema);
 	strlist_free(&opts->exclude_schema);
 	strlist_free(&opts->include_table);

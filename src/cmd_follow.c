@@ -340,6 +340,20 @@ check_identities(Follow *f)
 	return bad < 0;
 }
 
+/* Has switchover finished?  Then the target is the primary and we are done. */
+static bool
+switched_over(Follow *f)
+{
+	const char *params[1] = {f->opts->slot};
+	PGresult   *res = PQexecParams(f->state, "SELECT phase FROM pgcutover.migration WHERE slot_name = $1",
+								   1, NULL, params, NULL, NULL, 0);
+	bool		done = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		strcmp(PQgetvalue(res, 0, 0), "switched_over") == 0;
+
+	PQclear(res);
+	return done;
+}
+
 /* Reads the source's WAL position and what the slot retains. */
 static void
 refresh_source_position(Follow *f)
@@ -485,6 +499,11 @@ feedback_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	log_progress(f, false);
 	if (now_seconds() - f->last_identity_check >= IDENTITY_CHECK_SECONDS && !check_identities(f))
 		return;
+	if (switched_over(f))
+	{
+		log_info("the migration of slot %s was switched over: the follower stops", f->opts->slot);
+		f->stopping = true;
+	}
 	check_stop(f);
 }
 
@@ -544,6 +563,13 @@ prepare_state(Follow *f)
 	}
 	if (!state_load(f->state, f->opts->slot, &st))
 		return EXIT_SQL;
+	if (st.found && strcmp(st.phase, "switched_over") == 0)
+	{
+		log_error("the migration of slot %s was already switched over: the target is the primary now; fix: nothing to follow (run 'pgcutover cleanup' when done)",
+				  f->opts->slot);
+		state_free(&st);
+		return EXIT_STATE;
+	}
 	if (!st.found || strncmp(st.phase, "copy_", 5) == 0)
 	{
 		log_error("no completed copy for slot %s on the target%s; fix: run 'pgcutover copy' first (or pass the right --slot)",

@@ -18,32 +18,10 @@
 #include "log.h"
 #include "pgconn.h"
 #include "state.h"
+#include "status.h"
 
 #define RETAINED_WAL_WARN (1024LL * 1024 * 1024)
 #define LAG_GROWING_WARN_SECONDS 300
-
-typedef struct Status
-{
-	char		state[32];
-	char		phase[32];
-	char	   *source_lsn;
-	char	   *applied_lsn;
-	int64_t		lag_bytes;
-	double		lag_seconds;	/* < 0: unknown */
-	double		txn_per_sec;
-	double		rows_per_sec;
-	int			follower_pid;
-	bool		follower_alive;
-	char	   *last_seen;
-	int64_t		retained;
-	char	   *wal_status;
-	bool		slot_exists;
-	bool		slot_active;
-	char	   *last_error;
-	double		behind_seconds; /* how long lag has not been zero, 0 if caught up */
-	double		since_seen;		/* seconds since the follower last wrote its state, -1 */
-	json_t	   *warnings;
-} Status;
 
 static char *
 col(PGresult *res, int c)
@@ -51,7 +29,7 @@ col(PGresult *res, int c)
 	return PQgetisnull(res, 0, c) ? NULL : pg_strdup(PQgetvalue(res, 0, c));
 }
 
-static void
+void
 status_free(Status *s)
 {
 	free(s->source_lsn);
@@ -226,8 +204,8 @@ print_human(const Status *s, const char *slot, FILE *out)
 }
 
 /* One full reading; returns an exit code (7 when nothing was ever started). */
-static int
-read_status(PGconn *src, PGconn *tgt, const char *slot, Status *s)
+int
+status_read(PGconn *src, PGconn *tgt, const char *slot, Status *s)
 {
 	MigrationState st;
 
@@ -288,7 +266,7 @@ wait_lag(const Options *opts, PGconn *src, PGconn *tgt)
 	for (;;)
 	{
 		Status		s;
-		int			rc = read_status(src, tgt, opts->slot, &s);
+		int			rc = status_read(src, tgt, opts->slot, &s);
 
 		if (rc != EXIT_OK && rc != EXIT_STATE)
 			return rc;
@@ -348,7 +326,7 @@ cmd_status(Options *opts)
 		{
 			Status		s;
 
-			rc = read_status(src, tgt, opts->slot, &s);
+			rc = status_read(src, tgt, opts->slot, &s);
 			if (opts->watch && isatty(STDOUT_FILENO))
 				printf("\033[H\033[2J");
 			emit(opts, &s, rc);

@@ -131,7 +131,9 @@ db_connect(const char *dsn, const char *who, ConnKind kind, char **errmsg)
 		PGresult   *res = PQexec(conn,
 								 "SET datestyle = ISO; SET intervalstyle = postgres; "
 								 "SET extra_float_digits = 3; SET client_encoding = 'UTF8'; "
-								 "SET bytea_output = hex; SET TimeZone = 'UTC'; SET search_path = pg_catalog");
+								 "SET bytea_output = hex; SET TimeZone = 'UTC'; SET search_path = pg_catalog; "
+								 /* our own sessions must work on a fenced source */
+								 "SET default_transaction_read_only = off");
 
 		PQclear(res);
 	}

@@ -1,0 +1,153 @@
+/*
+ * cmd_cleanup.c
+ *	  `pgcutover cleanup`: drop what a migration left behind.  Each step
+ *	  looks before it acts, so cleanup is safe to run twice, after a crash,
+ *	  or with half of the objects already gone:
+ *	    1. release the snapshot keeper if one still runs here
+ *	    2. lift the fence on the source if one is recorded
+ *	    3. drop the slot on the source (refused while a follower uses it)
+ *	    4. restore GENERATED ALWAYS identity columns on the target
+ *	    5. drop schema pgcutover on the target (unless --keep-state)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "fence.h"
+#include "log.h"
+#include "pgconn.h"
+#include "snapshot.h"
+#include "state.h"
+
+static bool
+confirm(const Options *opts)
+{
+	char		answer[16];
+
+	if (opts->yes || opts->dry_run)
+		return true;
+	if (!isatty(STDIN_FILENO))
+	{
+		log_error("cleanup drops the slot %s and the migration state and asks first; fix: pass --yes to confirm without a terminal",
+				  opts->slot);
+		return false;
+	}
+	fprintf(stderr, "Drop slot %s on the source and the pgcutover state on the target? [y/N] ", opts->slot);
+	return fgets(answer, sizeof(answer), stdin) && (answer[0] == 'y' || answer[0] == 'Y');
+}
+
+/* Drops the slot unless a walsender uses it; returns an exit code. */
+static int
+drop_slot(PGconn *src, const Options *opts)
+{
+	const char *params[1] = {opts->slot};
+	PGresult   *res = db_query_params(src,
+									  "SELECT active FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1, params);
+	int			rc = EXIT_OK;
+
+	if (res == NULL)
+		return EXIT_SQL;
+	if (PQntuples(res) == 0)
+		log_info("slot %s is already gone from the source", opts->slot);
+	else if (PQgetvalue(res, 0, 0)[0] == 't')
+	{
+		log_error("slot %s is in use (a follower is running); fix: stop 'pgcutover follow' first, then run cleanup again",
+				  opts->slot);
+		rc = EXIT_STATE;
+	}
+	else
+	{
+		char	   *lit = db_quote_literal(src, opts->slot);
+		char	   *sql = psprintf("SELECT pg_catalog.pg_drop_replication_slot(%s)", lit);
+
+		if (!run_or_print(src, "source", sql, opts->dry_run))
+			rc = EXIT_SQL;
+		else if (!opts->dry_run)
+			log_info("dropped slot %s on the source", opts->slot);
+		free(sql);
+		free(lit);
+	}
+	PQclear(res);
+	return rc;
+}
+
+int
+cmd_cleanup(Options *opts)
+{
+	char	   *err = NULL;
+	PGconn	   *src = NULL,
+			   *tgt = NULL;
+	MigrationState st = {0};
+	int			rc = EXIT_OK;
+	char	   *fenced = NULL;
+
+	if (opts->source == NULL || opts->target == NULL)
+	{
+		log_error("cleanup needs both databases; fix: pass --source and --target");
+		return EXIT_USAGE;
+	}
+	if (!confirm(opts))
+		return EXIT_USAGE;
+	if ((src = db_connect(opts->source, "source", CONN_NORMAL, &err)) == NULL ||
+		(tgt = db_connect(opts->target, "target", CONN_NORMAL, &err)) == NULL)
+	{
+		log_error("%s", err);
+		free(err);
+		PQfinish(src);
+		return EXIT_CONNECTION;
+	}
+	if (!state_load(tgt, opts->slot, &st))
+	{
+		rc = EXIT_SQL;
+		goto done;
+	}
+	if (st.found && st.keeper_socket && !opts->dry_run)
+	{
+		SnapshotLease lease;
+
+		if (snapshot_attach(st.keeper_socket, &lease))
+		{
+			snapshot_release(&lease);
+			log_info("released the snapshot keeper (pid %d)", lease.keeper_pid);
+		}
+	}
+	if (st.found)
+	{
+		const char *params[1] = {opts->slot};
+		PGresult   *res = PQexecParams(tgt, "SELECT fenced_at IS NOT NULL FROM pgcutover.migration WHERE slot_name = $1",
+									   1, NULL, params, NULL, NULL, 0);
+
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+			fenced = pg_strdup(PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
+	if (fenced && fenced[0] == 't')
+	{
+		if (!unfence_database(src, opts->dry_run))
+			rc = EXIT_SQL;
+		else if (!opts->dry_run)
+			log_warn("the source database %s accepts writes again (the switchover fence is lifted)", PQdb(src));
+	}
+	if (rc == EXIT_OK)
+		rc = drop_slot(src, opts);
+	if (rc == EXIT_OK && st.found && !restore_identity_columns(tgt, opts->slot, opts->dry_run))
+		rc = EXIT_SQL;
+	if (rc == EXIT_OK && !opts->keep_state)
+	{
+		if (!run_or_print(tgt, "target", "DROP SCHEMA IF EXISTS pgcutover CASCADE", opts->dry_run))
+			rc = EXIT_SQL;
+		else if (!opts->dry_run)
+			log_info("dropped schema pgcutover on the target");
+	}
+	if (rc == EXIT_OK && opts->json)
+		printf("{\"command\": \"cleanup\", \"ok\": true, \"exit_code\": 0, \"slot\": \"%s\", \"dry_run\": %s}\n",
+			   opts->slot, opts->dry_run ? "true" : "false");
+done:
+	free(fenced);
+	state_free(&st);
+	PQfinish(src);
+	PQfinish(tgt);
+	return rc;
+}

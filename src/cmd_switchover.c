@@ -1,0 +1,367 @@
+/*
+ * cmd_switchover.c
+ *	  `pgcutover switchover`: the moment the application moves.  With a
+ *	  follower running (another process or migrate's child):
+ *
+ *	    1. wait until lag <= --max-lag
+ *	    2. fence writes on the source                        <- downtime starts
+ *	    3. emit a transactional fence marker, wait until the follower has
+ *	       durably applied it: nothing committed before the fence is missing
+ *	    4. set every sequence on the target to the source's value (+ gap)
+ *	    5. verify every table (unless --skip-verify)
+ *	    6. run --post-command, restore identity columns    <- target ready
+ *	    7. mark the migration switched over; the follower exits 0
+ *
+ *	  Any failure, timeout or SIGINT before the end lifts the fence and
+ *	  leaves the follower running.  --dry-run prints every statement.
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "fence.h"
+#include "log.h"
+#include "lsn.h"
+#include "pgconn.h"
+#include "status.h"
+#include "verify.h"
+
+static volatile sig_atomic_t switchover_interrupted = 0;
+
+static void
+on_sigint(int signo)
+{
+	(void) signo;
+	switchover_interrupted = 1;
+}
+
+typedef struct Switchover
+{
+	Options    *opts;
+	PGconn	   *src;
+	PGconn	   *tgt;
+	bool		fenced;
+	double		t_fence;
+	double		lag_at_fence;
+	char		marker[LSN_FORMAT_LEN + 8];
+	json_t	   *steps;
+	VerifyResult verify;
+	bool		verified;
+} Switchover;
+
+static void
+step_done(Switchover *sw, const char *name, double t0)
+{
+	double		ms = (now_seconds() - t0) * 1000;
+
+	json_array_append_new(sw->steps, json_pack("{s:s, s:f}", "step", name, "ms", ms));
+	log_info("switchover step %-10s %8.1f ms", name, ms);
+}
+
+static void
+set_fenced_state(Switchover *sw, bool fenced)
+{
+	const char *params[2] = {sw->opts->slot, sw->opts->fence ? sw->opts->fence : "default"};
+	PGresult   *res;
+
+	if (sw->opts->dry_run)
+		return;
+	res = PQexecParams(sw->tgt,
+					   fenced ? "UPDATE pgcutover.migration SET fenced_at = now(), fence_mode = $2 WHERE slot_name = $1"
+					   : "UPDATE pgcutover.migration SET fenced_at = NULL, fence_mode = NULL WHERE slot_name = $1 AND $2 IS NOT NULL",
+					   2, NULL, params, NULL, NULL, 0);
+	PQclear(res);
+}
+
+/* Lifts the fence and says so; returns code. */
+static int
+abort_switchover(Switchover *sw, int code, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+
+static int
+abort_switchover(Switchover *sw, int code, const char *fmt,...)
+{
+	va_list		ap;
+	char	   *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = pg_strdup("?");
+	va_end(ap);
+	log_error("switchover aborted: %s", msg);
+	free(msg);
+	if (!sw->fenced)
+		return code;
+	if (sw->opts->fence && strcmp(sw->opts->fence, "none") == 0)
+		log_error("the source was fenced by your --fence-command: UNDO IT NOW so the application can write again; the follower keeps running");
+	else if (unfence_database(sw->src, sw->opts->dry_run))
+	{
+		set_fenced_state(sw, false);
+		sw->fenced = false;
+		log_warn("the fence is lifted: the source accepts writes again and the follower keeps applying them");
+	}
+	else
+		log_error("THE SOURCE IS STILL FENCED (read-only) and lifting it failed; fix: ALTER DATABASE %s RESET default_transaction_read_only",
+				  PQdb(sw->src));
+	return code;
+}
+
+static bool
+interrupted(void)
+{
+	return switchover_interrupted != 0;
+}
+
+/* Step 1: polls the follower's state until lag <= --max-lag. */
+static int
+wait_for_lag(Switchover *sw, double deadline)
+{
+	for (;;)
+	{
+		Status		s;
+		int			rc = status_read(sw->src, sw->tgt, sw->opts->slot, &s);
+		bool		alive = s.follower_alive;
+		double		lag = s.lag_seconds;
+
+		status_free(&s);
+		if (rc == EXIT_STATE)
+			return abort_switchover(sw, EXIT_STATE, "no migration for slot %s on the target; fix: run copy and follow first", sw->opts->slot);
+		if (rc != EXIT_OK)
+			return abort_switchover(sw, rc, "cannot read the migration's state");
+		if (!alive && !sw->opts->dry_run)
+			return abort_switchover(sw, EXIT_STATE, "no follower is running for slot %s; fix: start 'pgcutover follow' and retry", sw->opts->slot);
+		if ((lag >= 0 && lag <= sw->opts->max_lag) || sw->opts->dry_run)
+		{
+			sw->lag_at_fence = lag;
+			return EXIT_OK;
+		}
+		if (interrupted())
+			return abort_switchover(sw, EXIT_INTERRUPTED, "interrupted while waiting for lag");
+		if (now_seconds() > deadline)
+			return abort_switchover(sw, EXIT_TIMEOUT, "lag did not reach %g s within --timeout", sw->opts->max_lag);
+		usleep(20 * 1000);
+	}
+}
+
+/* Steps 2 and 3: fence, then wait until the marker is durably applied. */
+static int
+fence_and_drain(Switchover *sw, double deadline)
+{
+	double		t0 = now_seconds();
+	const char *marker_sql = "SELECT pg_catalog.pg_logical_emit_message(true, 'pgcutover', "
+		"pg_catalog.json_build_object('fence', pg_catalog.clock_timestamp())::text)::text";
+	char	   *lsn;
+
+	if (sw->opts->fence && strcmp(sw->opts->fence, "none") == 0)
+	{
+		if (!run_shell_command("--fence-command", sw->opts->fence_command, sw->opts->dry_run))
+			return abort_switchover(sw, EXIT_INTERNAL, "--fence-command failed, the source was not fenced");
+	}
+	else if (fence_database(sw->src, sw->opts->dry_run) < 0)
+		return abort_switchover(sw, EXIT_SQL, "cannot fence the source");
+	sw->fenced = true;
+	sw->t_fence = t0;
+	set_fenced_state(sw, true);
+	step_done(sw, "fence", t0);
+
+	t0 = now_seconds();
+	if (sw->opts->dry_run)
+	{
+		printf("[source] %s;\n[target] -- wait until pgcutover.apply_progress.applied_lsn >= that LSN\n", marker_sql);
+		step_done(sw, "drain", t0);
+		return EXIT_OK;
+	}
+	if ((lsn = db_scalar(sw->src, marker_sql)) == NULL)
+		return abort_switchover(sw, EXIT_SQL, "cannot write the fence marker on the source");
+	snprintf(sw->marker, sizeof(sw->marker), "%s", lsn);
+	free(lsn);
+	for (;;)
+	{
+		const char *params[2] = {sw->opts->slot, sw->marker};
+		PGresult   *res = db_query_params(sw->tgt,
+										  "SELECT applied_lsn >= $2::pg_lsn FROM pgcutover.apply_progress WHERE slot_name = $1",
+										  2, params);
+		bool		done = res && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+
+		PQclear(res);
+		if (done)
+			break;
+		if (interrupted())
+			return abort_switchover(sw, EXIT_INTERRUPTED, "interrupted while draining");
+		if (now_seconds() > deadline)
+			return abort_switchover(sw, EXIT_TIMEOUT, "the follower did not apply the fence marker %s within --timeout", sw->marker);
+		usleep(1000);
+	}
+	step_done(sw, "drain", t0);
+	return EXIT_OK;
+}
+
+/* Step 4: every sequence on the target set to the source's value + gap. */
+static int
+sync_sequences(Switchover *sw)
+{
+	double		t0 = now_seconds();
+	PGresult   *res = db_query(sw->src,
+							   "SELECT format('%I.%I', schemaname, sequencename), last_value FROM pg_catalog.pg_sequences "
+							   "WHERE last_value IS NOT NULL AND schemaname <> 'pgcutover'");
+	int			rc = EXIT_OK;
+
+	if (res == NULL)
+		return abort_switchover(sw, EXIT_SQL, "cannot read the source's sequences");
+	for (int i = 0; i < PQntuples(res) && rc == EXIT_OK; i++)
+	{
+		char	   *lit = db_quote_literal(sw->tgt, PQgetvalue(res, i, 0));
+		char	   *sql = psprintf("SELECT pg_catalog.setval(%s, %lld + %lld, true)", lit,
+								   atoll(PQgetvalue(res, i, 1)), (long long) sw->opts->sequence_gap);
+
+		if (!run_or_print(sw->tgt, "target", sql, sw->opts->dry_run))
+			rc = abort_switchover(sw, EXIT_SQL, "cannot set sequence %s on the target", PQgetvalue(res, i, 0));
+		free(sql);
+		free(lit);
+	}
+	PQclear(res);
+	if (rc == EXIT_OK)
+		step_done(sw, "sequences", t0);
+	return rc;
+}
+
+/* Step 5: verify, exact now that the source is fenced and drained. */
+static int
+verify_fenced(Switchover *sw)
+{
+	double		t0 = now_seconds();
+
+	if (sw->opts->skip_verify || sw->opts->dry_run)
+		return EXIT_OK;
+	if (!verify_run(sw->src, sw->tgt, sw->opts, &sw->verify))
+		return abort_switchover(sw, EXIT_SQL, "verification failed to run");
+	sw->verified = true;
+	step_done(sw, "verify", t0);
+	if (sw->verify.mismatches == 0 && sw->verify.sequences_behind == 0)
+		return EXIT_OK;
+	verify_print(&sw->verify, stderr);
+	if (sw->opts->abort_on_mismatch)
+		return abort_switchover(sw, EXIT_MISMATCH, "%d table(s) differ after the drain", sw->verify.mismatches);
+	log_error("VERIFICATION FOUND %d DIFFERENT TABLE(S): the source STAYS FENCED (read-only) so you can inspect; fix: investigate, then either 'pgcutover cleanup' (lifts the fence) or rerun with --abort-on-mismatch",
+			  sw->verify.mismatches);
+	return EXIT_MISMATCH;
+}
+
+/* Steps 6 and 7. */
+static int
+finish_switchover(Switchover *sw)
+{
+	double		t0 = now_seconds();
+	const char *params[1] = {sw->opts->slot};
+	PGresult   *res;
+
+	if (sw->opts->post_command)
+	{
+		if (!run_shell_command("--post-command", sw->opts->post_command, sw->opts->dry_run))
+			return abort_switchover(sw, EXIT_INTERNAL, "--post-command failed");
+		step_done(sw, "post", t0);
+	}
+	if (interrupted())
+		return abort_switchover(sw, EXIT_INTERRUPTED, "interrupted before the end");
+	if (!restore_identity_columns(sw->tgt, sw->opts->slot, sw->opts->dry_run))
+		return abort_switchover(sw, EXIT_SQL, "cannot restore identity columns on the target");
+	if (sw->opts->dry_run)
+	{
+		printf("[target] UPDATE pgcutover.migration SET phase = 'switched_over' WHERE slot_name = '%s';\n", sw->opts->slot);
+		return EXIT_OK;
+	}
+	res = db_query_params(sw->tgt,
+						  "UPDATE pgcutover.migration SET phase = 'switched_over', switched_over_at = now() WHERE slot_name = $1",
+						  1, params);
+	PQclear(res);
+	return res ? EXIT_OK : abort_switchover(sw, EXIT_SQL, "cannot record the switchover on the target");
+}
+
+static void
+report(Switchover *sw, int rc, double t_start)
+{
+	double		downtime = sw->t_fence > 0 ? (now_seconds() - sw->t_fence) * 1000 : 0;
+
+	if (sw->opts->json)
+	{
+		json_t	   *doc = json_pack("{s:s, s:s, s:b, s:i, s:b, s:O, s:f, s:f}", "command", "switchover",
+									"slot", sw->opts->slot, "ok", rc == EXIT_OK, "exit_code", rc,
+									"dry_run", sw->opts->dry_run, "steps", sw->steps,
+									"downtime_ms", rc == EXIT_OK ? downtime : 0.0,
+									"total_ms", (now_seconds() - t_start) * 1000);
+
+		json_object_set_new(doc, "lag_at_fence_seconds", sw->lag_at_fence >= 0 ? json_real(sw->lag_at_fence) : json_null());
+		json_object_set_new(doc, "fence_marker_lsn", sw->marker[0] ? json_string(sw->marker) : json_null());
+		json_object_set_new(doc, "source_fenced", json_boolean(sw->fenced && !sw->opts->dry_run));
+		if (sw->verified)
+			json_object_set_new(doc, "verify", verify_json(&sw->verify));
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(doc);
+		return;
+	}
+	if (rc != EXIT_OK)
+		return;
+	printf("switchover %s: write downtime %.1f ms (fence to target ready), lag at fence %.3f s\n",
+		   sw->opts->dry_run ? "rehearsed (dry run, nothing changed)" : "complete", downtime,
+		   sw->lag_at_fence > 0 ? sw->lag_at_fence : 0);
+	for (size_t i = 0; i < json_array_size(sw->steps); i++)
+	{
+		json_t	   *st = json_array_get(sw->steps, i);
+
+		printf("  %-10s %8.1f ms\n", json_string_value(json_object_get(st, "step")),
+			   json_real_value(json_object_get(st, "ms")));
+	}
+	if (sw->verified)
+		printf("  verified: %d tables identical, %d sequences not behind\n", sw->verify.ntables,
+			   sw->verify.sequences - sw->verify.sequences_behind);
+	if (!sw->opts->dry_run)
+		printf("  the source stays read-only; the target is writable; the follower stops by itself\n");
+}
+
+int
+cmd_switchover(Options *opts)
+{
+	Switchover	sw = {.opts = opts, .lag_at_fence = -1};
+	char	   *err = NULL;
+	double		t_start = now_seconds();
+	double		deadline = t_start + (opts->timeout > 0 ? opts->timeout : 300);
+	struct sigaction sa = {.sa_handler = on_sigint};
+	int			rc;
+
+	if (opts->source == NULL || opts->target == NULL)
+	{
+		log_error("switchover needs both databases; fix: pass --source and --target");
+		return EXIT_USAGE;
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if ((sw.src = db_connect(opts->source, "source", CONN_NORMAL, &err)) == NULL ||
+		(sw.tgt = db_connect(opts->target, "target", CONN_NORMAL, &err)) == NULL)
+	{
+		log_error("%s", err);
+		free(err);
+		PQfinish(sw.src);
+		return EXIT_CONNECTION;
+	}
+	sw.steps = json_array();
+	if ((rc = wait_for_lag(&sw, deadline)) == EXIT_OK &&
+		(rc = fence_and_drain(&sw, deadline)) == EXIT_OK &&
+		(rc = sync_sequences(&sw)) == EXIT_OK &&
+		(rc = verify_fenced(&sw)) == EXIT_OK)
+		rc = finish_switchover(&sw);
+	if (rc == EXIT_OK && sw.fenced && opts->dry_run)
+		unfence_database(sw.src, true);
+	report(&sw, rc, t_start);
+	json_decref(sw.steps);
+	verify_free(&sw.verify);
+	PQfinish(sw.src);
+	PQfinish(sw.tgt);
+	return rc;
+}
