@@ -42,5 +42,6 @@ int			cmd_status(Options *opts);
 int			cmd_verify(Options *opts);
 int			cmd_cleanup(Options *opts);
 int			cmd_switchover(Options *opts);
+int			cmd_migrate(Options *opts);
 
 #endif

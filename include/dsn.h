@@ -33,4 +33,7 @@ char	   *dsn_describe(const char *dsn);
  * child processes through PGPASSWORD.
  */
 char	   *dsn_without_password(const char *dsn, char **password);
+/* Returns the DSN with its dbname replaced (keyword form, malloc'd). */
+char	   *dsn_with_dbname(const char *dsn, const char *dbname);
+
 #endif

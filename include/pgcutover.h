@@ -77,6 +77,10 @@ typedef struct Options
 	char	   *metrics_listen;
 	bool		metrics_allow_public;
 
+	/* migrate */
+	StrList		databases;
+	bool		switchover;
+
 	/* switchover */
 	char	   *fence;			/* default, none */
 	char	   *fence_command;

@@ -65,7 +65,11 @@ static const Command commands[] = {
 		"source, drops the slot (refused while a follower uses it), restores\n"
 		"GENERATED ALWAYS identity columns and drops schema pgcutover on the\n"
 		"target (--keep-state keeps it).  Idempotent.  Asks first unless --yes.\n"},
-	{"migrate", "check, copy, follow (and optionally switch over) in one run", NULL, ""},
+	{"migrate", "check, copy, follow (and optionally switch over) in one run", cmd_migrate,
+		"For each database (--database, repeatable; default: the one in the DSNs):\n"
+		"copy (with its preflight), then a follower per database until lag <=\n"
+		"--max-lag; then keep following until SIGINT, or with --switchover switch\n"
+		"over each database and clean up.  Rerun after a crash to resume.\n"},
 	{NULL, NULL, NULL, NULL}
 };
 
@@ -84,7 +88,8 @@ enum
 	O_SPLIT, O_INC_SCHEMA, O_EXC_SCHEMA, O_INC_TABLE, O_EXC_TABLE, O_BACKUP,
 	O_PG_BIN, O_SNAPSHOT_HOLD, O_UNTIL_CAUGHT_UP, O_ENDPOS, O_WAIT_LAG, O_TIMEOUT,
 	O_WATCH, O_MAX_LAG, O_KEEP_STATE, O_HEARTBEAT, O_METRICS, O_METRICS_PUBLIC,
-	O_FENCE, O_FENCE_COMMAND, O_POST_COMMAND, O_SEQ_GAP, O_SKIP_VERIFY, O_ABORT_MISMATCH
+	O_FENCE, O_FENCE_COMMAND, O_POST_COMMAND, O_SEQ_GAP, O_SKIP_VERIFY, O_ABORT_MISMATCH,
+	O_DATABASE, O_SWITCHOVER
 };
 
 static const OptSpec optspecs[] = {
@@ -119,7 +124,9 @@ static const OptSpec optspecs[] = {
 	{{"timeout", required_argument, NULL, O_TIMEOUT}, C_STATUS | C_SWITCHOVER | C_MIGRATE, "SECONDS", "give up after SECONDS (switchover default 300)"},
 	{{"watch", optional_argument, NULL, O_WATCH}, C_STATUS, "SECONDS", "refresh every SECONDS (default 2)"},
 	{{"max-lag", required_argument, NULL, O_MAX_LAG}, C_SWITCHOVER | C_MIGRATE, "SECONDS", "lag required before fencing (default 1)"},
-	{{"keep-state", no_argument, NULL, O_KEEP_STATE}, C_CLEANUP, NULL, "keep the pgcutover schema (the report)"},
+	{{"keep-state", no_argument, NULL, O_KEEP_STATE}, C_CLEANUP | C_MIGRATE, NULL, "keep the pgcutover schema (the report)"},
+	{{"database", required_argument, NULL, O_DATABASE}, C_MIGRATE, "NAME", "migrate this database of the DSNs' servers (repeatable; one slot each)"},
+	{{"switchover", no_argument, NULL, O_SWITCHOVER}, C_MIGRATE, NULL, "switch over and clean up once caught up (default: keep following)"},
 	{{"fence", required_argument, NULL, O_FENCE}, C_SWITCHOVER | C_MIGRATE, "MODE", "how writes stop: default (read-only database + sessions ended) or none"},
 	{{"fence-command", required_argument, NULL, O_FENCE_COMMAND}, C_SWITCHOVER | C_MIGRATE, "CMD", "with --fence=none: shell command that stops writes"},
 	{{"post-command", required_argument, NULL, O_POST_COMMAND}, C_SWITCHOVER | C_MIGRATE, "CMD", "shell command once the target is ready (repoint the app)"},
@@ -286,6 +293,8 @@ apply_option(int code, const char *name, const char *arg, Options *opts, FILE *e
 				return true;
 			}
 		case O_SKIP_VERIFY: opts->skip_verify = true; return true;
+		case O_DATABASE: strlist_add(&opts->databases, arg); return true;
+		case O_SWITCHOVER: opts->switchover = true; return true;
 		case O_ABORT_MISMATCH: opts->abort_on_mismatch = true; return true;
 	}
 	return true;
@@ -439,4 +448,5 @@ options_free(Options *opts)
 	strlist_free(&opts->exclude_schema);
 	strlist_free(&opts->include_table);
 	strlist_free(&opts->exclude_table);
+	strlist_free(&opts->databases);
 }

@@ -4,7 +4,8 @@
  *	  looks before it acts, so cleanup is safe to run twice, after a crash,
  *	  or with half of the objects already gone:
  *	    1. release the snapshot keeper if one still runs here
- *	    2. lift the fence on the source if one is recorded
+ *	    2. lift the fence on the source if a switchover was aborted (after a
+ *	       completed one the old source stays read-only: no split brain)
  *	    3. drop the slot on the source (refused while a follower uses it)
  *	    4. restore GENERATED ALWAYS identity columns on the target
  *	    5. drop schema pgcutover on the target (unless --keep-state)
@@ -116,7 +117,8 @@ cmd_cleanup(Options *opts)
 	if (st.found)
 	{
 		const char *params[1] = {opts->slot};
-		PGresult   *res = PQexecParams(tgt, "SELECT fenced_at IS NOT NULL FROM pgcutover.migration WHERE slot_name = $1",
+		PGresult   *res = PQexecParams(tgt, "SELECT fenced_at IS NOT NULL AND phase <> 'switched_over' "
+									   "FROM pgcutover.migration WHERE slot_name = $1",
 									   1, NULL, params, NULL, NULL, 0);
 
 		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)

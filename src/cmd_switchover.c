@@ -30,6 +30,7 @@
 #include "lsn.h"
 #include "pgconn.h"
 #include "status.h"
+#include "switchover.h"
 #include "verify.h"
 
 static volatile sig_atomic_t switchover_interrupted = 0;
@@ -282,29 +283,26 @@ finish_switchover(Switchover *sw)
 	return res ? EXIT_OK : abort_switchover(sw, EXIT_SQL, "cannot record the switchover on the target");
 }
 
-static void
-report(Switchover *sw, int rc, double t_start)
+static json_t *
+report_json(Switchover *sw, int rc, double t_start, double downtime)
 {
-	double		downtime = sw->t_fence > 0 ? (now_seconds() - sw->t_fence) * 1000 : 0;
+	json_t	   *doc = json_pack("{s:s, s:s, s:b, s:i, s:b, s:O, s:f, s:f}", "command", "switchover",
+								"slot", sw->opts->slot, "ok", rc == EXIT_OK, "exit_code", rc,
+								"dry_run", sw->opts->dry_run, "steps", sw->steps,
+								"downtime_ms", rc == EXIT_OK ? downtime : 0.0,
+								"total_ms", (now_seconds() - t_start) * 1000);
 
-	if (sw->opts->json)
-	{
-		json_t	   *doc = json_pack("{s:s, s:s, s:b, s:i, s:b, s:O, s:f, s:f}", "command", "switchover",
-									"slot", sw->opts->slot, "ok", rc == EXIT_OK, "exit_code", rc,
-									"dry_run", sw->opts->dry_run, "steps", sw->steps,
-									"downtime_ms", rc == EXIT_OK ? downtime : 0.0,
-									"total_ms", (now_seconds() - t_start) * 1000);
+	json_object_set_new(doc, "lag_at_fence_seconds", sw->lag_at_fence >= 0 ? json_real(sw->lag_at_fence) : json_null());
+	json_object_set_new(doc, "fence_marker_lsn", sw->marker[0] ? json_string(sw->marker) : json_null());
+	json_object_set_new(doc, "source_fenced", json_boolean(sw->fenced && !sw->opts->dry_run));
+	if (sw->verified)
+		json_object_set_new(doc, "verify", verify_json(&sw->verify));
+	return doc;
+}
 
-		json_object_set_new(doc, "lag_at_fence_seconds", sw->lag_at_fence >= 0 ? json_real(sw->lag_at_fence) : json_null());
-		json_object_set_new(doc, "fence_marker_lsn", sw->marker[0] ? json_string(sw->marker) : json_null());
-		json_object_set_new(doc, "source_fenced", json_boolean(sw->fenced && !sw->opts->dry_run));
-		if (sw->verified)
-			json_object_set_new(doc, "verify", verify_json(&sw->verify));
-		json_dumpf(doc, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(doc);
-		return;
-	}
+static void
+print_report(Switchover *sw, int rc, double downtime)
+{
 	if (rc != EXIT_OK)
 		return;
 	printf("switchover %s: write downtime %.1f ms (fence to target ready), lag at fence %.3f s\n",
@@ -325,15 +323,17 @@ report(Switchover *sw, int rc, double t_start)
 }
 
 int
-cmd_switchover(Options *opts)
+switchover_run(Options *opts, json_t **report)
 {
 	Switchover	sw = {.opts = opts, .lag_at_fence = -1};
 	char	   *err = NULL;
 	double		t_start = now_seconds();
 	double		deadline = t_start + (opts->timeout > 0 ? opts->timeout : 300);
+	double		downtime;
 	struct sigaction sa = {.sa_handler = on_sigint};
 	int			rc;
 
+	*report = NULL;
 	if (opts->source == NULL || opts->target == NULL)
 	{
 		log_error("switchover needs both databases; fix: pass --source and --target");
@@ -356,12 +356,30 @@ cmd_switchover(Options *opts)
 		(rc = sync_sequences(&sw)) == EXIT_OK &&
 		(rc = verify_fenced(&sw)) == EXIT_OK)
 		rc = finish_switchover(&sw);
+	downtime = sw.t_fence > 0 ? (now_seconds() - sw.t_fence) * 1000 : 0;
 	if (rc == EXIT_OK && sw.fenced && opts->dry_run)
 		unfence_database(sw.src, true);
-	report(&sw, rc, t_start);
+	*report = report_json(&sw, rc, t_start, downtime);
+	if (!opts->json)
+		print_report(&sw, rc, downtime);
 	json_decref(sw.steps);
 	verify_free(&sw.verify);
 	PQfinish(sw.src);
 	PQfinish(sw.tgt);
+	return rc;
+}
+
+int
+cmd_switchover(Options *opts)
+{
+	json_t	   *report;
+	int			rc = switchover_run(opts, &report);
+
+	if (opts->json && report)
+	{
+		json_dumpf(report, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+	}
+	json_decref(report);
 	return rc;
 }

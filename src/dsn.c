@@ -252,3 +252,31 @@ dsn_without_password(const char *dsn, char **password)
 	PQconninfoFree(opts);
 	return out.data;
 }
+
+char *
+dsn_with_dbname(const char *dsn, const char *dbname)
+{
+	PQconninfoOption *opts = PQconninfoParse(dsn, NULL);
+	Buf			out = {NULL, 0, 0};
+
+	buf_append(&out, "", 0);
+	if (opts == NULL)
+	{
+		free(out.data);
+		return pg_strdup(dsn);
+	}
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+	{
+		const char *val = strcmp(o->keyword, "dbname") == 0 ? dbname : o->val;
+
+		if (val == NULL || val[0] == '\0')
+			continue;
+		if (out.len > 0)
+			buf_append(&out, " ", 1);
+		buf_append(&out, o->keyword, strlen(o->keyword));
+		buf_append(&out, "=", 1);
+		append_quoted(&out, val);
+	}
+	PQconninfoFree(opts);
+	return out.data;
+}

@@ -1,0 +1,309 @@
+/*
+ * cmd_migrate.c
+ *	  `pgcutover migrate`: the whole job in one command, for one or several
+ *	  databases (one slot and one follower process each):
+ *
+ *	    copy (preflight included; resumes)  ->  a follower child per database
+ *	    ->  wait until every lag <= --max-lag  ->  keep following until
+ *	    SIGINT, or with --switchover: switch over each database, wait for its
+ *	    follower to finish, clean up, and print one report.
+ */
+#include <ctype.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "dsn.h"
+#include "log.h"
+#include "pgconn.h"
+#include "status.h"
+#include "switchover.h"
+
+typedef struct Database
+{
+	const char *name;			/* NULL: the DSNs' own database */
+	Options		opts;			/* shallow copy with source, target, slot of its own */
+	pid_t		follower;
+	int			copy_rc;
+	int			switchover_rc;
+	json_t	   *switchover;
+	double		copy_seconds;
+} Database;
+
+static volatile sig_atomic_t migrate_interrupted = 0;
+static volatile sig_atomic_t migrate_child_exited = 0;
+
+static void
+on_signal(int signo)
+{
+	if (signo == SIGCHLD)
+		migrate_child_exited = 1;
+	else
+		migrate_interrupted = 1;
+}
+
+/* Keeps following until a signal, or until a follower dies (an error). */
+static int
+follow_until_signal(Database *dbs, int n)
+{
+	while (!migrate_interrupted)
+	{
+		for (int i = 0; i < n; i++)
+		{
+			int			wstatus;
+
+			if (dbs[i].follower > 0 && waitpid(dbs[i].follower, &wstatus, WNOHANG) == dbs[i].follower)
+			{
+				dbs[i].follower = 0;
+				log_error("the follower of %s stopped (exit %d); fix: see its error above, then rerun migrate",
+						  dbs[i].opts.slot, WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
+				return WIFEXITED(wstatus) && WEXITSTATUS(wstatus) ? WEXITSTATUS(wstatus) : EXIT_INTERNAL;
+			}
+		}
+		if (!migrate_child_exited)
+			pause();
+		migrate_child_exited = 0;
+	}
+	log_info("stopping the followers");
+	return EXIT_OK;
+}
+
+static void
+init_database(Database *d, const Options *base, const char *name, bool several)
+{
+	memset(d, 0, sizeof(*d));
+	d->name = name;
+	d->opts = *base;
+	d->opts.json = false;		/* migrate prints one report of its own */
+	d->opts.source = name ? dsn_with_dbname(base->source, name) : pg_strdup(base->source);
+	d->opts.target = name ? dsn_with_dbname(base->target, name) : pg_strdup(base->target);
+	if (several)
+	{
+		char	   *slot = psprintf("%s_%s", base->slot, name);
+
+		for (char *p = slot; *p; p++)
+			*p = isalnum((unsigned char) *p) ? (char) tolower((unsigned char) *p) : '_';
+		if (strlen(slot) > 63)
+			slot[63] = '\0';
+		d->opts.slot = slot;
+	}
+	else
+		d->opts.slot = pg_strdup(base->slot);
+}
+
+static void
+free_database(Database *d)
+{
+	free(d->opts.source);
+	free(d->opts.target);
+	free(d->opts.slot);
+	json_decref(d->switchover);
+}
+
+static pid_t
+start_follower(Database *d)
+{
+	pid_t		pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0)
+	{
+		signal(SIGINT, SIG_IGN);	/* the parent decides when we stop */
+		signal(SIGCHLD, SIG_DFL);
+		_exit(cmd_follow(&d->opts));
+	}
+	return pid;
+}
+
+/* Waits until lag <= max_lag for d; false on timeout, a dead follower or SIGINT. */
+static bool
+wait_caught_up(Database *d, double deadline)
+{
+	char	   *err = NULL;
+	PGconn	   *src = db_connect(d->opts.source, "source", CONN_NORMAL, &err);
+	PGconn	   *tgt = src ? db_connect(d->opts.target, "target", CONN_NORMAL, &err) : NULL;
+	bool		ok = false;
+
+	while (tgt && !migrate_interrupted && now_seconds() < deadline)
+	{
+		Status		s;
+		int			rc = status_read(src, tgt, d->opts.slot, &s);
+		bool		done = rc == EXIT_OK && s.follower_alive && s.lag_seconds >= 0 &&
+			s.lag_seconds <= d->opts.max_lag;
+		int			wstatus;
+
+		status_free(&s);
+		if (done)
+		{
+			ok = true;
+			break;
+		}
+		if (waitpid(d->follower, &wstatus, WNOHANG) == d->follower)
+		{
+			log_error("the follower of %s exited (%d) before catching up; fix: see its error above, then rerun migrate",
+					  d->opts.slot, WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
+			d->follower = 0;
+			break;
+		}
+		usleep(100 * 1000);
+	}
+	if (err)
+	{
+		log_error("%s", err);
+		free(err);
+	}
+	PQfinish(src);
+	PQfinish(tgt);
+	return ok;
+}
+
+static int
+wait_follower(Database *d)
+{
+	int			wstatus = 0;
+
+	if (d->follower <= 0)
+		return EXIT_OK;
+	while (waitpid(d->follower, &wstatus, 0) < 0)
+		;
+	d->follower = 0;
+	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : EXIT_INTERNAL;
+}
+
+static void
+stop_followers(Database *dbs, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (dbs[i].follower > 0)
+			kill(dbs[i].follower, SIGTERM);
+	for (int i = 0; i < n; i++)
+		wait_follower(&dbs[i]);
+}
+
+static json_t *
+report_json(Database *dbs, int n, int rc, double t0)
+{
+	json_t	   *arr = json_array();
+
+	for (int i = 0; i < n; i++)
+	{
+		json_t	   *o = json_pack("{s:s?, s:s, s:i, s:f}", "database", dbs[i].name, "slot", dbs[i].opts.slot,
+								  "copy_exit_code", dbs[i].copy_rc, "copy_seconds", dbs[i].copy_seconds);
+
+		json_object_set_new(o, "switchover", dbs[i].switchover ? json_incref(dbs[i].switchover) : json_null());
+		json_array_append_new(arr, o);
+	}
+	return json_pack("{s:s, s:b, s:i, s:f, s:o}", "command", "migrate", "ok", rc == EXIT_OK, "exit_code", rc,
+					 "seconds", now_seconds() - t0, "databases", arr);
+}
+
+/* Switches each database over and cleans up after it. */
+static int
+switch_over_all(Database *dbs, int n)
+{
+	int			rc = EXIT_OK;
+
+	for (int i = 0; i < n && rc == EXIT_OK; i++)
+	{
+		Options		cleanup = dbs[i].opts;
+
+		log_info("switching over %s", dbs[i].opts.slot);
+		rc = dbs[i].switchover_rc = switchover_run(&dbs[i].opts, &dbs[i].switchover);
+		if (rc != EXIT_OK)
+			break;
+		if ((rc = wait_follower(&dbs[i])) != EXIT_OK)
+		{
+			log_error("the follower of %s ended with %d after the switchover", dbs[i].opts.slot, rc);
+			break;
+		}
+		cleanup.yes = true;
+		cleanup.keep_state = dbs[i].opts.keep_state;
+		rc = cmd_cleanup(&cleanup);
+	}
+	return rc;
+}
+
+int
+cmd_migrate(Options *opts)
+{
+	int			n = opts->databases.count > 0 ? opts->databases.count : 1;
+	Database   *dbs = pg_malloc0(sizeof(Database) * n);
+	double		t0 = now_seconds();
+	double		deadline = t0 + (opts->timeout > 0 ? opts->timeout : 86400);
+	struct sigaction sa = {.sa_handler = on_signal};
+	int			rc = EXIT_OK;
+	int			saved_stdout = -1;
+
+	if (opts->source == NULL || opts->target == NULL)
+	{
+		log_error("migrate needs both servers; fix: pass --source and --target");
+		free(dbs);
+		return EXIT_USAGE;
+	}
+	sigemptyset(&sa.sa_mask);
+	if (opts->json)
+	{
+		/* stdout carries one JSON document: the steps' own output goes to stderr */
+		fflush(stdout);
+		saved_stdout = dup(STDOUT_FILENO);
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+	}
+	for (int i = 0; i < n; i++)
+		init_database(&dbs[i], opts, opts->databases.count ? opts->databases.items[i] : NULL, n > 1);
+
+	/* 1. copy, one database after the other (each uses --jobs workers) */
+	for (int i = 0; i < n && rc == EXIT_OK; i++)
+	{
+		double		t = now_seconds();
+
+		log_info("== %s: copy", dbs[i].opts.slot);
+		rc = dbs[i].copy_rc = cmd_copy(&dbs[i].opts);
+		dbs[i].copy_seconds = now_seconds() - t;
+	}
+	/* 2. a follower per database, until every one has caught up */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	for (int i = 0; i < n && rc == EXIT_OK; i++)
+		if ((dbs[i].follower = start_follower(&dbs[i])) < 0)
+			rc = EXIT_INTERNAL;
+	for (int i = 0; i < n && rc == EXIT_OK; i++)
+		if (!wait_caught_up(&dbs[i], deadline))
+			rc = migrate_interrupted ? EXIT_INTERRUPTED : dbs[i].follower ? EXIT_TIMEOUT : EXIT_STATE;
+	if (rc == EXIT_OK)
+		log_info("every database has caught up (lag <= %g s)%s", opts->max_lag,
+				 opts->switchover ? "" : "; following until SIGINT/SIGTERM");
+
+	/* 3. keep following, or switch over */
+	if (rc == EXIT_OK && opts->switchover)
+		rc = switch_over_all(dbs, n);
+	else if (rc == EXIT_OK)
+		rc = follow_until_signal(dbs, n);
+	stop_followers(dbs, n);
+
+	if (opts->json)
+	{
+		json_t	   *doc = report_json(dbs, n, rc, t0);
+
+		fflush(stdout);
+		dup2(saved_stdout, STDOUT_FILENO);
+		close(saved_stdout);
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(doc);
+	}
+	else
+		printf("migrate %s in %.1f s (%d database%s)\n", rc == EXIT_OK ? "complete" : "stopped",
+			   now_seconds() - t0, n, n > 1 ? "s" : "");
+	for (int i = 0; i < n; i++)
+		free_database(&dbs[i]);
+	free(dbs);
+	return rc;
+}
