@@ -350,6 +350,8 @@ switchover_run(Options *opts, json_t **report)
 		PQfinish(sw.src);
 		return EXIT_CONNECTION;
 	}
+	/* the marker must reach the walsender now, not at the next WAL writer round */
+	db_exec(sw.src, "SET synchronous_commit = on");
 	sw.steps = json_array();
 	if ((rc = wait_for_lag(&sw, deadline)) == EXIT_OK &&
 		(rc = fence_and_drain(&sw, deadline)) == EXIT_OK &&
