@@ -88,6 +88,7 @@ typedef struct Options
 	int64_t		sequence_gap;
 	bool		skip_verify;
 	bool		abort_on_mismatch;
+	bool		reverse;
 
 	/* status / switchover */
 	double		wait_lag;

@@ -253,8 +253,9 @@ on_data(void *arg, Lsn wal_start, const char *data, size_t len)
 		return false;
 	}
 	if ((c.action == CHANGE_INSERT || c.action == CHANGE_UPDATE || c.action == CHANGE_DELETE ||
-		 c.action == CHANGE_TRUNCATE) && !catalog_table_selected(f->opts, c.schema, c.table))
-		return true;			/* excluded from the migration by the copy's filters */
+		 c.action == CHANGE_TRUNCATE) &&
+		(strcmp(c.schema, "pgcutover") == 0 || !catalog_table_selected(f->opts, c.schema, c.table)))
+		return true;			/* our own state (reverse direction), or excluded by the copy's filters */
 	if (!apply_change(f->apply, &c))
 	{
 		fail_follow(f, apply_exit_code(f->apply), "%s", apply_error(f->apply));

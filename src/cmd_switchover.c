@@ -29,6 +29,7 @@
 #include "log.h"
 #include "lsn.h"
 #include "pgconn.h"
+#include "state.h"
 #include "status.h"
 #include "switchover.h"
 #include "verify.h"
@@ -253,6 +254,65 @@ verify_fenced(Switchover *sw)
 	return EXIT_MISMATCH;
 }
 
+/*
+ * --reverse: while the source is still fenced and the target has not taken
+ * a single write, create a slot on the target and record on the old source a
+ * migration that starts exactly there.  `follow --source TARGET --target
+ * SOURCE --slot <slot>_reverse` then keeps the old database current.
+ */
+static int
+prepare_reverse(Switchover *sw)
+{
+	double		t0 = now_seconds();
+	char	   *slot = psprintf("%s_reverse", sw->opts->slot);
+	char	   *lit = db_quote_literal(sw->tgt, slot);
+	char	   *sql = psprintf("SELECT lsn::text FROM pg_catalog.pg_create_logical_replication_slot(%s, 'wal2json')", lit);
+	char	   *lsn = NULL;
+	int			rc = EXIT_OK;
+
+	if (sw->opts->dry_run)
+	{
+		printf("[target] %s;\n[source] -- install schema pgcutover and record migration %s at that LSN\n", sql, slot);
+		goto done;
+	}
+	if ((lsn = db_scalar(sw->tgt, sql)) == NULL)
+	{
+		rc = abort_switchover(sw, EXIT_PREFLIGHT, "cannot create the reverse slot %s on the target (needs wal_level=logical, wal2json and REPLICATION there; see 'pgcutover check' with source and target swapped)", slot);
+		goto done;
+	}
+	{
+		const char *params[3] = {slot, lsn, sw->opts->slot};
+		PGresult   *res = NULL;
+		PGresult   *filters = PQexecParams(sw->tgt,
+										   "SELECT include_schema::text, exclude_schema::text, include_table::text, exclude_table::text "
+										   "FROM pgcutover.migration WHERE slot_name = $1", 1, NULL, params + 2, NULL, NULL, 0);
+		const char *p7[7] = {slot, lsn, "{}", "{}", "{}", "{}", NULL};
+
+		if (PQresultStatus(filters) == PGRES_TUPLES_OK && PQntuples(filters) == 1)
+			for (int i = 0; i < 4; i++)
+				p7[2 + i] = PQgetvalue(filters, 0, i);
+		if (state_install(sw->src))
+			res = db_query_params(sw->src,
+								  "INSERT INTO pgcutover.migration (slot_name, run_id, phase, consistent_lsn, "
+								  "  include_schema, exclude_schema, include_table, exclude_table, copy_finished_at) "
+								  "VALUES ($1, md5(random()::text), 'copied', $2, $3, $4, $5, $6, now()) "
+								  "ON CONFLICT (slot_name) DO UPDATE SET phase = 'copied', consistent_lsn = EXCLUDED.consistent_lsn",
+								  6, p7);
+		PQclear(filters);
+		if (res == NULL)
+			rc = abort_switchover(sw, EXIT_SQL, "cannot record the reverse migration on the old source");
+		PQclear(res);
+	}
+	if (rc == EXIT_OK)
+		step_done(sw, "reverse", t0);
+done:
+	free(lsn);
+	free(sql);
+	free(lit);
+	free(slot);
+	return rc;
+}
+
 /* Steps 6 and 7. */
 static int
 finish_switchover(Switchover *sw)
@@ -320,6 +380,9 @@ print_report(Switchover *sw, int rc, double downtime)
 			   sw->verify.sequences - sw->verify.sequences_behind);
 	if (!sw->opts->dry_run)
 		printf("  the source stays read-only; the target is writable; the follower stops by itself\n");
+	if (sw->opts->reverse && !sw->opts->dry_run)
+		printf("  rollback path: run 'pgcutover follow --source <target> --target <old source> --slot %s_reverse' to keep the old database current\n",
+			   sw->opts->slot);
 }
 
 int
@@ -356,7 +419,8 @@ switchover_run(Options *opts, json_t **report)
 	if ((rc = wait_for_lag(&sw, deadline)) == EXIT_OK &&
 		(rc = fence_and_drain(&sw, deadline)) == EXIT_OK &&
 		(rc = sync_sequences(&sw)) == EXIT_OK &&
-		(rc = verify_fenced(&sw)) == EXIT_OK)
+		(rc = verify_fenced(&sw)) == EXIT_OK &&
+		(!opts->reverse || (rc = prepare_reverse(&sw)) == EXIT_OK))
 		rc = finish_switchover(&sw);
 	downtime = sw.t_fence > 0 ? (now_seconds() - sw.t_fence) * 1000 : 0;
 	if (rc == EXIT_OK && sw.fenced && opts->dry_run)

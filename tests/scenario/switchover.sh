@@ -72,11 +72,11 @@ assert_eq 0 "$(tgt_sql -c "SELECT count(*) FROM pgcutover.follower WHERE phase <
   >"$HARNESS_DIR/pgbench.log" 2>&1 &
 bench=$!
 sleep 3
-run_pgcutover switchover --json --source "$SRC_DSN" --target "$TGT_DSN" --sequence-gap 1000 --post-command "true"
+run_pgcutover switchover --json --reverse --source "$SRC_DSN" --target "$TGT_DSN" --sequence-gap 1000 --post-command "true"
 assert_eq 0 "$RC" "switchover exits 0"
 downtime=$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["downtime_ms"])' <<<"$OUT")
 assert_eq 1 "$(echo "$downtime > 0 && $downtime < 5000" | bc)" "write downtime reported ($downtime ms)"
-assert_eq "fence drain sequences verify post" "$("$PY" -c 'import json,sys; print(" ".join(s["step"] for s in json.load(sys.stdin)["steps"]))' <<<"$OUT")" "report splits the time by step"
+assert_eq "fence drain sequences verify reverse post" "$("$PY" -c 'import json,sys; print(" ".join(s["step"] for s in json.load(sys.stdin)["steps"]))' <<<"$OUT")" "report splits the time by step"
 set +e; wait "$bench"; set -e   # pgbench loses its sessions at the fence
 set +e; wait "$FOLLOWER"; frc=$?; set -e
 assert_eq 0 "$frc" "the follower exits 0 after the switchover"
@@ -92,6 +92,14 @@ assert_eq 0 "$RC" "verify after switchover: exit 0"
 assert_contains "$OUT" "differ" "verify prints a summary"
 run_pgcutover follow --source "$SRC_DSN" --target "$TGT_DSN" --until-caught-up
 assert_eq 7 "$RC" "follow after switchover is refused"
+
+# the rollback path: the new primary's writes flow back to the old source
+run_pgcutover follow --source "$TGT_DSN" --target "$SRC_DSN" --slot pgcutover_reverse --until-caught-up
+assert_eq 0 "$RC" "reverse follow exits 0"
+assert_eq 1 "$(src_sql -c "SELECT count(*) FROM ledger WHERE n = 42")" "a write on the new primary reached the old source"
+assert_eq "$(db_fingerprint tgt)" "$(db_fingerprint src)" "old source identical to the new primary again"
+run_pgcutover cleanup --yes --source "$TGT_DSN" --target "$SRC_DSN" --slot pgcutover_reverse
+assert_eq 0 "$RC" "cleanup of the reverse direction exits 0"
 
 # cleanup, twice
 run_pgcutover cleanup --source "$SRC_DSN" --target "$TGT_DSN"
