@@ -89,6 +89,7 @@ typedef struct Options
 	bool		skip_verify;
 	bool		abort_on_mismatch;
 	bool		reverse;
+	bool		check_constraints;	/* verify --constraints */
 
 	/* status / switchover */
 	double		wait_lag;

@@ -34,10 +34,16 @@ typedef struct VerifyResult
 	int			sequences;
 	int			sequences_behind;
 	json_t	   *sequence_problems;	/* names of sequences behind on the target */
+	int			foreign_keys;	/* checked with --constraints */
+	int			foreign_key_violations;
+	json_t	   *violations;		/* [{constraint, table, orphans}] */
 	double		seconds;
 } VerifyResult;
 
-/* Compares every selected table and sequence; false on an SQL error. */
+/*
+ * Compares every selected table and sequence (and with opts->check_constraints
+ * looks for orphans of every foreign key on the target); false on SQL error.
+ */
 bool		verify_run(PGconn *src, PGconn *tgt, const Options *opts, VerifyResult *out);
 void		verify_print(const VerifyResult *r, FILE *out);
 json_t	   *verify_json(const VerifyResult *r);

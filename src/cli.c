@@ -89,7 +89,7 @@ enum
 	O_PG_BIN, O_SNAPSHOT_HOLD, O_UNTIL_CAUGHT_UP, O_ENDPOS, O_WAIT_LAG, O_TIMEOUT,
 	O_WATCH, O_MAX_LAG, O_KEEP_STATE, O_HEARTBEAT, O_METRICS, O_METRICS_PUBLIC,
 	O_FENCE, O_FENCE_COMMAND, O_POST_COMMAND, O_SEQ_GAP, O_SKIP_VERIFY, O_ABORT_MISMATCH,
-	O_DATABASE, O_SWITCHOVER, O_REVERSE
+	O_DATABASE, O_SWITCHOVER, O_REVERSE, O_CONSTRAINTS
 };
 
 static const OptSpec optspecs[] = {
@@ -132,6 +132,7 @@ static const OptSpec optspecs[] = {
 	{{"post-command", required_argument, NULL, O_POST_COMMAND}, C_SWITCHOVER | C_MIGRATE, "CMD", "shell command once the target is ready (repoint the app)"},
 	{{"sequence-gap", required_argument, NULL, O_SEQ_GAP}, C_SWITCHOVER | C_MIGRATE, "N", "add N to every sequence on the target (default 0)"},
 	{{"skip-verify", no_argument, NULL, O_SKIP_VERIFY}, C_SWITCHOVER | C_MIGRATE, NULL, "do not compare checksums while fenced"},
+	{{"constraints", no_argument, NULL, O_CONSTRAINTS}, C_VERIFY, NULL, "also look for rows on the target that break a foreign key"},
 	{{"reverse", no_argument, NULL, O_REVERSE}, C_SWITCHOVER | C_MIGRATE, NULL, "prepare replication back to the old source (rollback path)"},
 	{{"abort-on-mismatch", no_argument, NULL, O_ABORT_MISMATCH}, C_SWITCHOVER | C_MIGRATE, NULL, "lift the fence when verification finds a difference"},
 	{{NULL, 0, NULL, 0}, 0, NULL, NULL}
@@ -298,6 +299,7 @@ apply_option(int code, const char *name, const char *arg, Options *opts, FILE *e
 		case O_SWITCHOVER: opts->switchover = true; return true;
 		case O_ABORT_MISMATCH: opts->abort_on_mismatch = true; return true;
 		case O_REVERSE: opts->reverse = true; return true;
+		case O_CONSTRAINTS: opts->check_constraints = true; return true;
 	}
 	return true;
 }

@@ -56,7 +56,7 @@ cmd_verify(Options *opts)
 		rc = EXIT_SQL;
 	else
 	{
-		rc = r.mismatches || r.sequences_behind ? EXIT_MISMATCH : EXIT_OK;
+		rc = r.mismatches || r.sequences_behind || r.foreign_key_violations ? EXIT_MISMATCH : EXIT_OK;
 		if (rc != EXIT_OK && live)
 			log_warn("the source is not fenced and may still be written: differences can be changes in flight (in flux); verify again after switchover for an exact answer");
 		if (opts->json)

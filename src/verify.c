@@ -92,6 +92,52 @@ compare_sequences(PGconn *src, PGconn *tgt, VerifyResult *r)
 	return true;
 }
 
+/*
+ * follow applies with triggers and so foreign key checks off; this proves no
+ * row on the target lost its parent (MATCH SIMPLE: rows with a NULL in the
+ * key are exempt).
+ */
+static bool
+check_foreign_keys(PGconn *tgt, VerifyResult *r)
+{
+	PGresult   *fks = db_query(tgt,
+								"SELECT c.conname, format('%I.%I', n.nspname, t.relname), format('%I.%I', fn.nspname, ft.relname), "
+								"  (SELECT string_agg(format('x.%I', a.attname), ', ' ORDER BY k.i) FROM unnest(c.conkey) WITH ORDINALITY k(att, i) "
+								"     JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.att), "
+								"  (SELECT string_agg(format('p.%I', a.attname), ', ' ORDER BY k.i) FROM unnest(c.confkey) WITH ORDINALITY k(att, i) "
+								"     JOIN pg_catalog.pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.att), "
+								"  (SELECT string_agg(format('x.%I IS NOT NULL', a.attname), ' AND ') FROM unnest(c.conkey) k(att) "
+								"     JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.att) "
+								"FROM pg_catalog.pg_constraint c "
+								"JOIN pg_catalog.pg_class t ON t.oid = c.conrelid JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace "
+								"JOIN pg_catalog.pg_class ft ON ft.oid = c.confrelid JOIN pg_catalog.pg_namespace fn ON fn.oid = ft.relnamespace "
+								"WHERE c.contype = 'f' AND n.nspname <> 'pgcutover' AND c.conparentid = 0 ORDER BY 1");
+
+	if (fks == NULL)
+		return false;
+	r->violations = json_array();
+	for (int i = 0; i < PQntuples(fks); i++)
+	{
+		char	   *sql = psprintf("SELECT count(*) FROM %s x WHERE %s AND NOT EXISTS "
+								   "(SELECT 1 FROM %s p WHERE (%s) = (%s))",
+								   PQgetvalue(fks, i, 1), PQgetvalue(fks, i, 5), PQgetvalue(fks, i, 2),
+								   PQgetvalue(fks, i, 4), PQgetvalue(fks, i, 3));
+		char	   *n = db_scalar(tgt, sql);
+
+		r->foreign_keys++;
+		if (n == NULL || strcmp(n, "0") != 0)
+		{
+			r->foreign_key_violations++;
+			json_array_append_new(r->violations, json_pack("{s:s, s:s, s:s}", "constraint", PQgetvalue(fks, i, 0),
+														   "table", PQgetvalue(fks, i, 1), "orphans", n ? n : "?"));
+		}
+		free(n);
+		free(sql);
+	}
+	PQclear(fks);
+	return true;
+}
+
 bool
 verify_run(PGconn *src, PGconn *tgt, const Options *opts, VerifyResult *r)
 {
@@ -116,6 +162,8 @@ verify_run(PGconn *src, PGconn *tgt, const Options *opts, VerifyResult *r)
 	catalog_free_tables(&tables);
 	if (!compare_sequences(src, tgt, r))
 		return false;
+	if (opts->check_constraints && !check_foreign_keys(tgt, r))
+		return false;
 	r->seconds = now_seconds() - t0;
 	return true;
 }
@@ -136,9 +184,18 @@ verify_print(const VerifyResult *r, FILE *out)
 			fprintf(out, " on the source, %lld on the target, checksum %s vs %s\n",
 					v->target_rows, v->source_sum ? v->source_sum : "?", v->target_sum ? v->target_sum : "?");
 	}
-	fprintf(out, "%d tables: %d match, %d differ; %d sequences, %d behind on the target (%.2f s)\n",
-			r->ntables, r->ntables - r->mismatches, r->mismatches, r->sequences, r->sequences_behind,
-			r->seconds);
+	for (size_t i = 0; r->violations && i < json_array_size(r->violations); i++)
+	{
+		json_t	   *v = json_array_get(r->violations, i);
+
+		fprintf(out, "ORPHANS   %-40s %s rows break foreign key %s\n", json_string_value(json_object_get(v, "table")),
+				json_string_value(json_object_get(v, "orphans")), json_string_value(json_object_get(v, "constraint")));
+	}
+	fprintf(out, "%d tables: %d match, %d differ; %d sequences, %d behind on the target",
+			r->ntables, r->ntables - r->mismatches, r->mismatches, r->sequences, r->sequences_behind);
+	if (r->violations)
+		fprintf(out, "; %d foreign keys, %d with orphans", r->foreign_keys, r->foreign_key_violations);
+	fprintf(out, " (%.2f s)\n", r->seconds);
 }
 
 json_t *
@@ -156,12 +213,14 @@ verify_json(const VerifyResult *r)
 												"target_rows", (json_int_t) v->target_rows,
 												"source_checksum", v->source_sum, "target_checksum", v->target_sum));
 	}
-	return json_pack("{s:b, s:i, s:i, s:i, s:i, s:O, s:f, s:o}", "ok",
-					 r->mismatches == 0 && r->sequences_behind == 0, "tables_checked", r->ntables,
+	return json_pack("{s:b, s:i, s:i, s:i, s:i, s:O, s:f, s:o, s:i, s:O}", "ok",
+					 r->mismatches == 0 && r->sequences_behind == 0 && r->foreign_key_violations == 0,
+					 "tables_checked", r->ntables,
 					 "mismatches", r->mismatches, "sequences", r->sequences,
 					 "sequences_behind", r->sequences_behind,
 					 "sequences_behind_names", r->sequence_problems ? r->sequence_problems : json_array(),
-					 "seconds", r->seconds, "tables", tables);
+					 "seconds", r->seconds, "tables", tables, "foreign_keys_checked", r->foreign_keys,
+					 "foreign_key_violations", r->violations ? r->violations : json_null());
 }
 
 void
@@ -175,5 +234,6 @@ verify_free(VerifyResult *r)
 	}
 	free(r->tables);
 	json_decref(r->sequence_problems);
+	json_decref(r->violations);
 	memset(r, 0, sizeof(*r));
 }

@@ -37,6 +37,18 @@ assert_eq following "$(tgt_sql -c "SELECT phase FROM pgcutover.migration")" "sta
 applied=$(tgt_sql -c "SELECT applied_lsn FROM pgcutover.apply_progress")
 assert_eq t "$(src_sql -c "SELECT confirmed_flush_lsn >= '$applied'::pg_lsn FROM pg_replication_slots WHERE slot_name = 'pgcutover'")" "the slot confirmed at least what was applied"
 
+# verify: every table and sequence, and no foreign key orphan slipped through
+run_pgcutover verify --constraints --exclude-table public.scratch --source "$SRC_DSN" --target "$TGT_DSN"
+assert_eq 5 "$RC" "verify: sequences are not synced before switchover (exit 5)"
+assert_contains "$OUT" "0 differ" "verify: every table matches after follow"
+assert_contains "$OUT" "with orphans" "verify --constraints checks foreign keys"
+assert_contains "$OUT" "0 with orphans" "verify --constraints: no orphan"
+tgt_sql -c "SET session_replication_role = replica" -c "INSERT INTO child (id, parent_id, note) VALUES (99999, 424242, 'orphan')"
+run_pgcutover verify --constraints --json --exclude-table public.scratch --source "$SRC_DSN" --target "$TGT_DSN"
+assert_eq 5 "$RC" "verify with an orphan: exit 5"
+assert_contains "$OUT" "child_parent_id_fkey" "verify names the broken foreign key"
+tgt_sql -c "DELETE FROM child WHERE id = 99999"
+
 # a second run applies nothing twice
 txns_before=$(tgt_sql -c "SELECT txns FROM pgcutover.apply_progress")
 run_pgcutover follow --source "$SRC_DSN" --target "$TGT_DSN" --until-caught-up
