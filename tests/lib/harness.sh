@@ -64,21 +64,24 @@ free_port() {
 # initdb is the slowest part of starting a cluster.
 template_dir() {
   local tpl="${TMPDIR:-/tmp}/pgcutover-template-$(id -u)-$("$PG_BIN/postgres" -V | tr -cd '0-9.')"
-  if [ ! -f "$tpl/ok" ]; then
-    local tmp
-    tmp=$(mktemp -d "${TMPDIR:-/tmp}/pgcutover-tpl.XXXXXX")
-    chmod 755 "$tmp"
-    [ "$(id -u)" -eq 0 ] && chown postgres "$tmp"
-    local pwfile="$tmp/pw"
-    echo "$TEST_PASSWORD" > "$pwfile"
-    [ "$(id -u)" -eq 0 ] && chown postgres "$pwfile"
-    as_pg "$PG_BIN/initdb" -D "$tmp/data" -U postgres --pwfile="$pwfile" -A scram-sha-256 \
-      -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
-    rm -f "$pwfile"
-    if [ -d "$tpl" ]; then rm -rf "$tpl"; fi
-    mv "$tmp" "$tpl" 2>/dev/null || { rm -rf "$tmp"; }
-    touch "$tpl/ok"
-  fi
+  (
+    # ctest runs tests in parallel: one of them makes the template, the others wait
+    flock 9
+    if [ ! -f "$tpl/ok" ]; then
+      rm -rf "$tpl"
+      local tmp
+      tmp=$(mktemp -d "${TMPDIR:-/tmp}/pgcutover-tpl.XXXXXX")
+      chmod 755 "$tmp"
+      [ "$(id -u)" -ne 0 ] || chown postgres "$tmp"
+      echo "$TEST_PASSWORD" > "$tmp/pw"
+      [ "$(id -u)" -ne 0 ] || chown postgres "$tmp/pw"
+      as_pg "$PG_BIN/initdb" -D "$tmp/data" -U postgres --pwfile="$tmp/pw" -A scram-sha-256 \
+        -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
+      rm -f "$tmp/pw"
+      mv "$tmp" "$tpl"
+      touch "$tpl/ok"
+    fi
+  ) 9>"${TMPDIR:-/tmp}/pgcutover-template-$(id -u).lock"
   echo "$tpl"
 }
 
