@@ -23,6 +23,12 @@ typedef enum ConnKind
  */
 PGconn	   *db_connect(const char *dsn, const char *who, ConnKind kind, char **errmsg);
 
+/*
+ * Connects to both databases of opts (normal sessions); on failure logs the
+ * one-line error, leaves both NULL and returns false.
+ */
+bool		db_connect_both(const Options *opts, PGconn **src, PGconn **tgt);
+
 /* Runs a statement; logs and returns NULL on error (result cleared). */
 PGresult   *db_query(PGconn *conn, const char *sql);
 PGresult   *db_query_params(PGconn *conn, const char *sql, int nparams,

@@ -7,6 +7,7 @@
 #ifndef PGCUTOVER_H
 #define PGCUTOVER_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -105,6 +106,7 @@ void	   *pg_malloc0(size_t size);
 void	   *pg_realloc(void *ptr, size_t size);
 char	   *pg_strdup(const char *s);
 char	   *psprintf(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+char	   *pvsprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 double		now_seconds(void);	/* monotonic */
 double		epoch_seconds(void);	/* wall clock */
 char	   *format_bytes(int64_t bytes, char *buf, size_t len);

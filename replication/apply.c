@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "apply.h"
+#include "apply_int.h"
 #include "apply_sql.h"
 #include "log.h"
 #include "nanfix.h"
@@ -30,79 +31,9 @@
 #include "strbuf.h"
 #include "tablemeta.h"
 
-#define SYNC_EVERY 500			/* statements between pipeline syncs */
 
-typedef struct Pending
-{
-	int			expect_rows;	/* rows the statement must change, -1: any */
-	char		what[200];		/* for error messages */
-} Pending;
-
-/* A row change waiting to be sent, possibly batched with others. */
-typedef struct BufRow
-{
-	TableMeta  *table;
-	PreparedStmt *shape;
-	int			first_param;	/* index into Apply.param_off */
-	int			next;			/* next buffered row of the same table, -1 */
-} BufRow;
-
-#define BUFFER_ROWS 4096		/* rows buffered before they are sent */
-#define MAX_BATCH 256			/* rows in one statement */
-
-struct Apply
-{
-	ApplyConfig cfg;
-	PGconn	   *tgt;
-	PGconn	   *meta;			/* target catalog reads (tgt is in pipeline mode) */
-	PGconn	   *src;			/* lazily, for NaN re-reads and identity checks */
-	TableCache *tables;
-	NanFixer   *nanfix;
-	RowStatement rs;
-	ApplyTotals totals;
-
-	bool		group_open;
-	bool		in_txn;
-	bool		skip_txn;
-	int64_t		group_rows;
-	int64_t		group_txns;
-	double		group_started;
-	Lsn			group_end_lsn;
-	char		group_commit_time[64];
-
-	Pending    *pending;
-	int			npending;
-	int			cap_pending;
-	int			stmt_seq;
-
-	/* row changes buffered for batching */
-	BufRow	   *rows;
-	int			nrows;
-	int			caprows;
-	int		   *param_off;		/* offsets into arena, -1 for NULL */
-	int			nparam_off;
-	int			capparam_off;
-	StrBuf		arena;
-	TableMeta **buf_tables;		/* tables with buffered rows, first seen first */
-	int			nbuf_tables;
-	int			capbuf_tables;
-	StrBuf		batch_sql;
-	const char **batch_params;
-	int			capbatch_params;
-
-	StrBuf		truncate;		/* "TRUNCATE ONLY a, ONLY b" being collected */
-	int			ntruncate;
-
-	char	   *error;
-	int			exit_code;
-};
-
-static bool
-fail(Apply *a, int code, const char *fmt,...) __attribute__((format(printf, 3, 4)));
-static bool flush_rows(Apply *a);
-
-static bool
-fail(Apply *a, int code, const char *fmt,...)
+bool
+apply_fail(Apply *a, int code, const char *fmt,...)
 {
 	va_list		ap;
 	char	   *msg;
@@ -110,8 +41,7 @@ fail(Apply *a, int code, const char *fmt,...)
 	if (a->error)
 		return false;			/* keep the first cause */
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = pg_strdup("?");
+	msg = pvsprintf(fmt, ap);
 	va_end(ap);
 	a->error = log_redact(msg);
 	free(msg);
@@ -119,8 +49,8 @@ fail(Apply *a, int code, const char *fmt,...)
 	return false;
 }
 
-static Pending *
-push_pending(Apply *a, int expect_rows, const char *what, const char *table)
+Pending *
+apply_push_pending(Apply *a, int expect_rows, const char *what, const char *table)
 {
 	Pending    *p;
 
@@ -136,14 +66,14 @@ push_pending(Apply *a, int expect_rows, const char *what, const char *table)
 }
 
 /* Sends a sync and reads every outstanding result; checks row counts. */
-static bool
-sync_results(Apply *a)
+bool
+apply_sync_results(Apply *a)
 {
 	int			next = 0;
 	bool		ok = a->error == NULL;
 
 	if (PQpipelineSync(a->tgt) != 1)
-		return fail(a, EXIT_CONNECTION, "target connection lost: %s", PQerrorMessage(a->tgt));
+		return apply_fail(a, EXIT_CONNECTION, "target connection lost: %s", PQerrorMessage(a->tgt));
 	for (;;)
 	{
 		PGresult   *res = PQgetResult(a->tgt);
@@ -152,7 +82,7 @@ sync_results(Apply *a)
 		if (res == NULL)
 		{
 			if (PQstatus(a->tgt) != CONNECTION_OK)
-				return fail(a, EXIT_CONNECTION, "target connection lost: %s", PQerrorMessage(a->tgt));
+				return apply_fail(a, EXIT_CONNECTION, "target connection lost: %s", PQerrorMessage(a->tgt));
 			continue;
 		}
 		st = PQresultStatus(res);
@@ -170,12 +100,12 @@ sync_results(Apply *a)
 				const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 				const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
 
-				ok = fail(a, EXIT_SQL, "%s failed on the target: %s%s%s", p->what, msg ? msg : "?",
+				ok = apply_fail(a, EXIT_SQL, "%s failed on the target: %s%s%s", p->what, msg ? msg : "?",
 						  detail ? " " : "", detail ? detail : "");
 			}
 			else if (st == PGRES_COMMAND_OK && p->expect_rows >= 0 &&
 					 atoi(PQcmdTuples(res)) != p->expect_rows)
-				ok = fail(a, EXIT_MISMATCH,
+				ok = apply_fail(a, EXIT_MISMATCH,
 						  "%s changed %s rows on the target instead of %d: the target has diverged from the source; fix: find who wrote to the target, then re-copy (pgcutover cleanup, copy)",
 						  p->what, PQcmdTuples(res), p->expect_rows);
 		}
@@ -189,8 +119,8 @@ static bool
 send_query(Apply *a, const char *sql, int nparams, const char *const *params, const char *what)
 {
 	if (PQsendQueryParams(a->tgt, sql, nparams, NULL, params, NULL, NULL, 0) != 1)
-		return fail(a, EXIT_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
-	push_pending(a, -1, what, NULL);
+		return apply_fail(a, EXIT_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
+	apply_push_pending(a, -1, what, NULL);
 	return true;
 }
 
@@ -200,10 +130,10 @@ nanfix_send(void *arg, const char *sql, int nparams, const char *const *params)
 	return send_query(arg, sql, nparams, params, "NaN/Infinity fix");
 }
 
-static bool
-maybe_sync(Apply *a)
+bool
+apply_maybe_sync(Apply *a)
 {
-	return a->npending < SYNC_EVERY || sync_results(a);
+	return a->npending < SYNC_EVERY || apply_sync_results(a);
 }
 
 static bool
@@ -217,7 +147,7 @@ ensure_source(Apply *a)
 	a->src = db_connect(a->cfg.source_dsn, "source", CONN_NORMAL, &err);
 	if (a->src == NULL)
 	{
-		fail(a, EXIT_CONNECTION, "%s", err);
+		apply_fail(a, EXIT_CONNECTION, "%s", err);
 		free(err);
 		return false;
 	}
@@ -237,7 +167,7 @@ resolve_nans(Apply *a)
 		return false;
 	if (!nanfix_resolve(a->nanfix, a->src, nanfix_send, a, &nfixed, &err))
 	{
-		fail(a, EXIT_SQL, "%s", err);
+		apply_fail(a, EXIT_SQL, "%s", err);
 		free(err);
 		return false;
 	}
@@ -280,7 +210,7 @@ commit_group(Apply *a)
 	if (!a->group_open)
 		return true;
 	/* first prove every statement did what it should */
-	if (!flush_rows(a) || !sync_results(a) || !resolve_nans(a))
+	if (!apply_flush_rows(a) || !apply_sync_results(a) || !resolve_nans(a))
 		return false;
 	snprintf(txns, sizeof(txns), "%lld", (long long) a->group_txns);
 	snprintf(rows, sizeof(rows), "%lld", (long long) a->group_rows);
@@ -293,7 +223,7 @@ commit_group(Apply *a)
 					"txns = txns + $4, rows = rows + $5, updated_at = now() WHERE slot_name = $1",
 					5, params, "recording the applied position") ||
 		!send_query(a, "COMMIT", 0, NULL, "COMMIT") ||
-		!sync_results(a))
+		!apply_sync_results(a))
 		return false;
 
 	a->group_open = false;
@@ -338,11 +268,11 @@ check_source_identity(Apply *a, TableMeta *t)
 						  "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 						  "WHERE n.nspname = $1 AND c.relname = $2", 2, params);
 	if (res == NULL)
-		return fail(a, EXIT_SQL, "cannot read the replica identity of %s on the source", t->qualname);
+		return apply_fail(a, EXIT_SQL, "cannot read the replica identity of %s on the source", t->qualname);
 	ok = PQntuples(res) == 0 || PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
 	if (!ok)
-		return fail(a, EXIT_SCHEMA_DRIFT,
+		return apply_fail(a, EXIT_SCHEMA_DRIFT,
 					"%s has no primary key and no replica identity on the source: its UPDATEs and DELETEs are not decoded and would be lost; fix: ALTER TABLE %s REPLICA IDENTITY FULL (or add a primary key) on the source, then re-copy the table",
 					t->qualname, t->qualname);
 	t->source_checked = true;
@@ -358,343 +288,21 @@ lookup_table(Apply *a, const Change *c)
 	if (t == NULL)
 	{
 		if (missing)
-			fail(a, EXIT_SCHEMA_DRIFT,
+			apply_fail(a, EXIT_SCHEMA_DRIFT,
 				 "table \"%s\".\"%s\" has changes on the source but does not exist on the target (created after the copy?); fix: create it on the target like on the source (pg_dump --schema-only -t), then follow again",
 				 c->schema, c->table);
 		else
-			fail(a, EXIT_SQL, "cannot read the target's catalog for \"%s\".\"%s\"", c->schema, c->table);
+			apply_fail(a, EXIT_SQL, "cannot read the target's catalog for \"%s\".\"%s\"", c->schema, c->table);
 		return NULL;
 	}
 	return check_source_identity(a, t) ? t : NULL;
-}
-
-/*
- * Plans change c into a->rs and returns its shape, created on first use:
- * the SQL text is only built then, the hot path compares shape keys.
- */
-static PreparedStmt *
-plan_shape(Apply *a, TableMeta *t, const Change *c)
-{
-	PreparedStmt *ps;
-	char	   *drift = NULL;
-
-	a->rs.want_sql = false;
-	if (!rowstmt_plan(&a->rs, t, c, &drift))
-	{
-		fail(a, EXIT_SCHEMA_DRIFT, "%s", drift);
-		free(drift);
-		return NULL;
-	}
-	for (ps = t->stmts; ps; ps = ps->next)
-		if (strcmp(ps->key, a->rs.key.data) == 0)
-			return ps;
-	a->rs.want_sql = true;
-	if (!rowstmt_plan(&a->rs, t, c, &drift))
-	{
-		fail(a, EXIT_SCHEMA_DRIFT, "%s", drift);
-		free(drift);
-		return NULL;
-	}
-	ps = pg_malloc0(sizeof(PreparedStmt));
-	ps->key = pg_strdup(a->rs.key.data);
-	snprintf(ps->name, sizeof(ps->name), "s%d", ++a->stmt_seq);
-	ps->sql = pg_strdup(a->rs.sql.data);
-	ps->action = a->rs.action;
-	ps->ncols = a->rs.ncols;
-	ps->colidx = pg_malloc0(sizeof(int) * (a->rs.ncols + 1));
-	memcpy(ps->colidx, a->rs.colidx, sizeof(int) * a->rs.ncols);
-	ps->nparams = a->rs.nparams;
-	ps->batchable = rowstmt_batchable(&a->rs, t);
-	ps->expect_one_row = a->rs.expect_one_row;
-	ps->next = t->stmts;
-	t->stmts = ps;
-	return ps;
-}
-
-/* Finds or creates the server statement for nrows rows of shape. */
-static PreparedStmt *
-batch_statement(Apply *a, TableMeta *t, const PreparedStmt *shape, int nrows)
-{
-	char		key[64];
-	PreparedStmt *ps;
-	size_t		klen = strlen(shape->key) + sizeof(key);
-	char	   *fullkey = pg_malloc0(klen);
-
-	snprintf(key, sizeof(key), "#%d", nrows);
-	snprintf(fullkey, klen, "%s%s", shape->key, key);
-	for (ps = t->stmts; ps; ps = ps->next)
-		if (strcmp(ps->key, fullkey) == 0)
-			break;
-	if (ps == NULL)
-	{
-		ps = pg_malloc0(sizeof(PreparedStmt));
-		ps->key = fullkey;
-		fullkey = NULL;
-		snprintf(ps->name, sizeof(ps->name), "s%d", ++a->stmt_seq);
-		rowstmt_batch_sql(shape->action, shape->colidx, shape->ncols, t, nrows, &a->batch_sql);
-		ps->sql = pg_strdup(a->batch_sql.data);
-		ps->nparams = shape->nparams * nrows;
-		ps->next = t->stmts;
-		t->stmts = ps;
-	}
-	free(fullkey);
-	return ps;
-}
-
-/* Sends one execution of ps with params, preparing it first if needed. */
-static bool
-send_prepared(Apply *a, TableMeta *t, PreparedStmt *ps, const char *const *params,
-			  int expect_rows, const char *what)
-{
-	if (!ps->prepared)
-	{
-		if (PQsendPrepare(a->tgt, ps->name, ps->sql, 0, NULL) != 1)
-			return fail(a, EXIT_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
-		push_pending(a, -1, "preparing", ps->sql);
-		ps->prepared = true;
-	}
-	if (PQsendQueryPrepared(a->tgt, ps->name, ps->nparams, params, NULL, NULL, 0) != 1)
-		return fail(a, EXIT_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
-	push_pending(a, expect_rows, what, t->qualname);
-	return maybe_sync(a);
-}
-
-static const char *
-what_of(char action)
-{
-	return action == CHANGE_INSERT ? "INSERT into" : action == CHANGE_UPDATE ? "UPDATE of" : "DELETE from";
-}
-
-/* Pointers to the parameters of buffered rows idx[0..n-1], row after row. */
-static const char **
-gather_params(Apply *a, const int *idx, int n)
-{
-	int			per_row = a->rows[idx[0]].shape->nparams;
-
-	if (a->capbatch_params < per_row * n)
-	{
-		a->capbatch_params = per_row * n;
-		a->batch_params = pg_realloc(a->batch_params, sizeof(char *) * a->capbatch_params);
-	}
-	for (int r = 0; r < n; r++)
-		for (int p = 0; p < per_row; p++)
-		{
-			int			off = a->param_off[a->rows[idx[r]].first_param + p];
-
-			a->batch_params[r * per_row + p] = off < 0 ? NULL : a->arena.data + off;
-		}
-	return a->batch_params;
-}
-
-/* Hash of the key of buffered UPDATE row i (its last nkey parameters). */
-static unsigned
-key_hash(Apply *a, int i)
-{
-	const PreparedStmt *shape = a->rows[i].shape;
-	unsigned	h = 2166136261u;
-
-	for (int k = shape->nparams - a->rows[i].table->nkey; k < shape->nparams; k++)
-	{
-		int			off = a->param_off[a->rows[i].first_param + k];
-
-		for (const char *p = off < 0 ? "" : a->arena.data + off; *p; p++)
-			h = (h ^ (unsigned char) *p) * 16777619u;
-		h = (h ^ 0x1f) * 16777619u;
-	}
-	return h;
-}
-
-static bool
-same_key(Apply *a, int i, int j)
-{
-	const PreparedStmt *shape = a->rows[i].shape;
-
-	for (int k = shape->nparams - a->rows[i].table->nkey; k < shape->nparams; k++)
-	{
-		int			oi = a->param_off[a->rows[i].first_param + k];
-		int			oj = a->param_off[a->rows[j].first_param + k];
-
-		if (oi < 0 || oj < 0 || strcmp(a->arena.data + oi, a->arena.data + oj) != 0)
-			return false;
-	}
-	return true;
-}
-
-/* Keeps only the last row of each key in idx[0..n-1] (order kept); returns the count. */
-static int
-keep_last_per_key(Apply *a, int *idx, int n)
-{
-	int			size = 16;
-	int		   *slots;
-	int			kept = 0;
-
-	while (size < 2 * n)
-		size *= 2;
-	slots = pg_malloc0(sizeof(int) * size);
-	for (int i = n - 1; i >= 0; i--)
-	{
-		unsigned	h = key_hash(a, idx[i]) & (unsigned) (size - 1);
-		bool		seen = false;
-
-		while (slots[h] != 0 && !seen)
-		{
-			seen = same_key(a, idx[i], slots[h] - 1);
-			h = (h + 1) & (unsigned) (size - 1);
-		}
-		if (!seen)
-		{
-			slots[h] = idx[i] + 1;
-			idx[n - 1 - kept++] = idx[i];	/* compacts towards the end */
-		}
-	}
-	memmove(idx, idx + n - kept, sizeof(int) * kept);
-	free(slots);
-	return kept;
-}
-
-/*
- * Sends a run of buffered rows of one batchable shape.  For UPDATE, a key
- * updated twice keeps only its last values (same columns, so the last row
- * says everything), or one statement would see two source rows for it.
- */
-static bool
-send_run(Apply *a, int *idx, int n)
-{
-	TableMeta  *t = a->rows[idx[0]].table;
-	PreparedStmt *shape = a->rows[idx[0]].shape;
-	int			max_batch = MAX_BATCH;
-
-	if (shape->action == CHANGE_UPDATE && n > 1)
-		n = keep_last_per_key(a, idx, n);
-	while (shape->nparams * max_batch > 65535)
-		max_batch /= 2;
-	for (int done = 0; done < n;)
-	{
-		int			size = n - done;
-
-		if (size >= 4)
-		{
-			int			b = 4;
-
-			while (b * 2 <= size && b * 2 <= max_batch)
-				b *= 2;
-			size = b;
-			if (!send_prepared(a, t, batch_statement(a, t, shape, size), gather_params(a, idx + done, size),
-							   shape->action == CHANGE_INSERT ? -1 : size, what_of(shape->action)))
-				return false;
-		}
-		else
-		{
-			size = 1;
-			if (!send_prepared(a, t, shape, gather_params(a, idx + done, 1),
-							   shape->expect_one_row ? 1 : -1, what_of(shape->action)))
-				return false;
-		}
-		done += size;
-	}
-	return true;
-}
-
-/*
- * Sends every buffered row change.  Tables are sent one after the other and
- * each table's rows in their order: with triggers and foreign keys off
- * (replica role), changes of different tables commute, so only the order
- * within a table matters.  Consecutive rows of one batchable shape go out as
- * one statement.
- */
-static bool
-flush_rows(Apply *a)
-{
-	int		   *run = NULL;
-	bool		ok = true;
-
-	if (a->nrows == 0)
-		return true;
-	run = pg_malloc0(sizeof(int) * a->nrows);
-	for (int ti = 0; ti < a->nbuf_tables && ok; ti++)
-	{
-		TableMeta  *t = a->buf_tables[ti];
-		int			i = t->buf_head;
-
-		while (i >= 0 && ok)
-		{
-			PreparedStmt *shape = a->rows[i].shape;
-			int			n = 0;
-
-			if (!shape->batchable)
-			{
-				run[0] = i;
-				ok = send_run(a, run, 1);
-				i = a->rows[i].next;
-				continue;
-			}
-			while (i >= 0 && a->rows[i].shape == shape)
-			{
-				run[n++] = i;
-				i = a->rows[i].next;
-			}
-			ok = send_run(a, run, n);
-		}
-		t->buf_head = t->buf_tail = -1;
-	}
-	free(run);
-	a->nrows = 0;
-	a->nparam_off = 0;
-	a->nbuf_tables = 0;
-	strbuf_reset(&a->arena);
-	return ok;
-}
-
-/* Buffers the statement planned in a->rs for table t. */
-static void
-buffer_row(Apply *a, TableMeta *t, PreparedStmt *shape)
-{
-	BufRow	   *row;
-
-	if (a->nrows == a->caprows)
-	{
-		a->caprows = a->caprows ? a->caprows * 2 : 1024;
-		a->rows = pg_realloc(a->rows, sizeof(BufRow) * a->caprows);
-	}
-	if (a->nparam_off + a->rs.nparams > a->capparam_off)
-	{
-		a->capparam_off = (a->nparam_off + a->rs.nparams) * 2;
-		a->param_off = pg_realloc(a->param_off, sizeof(int) * a->capparam_off);
-	}
-	row = &a->rows[a->nrows];
-	row->table = t;
-	row->shape = shape;
-	row->first_param = a->nparam_off;
-	row->next = -1;
-	for (int p = 0; p < a->rs.nparams; p++)
-	{
-		const char *v = a->rs.params[p];
-
-		a->param_off[a->nparam_off++] = v ? (int) a->arena.len : -1;
-		if (v)
-			strbuf_append_len(&a->arena, v, strlen(v) + 1);
-	}
-	if (t->buf_head < 0)
-	{
-		if (a->nbuf_tables == a->capbuf_tables)
-		{
-			a->capbuf_tables = a->capbuf_tables ? a->capbuf_tables * 2 : 16;
-			a->buf_tables = pg_realloc(a->buf_tables, sizeof(TableMeta *) * a->capbuf_tables);
-		}
-		a->buf_tables[a->nbuf_tables++] = t;
-		t->buf_head = a->nrows;
-	}
-	else
-		a->rows[t->buf_tail].next = a->nrows;
-	t->buf_tail = a->nrows;
-	a->nrows++;
 }
 
 static bool
 apply_row(Apply *a, const Change *c)
 {
 	TableMeta  *t = lookup_table(a, c);
-	PreparedStmt *shape = t ? plan_shape(a, t, c) : NULL;
+	PreparedStmt *shape = t ? apply_plan_shape(a, t, c) : NULL;
 
 	if (shape == NULL)
 		return false;
@@ -702,12 +310,12 @@ apply_row(Apply *a, const Change *c)
 		log_warn("%s has no key on the target: a NULL in a float/numeric column cannot be told from NaN/Infinity there; verify the table after switchover",
 				 t->qualname);
 	a->group_rows++;
-	buffer_row(a, t, shape);
-	if (a->nrows >= BUFFER_ROWS && !flush_rows(a))
+	apply_buffer_row(a, t, shape);
+	if (a->nrows >= BUFFER_ROWS && !apply_flush_rows(a))
 		return false;
 	/* bound the memory a huge transaction can take */
 	if (nanfix_pending(a->nanfix) >= 10000)
-		return flush_rows(a) && sync_results(a) && resolve_nans(a);
+		return apply_flush_rows(a) && apply_sync_results(a) && resolve_nans(a);
 	return true;
 }
 
@@ -734,7 +342,7 @@ flush_truncate(Apply *a)
 	if (a->ntruncate == 0)
 		return true;
 	/* the rows buffered before the TRUNCATE go first */
-	ok = flush_rows(a) && send_query(a, a->truncate.data, 0, NULL, "TRUNCATE");
+	ok = apply_flush_rows(a) && send_query(a, a->truncate.data, 0, NULL, "TRUNCATE");
 	strbuf_reset(&a->truncate);
 	a->ntruncate = 0;
 	return ok;
@@ -760,7 +368,7 @@ apply_change(Apply *a, const Change *c)
 			return a->skip_txn || open_group(a);
 		case CHANGE_COMMIT:
 			if (!a->in_txn)
-				return fail(a, EXIT_INTERNAL, "commit without begin in the stream");
+				return apply_fail(a, EXIT_INTERNAL, "commit without begin in the stream");
 			a->in_txn = false;
 			if (a->skip_txn)
 			{
@@ -783,7 +391,7 @@ apply_change(Apply *a, const Change *c)
 		case CHANGE_TRUNCATE:
 			return a->skip_txn || collect_truncate(a, c);
 		default:
-			return fail(a, EXIT_INTERNAL, "unexpected change action '%c'", c->action);
+			return apply_fail(a, EXIT_INTERNAL, "unexpected change action '%c'", c->action);
 	}
 }
 
@@ -835,24 +443,24 @@ prepare_target(Apply *a)
 	PGresult   *res;
 
 	if (!db_exec(a->tgt, "SET session_replication_role = replica"))
-		return fail(a, EXIT_PREFLIGHT,
+		return apply_fail(a, EXIT_PREFLIGHT,
 					"cannot SET session_replication_role = replica on the target (needs superuser or your cloud's equivalent role); without it triggers and foreign keys would fire twice; fix: run follow as such a role");
 	if (!db_exec(a->tgt, "SET synchronous_commit = on; SET lock_timeout = '60s'"))
-		return fail(a, EXIT_SQL, "cannot configure the target session");
+		return apply_fail(a, EXIT_SQL, "cannot configure the target session");
 	res = db_query_params(a->tgt,
 						  "INSERT INTO pgcutover.apply_progress (slot_name, applied_lsn) "
 						  "SELECT slot_name, consistent_lsn FROM pgcutover.migration WHERE slot_name = $1 "
 						  "ON CONFLICT (slot_name) DO NOTHING", 1, params);
 	PQclear(res);
 	if (res == NULL)
-		return fail(a, EXIT_SQL, "cannot record the apply position on the target");
+		return apply_fail(a, EXIT_SQL, "cannot record the apply position on the target");
 	res = db_query_params(a->tgt,
 						  "SELECT applied_lsn::text, coalesce(source_commit_time::text, '') "
 						  "FROM pgcutover.apply_progress WHERE slot_name = $1", 1, params);
 	if (res == NULL || PQntuples(res) != 1 || !lsn_parse(PQgetvalue(res, 0, 0), &a->totals.durable_lsn))
 	{
 		PQclear(res);
-		return fail(a, EXIT_STATE, "no migration for slot %s on the target; fix: run 'pgcutover copy' first", a->cfg.slot);
+		return apply_fail(a, EXIT_STATE, "no migration for slot %s on the target; fix: run 'pgcutover copy' first", a->cfg.slot);
 	}
 	snprintf(a->totals.last_commit_time, sizeof(a->totals.last_commit_time), "%s", PQgetvalue(res, 0, 1));
 	PQclear(res);
@@ -872,7 +480,7 @@ relax_identity_columns(Apply *a)
 	bool		ok = true;
 
 	if (!db_exec(a->tgt, "BEGIN"))
-		return fail(a, EXIT_SQL, "cannot start a transaction on the target");
+		return apply_fail(a, EXIT_SQL, "cannot start a transaction on the target");
 	res = db_query_params(a->tgt,
 						  "INSERT INTO pgcutover.identity_always (slot_name, nspname, relname, attname) "
 						  "SELECT $1, n.nspname, c.relname, a.attname "
@@ -895,7 +503,7 @@ relax_identity_columns(Apply *a)
 	if (!ok || res == NULL || !db_exec(a->tgt, "COMMIT"))
 	{
 		PQclear(PQexec(a->tgt, "ROLLBACK"));
-		return fail(a, EXIT_SQL, "cannot relax the GENERATED ALWAYS identity columns on the target");
+		return apply_fail(a, EXIT_SQL, "cannot relax the GENERATED ALWAYS identity columns on the target");
 	}
 	return true;
 }

@@ -77,7 +77,6 @@ drop_slot(PGconn *src, const Options *opts)
 int
 cmd_cleanup(Options *opts)
 {
-	char	   *err = NULL;
 	PGconn	   *src = NULL,
 			   *tgt = NULL;
 	MigrationState st = {0};
@@ -91,14 +90,8 @@ cmd_cleanup(Options *opts)
 	}
 	if (!confirm(opts))
 		return EXIT_USAGE;
-	if ((src = db_connect(opts->source, "source", CONN_NORMAL, &err)) == NULL ||
-		(tgt = db_connect(opts->target, "target", CONN_NORMAL, &err)) == NULL)
-	{
-		log_error("%s", err);
-		free(err);
-		PQfinish(src);
+	if (!db_connect_both(opts, &src, &tgt))
 		return EXIT_CONNECTION;
-	}
 	if (!state_load(tgt, opts->slot, &st))
 	{
 		rc = EXIT_SQL;

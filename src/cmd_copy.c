@@ -331,21 +331,6 @@ report(CopyContext *ctx, int rc, bool resumed, const char *backup)
 	PQclear(res);
 }
 
-static bool
-connect_both(CopyContext *ctx)
-{
-	char	   *err = NULL;
-
-	if ((ctx->src = db_connect(ctx->opts->source, "source", CONN_NORMAL, &err)) == NULL ||
-		(ctx->tgt = db_connect(ctx->opts->target, "target", CONN_NORMAL, &err)) == NULL)
-	{
-		log_error("%s", err);
-		free(err);
-		return false;
-	}
-	return true;
-}
-
 int
 cmd_copy(Options *opts)
 {
@@ -363,7 +348,7 @@ cmd_copy(Options *opts)
 		return EXIT_USAGE;
 	}
 	install_signal_handlers();
-	if (!connect_both(&ctx))
+	if (!db_connect_both(opts, &ctx.src, &ctx.tgt))
 	{
 		rc = EXIT_CONNECTION;
 		goto done;

@@ -100,8 +100,7 @@ fail_follow(Follow *f, int code, const char *fmt,...)
 	char	   *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = pg_strdup("?");
+	msg = pvsprintf(fmt, ap);
 	va_end(ap);
 	log_error("%s", msg);
 	if (f->last_error == NULL)

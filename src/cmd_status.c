@@ -51,8 +51,7 @@ warn(Status *s, const char *fmt,...)
 	char	   *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		return;
+	msg = pvsprintf(fmt, ap);
 	va_end(ap);
 	json_array_append_new(s->warnings, json_string(msg));
 	free(msg);

@@ -92,8 +92,7 @@ abort_switchover(Switchover *sw, int code, const char *fmt,...)
 	char	   *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = pg_strdup("?");
+	msg = pvsprintf(fmt, ap);
 	va_end(ap);
 	log_error("switchover aborted: %s", msg);
 	free(msg);
@@ -389,7 +388,6 @@ int
 switchover_run(Options *opts, json_t **report)
 {
 	Switchover	sw = {.opts = opts, .lag_at_fence = -1};
-	char	   *err = NULL;
 	double		t_start = now_seconds();
 	double		deadline = t_start + (opts->timeout > 0 ? opts->timeout : 300);
 	double		downtime;
@@ -405,14 +403,8 @@ switchover_run(Options *opts, json_t **report)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	if ((sw.src = db_connect(opts->source, "source", CONN_NORMAL, &err)) == NULL ||
-		(sw.tgt = db_connect(opts->target, "target", CONN_NORMAL, &err)) == NULL)
-	{
-		log_error("%s", err);
-		free(err);
-		PQfinish(sw.src);
+	if (!db_connect_both(opts, &sw.src, &sw.tgt))
 		return EXIT_CONNECTION;
-	}
 	/* the marker must reach the walsender now, not at the next WAL writer round */
 	db_exec(sw.src, "SET synchronous_commit = on");
 	sw.steps = json_array();

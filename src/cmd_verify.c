@@ -31,7 +31,6 @@ source_is_live(PGconn *src)
 int
 cmd_verify(Options *opts)
 {
-	char	   *err = NULL;
 	PGconn	   *src = NULL,
 			   *tgt = NULL;
 	VerifyResult r;
@@ -43,14 +42,8 @@ cmd_verify(Options *opts)
 		log_error("verify needs both databases; fix: pass --source and --target");
 		return EXIT_USAGE;
 	}
-	if ((src = db_connect(opts->source, "source", CONN_NORMAL, &err)) == NULL ||
-		(tgt = db_connect(opts->target, "target", CONN_NORMAL, &err)) == NULL)
-	{
-		log_error("%s", err);
-		free(err);
-		PQfinish(src);
+	if (!db_connect_both(opts, &src, &tgt))
 		return EXIT_CONNECTION;
-	}
 	live = source_is_live(src);
 	if (!verify_run(src, tgt, opts, &r))
 		rc = EXIT_SQL;

@@ -22,8 +22,7 @@ findings_add(Findings *f, FindingStatus status, const char *check, const char *f
 	Finding    *item;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = pg_strdup("?");
+	msg = pvsprintf(fmt, ap);
 	va_end(ap);
 
 	f->items = pg_realloc(f->items, sizeof(Finding) * (f->count + 1));

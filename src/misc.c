@@ -51,14 +51,23 @@ pg_strdup(const char *s)
 }
 
 char *
+pvsprintf(const char *fmt, va_list ap)
+{
+	char	   *buf;
+
+	if (vasprintf(&buf, fmt, ap) < 0)
+		out_of_memory();
+	return buf;
+}
+
+char *
 psprintf(const char *fmt,...)
 {
 	va_list		ap;
 	char	   *buf;
 
 	va_start(ap, fmt);
-	if (vasprintf(&buf, fmt, ap) < 0)
-		out_of_memory();
+	buf = pvsprintf(fmt, ap);
 	va_end(ap);
 	return buf;
 }

@@ -140,6 +140,24 @@ db_connect(const char *dsn, const char *who, ConnKind kind, char **errmsg)
 	return conn;
 }
 
+bool
+db_connect_both(const Options *opts, PGconn **src, PGconn **tgt)
+{
+	char	   *err = NULL;
+
+	*tgt = NULL;
+	if ((*src = db_connect(opts->source, "source", CONN_NORMAL, &err)) == NULL ||
+		(*tgt = db_connect(opts->target, "target", CONN_NORMAL, &err)) == NULL)
+	{
+		log_error("%s", err);
+		free(err);
+		PQfinish(*src);
+		*src = NULL;
+		return false;
+	}
+	return true;
+}
+
 static PGresult *
 check_result(PGconn *conn, PGresult *res, const char *sql)
 {

@@ -1,0 +1,95 @@
+/*
+ * apply_int.h
+ *	  Internals shared by apply.c (transactions, groups, the pipeline) and
+ *	  apply_batch.c (the row buffer and batching).  Not for other modules.
+ */
+#ifndef PGCUTOVER_APPLY_INT_H
+#define PGCUTOVER_APPLY_INT_H
+
+#include <stdbool.h>
+#include <libpq-fe.h>
+
+#include "apply.h"
+#include "apply_sql.h"
+#include "nanfix.h"
+#include "strbuf.h"
+#include "tablemeta.h"
+
+#define SYNC_EVERY 500			/* statements between pipeline syncs */
+
+typedef struct Pending
+{
+	int			expect_rows;	/* rows the statement must change, -1: any */
+	char		what[200];		/* for error messages */
+} Pending;
+
+/* A row change waiting to be sent, possibly batched with others. */
+typedef struct BufRow
+{
+	TableMeta  *table;
+	PreparedStmt *shape;
+	int			first_param;	/* index into Apply.param_off */
+	int			next;			/* next buffered row of the same table, -1 */
+} BufRow;
+
+#define BUFFER_ROWS 4096		/* rows buffered before they are sent */
+#define MAX_BATCH 256			/* rows in one statement */
+
+struct Apply
+{
+	ApplyConfig cfg;
+	PGconn	   *tgt;
+	PGconn	   *meta;			/* target catalog reads (tgt is in pipeline mode) */
+	PGconn	   *src;			/* lazily, for NaN re-reads and identity checks */
+	TableCache *tables;
+	NanFixer   *nanfix;
+	RowStatement rs;
+	ApplyTotals totals;
+
+	bool		group_open;
+	bool		in_txn;
+	bool		skip_txn;
+	int64_t		group_rows;
+	int64_t		group_txns;
+	double		group_started;
+	Lsn			group_end_lsn;
+	char		group_commit_time[64];
+
+	Pending    *pending;
+	int			npending;
+	int			cap_pending;
+	int			stmt_seq;
+
+	/* row changes buffered for batching */
+	BufRow	   *rows;
+	int			nrows;
+	int			caprows;
+	int		   *param_off;		/* offsets into arena, -1 for NULL */
+	int			nparam_off;
+	int			capparam_off;
+	StrBuf		arena;
+	TableMeta **buf_tables;		/* tables with buffered rows, first seen first */
+	int			nbuf_tables;
+	int			capbuf_tables;
+	StrBuf		batch_sql;
+	const char **batch_params;
+	int			capbatch_params;
+
+	StrBuf		truncate;		/* "TRUNCATE ONLY a, ONLY b" being collected */
+	int			ntruncate;
+
+	char	   *error;
+	int			exit_code;
+};
+
+bool		apply_fail(Apply *a, int code, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+Pending    *apply_push_pending(Apply *a, int expect_rows, const char *what, const char *table);
+bool		apply_sync_results(Apply *a);
+bool		apply_maybe_sync(Apply *a);
+
+/* apply_batch.c */
+PreparedStmt *apply_plan_shape(Apply *a, TableMeta *t, const Change *c);
+void		apply_buffer_row(Apply *a, TableMeta *t, PreparedStmt *shape);
+bool		apply_flush_rows(Apply *a);
+
+#endif
