@@ -99,9 +99,13 @@ apply_sync_results(Apply *a)
 			{
 				const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 				const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+				const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+				/* a lost or shut down server is a connection problem: follow reconnects */
+				bool		lost = PQstatus(a->tgt) != CONNECTION_OK || state == NULL ||
+					strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0;
 
-				ok = apply_fail(a, EXIT_SQL, "%s failed on the target: %s%s%s", p->what, msg ? msg : "?",
-						  detail ? " " : "", detail ? detail : "");
+				ok = apply_fail(a, lost ? EXIT_CONNECTION : EXIT_SQL, "%s failed on the target: %s%s%s",
+								p->what, msg ? msg : PQerrorMessage(a->tgt), detail ? " " : "", detail ? detail : "");
 			}
 			else if (st == PGRES_COMMAND_OK && p->expect_rows >= 0 &&
 					 atoi(PQcmdTuples(res)) != p->expect_rows)

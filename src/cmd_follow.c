@@ -45,6 +45,7 @@ typedef struct Follow
 	ev_timer	idle_timer;
 	ev_timer	feedback_timer;
 	ev_timer	heartbeat_timer;
+	ev_timer	reconnect_timer;
 	ev_signal	sigint_watcher;
 	ev_signal	sigterm_watcher;
 
@@ -56,6 +57,8 @@ typedef struct Follow
 	LagTracker	lag;
 	MetricsServer *metrics;
 	bool		heartbeats;		/* emitting heartbeats on the source */
+	bool		streamed;		/* streaming started once: connection losses are retried */
+	double		backoff;		/* seconds before the next reconnect attempt */
 	double		behind_since;	/* epoch seconds since lag has been > 0, or 0 */
 	double		txn_rate;		/* smoothed per second */
 	double		row_rate;
@@ -89,7 +92,12 @@ finish(Follow *f, int code)
 	ev_break(f->loop, EVBREAK_ALL);
 }
 
-/* Logs an error, remembers the first one, and leaves the loop with code. */
+static void schedule_reconnect(Follow *f);
+
+/*
+ * Logs an error, remembers the first one, and leaves the loop with code; a
+ * lost connection after streaming has started is retried instead.
+ */
 static void
 fail_follow(Follow *f, int code, const char *fmt,...) __attribute__((format(printf, 3, 4)));
 
@@ -102,6 +110,13 @@ fail_follow(Follow *f, int code, const char *fmt,...)
 	va_start(ap, fmt);
 	msg = pvsprintf(fmt, ap);
 	va_end(ap);
+	if (code == EXIT_CONNECTION && f->streamed && f->loop && f->stop_requests == 0)
+	{
+		log_warn("%s", msg);
+		free(msg);
+		schedule_reconnect(f);
+		return;
+	}
 	log_error("%s", msg);
 	if (f->last_error == NULL)
 		f->last_error = log_redact(msg);
@@ -146,7 +161,15 @@ send_feedback(Follow *f, bool request_reply)
 static void
 check_stop(Follow *f)
 {
-	Lsn			pos = confirmable_lsn(f);
+	Lsn			pos;
+
+	if (f->apply == NULL || f->stream == NULL)
+	{
+		if (f->stopping)
+			finish(f, EXIT_OK);	/* stopped while reconnecting */
+		return;
+	}
+	pos = confirmable_lsn(f);
 
 	if (apply_in_transaction(f->apply) || apply_group_open(f->apply))
 		return;
@@ -163,10 +186,11 @@ log_progress(Follow *f, bool force)
 	double		now = now_seconds();
 	double		span = now - f->last_log;
 	char		applied[LSN_FORMAT_LEN];
-	Lsn			wal_end = stream_server_wal_end(f->stream);
+	Lsn			wal_end;
 
-	if (!force && span < LOG_SECONDS)
+	if (f->stream == NULL || f->apply == NULL || (!force && span < LOG_SECONDS))
 		return;
+	wal_end = stream_server_wal_end(f->stream);
 	log_info("applied %s, %lld txns (%.0f/s), %lld rows (%.0f/s), %lld bytes behind the server",
 			 lsn_format(t->durable_lsn, applied), (long long) t->txns,
 			 span > 0 ? (t->txns - f->last_log_txns) / span : 0.0, (long long) t->rows,
@@ -205,7 +229,7 @@ heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void) loop;
 	(void) revents;
-	if (!f->heartbeats)
+	if (!f->heartbeats || f->source == NULL)
 		return;
 	res = PQexecParams(f->source,
 					   "SELECT pg_catalog.pg_logical_emit_message(false, 'pgcutover', "
@@ -263,6 +287,8 @@ on_data(void *arg, Lsn wal_start, const char *data, size_t len)
 	/* a long transaction must not starve the walsender of status updates */
 	if (++f->messages % 4096 == 0 && stream_reply_requested(f->stream))
 		send_feedback(f, false);
+	if (f->stream == NULL)
+		return false;
 	if (c.action == CHANGE_COMMIT && f->endpos != INVALID_LSN && c.nextlsn >= f->endpos)
 	{
 		if (!apply_flush(f->apply))
@@ -284,6 +310,8 @@ stream_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void) loop;
 	(void) revents;
 	st = stream_read(f->stream, on_data, f);
+	if (f->stream == NULL)
+		return;					/* a callback lost a connection: reconnecting */
 	if (st == STREAM_ERROR || st == STREAM_END)
 	{
 		char	   *e = stream_error(f->stream);
@@ -307,13 +335,16 @@ idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void) revents;
 	ev_timer_stop(loop, w);
+	if (f->apply == NULL)
+		return;
 	if (!apply_flush(f->apply))
 	{
 		fail_follow(f, apply_exit_code(f->apply), "%s", apply_error(f->apply));
 		return;
 	}
 	send_feedback(f, false);
-	check_stop(f);
+	if (f->stream != NULL)
+		check_stop(f);
 }
 
 /*
@@ -467,8 +498,16 @@ publish_state(Follow *f, const char *phase, const char *error)
 	{
 		char	   *e = db_error(f->state);
 
+		PQclear(res);
+		if (PQstatus(f->state) != CONNECTION_OK && strcmp(phase, "following") == 0)
+		{
+			fail_follow(f, EXIT_CONNECTION, "target connection lost: %s", e);
+			free(e);
+			return;
+		}
 		log_warn("cannot record the follower's state on the target: %s", e);
 		free(e);
+		res = NULL;
 	}
 	PQclear(res);
 
@@ -492,10 +531,16 @@ feedback_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void) loop;
 	(void) revents;
+	if (f->stream == NULL)
+		return;					/* reconnecting */
 	/* ask for a keepalive so an idle server tells us its position */
 	send_feedback(f, f->stop_lsn != INVALID_LSN || f->endpos != INVALID_LSN);
+	if (f->stream == NULL)
+		return;
 	refresh_source_position(f);
 	publish_state(f, "following", NULL);
+	if (f->stream == NULL)
+		return;
 	log_progress(f, false);
 	if (now_seconds() - f->last_identity_check >= IDENTITY_CHECK_SECONDS && !check_identities(f))
 		return;
@@ -523,7 +568,7 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	log_info("signal received: stopping after the current transaction");
 	f->stopping = true;
-	if (!apply_in_transaction(f->apply) && apply_flush(f->apply))
+	if (f->apply == NULL || (!apply_in_transaction(f->apply) && apply_flush(f->apply)))
 		check_stop(f);
 }
 
@@ -623,7 +668,7 @@ start_streaming(Follow *f)
 	if (!check_identities(f))
 		return EXIT_SCHEMA_DRIFT;
 	f->heartbeats = f->opts->heartbeat_interval > 0;
-	if (f->opts->metrics_listen &&
+	if (f->opts->metrics_listen && f->metrics == NULL &&
 		(f->metrics = metrics_start(f->opts->metrics_listen, f->opts->metrics_allow_public,
 									f->opts->slot, &err)) == NULL)
 	{
@@ -631,9 +676,9 @@ start_streaming(Follow *f)
 		free(err);
 		return EXIT_USAGE;
 	}
-	if (f->metrics)
+	if (f->metrics && !f->streamed)
 		log_info("serving metrics on http://%s/metrics", f->opts->metrics_listen);
-	if (f->opts->until_caught_up)
+	if (f->opts->until_caught_up && f->stop_lsn == INVALID_LSN)
 	{
 		char	   *cur = db_scalar(f->source, "SELECT pg_catalog.pg_current_wal_insert_lsn()::text");
 
@@ -652,12 +697,66 @@ start_streaming(Follow *f)
 	{
 		log_error("%s", err);
 		free(err);
-		return strstr(err ? err : "", "cannot connect") ? EXIT_CONNECTION : EXIT_STATE;
+		/* right after a restart the old walsender may still hold the slot */
+		return strstr(err ? err : "", "cannot connect") || (f->streamed && strstr(err ? err : "", "in use"))
+			? EXIT_CONNECTION : EXIT_STATE;
 	}
 	f->confirmed = apply_totals(f->apply)->durable_lsn;
 	log_info("streaming slot %s from %s", f->opts->slot,
 			 lsn_format(apply_totals(f->apply)->durable_lsn, lsn));
 	return EXIT_OK;
+}
+
+/* Closes every connection of this attempt; the loop and its timers stay. */
+static void
+disconnect_all(Follow *f)
+{
+	ev_io_stop(f->loop, &f->stream_watcher);
+	ev_timer_stop(f->loop, &f->idle_timer);
+	stream_close(f->stream);
+	apply_close(f->apply);
+	PQfinish(f->state);
+	PQfinish(f->source);
+	f->stream = NULL;
+	f->apply = NULL;
+	f->state = f->source = NULL;
+}
+
+static void
+schedule_reconnect(Follow *f)
+{
+	disconnect_all(f);
+	log_warn("reconnecting in %.0f s (nothing is lost: follow resumes from the last applied transaction)", f->backoff);
+	ev_timer_set(&f->reconnect_timer, f->backoff, 0.0);
+	ev_timer_start(f->loop, &f->reconnect_timer);
+	f->backoff = f->backoff * 2 > 30 ? 30 : f->backoff * 2;
+}
+
+static void
+reconnect_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	Follow	   *f = w->data;
+	int			rc;
+
+	(void) revents;
+	ev_timer_stop(loop, w);
+	if ((rc = prepare_state(f)) == EXIT_OK)
+		rc = start_streaming(f);
+	if (rc == EXIT_OK)
+	{
+		log_info("reconnected");
+		f->backoff = 1;
+		ev_io_set(&f->stream_watcher, stream_socket(f->stream), EV_READ);
+		ev_io_start(loop, &f->stream_watcher);
+		ev_feed_event(loop, &f->stream_watcher, EV_READ);
+	}
+	else if (rc == EXIT_CONNECTION || rc == EXIT_STATE)
+		schedule_reconnect(f);	/* servers coming back, locks and slots being freed */
+	else
+	{
+		disconnect_all(f);
+		finish(f, rc);
+	}
 }
 
 static void
@@ -669,6 +768,10 @@ run_loop(Follow *f)
 	f->idle_timer.repeat = IDLE_COMMIT_SECONDS;
 	ev_timer_init(&f->feedback_timer, feedback_cb, FEEDBACK_SECONDS, FEEDBACK_SECONDS);
 	ev_timer_init(&f->heartbeat_timer, heartbeat_cb, 0.0, f->opts->heartbeat_interval);
+	ev_init(&f->reconnect_timer, reconnect_cb);
+	f->reconnect_timer.data = f;
+	f->backoff = 1;
+	f->streamed = true;
 	ev_signal_init(&f->sigint_watcher, signal_cb, SIGINT);
 	ev_signal_init(&f->sigterm_watcher, signal_cb, SIGTERM);
 	f->stream_watcher.data = f->idle_timer.data = f->feedback_timer.data = f->heartbeat_timer.data = f;
@@ -732,16 +835,16 @@ cmd_follow(Options *opts)
 	{
 		run_loop(&f);
 		rc = f.exit_code;
-		if (rc == EXIT_OK && !apply_in_transaction(f.apply) && !apply_flush(f.apply))
+		if (rc == EXIT_OK && f.apply && !apply_in_transaction(f.apply) && !apply_flush(f.apply))
 		{
 			log_error("%s", apply_error(f.apply));
 			rc = apply_exit_code(f.apply);
 		}
-		if (PQstatus(f.state) == CONNECTION_OK && f.stream)
+		if (f.state && PQstatus(f.state) == CONNECTION_OK && f.stream)
 			send_feedback(&f, false);
 		log_progress(&f, true);
 	}
-	if (f.apply && f.stream && PQstatus(f.state) == CONNECTION_OK)
+	if (f.apply && f.stream && f.state && PQstatus(f.state) == CONNECTION_OK)
 		publish_state(&f, rc == EXIT_OK || rc == EXIT_INTERRUPTED ? "stopped" : "failed",
 					  rc == EXIT_OK || rc == EXIT_INTERRUPTED ? NULL : f.last_error);
 	if (opts->json)
