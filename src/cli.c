@@ -3,7 +3,10 @@
  *	  Command-line parsing and help.  Options may come before or after the
  *	  command; each option says which commands it applies to.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -89,7 +92,7 @@ enum
 	O_PG_BIN, O_SNAPSHOT_HOLD, O_UNTIL_CAUGHT_UP, O_ENDPOS, O_WAIT_LAG, O_TIMEOUT,
 	O_WATCH, O_MAX_LAG, O_KEEP_STATE, O_HEARTBEAT, O_METRICS, O_METRICS_PUBLIC,
 	O_FENCE, O_FENCE_COMMAND, O_POST_COMMAND, O_SEQ_GAP, O_SKIP_VERIFY, O_ABORT_MISMATCH,
-	O_DATABASE, O_SWITCHOVER, O_REVERSE, O_CONSTRAINTS
+	O_DATABASE, O_SWITCHOVER, O_REVERSE, O_CONSTRAINTS, O_CONFIG
 };
 
 static const OptSpec optspecs[] = {
@@ -101,6 +104,7 @@ static const OptSpec optspecs[] = {
 	{{"quiet", no_argument, NULL, O_QUIET}, C_ALL, NULL, "only warnings and errors"},
 	{{"log-json", no_argument, NULL, O_LOG_JSON}, C_ALL, NULL, "log lines as JSON on stderr"},
 	{{"yes", no_argument, NULL, O_YES}, C_CLEANUP | C_SWITCHOVER | C_MIGRATE, NULL, "do not ask for confirmation"},
+	{{"config", required_argument, NULL, O_CONFIG}, C_ALL, "FILE", "read options from FILE: key = value lines, long option names"},
 	{{"help", no_argument, NULL, O_HELP}, C_ALL, NULL, "show help"},
 	{{"version", no_argument, NULL, O_VERSION}, C_ALL, NULL, "show version"},
 	{{"allow-nonempty-target", no_argument, NULL, O_ALLOW_NONEMPTY}, C_CHECK | C_COPY | C_MIGRATE, NULL, "accept a target that already has tables"},
@@ -304,6 +308,19 @@ apply_option(int code, const char *name, const char *arg, Options *opts, FILE *e
 	return true;
 }
 
+/* Flags that the getopt loop handles itself, for config files. */
+static bool
+apply_flag(int code, Options *opts)
+{
+	if (code == O_VERBOSE)
+		opts->log_level = LOG_DEBUG;
+	else if (code == O_QUIET)
+		opts->log_level = LOG_WARN;
+	else if (code == O_LOG_JSON)
+		opts->log_json = true;
+	return true;
+}
+
 static void
 set_defaults(Options *opts)
 {
@@ -321,6 +338,123 @@ set_defaults(Options *opts)
 	opts->log_level = LOG_INFO;
 }
 
+/*
+ * Finds the command word and --config FILE in argv without getopt: options
+ * that take a value skip it.
+ */
+static void
+prescan(int argc, char **argv, const Command **cmd, const char **config)
+{
+	for (int i = 1; i < argc; i++)
+	{
+		const char *a = argv[i];
+
+		if (strncmp(a, "--config=", 9) == 0)
+			*config = a + 9;
+		else if (strcmp(a, "--config") == 0 && i + 1 < argc)
+			*config = argv[++i];
+		else if (strncmp(a, "--", 2) == 0 && strchr(a, '=') == NULL)
+		{
+			for (const OptSpec *o = optspecs; o->lo.name; o++)
+				if (strcmp(a + 2, o->lo.name) == 0 && o->lo.has_arg == required_argument)
+					i++;
+		}
+		else if (a[0] != '-' && *cmd == NULL)
+			*cmd = cli_find_command(a);
+	}
+}
+
+static bool
+parse_bool(const char *v, bool *out)
+{
+	if (strcasecmp(v, "true") == 0 || strcasecmp(v, "on") == 0 || strcasecmp(v, "yes") == 0 || strcmp(v, "1") == 0)
+		*out = true;
+	else if (strcasecmp(v, "false") == 0 || strcasecmp(v, "off") == 0 || strcasecmp(v, "no") == 0 || strcmp(v, "0") == 0)
+		*out = false;
+	else
+		return false;
+	return true;
+}
+
+/*
+ * Applies a config file: "key = value" lines named like the long options,
+ * '#' comments, values optionally in single or double quotes, flags as
+ * true/false.  Keys that do not apply to cmd are skipped, so one file can
+ * serve every command; the command line, parsed afterwards, wins.
+ */
+static bool
+apply_config(const char *path, const Command *cmd, Options *opts, FILE *err)
+{
+	FILE	   *f = fopen(path, "r");
+	char		line[4096];
+	int			lineno = 0;
+	bool		ok = true;
+
+	if (f == NULL)
+	{
+		fprintf(err, "pgcutover: cannot read --config %s: %s; fix: give a readable file\n", path, strerror(errno));
+		return false;
+	}
+	while (ok && fgets(line, sizeof(line), f))
+	{
+		char	   *key = line,
+				   *eq,
+				   *val,
+				   *end;
+		const OptSpec *o;
+
+		lineno++;
+		while (isspace((unsigned char) *key))
+			key++;
+		if (*key == '#' || *key == '\0')
+			continue;
+		if ((eq = strchr(key, '=')) == NULL)
+		{
+			fprintf(err, "pgcutover: %s:%d: expected key = value; fix: correct the line\n", path, lineno);
+			ok = false;
+			break;
+		}
+		for (end = eq; end > key && isspace((unsigned char) end[-1]); end--)
+			;
+		*end = '\0';
+		for (val = eq + 1; isspace((unsigned char) *val); val++)
+			;
+		for (end = val + strlen(val); end > val && isspace((unsigned char) end[-1]); end--)
+			;
+		*end = '\0';
+		if (end - val >= 2 && (val[0] == '\'' || val[0] == '"') && end[-1] == val[0])
+		{
+			end[-1] = '\0';
+			val++;
+		}
+		for (o = optspecs; o->lo.name && strcmp(o->lo.name, key) != 0; o++)
+			;
+		if (o->lo.name == NULL || o->lo.val == O_CONFIG || o->lo.val == O_HELP || o->lo.val == O_VERSION)
+		{
+			fprintf(err, "pgcutover: %s:%d: unknown option \"%s\"; fix: use long option names without --\n", path, lineno, key);
+			ok = false;
+		}
+		else if (cmd && !(o->commands & command_bit(cmd)))
+			continue;
+		else if (o->lo.has_arg == no_argument)
+		{
+			bool		on;
+
+			if (!parse_bool(val, &on))
+			{
+				fprintf(err, "pgcutover: %s:%d: %s takes true or false; fix: correct the value\n", path, lineno, key);
+				ok = false;
+			}
+			else if (on)
+				ok = apply_flag(o->lo.val, opts) && apply_option(o->lo.val, key, NULL, opts, err);
+		}
+		else
+			ok = apply_option(o->lo.val, key, val, opts, err);
+	}
+	fclose(f);
+	return ok;
+}
+
 CliResult
 cli_parse(int argc, char **argv, Options *opts, FILE *out, FILE *err)
 {
@@ -333,6 +467,14 @@ cli_parse(int argc, char **argv, Options *opts, FILE *out, FILE *err)
 	int			longindex;
 
 	set_defaults(opts);
+	{
+		const Command *precmd = NULL;
+		const char *config = NULL;
+
+		prescan(argc, argv, &precmd, &config);
+		if (config && !apply_config(config, precmd, opts, err))
+			return CLI_EXIT_USAGE;
+	}
 	for (const OptSpec *o = optspecs; o->lo.name; o++)
 		longopts[n++] = o->lo;
 	memset(&longopts[n], 0, sizeof(longopts[n]));
@@ -375,6 +517,7 @@ cli_parse(int argc, char **argv, Options *opts, FILE *out, FILE *err)
 			case 'v': case O_VERBOSE: opts->log_level = LOG_DEBUG; break;
 			case 'q': case O_QUIET: opts->log_level = LOG_WARN; break;
 			case O_LOG_JSON: opts->log_json = true; break;
+			case O_CONFIG: break;		/* applied before the command line */
 			case '?':
 			case ':':
 				if (optopt && optopt < 1000)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "cli.h"
@@ -141,6 +142,54 @@ test_every_command_parses(void **state)
 	}
 }
 
+static void
+test_config_file(void **state)
+{
+	Options		o;
+	char		path[] = "/tmp/pgcutover-test-config-XXXXXX";
+	int			fd = mkstemp(path);
+	FILE	   *f = fdopen(fd, "w");
+	const char *argv[] = {"pgcutover", "copy", "--config", path, "--jobs", "5"};
+	const char *argv_eq[] = {"pgcutover", "--config=/nonexistent/file", "check"};
+
+	(void) state;
+	fputs("# a repeatable migration\n"
+		  "source = host=src dbname=app\n"
+		  "target = 'host=tgt dbname=app'\n"
+		  "jobs = 3\n"
+		  "include-table = public.a\n"
+		  "include-table = \"public.b c\"\n"
+		  "json = true\n"
+		  "  slot = x_y   \n"
+		  "metrics-listen = 127.0.0.1:9187\n"
+		  "\n", f);
+	fclose(f);
+	assert_int_equal(parse(&o, 6, argv), CLI_RUN);
+	assert_string_equal(o.source, "host=src dbname=app");
+	assert_string_equal(o.target, "host=tgt dbname=app");
+	assert_int_equal(o.jobs, 5);	/* the command line wins */
+	assert_int_equal(o.include_table.count, 2);
+	assert_string_equal(o.include_table.items[1], "public.b c");
+	assert_true(o.json);
+	assert_string_equal(o.slot, "x_y");
+	assert_null(o.metrics_listen);	/* not a copy option: skipped */
+	options_free(&o);
+
+	f = fopen(path, "w");
+	fputs("jobz = 3\n", f);
+	fclose(f);
+	assert_int_equal(parse(&o, 6, argv), CLI_EXIT_USAGE);
+	options_free(&o);
+	f = fopen(path, "w");
+	fputs("json = maybe\n", f);
+	fclose(f);
+	assert_int_equal(parse(&o, 6, argv), CLI_EXIT_USAGE);
+	options_free(&o);
+	assert_int_equal(parse(&o, 3, argv_eq), CLI_EXIT_USAGE);
+	options_free(&o);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -150,6 +199,7 @@ main(void)
 		cmocka_unit_test(test_help_and_version),
 		cmocka_unit_test(test_environment),
 		cmocka_unit_test(test_every_command_parses),
+		cmocka_unit_test(test_config_file),
 	};
 
 	sink = fopen("/dev/null", "w");
