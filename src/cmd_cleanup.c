@@ -39,15 +39,26 @@ confirm(const Options *opts)
 	return fgets(answer, sizeof(answer), stdin) && (answer[0] == 'y' || answer[0] == 'Y');
 }
 
-/* Drops the slot unless a walsender uses it; returns an exit code. */
+/*
+ * Drops the slot unless a walsender uses it; returns an exit code.  After a
+ * switchover the follower is about to exit by itself: give it a moment.
+ */
 static int
-drop_slot(PGconn *src, const Options *opts)
+drop_slot(PGconn *src, const Options *opts, bool switched_over)
 {
 	const char *params[1] = {opts->slot};
-	PGresult   *res = db_query_params(src,
-									  "SELECT active FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1, params);
+	PGresult   *res = NULL;
 	int			rc = EXIT_OK;
 
+	for (int tries = 0; tries < (switched_over ? 150 : 1); tries++)
+	{
+		PQclear(res);
+		res = db_query_params(src, "SELECT active FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+							  1, params);
+		if (res == NULL || PQntuples(res) == 0 || PQgetvalue(res, 0, 0)[0] != 't')
+			break;
+		usleep(100 * 1000);
+	}
 	if (res == NULL)
 		return EXIT_SQL;
 	if (PQntuples(res) == 0)
@@ -126,7 +137,7 @@ cmd_cleanup(Options *opts)
 			log_warn("the source database %s accepts writes again (the switchover fence is lifted)", PQdb(src));
 	}
 	if (rc == EXIT_OK)
-		rc = drop_slot(src, opts);
+		rc = drop_slot(src, opts, st.found && st.phase && strcmp(st.phase, "switched_over") == 0);
 	if (rc == EXIT_OK && st.found && !restore_identity_columns(tgt, opts->slot, opts->dry_run))
 		rc = EXIT_SQL;
 	if (rc == EXIT_OK && !opts->keep_state)

@@ -32,6 +32,10 @@ as_pg() {
 
 harness_cleanup() {
   local rc=$?
+  # pgcutover processes a failed test left behind (followers, snapshot keepers)
+  for d in "${HARNESS_CLUSTERS[@]}"; do
+    [ -f "$d/port" ] && pkill -TERM -f "pgcutover.*port=$(cat "$d/port")( |\$|')" 2>/dev/null || true
+  done
   for d in "${HARNESS_CLUSTERS[@]}"; do
     as_pg "$PG_BIN/pg_ctl" -D "$d/data" -m immediate stop >/dev/null 2>&1 || true
   done
