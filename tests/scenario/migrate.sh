@@ -12,17 +12,10 @@ cluster_sql tgt -c "CREATE DATABASE app2"
 src_sql -c "ALTER TABLE pgbench_history REPLICA IDENTITY FULL" -c "CREATE TABLE ledger (id bigserial PRIMARY KEY, n int)"
 DB=app2 cluster_sql src -c "CREATE TABLE docs (id serial PRIMARY KEY, body text)" \
   -c "INSERT INTO docs (body) SELECT md5(g::text) FROM generate_series(1, 1000) g"
-cat > "$HARNESS_DIR/ledger.sql" <<'SQL'
-\set aid random(1, 100000)
-BEGIN;
-UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;
-INSERT INTO ledger (n) VALUES (:aid);
-COMMIT;
-SQL
 SRC_BASE="host=127.0.0.1 port=$SRC_PORT dbname=postgres user=postgres password=$TEST_PASSWORD"
 TGT_BASE="host=127.0.0.1 port=$TGT_PORT dbname=postgres user=postgres password=$TEST_PASSWORD"
 
-"$PG_BIN/pgbench" -n -c 2 -R 200 -T 20 -f "$HARNESS_DIR/ledger.sql" -h 127.0.0.1 -p "$SRC_PORT" -U postgres app \
+"$PG_BIN/pgbench" -n -c 2 -R 200 -T 20 -f "$(dirname "$0")/../sql/ledger.pgbench" -h 127.0.0.1 -p "$SRC_PORT" -U postgres app \
   >"$HARNESS_DIR/pgbench.log" 2>&1 &
 bench=$!
 sleep 1
@@ -32,6 +25,7 @@ set +e; wait "$bench"; set -e
 assert_eq "True 2 pgcutover_app pgcutover_app2" "$("$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], len(d["databases"]), " ".join(x["slot"] for x in d["databases"]))' <<<"$OUT")" "report: both databases with their slots"
 assert_eq "True True" "$("$PY" -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(str(x["switchover"]["ok"] and x["switchover"]["downtime_ms"] > 0) for x in d["databases"]))' <<<"$OUT")" "report: downtime per database"
 assert_eq "$(src_sql -c "SELECT count(*) FROM ledger")" "$(tgt_sql -c "SELECT count(*) FROM ledger")" "every committed ledger row is on the target"
+assert_eq t "$(src_sql -c "SELECT count(*) > 100 FROM ledger")" "pgbench really wrote during the test"
 assert_eq "$(db_fingerprint src)" "$(db_fingerprint tgt)" "app identical"
 assert_eq "$(db_fingerprint src app2)" "$(db_fingerprint tgt app2)" "app2 identical"
 assert_eq 0 "$(src_sql -c "SELECT count(*) FROM pg_replication_slots")" "slots dropped"

@@ -11,13 +11,6 @@ src_sql -c "ALTER TABLE pgbench_history REPLICA IDENTITY FULL" \
         -c "CREATE TABLE ledger (id bigserial PRIMARY KEY, n int, at timestamptz DEFAULT now())" \
         -c "CREATE TABLE canary (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text)" \
         -c "INSERT INTO canary (v) SELECT 'c' || g FROM generate_series(1, 10) g"
-cat > "$HARNESS_DIR/ledger.sql" <<'SQL'
-\set aid random(1, 100000)
-BEGIN;
-UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;
-INSERT INTO ledger (n) VALUES (:aid);
-COMMIT;
-SQL
 run_pgcutover copy --source "$SRC_DSN" --target "$TGT_DSN"
 assert_eq 0 "$RC" "copy exits 0"
 
@@ -68,7 +61,7 @@ assert_eq yes "$(source_writable)" "SIGINT: source writable again"
 assert_eq 0 "$(tgt_sql -c "SELECT count(*) FROM pgcutover.follower WHERE phase <> 'following'")" "SIGINT: follower still following"
 
 # the real thing, under load
-"$PG_BIN/pgbench" -n -c 2 -R 200 -T 30 -f "$HARNESS_DIR/ledger.sql" -h 127.0.0.1 -p "$SRC_PORT" -U postgres app \
+"$PG_BIN/pgbench" -n -c 2 -R 200 -T 30 -f "$(dirname "$0")/../sql/ledger.pgbench" -h 127.0.0.1 -p "$SRC_PORT" -U postgres app \
   >"$HARNESS_DIR/pgbench.log" 2>&1 &
 bench=$!
 sleep 3
@@ -82,6 +75,7 @@ set +e; wait "$FOLLOWER"; frc=$?; set -e
 assert_eq 0 "$frc" "the follower exits 0 after the switchover"
 assert_eq no "$(source_writable)" "the source is read-only"
 assert_eq "$(src_sql -c "SELECT count(*) FROM ledger")" "$(tgt_sql -c "SELECT count(*) FROM ledger")" "every committed ledger row is on the target"
+assert_eq t "$(src_sql -c "SELECT count(*) > 100 FROM ledger")" "pgbench really wrote during the test"
 assert_eq "$(db_fingerprint src)" "$(db_fingerprint tgt)" "all tables identical"
 assert_eq t "$(tgt_sql -c "SELECT last_value >= (SELECT max(id) FROM ledger) + 1000 FROM ledger_id_seq")" "target sequence is ahead by the gap"
 assert_eq a "$(tgt_sql -c "SELECT attidentity FROM pg_attribute WHERE attrelid = 'canary'::regclass AND attname = 'id'")" "identity column is GENERATED ALWAYS again"
