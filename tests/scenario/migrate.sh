@@ -15,7 +15,7 @@ DB=app2 cluster_sql src -c "CREATE TABLE docs (id serial PRIMARY KEY, body text)
 SRC_BASE="host=127.0.0.1 port=$SRC_PORT dbname=postgres user=postgres password=$TEST_PASSWORD"
 TGT_BASE="host=127.0.0.1 port=$TGT_PORT dbname=postgres user=postgres password=$TEST_PASSWORD"
 
-"$PG_BIN/pgbench" -n -c 2 -R 200 -T 20 -f "$(dirname "$0")/../sql/ledger.pgbench" -h 127.0.0.1 -p "$SRC_PORT" -U postgres app \
+"$PG_BIN/pgbench" -n -c 2 -R 200 -T 20 -f "$(dirname "$0")/../sql/ledger.pgbench" -h "$HARNESS_DIR/src" -p "$SRC_PORT" -U postgres app \
   >"$HARNESS_DIR/pgbench.log" 2>&1 &
 bench=$!
 sleep 1

@@ -61,7 +61,7 @@ assert_eq yes "$(source_writable)" "SIGINT: source writable again"
 assert_eq 0 "$(tgt_sql -c "SELECT count(*) FROM pgcutover.follower WHERE phase <> 'following'")" "SIGINT: follower still following"
 
 # the real thing, under load
-"$PG_BIN/pgbench" -n -c 2 -R 200 -T 30 -f "$(dirname "$0")/../sql/ledger.pgbench" -h 127.0.0.1 -p "$SRC_PORT" -U postgres app \
+"$PG_BIN/pgbench" -n -c 2 -R 200 -T 30 -f "$(dirname "$0")/../sql/ledger.pgbench" -h "$HARNESS_DIR/src" -p "$SRC_PORT" -U postgres app \
   >"$HARNESS_DIR/pgbench.log" 2>&1 &
 bench=$!
 sleep 3
