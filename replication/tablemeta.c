@@ -163,7 +163,8 @@ load_columns(TableMeta *t, PGconn *tgt, const char *oid)
 }
 
 /*
- * The primary key, else the replica identity index, as column indexes.  A
+ * The replica identity index (what UPDATE and DELETE carry), else the
+ * primary key: the columns of that one index, as column indexes.  A
  * deferrable key is no key: inside a transaction it may match two rows.
  */
 static bool
@@ -174,8 +175,10 @@ load_key(TableMeta *t, PGconn *tgt, const char *oid)
 									  "SELECT a.attname FROM pg_catalog.pg_index i "
 									  "CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY k(attnum, pos) "
 									  "JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
-									  "WHERE i.indrelid = $1 AND (i.indisprimary OR i.indisreplident) AND i.indimmediate "
-									  "ORDER BY i.indisprimary DESC, i.indexrelid, k.pos", 1, params);
+									  "WHERE i.indexrelid = (SELECT x.indexrelid FROM pg_catalog.pg_index x "
+									  "  WHERE x.indrelid = $1 AND (x.indisprimary OR x.indisreplident) AND x.indimmediate "
+									  "  ORDER BY x.indisreplident DESC, x.indisprimary DESC, x.indexrelid LIMIT 1) "
+									  "ORDER BY k.pos", 1, params);
 	int			n;
 
 	if (res == NULL)
@@ -186,13 +189,8 @@ load_key(TableMeta *t, PGconn *tgt, const char *oid)
 	{
 		int			col = tablemeta_column(t, PQgetvalue(res, i, 0));
 
-		/* the first index only: stop when a name repeats */
-		for (int j = 0; j < t->nkey; j++)
-			if (t->key[j] == col)
-				col = -1;
-		if (col < 0)
-			break;
-		t->key[t->nkey++] = col;
+		if (col >= 0)
+			t->key[t->nkey++] = col;
 	}
 	PQclear(res);
 	return true;

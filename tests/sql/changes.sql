@@ -94,3 +94,8 @@ COMMIT;
 -- logical messages reach the handler
 SELECT pg_logical_emit_message(true, 'pgcutover-test', 'transactional hello');
 SELECT pg_logical_emit_message(false, 'pgcutover-test', 'immediate hello');
+
+-- a table whose replica identity index is not its primary key
+UPDATE both_keys SET v = 'changed' WHERE code <= 50;
+UPDATE both_keys SET code = 999 WHERE id = 7;
+DELETE FROM both_keys WHERE id = 8;

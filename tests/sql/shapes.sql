@@ -136,3 +136,9 @@ INSERT INTO swap VALUES (1, 'one'), (2, 'two'), (3, 'three');
 -- insert-only ledger without a key: a duplicate apply would show in its count
 CREATE TABLE ledger (n bigint, note text);
 ALTER TABLE ledger REPLICA IDENTITY FULL;
+
+-- a primary key and a different replica identity index
+CREATE TABLE both_keys (id int PRIMARY KEY, code int NOT NULL, v text);
+CREATE UNIQUE INDEX both_keys_code ON both_keys (code);
+ALTER TABLE both_keys REPLICA IDENTITY USING INDEX both_keys_code;
+INSERT INTO both_keys SELECT g, g * 10, 'v' || g FROM generate_series(1, 20) g;
