@@ -34,7 +34,8 @@ name_list(char **names, int n, int max)
 
 	for (int i = 0; i < n && i < max; i++)
 		len += strlen(names[i]) + 2;
-	out = pg_malloc0(len + 32);
+	len += 32;
+	out = pg_malloc0(len);
 	for (int i = 0; i < n && i < max; i++)
 	{
 		if (i > 0)
@@ -42,7 +43,7 @@ name_list(char **names, int n, int max)
 		strcat(out, names[i]);
 	}
 	if (n > max)
-		sprintf(out + strlen(out), " and %d more", n - max);
+		snprintf(out + strlen(out), len - strlen(out), " and %d more", n - max);
 	return out;
 }
 
