@@ -13,12 +13,12 @@ rm -f pgcutover_*.deb
 cpack -G DEB >/dev/null
 deb=$(ls pgcutover_*.deb)
 check "cpack made a .deb ($deb)" "test -s '$deb'"
-check "its dependencies are declared" "dpkg-deb -f '$deb' Depends | grep -q 'libpq5.*libjansson4.*libev4'"
-check "it recommends wal2json" "dpkg-deb -f '$deb' Recommends | grep -q postgresql-15-wal2json"
+check "its dependencies are declared" "dpkg-deb -f '$deb' Depends | grep -c 'libpq5.*libjansson4.*libev4' >/dev/null"
+check "it recommends wal2json" "dpkg-deb -f '$deb' Recommends | grep -c postgresql-15-wal2json >/dev/null"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "./$deb" >/dev/null
 trap 'DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq pgcutover >/dev/null 2>&1 || true' EXIT
-check "installed binary answers --version" "/usr/bin/pgcutover --version | grep -q '^pgcutover '"
-check "man pgcutover renders" "MANWIDTH=80 man pgcutover | grep -q 'near-zero downtime'"
+check "installed binary answers --version" "/usr/bin/pgcutover --version | grep -c '^pgcutover ' >/dev/null"
+check "man pgcutover renders" "MANWIDTH=80 man pgcutover | grep -c 'near-zero downtime' >/dev/null"
 check "the man page has no warnings" "test -z \"\$(man --warnings -l '$src/docs/pgcutover.1' 2>&1 >/dev/null)\""
 check "bash completion installed" "test -f /usr/share/bash-completion/completions/pgcutover"
 check "systemd unit installed" "grep -q 'ExecStart=/usr/bin/pgcutover follow' /lib/systemd/system/pgcutover@.service"

@@ -3,7 +3,7 @@
 # status, switchover and cleanup under valgrind memcheck: no memory error and
 # no leak definitely lost.  (Skipped in the ASan build: they do not mix.)
 . "$(dirname "$0")/../lib/harness.sh"
-if ldd "$PGCUTOVER" | grep -q libasan || ! command -v valgrind >/dev/null; then
+if [[ "$(ldd "$PGCUTOVER")" == *libasan* ]] || ! command -v valgrind >/dev/null; then
   pass "# SKIP sanitizer build or no valgrind"
   TESTS_RUN=1
   done_testing
