@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ddl.h"
 #include "decoder.h"
 #include "lsn.h"
 
@@ -32,6 +33,7 @@ typedef struct ApplyTotals
 	int64_t		txns;
 	int64_t		rows;
 	int64_t		groups;
+	int64_t		ddl;			/* captured DDL commands replayed */
 	Lsn			durable_lsn;	/* end of the last source txn durably applied */
 	char		last_commit_time[64];	/* source commit time of that txn */
 } ApplyTotals;
@@ -43,6 +45,22 @@ Apply	   *apply_open(const ApplyConfig *cfg, char **errmsg, int *exit_code);
 
 /* Applies B, I, U, D, T or C.  false on error (see apply_error). */
 bool		apply_change(Apply *a, const Change *c);
+
+/*
+ * Replays one DDL statement at this point of the open source transaction,
+ * with the source's search_path, and after_sql (may be NULL); then sets the source's value on columns
+ * it added with a default computed once, re-relaxes identity columns and
+ * forgets every cached table shape.  The group commits with the source
+ * transaction.  false on error; a failed DDL is EXIT_SQL.
+ */
+bool		apply_ddl(Apply *a, const char *sql, const char *after_sql, const char *search_path,
+					  const DdlMissing *missing, int nmissing);
+
+/* Does the target have this table (as seen by the open group)?  false on error too. */
+bool		apply_has_table(Apply *a, const char *schema, const char *table, bool *exists);
+
+/* Is the current source transaction one that was applied before (skipped)? */
+bool		apply_skipping(const Apply *a);
 
 /* Commits the open group if no source transaction is half applied. */
 bool		apply_flush(Apply *a);

@@ -43,5 +43,6 @@ int			cmd_verify(Options *opts);
 int			cmd_cleanup(Options *opts);
 int			cmd_switchover(Options *opts);
 int			cmd_migrate(Options *opts);
+int			cmd_ddl_capture(Options *opts);
 
 #endif

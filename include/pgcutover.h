@@ -73,6 +73,12 @@ typedef struct Options
 	/* follow */
 	bool		until_caught_up;
 	char	   *endpos;
+	char	   *ddl_mode;		/* apply, stop; NULL: apply when capture is installed */
+	char	   *ddl_exclude;	/* regex of object names whose DDL is skipped */
+	bool		resume_after_ddl;
+
+	/* ddl-capture */
+	char	   *ddl_action;		/* install, remove, status */
 
 	double		heartbeat_interval; /* seconds, 0: no heartbeats */
 	char	   *metrics_listen;

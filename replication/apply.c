@@ -6,6 +6,10 @@
  *	    I/U/D    prepared statement per (table, action, column set), sent
  *	             without waiting; results read at every sync point
  *	    T        collected, sent as one TRUNCATE at the next other change
+ *	    DDL      (captured on the source) a barrier: the rows before it are
+ *	             sent and checked, it runs with the source's search_path,
+ *	             cached table shapes are dropped, and the group commits with
+ *	             this source transaction
  *	    C        the source transaction is complete; the group commits when
  *	             it is large or old enough, or when apply_flush() says the
  *	             stream is idle
@@ -186,6 +190,7 @@ rollback_group(Apply *a)
 	PGresult   *res;
 
 	a->npending = 0;
+	a->ddl_in_group = false;
 	nanfix_clear(a->nanfix);
 	if (PQstatus(a->tgt) != CONNECTION_OK)
 		return false;
@@ -231,6 +236,7 @@ commit_group(Apply *a)
 		return false;
 
 	a->group_open = false;
+	a->ddl_in_group = false;
 	a->totals.groups++;
 	a->totals.txns += a->group_txns;
 	a->totals.rows += a->group_rows;
@@ -283,17 +289,47 @@ check_source_identity(Apply *a, TableMeta *t)
 	return true;
 }
 
+/*
+ * After DDL in the open group only the group's own connection sees the new
+ * catalog: leave pipeline mode for the lookup (results drained first).
+ */
+static TableMeta *
+lookup_in_group(Apply *a, const char *schema, const char *table, bool *missing)
+{
+	TableMeta  *t;
+
+	*missing = false;
+	if (!apply_sync_results(a))
+		return NULL;
+	if (PQexitPipelineMode(a->tgt) != 1)
+	{
+		apply_fail(a, EXIT_INTERNAL, "cannot leave pipeline mode on the target: %s", PQerrorMessage(a->tgt));
+		return NULL;
+	}
+	t = tablecache_get(a->tables, a->tgt, schema, table, missing);
+	if (PQenterPipelineMode(a->tgt) != 1)
+	{
+		apply_fail(a, EXIT_INTERNAL, "cannot enter pipeline mode on the target: %s", PQerrorMessage(a->tgt));
+		return NULL;
+	}
+	return t;
+}
+
 static TableMeta *
 lookup_table(Apply *a, const Change *c)
 {
 	bool		missing;
-	TableMeta  *t = tablecache_get(a->tables, a->meta, c->schema, c->table, &missing);
+	TableMeta  *t = a->ddl_in_group ? lookup_in_group(a, c->schema, c->table, &missing)
+		: tablecache_get(a->tables, a->meta, c->schema, c->table, &missing);
+
+	if (a->error)
+		return NULL;
 
 	if (t == NULL)
 	{
 		if (missing)
 			apply_fail(a, EXIT_SCHEMA_DRIFT,
-				 "table \"%s\".\"%s\" has changes on the source but does not exist on the target (created after the copy?); fix: create it on the target like on the source (pg_dump --schema-only -t), then follow again",
+				 "table \"%s\".\"%s\" has changes on the source but does not exist on the target (created after the copy, or by CREATE TABLE AS / SELECT INTO, whose rows come before the command); fix: create it on the target like on the source (pg_dump --schema-only -t), then follow again",
 				 c->schema, c->table);
 		else
 			apply_fail(a, EXIT_SQL, "cannot read the target's catalog for \"%s\".\"%s\"", c->schema, c->table);
@@ -385,7 +421,7 @@ apply_change(Apply *a, const Change *c)
 			a->group_end_lsn = c->nextlsn;
 			snprintf(a->group_commit_time, sizeof(a->group_commit_time), "%s",
 					 c->timestamp ? c->timestamp : "");
-			return !group_is_due(a) || commit_group(a);
+			return !(group_is_due(a) || a->ddl_in_group) || commit_group(a);
 		case CHANGE_INSERT:
 		case CHANGE_UPDATE:
 		case CHANGE_DELETE:
@@ -397,6 +433,72 @@ apply_change(Apply *a, const Change *c)
 		default:
 			return apply_fail(a, EXIT_INTERNAL, "unexpected change action '%c'", c->action);
 	}
+}
+
+bool
+apply_ddl(Apply *a, const char *sql, const char *after_sql, const char *search_path,
+		  const DdlMissing *missing, int nmissing)
+{
+	const char *params[4];
+
+	if (a->error)
+		return false;
+	if (a->skip_txn)
+		return true;
+	if (!a->in_txn)
+		return apply_fail(a, EXIT_INTERNAL, "DDL outside a source transaction");
+	/* everything before it goes first, and nothing may point at old shapes */
+	if (!flush_truncate(a) || !apply_flush_rows(a) || !apply_sync_results(a) || !resolve_nans(a))
+		return false;
+	params[0] = search_path;
+	if (!send_query(a, "SELECT pg_catalog.set_config('search_path', $1, true)", 1, params,
+					"setting the DDL's search_path"))
+		return false;
+	if (PQsendQueryParams(a->tgt, sql, 0, NULL, NULL, NULL, NULL, 0) != 1)
+		return apply_fail(a, EXIT_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
+	apply_push_pending(a, -1, "the DDL", NULL);
+	if (after_sql && !send_query(a, after_sql, 0, NULL, after_sql))
+		return false;
+	params[0] = a->search_path;
+	if (!send_query(a, "SELECT pg_catalog.set_config('search_path', $1, true)", 1, params,
+					"restoring search_path"))
+		return false;
+	for (int i = 0; i < nmissing; i++)
+	{
+		params[0] = missing[i].schema;
+		params[1] = missing[i].table;
+		params[2] = missing[i].column;
+		params[3] = missing[i].value;
+		if (!send_query(a, "SELECT pgcutover.ddl_fix_missing($1, $2, $3, $4)", 4, params,
+						"setting the source's default on existing rows"))
+			return false;
+	}
+	params[0] = a->cfg.slot;
+	if (!send_query(a, "SELECT pgcutover.relax_identity($1)", 1, params, "relaxing identity columns") ||
+		!send_query(a, "DEALLOCATE ALL", 0, NULL, "DEALLOCATE") ||
+		!apply_sync_results(a))
+		return false;
+	tablecache_invalidate(a->tables);
+	a->ddl_in_group = true;
+	a->totals.ddl++;
+	return true;
+}
+
+bool
+apply_has_table(Apply *a, const char *schema, const char *table, bool *exists)
+{
+	bool		missing;
+	TableMeta  *t = a->ddl_in_group ? lookup_in_group(a, schema, table, &missing)
+		: tablecache_get(a->tables, a->meta, schema, table, &missing);
+
+	*exists = t != NULL;
+	return t != NULL || missing;
+}
+
+bool
+apply_skipping(const Apply *a)
+{
+	return a->in_txn && a->skip_txn;
 }
 
 bool
@@ -451,6 +553,8 @@ prepare_target(Apply *a)
 					"cannot SET session_replication_role = replica on the target (needs superuser or your cloud's equivalent role); without it triggers and foreign keys would fire twice; fix: run follow as such a role");
 	if (!db_exec(a->tgt, "SET synchronous_commit = on; SET lock_timeout = '60s'"))
 		return apply_fail(a, EXIT_SQL, "cannot configure the target session");
+	if ((a->search_path = db_scalar(a->tgt, "SHOW search_path")) == NULL)
+		return apply_fail(a, EXIT_SQL, "cannot read search_path on the target");
 	res = db_query_params(a->tgt,
 						  "INSERT INTO pgcutover.apply_progress (slot_name, applied_lsn) "
 						  "SELECT slot_name, consistent_lsn FROM pgcutover.migration WHERE slot_name = $1 "
@@ -480,35 +584,14 @@ static bool
 relax_identity_columns(Apply *a)
 {
 	const char *params[1] = {a->cfg.slot};
-	PGresult   *res;
-	bool		ok = true;
+	PGresult   *res = db_query_params(a->tgt, "SELECT pgcutover.relax_identity($1)", 1, params);
 
-	if (!db_exec(a->tgt, "BEGIN"))
-		return apply_fail(a, EXIT_SQL, "cannot start a transaction on the target");
-	res = db_query_params(a->tgt,
-						  "INSERT INTO pgcutover.identity_always (slot_name, nspname, relname, attname) "
-						  "SELECT $1, n.nspname, c.relname, a.attname "
-						  "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
-						  "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-						  "WHERE a.attidentity = 'a' AND NOT a.attisdropped AND n.nspname <> 'pgcutover' "
-						  "ON CONFLICT DO NOTHING", 1, params);
-	PQclear(res);
 	if (res == NULL)
-		ok = false;
-	res = ok ? db_query(a->tgt,
-						"SELECT pg_catalog.format('ALTER TABLE %I.%I ALTER COLUMN %I SET GENERATED BY DEFAULT', "
-						"  nspname, relname, attname) FROM pgcutover.identity_always") : NULL;
-	for (int i = 0; res && ok && i < PQntuples(res); i++)
-		ok = db_exec(a->tgt, PQgetvalue(res, i, 0));
-	if (ok && res && PQntuples(res) > 0)
-		log_info("%d GENERATED ALWAYS identity column(s) are BY DEFAULT on the target while it follows; switchover restores them",
-				 PQntuples(res));
-	PQclear(res);
-	if (!ok || res == NULL || !db_exec(a->tgt, "COMMIT"))
-	{
-		PQclear(PQexec(a->tgt, "ROLLBACK"));
 		return apply_fail(a, EXIT_SQL, "cannot relax the GENERATED ALWAYS identity columns on the target");
-	}
+	if (atoi(PQgetvalue(res, 0, 0)) > 0)
+		log_info("%s GENERATED ALWAYS identity column(s) are BY DEFAULT on the target while it follows; switchover restores them",
+				 PQgetvalue(res, 0, 0));
+	PQclear(res);
 	return true;
 }
 
@@ -563,6 +646,7 @@ apply_close(Apply *a)
 	free(a->buf_tables);
 	free(a->batch_params);
 	free(a->pending);
+	free(a->search_path);
 	free(a->error);
 	free(a);
 }

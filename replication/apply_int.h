@@ -49,6 +49,9 @@ struct Apply
 	bool		group_open;
 	bool		in_txn;
 	bool		skip_txn;
+	bool		ddl_in_group;	/* DDL ran in the open group: the catalog is read
+								 * on tgt, the group commits with the source txn */
+	char	   *search_path;	/* the session's own, restored after DDL */
 	int64_t		group_rows;
 	int64_t		group_txns;
 	double		group_started;

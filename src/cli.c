@@ -24,7 +24,8 @@ enum
 	C_VERIFY = 1 << 5,
 	C_CLEANUP = 1 << 6,
 	C_MIGRATE = 1 << 7,
-	C_ALL = 0xff
+	C_DDL_CAPTURE = 1 << 8,
+	C_ALL = 0x1ff
 };
 
 static const Command commands[] = {
@@ -73,6 +74,13 @@ static const Command commands[] = {
 		"copy (with its preflight), then a follower per database until lag <=\n"
 		"--max-lag; then keep following until SIGINT, or with --switchover switch\n"
 		"over each database and clean up.  Rerun after a crash to resume.\n"},
+	{"ddl-capture", "install|remove|status: carry the source's DDL in the stream", cmd_ddl_capture,
+		"Usage: pgcutover ddl-capture install|remove|status --source DSN\n\n"
+		"install: event triggers on the source (needs superuser) that write every\n"
+		"DDL command into the WAL as a transactional logical message, so follow\n"
+		"replays it on the target at exactly its place among the row changes\n"
+		"(follow --ddl=apply, the default once installed).  remove: drops them\n"
+		"(cleanup does too).  status: says whether they are installed.\n"},
 	{NULL, NULL, NULL, NULL}
 };
 
@@ -92,7 +100,8 @@ enum
 	O_PG_BIN, O_SNAPSHOT_HOLD, O_UNTIL_CAUGHT_UP, O_ENDPOS, O_WAIT_LAG, O_TIMEOUT,
 	O_WATCH, O_MAX_LAG, O_KEEP_STATE, O_HEARTBEAT, O_METRICS, O_METRICS_PUBLIC,
 	O_FENCE, O_FENCE_COMMAND, O_POST_COMMAND, O_SEQ_GAP, O_SKIP_VERIFY, O_ABORT_MISMATCH,
-	O_DATABASE, O_SWITCHOVER, O_REVERSE, O_CONSTRAINTS, O_CONFIG
+	O_DATABASE, O_SWITCHOVER, O_REVERSE, O_CONSTRAINTS, O_CONFIG, O_DDL, O_DDL_EXCLUDE,
+	O_RESUME_AFTER_DDL
 };
 
 static const OptSpec optspecs[] = {
@@ -121,6 +130,9 @@ static const OptSpec optspecs[] = {
 	{{"snapshot-hold", required_argument, NULL, O_SNAPSHOT_HOLD}, C_COPY | C_MIGRATE, "SECONDS", "keep the exported snapshot this long for a resume after a crash (default 600)"},
 	{{"until-caught-up", no_argument, NULL, O_UNTIL_CAUGHT_UP}, C_FOLLOW, NULL, "exit once everything committed at start is applied"},
 	{{"endpos", required_argument, NULL, O_ENDPOS}, C_FOLLOW, "LSN", "stop at this source LSN"},
+	{{"ddl", required_argument, NULL, O_DDL}, C_FOLLOW | C_MIGRATE, "MODE", "captured DDL: apply (default when capture is installed) or stop"},
+	{{"ddl-exclude", required_argument, NULL, O_DDL_EXCLUDE}, C_FOLLOW | C_MIGRATE, "REGEX", "skip captured DDL whose objects all match REGEX (e.g. ^audit\\.)"},
+	{{"resume-after-ddl", no_argument, NULL, O_RESUME_AFTER_DDL}, C_FOLLOW, NULL, "continue after a DDL stop: skip the captured command that stopped follow"},
 	{{"heartbeat-interval", required_argument, NULL, O_HEARTBEAT}, C_FOLLOW | C_MIGRATE, "SECONDS", "heartbeat on the source for honest lag (default 1, 0: off)"},
 	{{"metrics-listen", required_argument, NULL, O_METRICS}, C_FOLLOW | C_MIGRATE, "HOST:PORT", "serve Prometheus metrics (e.g. 127.0.0.1:9187)"},
 	{{"metrics-allow-public", no_argument, NULL, O_METRICS_PUBLIC}, C_FOLLOW | C_MIGRATE, NULL, "allow --metrics-listen on a non-loopback address"},
@@ -304,6 +316,16 @@ apply_option(int code, const char *name, const char *arg, Options *opts, FILE *e
 		case O_ABORT_MISMATCH: opts->abort_on_mismatch = true; return true;
 		case O_REVERSE: opts->reverse = true; return true;
 		case O_CONSTRAINTS: opts->check_constraints = true; return true;
+		case O_DDL:
+			if (strcmp(arg, "apply") != 0 && strcmp(arg, "stop") != 0)
+			{
+				fprintf(err, "pgcutover: invalid --ddl \"%s\"; fix: use apply or stop\n", arg);
+				return false;
+			}
+			set_str(&opts->ddl_mode, arg);
+			return true;
+		case O_DDL_EXCLUDE: set_str(&opts->ddl_exclude, arg); return true;
+		case O_RESUME_AFTER_DDL: opts->resume_after_ddl = true; return true;
 	}
 	return true;
 }
@@ -495,6 +517,16 @@ cli_parse(int argc, char **argv, Options *opts, FILE *out, FILE *err)
 				want_help = true;
 				continue;
 			}
+			if (cmd != NULL && cmd->run == cmd_ddl_capture && opts->ddl_action == NULL)
+			{
+				if (strcmp(word, "install") != 0 && strcmp(word, "remove") != 0 && strcmp(word, "status") != 0)
+				{
+					fprintf(err, "pgcutover: unknown ddl-capture action \"%s\"; fix: use install, remove or status\n", word);
+					return CLI_EXIT_USAGE;
+				}
+				opts->ddl_action = pg_strdup(word);
+				continue;
+			}
 			if (cmd != NULL)
 			{
 				fprintf(err, "pgcutover: unexpected argument \"%s\"; fix: commands take options only, see 'pgcutover %s --help'\n",
@@ -503,7 +535,7 @@ cli_parse(int argc, char **argv, Options *opts, FILE *out, FILE *err)
 			}
 			if ((cmd = cli_find_command(word)) == NULL)
 			{
-				fprintf(err, "pgcutover: unknown command \"%s\"; fix: use one of check, copy, follow, status, switchover, verify, cleanup, migrate\n", word);
+				fprintf(err, "pgcutover: unknown command \"%s\"; fix: use one of check, copy, follow, status, switchover, verify, cleanup, migrate, ddl-capture\n", word);
 				return CLI_EXIT_USAGE;
 			}
 			continue;
@@ -553,6 +585,11 @@ cli_parse(int argc, char **argv, Options *opts, FILE *out, FILE *err)
 			return CLI_EXIT_USAGE;
 		}
 	opts->command = cmd->name;
+	if (cmd->run == cmd_ddl_capture && opts->ddl_action == NULL)
+	{
+		fprintf(err, "pgcutover: ddl-capture needs an action; fix: pgcutover ddl-capture install|remove|status --source DSN\n");
+		return CLI_EXIT_USAGE;
+	}
 	if (opts->fence && strcmp(opts->fence, "none") == 0 && opts->fence_command == NULL)
 	{
 		fprintf(err, "pgcutover: --fence=none needs --fence-command; fix: give the command that stops writes (or use --fence=default)\n");
@@ -587,6 +624,9 @@ options_free(Options *opts)
 	free(opts->backup_dir);
 	free(opts->pg_bin_dir);
 	free(opts->endpos);
+	free(opts->ddl_mode);
+	free(opts->ddl_exclude);
+	free(opts->ddl_action);
 	free(opts->metrics_listen);
 	free(opts->fence);
 	free(opts->fence_command);

@@ -9,6 +9,8 @@
  *	    3. drop the slot on the source (refused while a follower uses it)
  *	    4. restore GENERATED ALWAYS identity columns on the target
  *	    5. drop schema pgcutover on the target (unless --keep-state)
+ *	    6. remove DDL capture from the source, unless another slot of this
+ *	       database still streams
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ddl_capture.h"
 #include "fence.h"
 #include "log.h"
 #include "pgconn.h"
@@ -85,6 +88,35 @@ drop_slot(PGconn *src, const Options *opts, bool switched_over)
 	return rc;
 }
 
+/* DDL capture goes with the last slot of the source database. */
+static int
+remove_capture(PGconn *src, const Options *opts)
+{
+	const char *params[1] = {opts->slot};
+	PGresult   *res;
+	int			others;
+
+	if (ddl_capture_count(src) <= 0)
+		return EXIT_OK;
+	res = db_query_params(src, "SELECT count(*) FROM pg_catalog.pg_replication_slots "
+						  "WHERE database = pg_catalog.current_database() AND slot_name <> $1", 1, params);
+	if (res == NULL)
+		return EXIT_SQL;
+	others = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (others > 0)
+	{
+		log_info("DDL capture stays on the source: %d other slot(s) of this database may need it ('pgcutover ddl-capture remove' drops it)",
+				 others);
+		return EXIT_OK;
+	}
+	if (!ddl_capture_remove(src, opts->dry_run))
+		return EXIT_SQL;
+	if (!opts->dry_run)
+		log_info("removed DDL capture from the source");
+	return EXIT_OK;
+}
+
 int
 cmd_cleanup(Options *opts)
 {
@@ -147,6 +179,8 @@ cmd_cleanup(Options *opts)
 		else if (!opts->dry_run)
 			log_info("dropped schema pgcutover on the target");
 	}
+	if (rc == EXIT_OK)
+		rc = remove_capture(src, opts);
 	if (rc == EXIT_OK && opts->json)
 		printf("{\"command\": \"cleanup\", \"ok\": true, \"exit_code\": 0, \"slot\": \"%s\", \"dry_run\": %s}\n",
 			   opts->slot, opts->dry_run ? "true" : "false");

@@ -24,7 +24,9 @@
 #include "apply.h"
 #include "catalog.h"
 #include "cli.h"
+#include "ddl.h"
 #include "decoder.h"
+#include "follow_ddl.h"
 #include "lagtrack.h"
 #include "log.h"
 #include "metrics.h"
@@ -54,6 +56,7 @@ typedef struct Follow
 	Stream	   *stream;
 	Decoder    *decoder;
 	Apply	   *apply;
+	FollowDdl  *ddl;			/* captured DDL: apply, skip or stop */
 	LagTracker	lag;
 	MetricsServer *metrics;
 	bool		heartbeats;		/* emitting heartbeats on the source */
@@ -219,6 +222,23 @@ on_logical_message(Follow *f, const Change *c)
 	}
 }
 
+/* A DDL command captured on the source, at its place in a transaction. */
+static bool
+on_ddl_message(Follow *f, const Change *c)
+{
+	char	   *err = NULL;
+	int			rc = follow_ddl_handle(f->ddl, f->apply, f->state, c->lsn, c->content,
+									   c->content_len, &err);
+
+	if (rc != EXIT_OK)
+	{
+		fail_follow(f, rc, "%s", err);
+		free(err);
+		return false;
+	}
+	return true;
+}
+
 /* Emits a heartbeat on the source; on a privilege error says what to GRANT. */
 static void
 heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -266,6 +286,8 @@ on_data(void *arg, Lsn wal_start, const char *data, size_t len)
 	}
 	if (c.action == CHANGE_MESSAGE)
 	{
+		if (c.transactional && c.prefix && strcmp(c.prefix, DDL_MESSAGE_PREFIX) == 0)
+			return on_ddl_message(f, &c);
 		on_logical_message(f, &c);
 		return true;
 	}
@@ -667,6 +689,8 @@ start_streaming(Follow *f)
 	}
 	if (!check_identities(f))
 		return EXIT_SCHEMA_DRIFT;
+	if (!follow_ddl_prepare(f->ddl, f->source, f->state))
+		return EXIT_SQL;
 	f->heartbeats = f->opts->heartbeat_interval > 0;
 	if (f->opts->metrics_listen && f->metrics == NULL &&
 		(f->metrics = metrics_start(f->opts->metrics_listen, f->opts->metrics_allow_public,
@@ -802,6 +826,7 @@ print_json_summary(Follow *f, int rc)
 		json_object_set_new(doc, "transactions", json_integer(t->txns));
 		json_object_set_new(doc, "rows", json_integer(t->rows));
 		json_object_set_new(doc, "groups", json_integer(t->groups));
+		json_object_set_new(doc, "ddl_replayed", json_integer(t->ddl));
 		json_object_set_new(doc, "seconds", json_real(now_seconds() - f->started));
 	}
 	json_object_set_new(doc, "error", rc == EXIT_OK || f->apply == NULL ? json_null()
@@ -816,6 +841,7 @@ cmd_follow(Options *opts)
 {
 	Follow		f = {.opts = opts};
 	int			rc;
+	char	   *err = NULL;
 
 	if (opts->source == NULL || opts->target == NULL)
 	{
@@ -825,6 +851,12 @@ cmd_follow(Options *opts)
 	if (opts->endpos && !lsn_parse(opts->endpos, &f.endpos))
 	{
 		log_error("invalid --endpos \"%s\"; fix: give a WAL position like 0/16B3748", opts->endpos);
+		return EXIT_USAGE;
+	}
+	if ((f.ddl = follow_ddl_create(opts, &err)) == NULL)
+	{
+		log_error("%s", err);
+		free(err);
 		return EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -852,6 +884,7 @@ cmd_follow(Options *opts)
 	stream_close(f.stream);
 	apply_close(f.apply);
 	decoder_destroy(f.decoder);
+	follow_ddl_destroy(f.ddl);
 	PQfinish(f.state);
 	PQfinish(f.source);
 	metrics_stop(f.metrics);

@@ -112,6 +112,7 @@ dump_section(CopyContext *ctx, const char *section)
 	argv[n++] = "--no-subscriptions";
 	argv[n++] = "--no-blobs";
 	argv[n++] = "--format=plain";
+	argv[n++] = "--exclude-schema=pgcutover";	/* DDL capture, reverse state */
 	for (int l = 0; l < 4; l++)
 		for (int i = 0; i < lists[l]->count && n < 60 + 4 * 32; i++)
 		{
@@ -305,10 +306,14 @@ add_post_step(CopyContext *ctx, PGconn *tgt, int step, const char *type, const c
 {
 	char		stepbuf[16],
 				stagebuf[8];
-	char	   *text = pg_malloc0(len + 1);
-	const char *params[6] = {ctx->slot, stepbuf, stagebuf, type, name, text};
+	char	   *text;
+	const char *params[6] = {ctx->slot, stepbuf, stagebuf, type, name, NULL};
 	bool		ok;
 
+	/* our own DDL capture on the source is not the application's schema */
+	if (strcmp(type, "EVENT TRIGGER") == 0 && strncmp(name, "pgcutover_ddl_", 14) == 0)
+		return true;
+	params[5] = text = pg_malloc0(len + 1);
 	memcpy(text, sql, len);
 	snprintf(stepbuf, sizeof(stepbuf), "%d", step);
 	snprintf(stagebuf, sizeof(stagebuf), "%d", step > 0 ? post_stage(type) : 0);

@@ -1,0 +1,268 @@
+/*
+ * follow_ddl.c
+ *	  follow's handling of captured DDL: mode (--ddl=apply|stop, default
+ *	  apply when capture is installed on the source), --ddl-exclude,
+ *	  --resume-after-ddl, and the stop record on the target.
+ */
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "ddl.h"
+#include "follow_ddl.h"
+#include "log.h"
+#include "pgconn.h"
+
+struct FollowDdl
+{
+	const Options *opts;
+	bool		apply;			/* else stop at every DDL */
+	bool		mode_given;
+	bool		have_exclude;
+	regex_t		exclude;
+	DdlCursor	cursor;
+	Lsn			resume_lsn;		/* --resume-after-ddl: skip the DDL here */
+};
+
+FollowDdl *
+follow_ddl_create(const Options *opts, char **errmsg)
+{
+	FollowDdl  *d = pg_malloc0(sizeof(FollowDdl));
+	int			rc;
+
+	*errmsg = NULL;
+	d->opts = opts;
+	if (opts->ddl_mode)
+	{
+		d->mode_given = true;
+		d->apply = strcmp(opts->ddl_mode, "apply") == 0;
+	}
+	if (opts->ddl_exclude)
+	{
+		if ((rc = regcomp(&d->exclude, opts->ddl_exclude, REG_EXTENDED | REG_NOSUB)) != 0)
+		{
+			char		buf[256];
+
+			regerror(rc, &d->exclude, buf, sizeof(buf));
+			*errmsg = psprintf("invalid --ddl-exclude \"%s\": %s; fix: give a POSIX extended regular expression matched against object names like public.audit_log",
+							   opts->ddl_exclude, buf);
+			free(d);
+			return NULL;
+		}
+		d->have_exclude = true;
+	}
+	return d;
+}
+
+void
+follow_ddl_destroy(FollowDdl *d)
+{
+	if (d == NULL)
+		return;
+	if (d->have_exclude)
+		regfree(&d->exclude);
+	ddl_cursor_free(&d->cursor);
+	free(d);
+}
+
+bool
+follow_ddl_prepare(FollowDdl *d, PGconn *source, PGconn *state)
+{
+	char	   *installed = db_scalar(source,
+									  "SELECT count(*) = 4 FROM pg_catalog.pg_event_trigger "
+									  "WHERE evtname IN ('pgcutover_ddl_start', 'pgcutover_ddl_drop', "
+									  "'pgcutover_ddl_rewrite', 'pgcutover_ddl_end') AND evtenabled <> 'D'");
+	bool		capture = installed && strcmp(installed, "t") == 0;
+
+	free(installed);
+	if (!d->mode_given)
+		d->apply = capture;
+	if (capture)
+		log_info("DDL capture is installed on the source: schema changes %s (--ddl=%s)",
+				 d->apply ? "are replayed on the target at their place in the stream"
+				 : "stop follow with the command to run", d->apply ? "apply" : "stop");
+	else
+		log_info("DDL capture is not installed on the source: a schema change stops follow with the DDL to run on the target (enable replay with 'pgcutover ddl-capture install')");
+
+	if (d->opts->resume_after_ddl && d->resume_lsn == INVALID_LSN)
+	{
+		const char *params[1] = {d->opts->slot};
+		PGresult   *res = db_query_params(state,
+										  "SELECT ddl_stop_lsn::text FROM pgcutover.apply_progress "
+										  "WHERE slot_name = $1 AND ddl_stop_lsn > applied_lsn", 1, params);
+		char		lsn[LSN_FORMAT_LEN];
+
+		if (res == NULL)
+			return false;
+		if (PQntuples(res) == 1 && lsn_parse(PQgetvalue(res, 0, 0), &d->resume_lsn))
+			log_warn("--resume-after-ddl: the captured DDL at %s is skipped; the target must already match the source's schema after it",
+					 lsn_format(d->resume_lsn, lsn));
+		else
+			log_info("--resume-after-ddl: no stop on a captured DDL is recorded; the target's schema is read afresh");
+		PQclear(res);
+	}
+	return true;
+}
+
+/* schema-level: only the schema filters; table-level: all of them */
+static bool
+selected(void *arg, const char *schema, const char *table)
+{
+	const Options *o = arg;
+
+	if (table)
+		return catalog_table_selected(o, schema, table);
+	return strcmp(schema, "pgcutover") != 0 &&
+		(o->include_schema.count == 0 || strlist_contains(&o->include_schema, schema)) &&
+		!strlist_contains(&o->exclude_schema, schema);
+}
+
+/* Records the stop and builds the message; returns EXIT_SCHEMA_DRIFT. */
+static int
+stop_at(FollowDdl *d, PGconn *state, Lsn lsn, const DdlEvent *ev, const char *why, char **errmsg)
+{
+	const char *params[2] = {d->opts->slot, NULL};
+	char		lsnbuf[LSN_FORMAT_LEN];
+	char	   *what = ddl_describe(ev);
+	/* the command text, unless it may hold a password (user mappings, servers) */
+	bool		secret = strstr(ev->tag, "USER MAPPING") || strstr(ev->tag, "SERVER");
+
+	params[1] = lsn_format(lsn, lsnbuf);
+	PQclear(db_query_params(state, "UPDATE pgcutover.apply_progress SET ddl_stop_lsn = $2 WHERE slot_name = $1",
+							2, params));
+	*errmsg = psprintf("DDL on the source at %s stops follow: %s%s%.300s%s: %s; nothing of its transaction was applied; fix: run the equivalent on the target by hand, then 'pgcutover follow --resume-after-ddl' (skips exactly this command)",
+					   lsnbuf, what, secret ? "" : " [", secret ? "" : ev->command,
+					   secret ? "" : "]", why);
+	free(what);
+	return EXIT_SCHEMA_DRIFT;
+}
+
+/*
+ * CREATE TABLE AS / SELECT INTO: its rows travel in the stream BEFORE the
+ * command.  Had there been any, follow would have stopped on a missing
+ * table before getting here, and the operator created it by hand: then the
+ * command is done already.  Otherwise it is replayed and emptied (*after),
+ * as the stream carried no rows of it.
+ */
+static int
+created_as(Apply *apply, const DdlEvent *ev, char **after)
+{
+	*after = NULL;
+	for (int i = 0; i < ev->nobjects; i++)
+	{
+		char	   *parts[2] = {NULL, NULL};
+		bool		exists = false;
+		bool		ok;
+
+		if (strcmp(ev->objects[i].type, "table") != 0 ||
+			ddl_split_identity(ev->objects[i].identity, parts, 2) != 2)
+		{
+			free(parts[0]);
+			continue;
+		}
+		ok = apply_has_table(apply, parts[0], parts[1], &exists);
+		free(parts[0]);
+		free(parts[1]);
+		if (!ok)
+			return apply_exit_code(apply);
+		if (exists)
+			log_info("%s %s: the table is on the target already (created by hand), not replayed",
+					 ev->tag, ev->objects[i].identity);
+		else
+			*after = psprintf("TRUNCATE ONLY %s", ev->objects[i].identity);
+		return EXIT_OK;
+	}
+	return EXIT_OK;
+}
+
+static int
+replay(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, char **errmsg)
+{
+	char	   *why = NULL;
+	char	   *stmt = ddl_pick_statement(&d->cursor, ev, &why);
+	char	   *after = NULL;
+	char	   *what;
+	bool		ok;
+	int			rc;
+
+	if (stmt == NULL)
+	{
+		rc = stop_at(d, state, lsn, ev, why, errmsg);
+		free(why);
+		return rc;
+	}
+	if (strcmp(ev->tag, "CREATE TABLE AS") == 0 || strcmp(ev->tag, "SELECT INTO") == 0)
+	{
+		rc = created_as(apply, ev, &after);
+		if (rc != EXIT_OK || after == NULL)
+		{
+			free(stmt);
+			if (rc != EXIT_OK)
+				*errmsg = pg_strdup(apply_error(apply));
+			return rc;
+		}
+	}
+	ok = apply_ddl(apply, stmt, after, ev->search_path, ev->missing, ev->nmissing);
+	free(after);
+	if (!ok)
+	{
+		free(stmt);
+		if (apply_exit_code(apply) != EXIT_SQL)
+		{
+			*errmsg = pg_strdup(apply_error(apply));
+			return apply_exit_code(apply);
+		}
+		why = psprintf("it failed on the target (%s)", apply_error(apply));
+		rc = stop_at(d, state, lsn, ev, why, errmsg);
+		free(why);
+		return rc;
+	}
+	what = ddl_describe(ev);
+	log_info("replayed DDL on the target: %s", what);
+	free(what);
+	free(stmt);
+	return EXIT_OK;
+}
+
+int
+follow_ddl_handle(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn,
+				  const char *content, size_t len, char **errmsg)
+{
+	DdlEvent	ev;
+	DdlPolicy	policy = {d->have_exclude ? &d->exclude : NULL, selected, (void *) d->opts};
+	DdlVerdict	verdict;
+	char	   *why = NULL;
+	char	   *what;
+	int			rc = EXIT_OK;
+	char		lsnbuf[LSN_FORMAT_LEN];
+
+	*errmsg = NULL;
+	if (apply_skipping(apply))
+		return EXIT_OK;			/* its transaction was applied before */
+	if (!ddl_event_parse(content, len, &ev, &why))
+	{
+		*errmsg = psprintf("cannot read the captured DDL at %s: %s; fix: reinstall capture with the same pgcutover version ('pgcutover ddl-capture install')",
+						   lsn_format(lsn, lsnbuf), why);
+		free(why);
+		return EXIT_INTERNAL;
+	}
+	what = ddl_describe(&ev);
+	if (lsn != INVALID_LSN && lsn == d->resume_lsn)
+	{
+		log_warn("skipping the DDL at %s as told by --resume-after-ddl: %s", lsn_format(lsn, lsnbuf), what);
+		d->resume_lsn = INVALID_LSN;
+	}
+	else if ((verdict = ddl_classify(&ev, &policy, &why)) == DDL_SKIP)
+		log_info("DDL on the source not replayed (%s): %s", why, what);
+	else if (verdict == DDL_STOP)
+		rc = stop_at(d, state, lsn, &ev, why, errmsg);
+	else if (!d->apply)
+		rc = stop_at(d, state, lsn, &ev, "follow runs with --ddl=stop", errmsg);
+	else
+		rc = replay(d, apply, state, lsn, &ev, errmsg);
+	free(why);
+	free(what);
+	ddl_event_free(&ev);
+	return rc;
+}
