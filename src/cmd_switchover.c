@@ -76,7 +76,7 @@ set_fenced_state(Switchover *sw, bool fenced)
 		return;
 	res = PQexecParams(sw->tgt,
 					   fenced ? "UPDATE pgcutover.migration SET fenced_at = now(), fence_mode = $2 WHERE slot_name = $1"
-					   : "UPDATE pgcutover.migration SET fenced_at = NULL, fence_mode = NULL WHERE slot_name = $1 AND $2 IS NOT NULL",
+					   : "UPDATE pgcutover.migration SET fenced_at = NULL, fence_mode = NULL WHERE slot_name = $1 AND $2::text IS NOT NULL",
 					   2, NULL, params, NULL, NULL, 0);
 	PQclear(res);
 }
