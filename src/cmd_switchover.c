@@ -57,6 +57,7 @@ typedef struct Switchover
 	VerifyResult verify;
 	bool		verified;
 	bool		already_done;	/* a previous run completed the switchover */
+	char	   *reverse_slot;	/* created or reused by this run: dropped on abort */
 } Switchover;
 
 static void
@@ -98,6 +99,18 @@ abort_switchover(Switchover *sw, int code, const char *fmt,...)
 	va_end(ap);
 	log_error("switchover aborted: %s", msg);
 	free(msg);
+	if (sw->reverse_slot && !sw->opts->dry_run)
+	{
+		/* the source takes writes again: a rollback slot from here would replay them */
+		const char *params[1] = {sw->reverse_slot};
+		PGresult   *res = db_query_params(sw->tgt, "SELECT pg_catalog.pg_drop_replication_slot($1)", 1, params);
+
+		if (res)
+			log_info("dropped the reverse slot %s on the target", sw->reverse_slot);
+		PQclear(res);
+		free(sw->reverse_slot);
+		sw->reverse_slot = NULL;
+	}
 	if (!sw->fenced)
 		return code;
 	if (sw->fenced_by_command)
@@ -331,11 +344,27 @@ prepare_reverse(Switchover *sw)
 		printf("[target] %s;\n[source] -- install schema pgcutover and record migration %s at that LSN\n", sql, slot);
 		goto done;
 	}
-	if ((lsn = db_scalar(sw->tgt, sql)) == NULL)
+	{
+		/* a killed run may have created it: it still starts at the fence point */
+		const char *p1[1] = {slot};
+		PGresult   *res = db_query_params(sw->tgt,
+										  "SELECT confirmed_flush_lsn::text FROM pg_catalog.pg_replication_slots "
+										  "WHERE slot_name = $1 AND NOT active AND confirmed_flush_lsn IS NOT NULL",
+										  1, p1);
+
+		if (res && PQntuples(res) == 1)
+		{
+			lsn = pg_strdup(PQgetvalue(res, 0, 0));
+			log_info("reusing the reverse slot %s that an interrupted switchover created (at %s)", slot, lsn);
+		}
+		PQclear(res);
+	}
+	if (lsn == NULL && (lsn = db_scalar(sw->tgt, sql)) == NULL)
 	{
 		rc = abort_switchover(sw, EXIT_PREFLIGHT, "cannot create the reverse slot %s on the target (needs wal_level=logical, wal2json and REPLICATION there; see 'pgcutover check' with source and target swapped)", slot);
 		goto done;
 	}
+	sw->reverse_slot = pg_strdup(slot);
 	{
 		const char *params[3] = {slot, lsn, sw->opts->slot};
 		PGresult   *res = NULL;
@@ -481,6 +510,7 @@ switchover_run(Options *opts, json_t **report)
 	if (!opts->json)
 		print_report(&sw, rc, downtime);
 	json_decref(sw.steps);
+	free(sw.reverse_slot);
 	verify_free(&sw.verify);
 	PQfinish(sw.src);
 	PQfinish(sw.tgt);
