@@ -186,8 +186,12 @@ wait_for_lag(Switchover *sw, double deadline)
 		int			rc = status_read(sw->src, sw->tgt, sw->opts->slot, &s);
 		bool		alive = s.follower_alive;
 		double		lag = s.lag_seconds;
+		bool		slot_gone = rc == EXIT_OK && (strcmp(s.state, "slot_missing") == 0 || strcmp(s.state, "slot_lost") == 0);
 
 		status_free(&s);
+		if (slot_gone && !sw->opts->dry_run)
+			return abort_switchover(sw, EXIT_STATE, "slot %s is gone from the source or invalidated: changes since then are lost; fix: 'pgcutover cleanup' and copy again",
+									sw->opts->slot);
 		if (rc == EXIT_STATE)
 			return abort_switchover(sw, EXIT_STATE, "no migration for slot %s on the target; fix: run copy and follow first", sw->opts->slot);
 		if (rc != EXIT_OK)
