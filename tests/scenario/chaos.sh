@@ -81,7 +81,7 @@ for cycle in $(seq 1 "$CYCLES"); do
     setsid "$PGCUTOVER" copy --source "$SRC_DSN" --target "$TGT" --slot "$slot" --jobs 2 \
       --split-threshold 4MB --snapshot-hold 120 >>"$HARNESS_DIR/copy-$cycle.log" 2>&1 &
     pid=$!
-    rand delay 0 "$COPY_T"
+    rand delay 0 "$COPY_T" $((RANDOM % 2 * 2 + 1))   # u^3: the short slot creation gets its share
     sleep "$delay"
     if [ $((RANDOM % 2)) -eq 0 ]; then how=process; kill -9 "$pid" 2>/dev/null || true; else how=group; kill -9 -- "-$pid" 2>/dev/null || true; fi
     set +e; wait "$pid"; rc=$?; set -e
