@@ -14,6 +14,7 @@
 #define PGCUTOVER_SNAPSHOT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "lsn.h"
 
@@ -33,6 +34,9 @@ typedef struct SnapshotLease
  */
 bool		snapshot_create(const char *src_dsn, const char *slot, int hold_seconds,
 							SnapshotLease *lease, char **errmsg);
+
+/* The unix socket path the keeper of slot started by this process will use. */
+bool		snapshot_socket_path(const char *slot, char *path, size_t len, char **errmsg);
 
 /* Takes a lease on a running keeper; false if there is none at that path. */
 bool		snapshot_attach(const char *socket_path, SnapshotLease *lease);

@@ -82,13 +82,39 @@ start_new_copy(CopyContext *ctx)
 	char	   *arrays[4];
 	PGresult   *res;
 
+	char		sock[108];
+
 	if (!state_install(ctx->tgt))
 		return EXIT_SQL;
+	/*
+	 * Record the intent first (phase copy_init, the keeper's socket): a copy
+	 * killed between creating the slot and recording it leaves a row that
+	 * says the slot is ours, so the rerun can drop it and start over.
+	 */
+	if (!snapshot_socket_path(ctx->slot, sock, sizeof(sock), &err))
+	{
+		log_error("%s", err);
+		free(err);
+		return EXIT_USAGE;
+	}
+	params[0] = ctx->slot;
+	params[1] = sock;
+	params[2] = PQdb(ctx->src);
+	res = db_query_params(ctx->tgt,
+						  "INSERT INTO pgcutover.migration (slot_name, run_id, phase, keeper_socket, source_dbname, copy_started_at) "
+						  "VALUES ($1, md5(random()::text || clock_timestamp()::text), 'copy_init', $2, $3, now())",
+						  3, params);
+	if (res == NULL)
+		return EXIT_SQL;
+	PQclear(res);
 	log_info("creating replication slot %s (wal2json) with an exported snapshot", ctx->slot);
 	if (!snapshot_create(ctx->opts->source, ctx->slot, ctx->opts->snapshot_hold, &ctx->lease, &err))
 	{
 		log_error("%s", err);
 		free(err);
+		res = db_query_params(ctx->tgt, "DELETE FROM pgcutover.migration WHERE slot_name = $1 AND phase = 'copy_init'",
+							  1, params);
+		PQclear(res);
 		return EXIT_STATE;
 	}
 	sysid = db_scalar(ctx->src, "SELECT system_identifier::text FROM pg_catalog.pg_control_system()");
@@ -107,12 +133,17 @@ start_new_copy(CopyContext *ctx)
 	params[10] = arrays[2] = db_text_array(&ctx->opts->include_table);
 	params[11] = arrays[3] = db_text_array(&ctx->opts->exclude_table);
 	res = db_query_params(ctx->tgt,
-						  "INSERT INTO pgcutover.migration (slot_name, run_id, phase, consistent_lsn, snapshot_name, "
-						  "  keeper_socket, keeper_pid, source_sysid, source_dbname, source_version, "
-						  "  include_schema, exclude_schema, include_table, exclude_table, copy_started_at) "
-						  "VALUES ($1, md5(random()::text || clock_timestamp()::text), 'copy_schema', $2, $3, $4, $5, $6, $7, $8, "
-						  "  $9, $10, $11, $12, now())",
+						  "UPDATE pgcutover.migration SET phase = 'copy_schema', consistent_lsn = $2, snapshot_name = $3, "
+						  "  keeper_socket = $4, keeper_pid = $5, source_sysid = $6, source_dbname = $7, source_version = $8, "
+						  "  include_schema = $9, exclude_schema = $10, include_table = $11, exclude_table = $12, "
+						  "  updated_at = now() "
+						  "WHERE slot_name = $1 AND phase = 'copy_init' RETURNING 1",
 						  12, params);
+	if (res && PQntuples(res) != 1)
+	{
+		PQclear(res);
+		res = NULL;
+	}
 	free(sysid);
 	for (int i = 0; i < 4; i++)
 		free(arrays[i]);
@@ -125,6 +156,67 @@ start_new_copy(CopyContext *ctx)
 	PQclear(res);
 	log_info("slot %s created at consistent point %s, snapshot %s", ctx->slot, lsn, ctx->lease.snapshot);
 	return EXIT_OK;
+}
+
+/*
+ * A copy killed while it created its slot (phase copy_init): nothing was
+ * copied yet.  Ends that run's keeper, drops the half-made slot and the row,
+ * so the caller can start over.
+ */
+static int
+discard_unfinished_start(CopyContext *ctx, const MigrationState *st)
+{
+	const char *params[1] = {ctx->slot};
+	SnapshotLease old = {.fd = -1};
+	PGresult   *res = NULL;
+	bool		active = false;
+
+	log_warn("an earlier copy of slot %s was stopped while it created the slot; nothing was copied: starting over",
+			 ctx->slot);
+	if (st->keeper_socket && snapshot_attach(st->keeper_socket, &old))
+		snapshot_release(&old);
+	/* that run's keeper may still be creating the slot: it drops it itself then */
+	for (int tries = 0; tries < 100; tries++)
+	{
+		PQclear(res);
+		res = db_query_params(ctx->src,
+							  "SELECT s.active OR EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a "
+							  "  WHERE a.backend_type = 'walsender' AND a.state = 'active' "
+							  "  AND a.query LIKE 'CREATE\\_REPLICATION\\_SLOT \"' || $1 || '\"%') "
+							  "FROM (SELECT $1::text AS slot_name) x "
+							  "LEFT JOIN pg_catalog.pg_replication_slots s USING (slot_name) "
+							  "WHERE s.slot_name IS NOT NULL OR EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a "
+							  "  WHERE a.backend_type = 'walsender' AND a.state = 'active' "
+							  "  AND a.query LIKE 'CREATE\\_REPLICATION\\_SLOT \"' || $1 || '\"%')",
+							  1, params);
+		active = res && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+		if (!active)
+			break;
+		usleep(100 * 1000);
+	}
+	if (res == NULL)
+		return EXIT_SQL;
+	if (active)
+	{
+		PQclear(res);
+		log_error("slot %s is still in use on the source; fix: stop the process that uses it (see pg_replication_slots.active_pid), then rerun copy",
+				  ctx->slot);
+		return EXIT_STATE;
+	}
+	if (PQntuples(res) == 1)
+	{
+		PQclear(res);
+		res = db_query_params(ctx->src, "SELECT pg_catalog.pg_drop_replication_slot(slot_name) "
+							  "FROM pg_catalog.pg_replication_slots WHERE slot_name = $1 AND NOT active", 1, params);
+		if (res == NULL)
+			return EXIT_SQL;
+		log_info("dropped the half-made slot %s", ctx->slot);
+	}
+	PQclear(res);
+	res = db_query_params(ctx->tgt, "DELETE FROM pgcutover.migration WHERE slot_name = $1 AND phase = 'copy_init'",
+						  1, params);
+	PQclear(res);
+	return res ? EXIT_OK : EXIT_SQL;
 }
 
 /* Re-attaches to the snapshot of an interrupted copy, or explains why not. */
@@ -379,6 +471,12 @@ cmd_copy(Options *opts)
 			   (long long) opts->split_threshold, opts->index_jobs);
 		goto done;
 	}
+	if (st.found && strcmp(st.phase, "copy_init") == 0)
+	{
+		if ((rc = discard_unfinished_start(&ctx, &st)) != EXIT_OK)
+			goto done;
+		st.found = false;
+	}
 	if (st.found)
 	{
 		resumed = true;
@@ -387,6 +485,7 @@ cmd_copy(Options *opts)
 	else if ((rc = preflight_for_copy(&ctx)) == EXIT_OK)
 	{
 		rc = start_new_copy(&ctx);
+		free(st.phase);
 		st.phase = pg_strdup("copy_schema");
 	}
 	if (rc == EXIT_OK)

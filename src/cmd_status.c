@@ -142,7 +142,12 @@ add_warnings(Status *s, const char *slot)
 		snprintf(s->state, sizeof(s->state), "slot_missing");
 		warn(s, "slot %s is gone from the source: changes since it was dropped are lost; fix: 'pgcutover cleanup' and copy again", slot);
 	}
-	if (s->wal_status && strcmp(s->wal_status, "reserved") != 0)
+	else if (s->wal_status && strcmp(s->wal_status, "lost") == 0 && strcmp(s->phase, "switched_over") != 0)
+	{
+		snprintf(s->state, sizeof(s->state), "slot_lost");
+		warn(s, "slot %s was invalidated by the source (wal_status lost, max_slot_wal_keep_size exceeded): the WAL it needed is gone and nothing more can be streamed; fix: 'pgcutover cleanup' and copy again", slot);
+	}
+	else if (s->wal_status && strcmp(s->wal_status, "reserved") != 0)
 		warn(s, "slot %s wal_status is %s: the source may remove WAL the slot still needs; fix: keep follow running, raise max_slot_wal_keep_size", slot, s->wal_status);
 	if (s->retained > RETAINED_WAL_WARN)
 		warn(s, "the slot retains %lld MB of WAL on the source; fix: keep follow running and caught up", (long long) (s->retained >> 20));
@@ -269,6 +274,14 @@ wait_lag(const Options *opts, PGconn *src, PGconn *tgt)
 
 		if (rc != EXIT_OK && rc != EXIT_STATE)
 			return rc;
+		if (rc == EXIT_OK && (strcmp(s.state, "slot_missing") == 0 || strcmp(s.state, "slot_lost") == 0))
+		{
+			/* the lag can never come down: say so now, not at --timeout */
+			log_error("%s", json_string_value(json_array_get(s.warnings, 0)));
+			emit(opts, &s, EXIT_STATE);
+			status_free(&s);
+			return EXIT_STATE;
+		}
 		if (rc == EXIT_OK && s.follower_alive && s.lag_seconds >= 0 && s.lag_seconds <= opts->wait_lag)
 		{
 			emit(opts, &s, EXIT_OK);

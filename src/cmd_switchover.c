@@ -49,12 +49,15 @@ typedef struct Switchover
 	PGconn	   *src;
 	PGconn	   *tgt;
 	bool		fenced;
+	bool		fenced_by_command;	/* the fence is --fence-command's (this or a killed run) */
 	double		t_fence;
 	double		lag_at_fence;
 	char		marker[LSN_FORMAT_LEN + 8];
 	json_t	   *steps;
 	VerifyResult verify;
 	bool		verified;
+	bool		already_done;	/* a previous run completed the switchover */
+	char	   *reverse_slot;	/* created or reused by this run: dropped on abort */
 } Switchover;
 
 static void
@@ -76,7 +79,7 @@ set_fenced_state(Switchover *sw, bool fenced)
 		return;
 	res = PQexecParams(sw->tgt,
 					   fenced ? "UPDATE pgcutover.migration SET fenced_at = now(), fence_mode = $2 WHERE slot_name = $1"
-					   : "UPDATE pgcutover.migration SET fenced_at = NULL, fence_mode = NULL WHERE slot_name = $1 AND $2 IS NOT NULL",
+					   : "UPDATE pgcutover.migration SET fenced_at = NULL, fence_mode = NULL WHERE slot_name = $1 AND $2::text IS NOT NULL",
 					   2, NULL, params, NULL, NULL, 0);
 	PQclear(res);
 }
@@ -96,9 +99,21 @@ abort_switchover(Switchover *sw, int code, const char *fmt,...)
 	va_end(ap);
 	log_error("switchover aborted: %s", msg);
 	free(msg);
+	if (sw->reverse_slot && !sw->opts->dry_run)
+	{
+		/* the source takes writes again: a rollback slot from here would replay them */
+		const char *params[1] = {sw->reverse_slot};
+		PGresult   *res = db_query_params(sw->tgt, "SELECT pg_catalog.pg_drop_replication_slot($1)", 1, params);
+
+		if (res)
+			log_info("dropped the reverse slot %s on the target", sw->reverse_slot);
+		PQclear(res);
+		free(sw->reverse_slot);
+		sw->reverse_slot = NULL;
+	}
 	if (!sw->fenced)
 		return code;
-	if (sw->opts->fence && strcmp(sw->opts->fence, "none") == 0)
+	if (sw->fenced_by_command)
 		log_error("the source was fenced by your --fence-command: UNDO IT NOW so the application can write again; the follower keeps running");
 	else if (unfence_database(sw->src, sw->opts->dry_run))
 	{
@@ -118,6 +133,49 @@ interrupted(void)
 	return switchover_interrupted != 0;
 }
 
+/*
+ * A rerun after a switchover that was killed (SIGKILL, a crash, a lost
+ * terminal): the state on the target says how far it got.  Returns -1 to go
+ * on, or an exit code to stop with.
+ */
+static int
+take_over_killed_run(Switchover *sw)
+{
+	const char *params[1] = {sw->opts->slot};
+	PGresult   *res = PQexecParams(sw->tgt,
+								   "SELECT phase, fenced_at IS NOT NULL, coalesce(fence_mode, ''), "
+								   "  coalesce(switched_over_at::text, ''), coalesce(fenced_at::text, '') "
+								   "FROM pgcutover.migration WHERE slot_name = $1",
+								   1, NULL, params, NULL, NULL, 0);
+	int			rc = -1;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+	{
+		PQclear(res);
+		return -1;				/* no state: wait_for_lag says so */
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "switched_over") == 0)
+	{
+		log_info("the migration of slot %s was already switched over (at %s): nothing to do; the source stays read-only",
+				 sw->opts->slot, PQgetvalue(res, 0, 3));
+		if (!sw->opts->json)
+			printf("switchover already complete (slot %s, at %s): nothing to do\n", sw->opts->slot,
+				   PQgetvalue(res, 0, 3));
+		sw->already_done = true;
+		rc = EXIT_OK;
+	}
+	else if (PQgetvalue(res, 0, 1)[0] == 't')
+	{
+		/* a killed run's fence: this run owns it now, and lifts it if it fails */
+		sw->fenced = true;
+		sw->fenced_by_command = strcmp(PQgetvalue(res, 0, 2), "none") == 0;
+		log_warn("a previous switchover of slot %s was interrupted with the source fenced (since %s): this run takes over and lifts the fence if it fails",
+				 sw->opts->slot, PQgetvalue(res, 0, 4));
+	}
+	PQclear(res);
+	return rc;
+}
+
 /* Step 1: polls the follower's state until lag <= --max-lag. */
 static int
 wait_for_lag(Switchover *sw, double deadline)
@@ -128,8 +186,12 @@ wait_for_lag(Switchover *sw, double deadline)
 		int			rc = status_read(sw->src, sw->tgt, sw->opts->slot, &s);
 		bool		alive = s.follower_alive;
 		double		lag = s.lag_seconds;
+		bool		slot_gone = rc == EXIT_OK && (strcmp(s.state, "slot_missing") == 0 || strcmp(s.state, "slot_lost") == 0);
 
 		status_free(&s);
+		if (slot_gone && !sw->opts->dry_run)
+			return abort_switchover(sw, EXIT_STATE, "slot %s is gone from the source or invalidated: changes since then are lost; fix: 'pgcutover cleanup' and copy again",
+									sw->opts->slot);
 		if (rc == EXIT_STATE)
 			return abort_switchover(sw, EXIT_STATE, "no migration for slot %s on the target; fix: run copy and follow first", sw->opts->slot);
 		if (rc != EXIT_OK)
@@ -158,16 +220,28 @@ fence_and_drain(Switchover *sw, double deadline)
 		"pg_catalog.json_build_object('fence', pg_catalog.clock_timestamp())::text)::text";
 	char	   *lsn;
 
+	/*
+	 * The state says "fenced" before the fence is up: a run killed in
+	 * between leaves a record, and the next run (or cleanup) lifts it.
+	 */
+	set_fenced_state(sw, true);
 	if (sw->opts->fence && strcmp(sw->opts->fence, "none") == 0)
 	{
+		sw->fenced_by_command = true;
 		if (!run_shell_command("--fence-command", sw->opts->fence_command, sw->opts->dry_run))
+		{
+			if (!sw->fenced)
+				set_fenced_state(sw, false);
 			return abort_switchover(sw, EXIT_INTERNAL, "--fence-command failed, the source was not fenced");
+		}
 	}
 	else if (fence_database(sw->src, sw->opts->dry_run) < 0)
+	{
+		sw->fenced = true;		/* the ALTER may have committed: lift it */
 		return abort_switchover(sw, EXIT_SQL, "cannot fence the source");
+	}
 	sw->fenced = true;
 	sw->t_fence = t0;
-	set_fenced_state(sw, true);
 	step_done(sw, "fence", t0);
 
 	t0 = now_seconds();
@@ -274,11 +348,27 @@ prepare_reverse(Switchover *sw)
 		printf("[target] %s;\n[source] -- install schema pgcutover and record migration %s at that LSN\n", sql, slot);
 		goto done;
 	}
-	if ((lsn = db_scalar(sw->tgt, sql)) == NULL)
+	{
+		/* a killed run may have created it: it still starts at the fence point */
+		const char *p1[1] = {slot};
+		PGresult   *res = db_query_params(sw->tgt,
+										  "SELECT confirmed_flush_lsn::text FROM pg_catalog.pg_replication_slots "
+										  "WHERE slot_name = $1 AND NOT active AND confirmed_flush_lsn IS NOT NULL",
+										  1, p1);
+
+		if (res && PQntuples(res) == 1)
+		{
+			lsn = pg_strdup(PQgetvalue(res, 0, 0));
+			log_info("reusing the reverse slot %s that an interrupted switchover created (at %s)", slot, lsn);
+		}
+		PQclear(res);
+	}
+	if (lsn == NULL && (lsn = db_scalar(sw->tgt, sql)) == NULL)
 	{
 		rc = abort_switchover(sw, EXIT_PREFLIGHT, "cannot create the reverse slot %s on the target (needs wal_level=logical, wal2json and REPLICATION there; see 'pgcutover check' with source and target swapped)", slot);
 		goto done;
 	}
+	sw->reverse_slot = pg_strdup(slot);
 	{
 		const char *params[3] = {slot, lsn, sw->opts->slot};
 		PGresult   *res = NULL;
@@ -353,7 +443,8 @@ report_json(Switchover *sw, int rc, double t_start, double downtime)
 
 	json_object_set_new(doc, "lag_at_fence_seconds", sw->lag_at_fence >= 0 ? json_real(sw->lag_at_fence) : json_null());
 	json_object_set_new(doc, "fence_marker_lsn", sw->marker[0] ? json_string(sw->marker) : json_null());
-	json_object_set_new(doc, "source_fenced", json_boolean(sw->fenced && !sw->opts->dry_run));
+	json_object_set_new(doc, "source_fenced", json_boolean((sw->fenced || sw->already_done) && !sw->opts->dry_run));
+	json_object_set_new(doc, "already_switched_over", json_boolean(sw->already_done));
 	if (sw->verified)
 		json_object_set_new(doc, "verify", verify_json(&sw->verify));
 	return doc;
@@ -362,7 +453,7 @@ report_json(Switchover *sw, int rc, double t_start, double downtime)
 static void
 print_report(Switchover *sw, int rc, double downtime)
 {
-	if (rc != EXIT_OK)
+	if (rc != EXIT_OK || sw->already_done)
 		return;
 	printf("switchover %s: write downtime %.1f ms (fence to target ready), lag at fence %.3f s\n",
 		   sw->opts->dry_run ? "rehearsed (dry run, nothing changed)" : "complete", downtime,
@@ -408,7 +499,9 @@ switchover_run(Options *opts, json_t **report)
 	/* the marker must reach the walsender now, not at the next WAL writer round */
 	db_exec(sw.src, "SET synchronous_commit = on");
 	sw.steps = json_array();
-	if ((rc = wait_for_lag(&sw, deadline)) == EXIT_OK &&
+	if (!opts->dry_run && (rc = take_over_killed_run(&sw)) >= 0)
+		;
+	else if ((rc = wait_for_lag(&sw, deadline)) == EXIT_OK &&
 		(rc = fence_and_drain(&sw, deadline)) == EXIT_OK &&
 		(rc = sync_sequences(&sw)) == EXIT_OK &&
 		(rc = verify_fenced(&sw)) == EXIT_OK &&
@@ -421,6 +514,7 @@ switchover_run(Options *opts, json_t **report)
 	if (!opts->json)
 		print_report(&sw, rc, downtime);
 	json_decref(sw.steps);
+	free(sw.reverse_slot);
 	verify_free(&sw.verify);
 	PQfinish(sw.src);
 	PQfinish(sw.tgt);

@@ -234,8 +234,14 @@ run_job(DataShared *sh, PGconn *src, PGconn *tgt, const DataJob *j)
 	else
 	{
 		char	   *e = db_error(tgt);
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
-		log_error("COPY into %s on the target failed: %s", j->qualname, e);
+		if (state && strncmp(state, "53", 2) == 0)	/* disk full, out of memory, too many connections */
+			log_error("COPY into %s on the target failed: %s; fix: free disk space on the target (or grow it), then rerun 'pgcutover copy': it resumes, done tables are kept",
+					  j->qualname, e);
+		else
+			log_error("COPY into %s on the target failed: %s; fix: correct the cause, then rerun 'pgcutover copy': it resumes, done tables are kept",
+					  j->qualname, e);
 		free(e);
 	}
 	PQclear(res);

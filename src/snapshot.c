@@ -192,7 +192,16 @@ keeper_main(const char *dsn, const char *slot, int hold_seconds, const char *pat
 		PQfinish(k.repl);
 		_exit(1);
 	}
-	dprintf(report_fd, "%s", k.hello);
+	if (dprintf(report_fd, "%s", k.hello) < 0)
+	{
+		/* the copy that asked for the slot died meanwhile: nobody will use it */
+		char	   *sql = psprintf("DROP_REPLICATION_SLOT \"%s\"", slot);
+
+		PQclear(PQexec(k.repl, sql));
+		free(sql);
+		PQfinish(k.repl);
+		_exit(1);
+	}
 	close(report_fd);
 
 	k.idle_since = time(NULL) - hold_seconds + (hold_seconds > FIRST_CLIENT_GRACE ? hold_seconds : FIRST_CLIENT_GRACE);
@@ -264,26 +273,34 @@ snapshot_attach(const char *socket_path, SnapshotLease *lease)
 }
 
 bool
+snapshot_socket_path(const char *slot, char *path, size_t len, char **errmsg)
+{
+	const char *dir = getenv("PGCUTOVER_RUNDIR");
+
+	if (dir == NULL || dir[0] == '\0')
+		dir = getenv("XDG_RUNTIME_DIR");
+	if (dir == NULL || dir[0] == '\0')
+		dir = "/tmp";
+	if ((size_t) snprintf(path, len, "%s/pgcutover-%s-%d.sock", dir, slot, (int) getpid()) >= len)
+	{
+		*errmsg = psprintf("socket path in %s is too long; fix: set PGCUTOVER_RUNDIR to a short directory", dir);
+		return false;
+	}
+	return true;
+}
+
+bool
 snapshot_create(const char *src_dsn, const char *slot, int hold_seconds,
 				SnapshotLease *lease, char **errmsg)
 {
-	const char *dir = getenv("PGCUTOVER_RUNDIR");
 	char		path[108];
 	char		line[1024];
 	int			report[2];
 	pid_t		pid;
 
 	*errmsg = NULL;
-	if (dir == NULL || dir[0] == '\0')
-		dir = getenv("XDG_RUNTIME_DIR");
-	if (dir == NULL || dir[0] == '\0')
-		dir = "/tmp";
-	if ((size_t) snprintf(path, sizeof(path), "%s/pgcutover-%s-%d.sock", dir, slot,
-						  (int) getpid()) >= sizeof(path))
-	{
-		*errmsg = psprintf("socket path in %s is too long; fix: set PGCUTOVER_RUNDIR to a short directory", dir);
+	if (!snapshot_socket_path(slot, path, sizeof(path), errmsg))
 		return false;
-	}
 	if (pipe(report) < 0)
 	{
 		*errmsg = psprintf("pipe: %s", strerror(errno));
