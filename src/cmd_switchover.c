@@ -161,10 +161,13 @@ fence_and_drain(Switchover *sw, double deadline)
 	if (sw->opts->fence && strcmp(sw->opts->fence, "none") == 0)
 	{
 		if (!run_shell_command("--fence-command", sw->opts->fence_command, sw->opts->dry_run))
-			return abort_switchover(sw, EXIT_INTERNAL, "--fence-command failed, the source was not fenced");
+			return interrupted()
+				? abort_switchover(sw, EXIT_INTERRUPTED, "interrupted during --fence-command; it was stopped and may have fenced part of the source: check and undo it")
+				: abort_switchover(sw, EXIT_INTERNAL, "--fence-command failed, the source was not fenced");
 	}
 	else if (fence_database(sw->src, sw->opts->dry_run) < 0)
-		return abort_switchover(sw, EXIT_SQL, "cannot fence the source");
+		return abort_switchover(sw, EXIT_SQL, "cannot fence the source (error above); fix: the default fence needs the source role to own the database (ALTER DATABASE %s OWNER TO %s) and, to end other roles' sessions, GRANT pg_signal_backend TO %s; or fence elsewhere with --fence none --fence-command CMD",
+								PQdb(sw->src), PQuser(sw->src), PQuser(sw->src));
 	sw->fenced = true;
 	sw->t_fence = t0;
 	set_fenced_state(sw, true);
