@@ -31,6 +31,7 @@
 #include "pgconn.h"
 #include "state.h"
 #include "status.h"
+#include "subprocess.h"
 #include "switchover.h"
 #include "verify.h"
 
@@ -326,7 +327,9 @@ finish_switchover(Switchover *sw)
 	if (sw->opts->post_command)
 	{
 		if (!run_shell_command("--post-command", sw->opts->post_command, sw->opts->dry_run))
-			return abort_switchover(sw, EXIT_INTERNAL, "--post-command failed");
+			return interrupted()
+				? abort_switchover(sw, EXIT_INTERRUPTED, "interrupted during --post-command (it was stopped)")
+				: abort_switchover(sw, EXIT_INTERNAL, "--post-command failed");
 		step_done(sw, "post", t0);
 	}
 	if (interrupted())
@@ -406,8 +409,12 @@ switchover_run(Options *opts, json_t **report)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	subprocess_set_cancel(&switchover_interrupted);
 	if (!db_connect_both(opts, &sw.src, &sw.tgt))
+	{
+		subprocess_set_cancel(NULL);
 		return EXIT_CONNECTION;
+	}
 	/* the marker must reach the walsender now, not at the next WAL writer round */
 	db_exec(sw.src, "SET synchronous_commit = on");
 	sw.steps = json_array();
@@ -423,6 +430,7 @@ switchover_run(Options *opts, json_t **report)
 	*report = report_json(&sw, rc, t_start, downtime);
 	if (!opts->json)
 		print_report(&sw, rc, downtime);
+	subprocess_set_cancel(NULL);
 	json_decref(sw.steps);
 	verify_free(&sw.verify);
 	PQfinish(sw.src);
