@@ -75,10 +75,20 @@ set_fenced_state(Switchover *sw, bool fenced)
 
 	if (sw->opts->dry_run)
 		return;
-	res = PQexecParams(sw->tgt,
-					   fenced ? "UPDATE pgcutover.migration SET fenced_at = now(), fence_mode = $2 WHERE slot_name = $1"
-					   : "UPDATE pgcutover.migration SET fenced_at = NULL, fence_mode = NULL WHERE slot_name = $1 AND $2 IS NOT NULL",
-					   2, NULL, params, NULL, NULL, 0);
+	/* (the unfence statement used "$2 IS NOT NULL", whose type the server
+	 * cannot infer: it failed, and the state said "fenced" after an abort) */
+	res = fenced
+		? PQexecParams(sw->tgt, "UPDATE pgcutover.migration SET fenced_at = now(), fence_mode = $2 WHERE slot_name = $1",
+					   2, NULL, params, NULL, NULL, 0)
+		: PQexecParams(sw->tgt, "UPDATE pgcutover.migration SET fenced_at = NULL, fence_mode = NULL WHERE slot_name = $1",
+					   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		char	   *e = db_error(sw->tgt);
+
+		log_warn("cannot record the fence state on the target: %s", e);
+		free(e);
+	}
 	PQclear(res);
 }
 
