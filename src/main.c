@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "dsn.h"
@@ -74,6 +75,8 @@ main(int argc, char **argv)
 		case CLI_RUN:
 			break;
 	}
+	/* what we write is private: a --backup dump holds all the data */
+	umask(077);
 	log_init((LogLevel) opts.log_level, opts.log_json);
 	prepare_dsn(&opts.source, "source", argc, argv);
 	prepare_dsn(&opts.target, "target", argc, argv);
