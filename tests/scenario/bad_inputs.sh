@@ -20,8 +20,10 @@ WORLD_SRC=src WORLD_TGT=tgt WORLD_TGT_DB=app
 world() {
   local tdb=$WORLD_TGT_DB
   echo "slots: $(cluster_sql "$WORLD_SRC" -c "SELECT coalesce(string_agg(slot_name, ',' ORDER BY slot_name), '-') FROM pg_replication_slots")"
-  echo "state schema: $(DB=$tdb cluster_sql "$WORLD_TGT" -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgcutover'")"
-  echo "phase: $(DB=$tdb cluster_sql "$WORLD_TGT" -c "SELECT CASE WHEN to_regclass('pgcutover.migration') IS NULL THEN '-' ELSE (SELECT coalesce(string_agg(slot_name || '=' || phase || '/fenced=' || (fenced_at IS NOT NULL), ','), 'none') FROM pgcutover.migration) END")"
+  echo "state tables: $(DB=$tdb cluster_sql "$WORLD_TGT" -c "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pgcutover'")/$(DB=$tdb cluster_sql "$WORLD_TGT" -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgcutover'")"
+  if [ "$(DB=$tdb cluster_sql "$WORLD_TGT" -c "SELECT to_regclass('pgcutover.migration') IS NOT NULL")" = t ]; then
+    echo "phase: $(DB=$tdb cluster_sql "$WORLD_TGT" -c "SELECT coalesce(string_agg(slot_name || '=' || phase || '/fenced=' || (fenced_at IS NOT NULL), ','), 'none') FROM pgcutover.migration")"
+  fi
   echo "source read-only settings: $(cluster_sql "$WORLD_SRC" -c "SELECT count(*) FROM pg_db_role_setting WHERE array_to_string(setconfig, ',') LIKE '%default_transaction_read_only%'")"
   echo "source writable: $(DB=app cluster_sql "$WORLD_SRC" -c "BEGIN" -c "CREATE TEMP TABLE w (x int)" -c "ROLLBACK" >/dev/null 2>&1 && echo yes || echo no)"
   echo "--- source rows"; db_fingerprint "$WORLD_SRC" app
@@ -43,6 +45,7 @@ bad() {
   CASES=$((CASES + 1))
   assert_eq "$want" "$RC" "case $CASES $name: exit $want$tag"
   line=$(line_of "$OUT$ERR" "$phrase")
+  echo "# case $CASES [$name] exit $RC: $(sed -E 's/^[0-9T:.-]+Z //' <<<"$line")"
   if [ -n "$line" ]; then pass "case $CASES $name: says [$phrase]"; else fail "case $CASES $name: says [$phrase]$tag" "got: $(head -c 400 <<<"$OUT$ERR")"; fi
   assert_contains "$line" "$fix" "case $CASES $name: the same line names the fix [$fix]$tag"
   assert_not_contains "$OUT$ERR" "$TEST_PASSWORD" "case $CASES $name: no password printed"
