@@ -19,6 +19,12 @@ char	   *dsn_normalize(const char *dsn, bool *was_sqlalchemy);
 /* Returns a malloc'd copy of text with every DSN password replaced by ***. */
 char	   *dsn_redact(const char *text);
 
+/*
+ * Overwrites every DSN password in text with '*' in place, keeping its
+ * length: for argv, which ps and /proc/PID/cmdline show to every user.
+ */
+void		dsn_mask_in_place(char *text);
+
 /* Returns the malloc'd password a DSN carries, or NULL (uses libpq's parser). */
 char	   *dsn_password(const char *dsn);
 

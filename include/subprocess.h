@@ -7,6 +7,7 @@
 #ifndef PGCUTOVER_SUBPROCESS_H
 #define PGCUTOVER_SUBPROCESS_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -26,5 +27,11 @@ typedef struct SubprocessOutput
 bool		subprocess_run(char *const argv[], const char *password, bool capture_stdout,
 						   const char *stdout_path, SubprocessOutput *result);
 void		subprocess_output_free(SubprocessOutput *result);
+
+/*
+ * While *flag is set (by a signal handler), subprocess_run ends the running
+ * child (its own process group, SIGTERM) instead of waiting.  NULL: off.
+ */
+void		subprocess_set_cancel(volatile sig_atomic_t *flag);
 
 #endif

@@ -25,8 +25,7 @@ connect_side(const char *dsn, const char *who, Findings *f)
 		findings_add(f, FINDING_FAIL, check,
 					 who[0] == 's' ? "pass --source DSN or set PGCUTOVER_SOURCE" : "pass --target DSN or set PGCUTOVER_TARGET",
 					 "no %s database given", who);
-		f->connection_failed = true;
-		return NULL;
+		return NULL;			/* a usage error, not a connection failure */
 	}
 	conn = db_connect(dsn, who, CONN_NORMAL, &err);
 	if (conn == NULL)
@@ -55,7 +54,8 @@ cmd_check(Options *opts)
 
 	preflight_run(src, tgt, opts, &f);
 
-	rc = f.connection_failed ? EXIT_CONNECTION : f.nfail > 0 ? EXIT_PREFLIGHT : EXIT_OK;
+	rc = opts->source == NULL || opts->target == NULL ? EXIT_USAGE
+		: f.connection_failed ? EXIT_CONNECTION : f.nfail > 0 ? EXIT_PREFLIGHT : EXIT_OK;
 	if (opts->json)
 	{
 		json_t	   *doc = json_pack("{s:s, s:b, s:i, s:i, s:i, s:o}",

@@ -84,6 +84,24 @@ start_new_copy(CopyContext *ctx)
 
 	char		sock[108];
 
+	/* a slot of another migration: refuse before anything is written to the target */
+	{
+		const char *sp[1] = {ctx->slot};
+		PGresult   *sr = db_query_params(ctx->src,
+										 "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+										 1, sp);
+		bool		taken = sr == NULL || PQntuples(sr) > 0;
+
+		PQclear(sr);
+		if (sr == NULL)
+			return EXIT_SQL;
+		if (taken)
+		{
+			log_error("replication slot \"%s\" already exists on the source but this target has no migration for it; fix: pass another --slot, or drop it with 'pgcutover cleanup --slot %s' if it is left over",
+					  ctx->slot, ctx->slot);
+			return EXIT_STATE;
+		}
+	}
 	if (!state_install(ctx->tgt))
 		return EXIT_SQL;
 	/*

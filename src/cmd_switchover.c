@@ -31,6 +31,7 @@
 #include "pgconn.h"
 #include "state.h"
 #include "status.h"
+#include "subprocess.h"
 #include "switchover.h"
 #include "verify.h"
 
@@ -77,10 +78,20 @@ set_fenced_state(Switchover *sw, bool fenced)
 
 	if (sw->opts->dry_run)
 		return;
-	res = PQexecParams(sw->tgt,
-					   fenced ? "UPDATE pgcutover.migration SET fenced_at = now(), fence_mode = $2 WHERE slot_name = $1"
-					   : "UPDATE pgcutover.migration SET fenced_at = NULL, fence_mode = NULL WHERE slot_name = $1 AND $2::text IS NOT NULL",
-					   2, NULL, params, NULL, NULL, 0);
+	/* (the unfence statement used "$2 IS NOT NULL", whose type the server
+	 * cannot infer: it failed, and the state said "fenced" after an abort) */
+	res = fenced
+		? PQexecParams(sw->tgt, "UPDATE pgcutover.migration SET fenced_at = now(), fence_mode = $2 WHERE slot_name = $1",
+					   2, NULL, params, NULL, NULL, 0)
+		: PQexecParams(sw->tgt, "UPDATE pgcutover.migration SET fenced_at = NULL, fence_mode = NULL WHERE slot_name = $1",
+					   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		char	   *e = db_error(sw->tgt);
+
+		log_warn("cannot record the fence state on the target: %s", e);
+		free(e);
+	}
 	PQclear(res);
 }
 
@@ -232,13 +243,16 @@ fence_and_drain(Switchover *sw, double deadline)
 		{
 			if (!sw->fenced)
 				set_fenced_state(sw, false);
-			return abort_switchover(sw, EXIT_INTERNAL, "--fence-command failed, the source was not fenced");
+			return interrupted()
+				? abort_switchover(sw, EXIT_INTERRUPTED, "interrupted during --fence-command; it was stopped and may have fenced part of the source: check and undo it")
+				: abort_switchover(sw, EXIT_INTERNAL, "--fence-command failed, the source was not fenced");
 		}
 	}
 	else if (fence_database(sw->src, sw->opts->dry_run) < 0)
 	{
 		sw->fenced = true;		/* the ALTER may have committed: lift it */
-		return abort_switchover(sw, EXIT_SQL, "cannot fence the source");
+		return abort_switchover(sw, EXIT_SQL, "cannot fence the source (error above); fix: the default fence needs the source role to own the database (ALTER DATABASE %s OWNER TO %s) and, to end other roles' sessions, GRANT pg_signal_backend TO %s; or fence elsewhere with --fence none --fence-command CMD",
+								PQdb(sw->src), PQuser(sw->src), PQuser(sw->src));
 	}
 	sw->fenced = true;
 	sw->t_fence = t0;
@@ -413,7 +427,9 @@ finish_switchover(Switchover *sw)
 	if (sw->opts->post_command)
 	{
 		if (!run_shell_command("--post-command", sw->opts->post_command, sw->opts->dry_run))
-			return abort_switchover(sw, EXIT_INTERNAL, "--post-command failed");
+			return interrupted()
+				? abort_switchover(sw, EXIT_INTERRUPTED, "interrupted during --post-command (it was stopped)")
+				: abort_switchover(sw, EXIT_INTERNAL, "--post-command failed");
 		step_done(sw, "post", t0);
 	}
 	if (interrupted())
@@ -494,8 +510,12 @@ switchover_run(Options *opts, json_t **report)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	subprocess_set_cancel(&switchover_interrupted);
 	if (!db_connect_both(opts, &sw.src, &sw.tgt))
+	{
+		subprocess_set_cancel(NULL);
 		return EXIT_CONNECTION;
+	}
 	/* the marker must reach the walsender now, not at the next WAL writer round */
 	db_exec(sw.src, "SET synchronous_commit = on");
 	sw.steps = json_array();
@@ -513,6 +533,7 @@ switchover_run(Options *opts, json_t **report)
 	*report = report_json(&sw, rc, t_start, downtime);
 	if (!opts->json)
 		print_report(&sw, rc, downtime);
+	subprocess_set_cancel(NULL);
 	json_decref(sw.steps);
 	free(sw.reverse_slot);
 	verify_free(&sw.verify);

@@ -65,6 +65,11 @@ cmd_verify(Options *opts)
 		}
 		else
 			verify_print(&r, stdout);
+		if (rc != EXIT_OK)
+			log_error("verify found %d different table(s), %d sequence(s) behind and %d foreign key(s) with orphans on the target; fix: %s",
+					  r.mismatches, r.sequences_behind, r.foreign_key_violations,
+					  live ? "let follow catch up and verify again (sequences are synced at switchover); a table that keeps differing needs a new copy"
+					  : "compare the rows of the tables listed (MISMATCH/MISSING/ORPHANS), repair them on the target or copy again");
 	}
 	verify_free(&r);
 	PQfinish(src);

@@ -19,6 +19,30 @@
 #include "state.h"
 #include "subprocess.h"
 
+/*
+ * Major version of DIR/pg_dump from its --version line ("pg_dump
+ * (PostgreSQL) 15.4 (Debian ...)"), 0 if it does not run or says something else.
+ */
+static int
+pg_dump_major(const char *dir)
+{
+	char	   *path = psprintf("%s/pg_dump", dir);
+	char	   *argv[] = {path, "--version", NULL};
+	SubprocessOutput out;
+	int			major = 0;
+
+	if (subprocess_run(argv, NULL, true, NULL, &out) && out.out)
+	{
+		const char *v = strstr(out.out, "(PostgreSQL) ");
+
+		if (v)
+			major = atoi(v + 13);
+	}
+	subprocess_output_free(&out);
+	free(path);
+	return major;
+}
+
 char *
 copy_find_pg_bin(const Options *opts, int source_major, char **errmsg)
 {
@@ -30,7 +54,19 @@ copy_find_pg_bin(const Options *opts, int source_major, char **errmsg)
 		path = psprintf("%s/pg_dump", opts->pg_bin_dir);
 		if (access(path, X_OK) == 0)
 		{
+			/* pg_dump refuses a newer server, but only once the slot exists: ask it now */
+			int			major = pg_dump_major(opts->pg_bin_dir);
+
 			free(path);
+			if (major < source_major)
+			{
+				*errmsg = major == 0
+					? psprintf("%s/pg_dump does not run or does not say its version (pg_dump --version); fix: point --pg-bin-dir at a PostgreSQL %d (or newer) bin directory",
+							   opts->pg_bin_dir, source_major)
+					: psprintf("pg_dump in --pg-bin-dir %s is version %d, older than the source server (%d), and would refuse to dump it; fix: point --pg-bin-dir at a PostgreSQL %d (or newer) bin directory",
+							   opts->pg_bin_dir, major, source_major, source_major);
+				return NULL;
+			}
 			return pg_strdup(opts->pg_bin_dir);
 		}
 		free(path);

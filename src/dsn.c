@@ -168,6 +168,28 @@ dsn_redact(const char *text)
 	return out.data;
 }
 
+void
+dsn_mask_in_place(char *text)
+{
+	size_t		n = strlen(text);
+	size_t		i = 0;
+
+	while (i < n)
+	{
+		size_t		vstart;
+		size_t		vend = 0;
+
+		if (((vstart = password_keyword_value(text, i, &vend)) != 0 ||
+			 (vstart = uri_password_value(text, i, &vend)) != 0) && vend > vstart)
+		{
+			memset(text + vstart, '*', vend - vstart);
+			i = vend;
+			continue;
+		}
+		i++;
+	}
+}
+
 char *
 dsn_password(const char *dsn)
 {

@@ -5,15 +5,36 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "dsn.h"
 #include "log.h"
 #include "pgcutover.h"
 
+/*
+ * Masks passwords in our own argv (what ps and /proc/PID/cmdline show to
+ * every local user), also in the follower and snapshot keeper that inherit
+ * it.  Options were copied by cli_parse.  It only shortens the window:
+ * PGPASSWORD, ~/.pgpass or PGCUTOVER_SOURCE/TARGET keep them off it.
+ */
+static void
+scrub_argv(int argc, char **argv, const char *secret)
+{
+	for (int i = 1; i < argc; i++)
+	{
+		char	   *hit;
+
+		dsn_mask_in_place(argv[i]);
+		while (secret && secret[0] && (hit = strstr(argv[i], secret)) != NULL)
+			memset(hit, '*', strlen(secret));
+	}
+}
+
 /* Normalises a DSN in place and registers its password as a secret. */
 static void
-prepare_dsn(char **dsn, const char *who)
+prepare_dsn(char **dsn, const char *who, int argc, char **argv)
 {
 	bool		sqlalchemy;
 	char	   *norm;
@@ -23,6 +44,7 @@ prepare_dsn(char **dsn, const char *who)
 		return;
 	password = dsn_password(*dsn);
 	log_add_secret(password);
+	scrub_argv(argc, argv, password);
 	free(password);
 
 	norm = dsn_normalize(*dsn, &sqlalchemy);
@@ -53,9 +75,11 @@ main(int argc, char **argv)
 		case CLI_RUN:
 			break;
 	}
+	/* what we write is private: a --backup dump holds all the data */
+	umask(077);
 	log_init((LogLevel) opts.log_level, opts.log_json);
-	prepare_dsn(&opts.source, "source");
-	prepare_dsn(&opts.target, "target");
+	prepare_dsn(&opts.source, "source", argc, argv);
+	prepare_dsn(&opts.target, "target", argc, argv);
 
 	cmd = cli_find_command(opts.command);
 	if (cmd->run == NULL)

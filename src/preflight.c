@@ -156,8 +156,10 @@ check_replication_role(Preflight *p)
 static void
 check_wal2json(Preflight *p)
 {
+	/* pg_settings, not current_setting(): the GUC is superuser-only to read,
+	 * and a least-privileged role must not get an ERROR logged for it */
 	char	   *plugins = db_scalar(p->src,
-									"SELECT pg_catalog.current_setting('output_plugin_libraries', true)");
+									"SELECT setting FROM pg_catalog.pg_settings WHERE name = 'output_plugin_libraries'");
 	char	   *sql;
 	PGresult   *res;
 	char	   *err;

@@ -51,6 +51,7 @@ keeper_listen(const char *path)
 		return -1;
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
 	unlink(path);
+	umask(077);					/* no moment in which others may connect */
 	if (bind(fd, (struct sockaddr *) &addr, sizeof(addr)) < 0 || listen(fd, 8) < 0)
 	{
 		close(fd);

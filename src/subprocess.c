@@ -19,10 +19,21 @@
 
 #define ERR_KEEP 8192
 
+/* set by a command whose signal handler must also end the running child */
+static volatile sig_atomic_t *cancel_flag = NULL;
+
+void
+subprocess_set_cancel(volatile sig_atomic_t *flag)
+{
+	cancel_flag = flag;
+}
+
 static void
 child_exec(char *const argv[], const char *password, int outfd, int errfd)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (cancel_flag)
+		setpgid(0, 0);			/* its own group, so a cancel reaches sh -c's children */
 	if (password)
 		setenv("PGPASSWORD", password, 1);
 	dup2(outfd, STDOUT_FILENO);
@@ -102,6 +113,8 @@ subprocess_run(char *const argv[], const char *password, bool capture_stdout,
 	pid = fork();
 	if (pid == 0)
 		child_exec(argv, password, outfd, errp[1]);
+	if (pid > 0 && cancel_flag)
+		setpgid(pid, pid);
 	close(outfd);
 	close(errp[1]);
 	if (pid < 0)
@@ -115,11 +128,19 @@ subprocess_run(char *const argv[], const char *password, bool capture_stdout,
 	{
 		struct pollfd fds[2] = {{errp[0], POLLIN, 0}, {outp[0], POLLIN, 0}};
 		int			open_fds = capture_stdout ? 2 : 1;
+		bool		cancelled = false;
 
 		while (open_fds > 0)
 		{
 			if (poll(fds, 2, -1) < 0 && errno != EINTR)
 				break;
+			if (cancel_flag && *cancel_flag && !cancelled)
+			{
+				/* SIGINT/SIGTERM: do not wait for a hung --post-command */
+				kill(-pid, SIGTERM);
+				kill(pid, SIGTERM);
+				cancelled = true;
+			}
 			for (int i = 0; i < 2; i++)
 			{
 				bool		more;
