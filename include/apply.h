@@ -59,6 +59,13 @@ bool		apply_ddl(Apply *a, const char *sql, const char *after_sql, const char *se
 /* Does the target have this table (as seen by the open group)?  false on error too. */
 bool		apply_has_table(Apply *a, const char *schema, const char *table, bool *exists);
 
+/*
+ * Commits the transactions grouped before the current one when the current
+ * one has changed nothing yet (before a stop at its DDL: the rerun then
+ * starts at that transaction, not at the group's first).
+ */
+bool		apply_commit_before_current(Apply *a);
+
 /* Is the current source transaction one that was applied before (skipped)? */
 bool		apply_skipping(const Apply *a);
 

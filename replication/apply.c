@@ -405,7 +405,10 @@ apply_change(Apply *a, const Change *c)
 		case CHANGE_BEGIN:
 			a->in_txn = true;
 			a->skip_txn = c->nextlsn != INVALID_LSN && c->nextlsn <= a->totals.durable_lsn;
-			return a->skip_txn || open_group(a);
+			if (!a->skip_txn && !open_group(a))
+				return false;
+			a->txn_start_rows = a->group_rows;
+			return true;
 		case CHANGE_COMMIT:
 			if (!a->in_txn)
 				return apply_fail(a, EXIT_INTERNAL, "commit without begin in the stream");
@@ -447,8 +450,12 @@ apply_ddl(Apply *a, const char *sql, const char *after_sql, const char *search_p
 		return true;
 	if (!a->in_txn)
 		return apply_fail(a, EXIT_INTERNAL, "DDL outside a source transaction");
-	/* everything before it goes first, and nothing may point at old shapes */
-	if (!flush_truncate(a) || !apply_flush_rows(a) || !apply_sync_results(a) || !resolve_nans(a))
+	/*
+	 * Everything before it goes first, and nothing may point at old shapes.
+	 * The transactions grouped before this one commit now if this one has
+	 * changed nothing yet: should the DDL fail, a rerun starts right here.
+	 */
+	if (!apply_commit_before_current(a) || !flush_truncate(a) || !apply_flush_rows(a) || !apply_sync_results(a) || !resolve_nans(a))
 		return false;
 	params[0] = search_path;
 	if (!send_query(a, "SELECT pg_catalog.set_config('search_path', $1, true)", 1, params,
@@ -493,6 +500,22 @@ apply_has_table(Apply *a, const char *schema, const char *table, bool *exists)
 
 	*exists = t != NULL;
 	return t != NULL || missing;
+}
+
+bool
+apply_commit_before_current(Apply *a)
+{
+	int64_t		rows = a->group_rows;
+
+	if (a->error || !a->in_txn || a->skip_txn || a->group_txns == 0 ||
+		a->group_rows != a->txn_start_rows || a->ntruncate > 0)
+		return a->error == NULL;
+	/* the current transaction has sent nothing: the group ends before it */
+	a->group_rows = a->txn_start_rows;
+	if (!commit_group(a))
+		return false;
+	a->group_rows = rows;
+	return open_group(a);
 }
 
 bool

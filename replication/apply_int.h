@@ -53,6 +53,7 @@ struct Apply
 								 * on tgt, the group commits with the source txn */
 	char	   *search_path;	/* the session's own, restored after DDL */
 	int64_t		group_rows;
+	int64_t		txn_start_rows;	/* group_rows when the current source txn began */
 	int64_t		group_txns;
 	double		group_started;
 	Lsn			group_end_lsn;

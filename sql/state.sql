@@ -136,7 +136,6 @@ ALTER TABLE pgcutover.migration ADD COLUMN IF NOT EXISTS switched_over_at timest
 -- follow --ddl: a captured DDL command that stopped follow (it failed on the
 -- target, or --ddl=stop); `follow --resume-after-ddl` skips exactly this one.
 ALTER TABLE pgcutover.apply_progress ADD COLUMN IF NOT EXISTS ddl_stop_lsn pg_lsn;
-ALTER TABLE pgcutover.apply_progress ADD COLUMN IF NOT EXISTS ddl_applied bigint NOT NULL DEFAULT 0;
 
 -- follow: switch every GENERATED ALWAYS identity column of the target to BY
 -- DEFAULT and record it (again after each replayed DDL, which may have made

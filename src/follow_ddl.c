@@ -118,9 +118,13 @@ selected(void *arg, const char *schema, const char *table)
 		!strlist_contains(&o->exclude_schema, schema);
 }
 
-/* Records the stop and builds the message; returns EXIT_SCHEMA_DRIFT. */
+/*
+ * Records the stop and builds the message; returns EXIT_SCHEMA_DRIFT.  What
+ * was applied before this transaction is committed first, so the rerun
+ * starts at it.
+ */
 static int
-stop_at(FollowDdl *d, PGconn *state, Lsn lsn, const DdlEvent *ev, const char *why, char **errmsg)
+stop_at(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, const char *why, char **errmsg)
 {
 	const char *params[2] = {d->opts->slot, NULL};
 	char		lsnbuf[LSN_FORMAT_LEN];
@@ -129,6 +133,8 @@ stop_at(FollowDdl *d, PGconn *state, Lsn lsn, const DdlEvent *ev, const char *wh
 	bool		secret = strstr(ev->tag, "USER MAPPING") || strstr(ev->tag, "SERVER");
 
 	params[1] = lsn_format(lsn, lsnbuf);
+	if (!apply_commit_before_current(apply))
+		log_warn("cannot commit the transactions before the DDL: %s", apply_error(apply));
 	PQclear(db_query_params(state, "UPDATE pgcutover.apply_progress SET ddl_stop_lsn = $2 WHERE slot_name = $1",
 							2, params));
 	*errmsg = psprintf("DDL on the source at %s stops follow: %s%s%.300s%s: %s; nothing of its transaction was applied; fix: run the equivalent on the target by hand, then 'pgcutover follow --resume-after-ddl' (skips exactly this command)",
@@ -188,7 +194,7 @@ replay(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, c
 
 	if (stmt == NULL)
 	{
-		rc = stop_at(d, state, lsn, ev, why, errmsg);
+		rc = stop_at(d, apply, state, lsn, ev, why, errmsg);
 		free(why);
 		return rc;
 	}
@@ -214,7 +220,7 @@ replay(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, c
 			return apply_exit_code(apply);
 		}
 		why = psprintf("it failed on the target (%s)", apply_error(apply));
-		rc = stop_at(d, state, lsn, ev, why, errmsg);
+		rc = stop_at(d, apply, state, lsn, ev, why, errmsg);
 		free(why);
 		return rc;
 	}
@@ -256,9 +262,9 @@ follow_ddl_handle(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn,
 	else if ((verdict = ddl_classify(&ev, &policy, &why)) == DDL_SKIP)
 		log_info("DDL on the source not replayed (%s): %s", why, what);
 	else if (verdict == DDL_STOP)
-		rc = stop_at(d, state, lsn, &ev, why, errmsg);
+		rc = stop_at(d, apply, state, lsn, &ev, why, errmsg);
 	else if (!d->apply)
-		rc = stop_at(d, state, lsn, &ev, "follow runs with --ddl=stop", errmsg);
+		rc = stop_at(d, apply, state, lsn, &ev, "follow runs with --ddl=stop", errmsg);
 	else
 		rc = replay(d, apply, state, lsn, &ev, errmsg);
 	free(why);

@@ -50,7 +50,7 @@ WRITER=$!
 
 FOLLOW_LOG=$HARNESS_DIR/follow.log
 start_follow() {
-  : >"$FOLLOW_LOG"
+  [ -f "$FOLLOW_LOG" ] && cat "$FOLLOW_LOG" >>"$HARNESS_DIR/all-output.log"
   "$PGCUTOVER" follow --source "$SRC_DSN" --target "$TGT_DSN" "$@" >"$FOLLOW_LOG" 2>&1 &
   FOLLOWER=$!
 }
@@ -131,7 +131,7 @@ assert_eq "1|9 5" "$(tgt_sql -c "SELECT count(*) FILTER (WHERE v = 'before') || 
 # stops on the missing table, the operator creates it, follow goes on
 src_sql -c "BEGIN" -c "CREATE TABLE snap AS SELECT id, qty FROM items WHERE id <= 10" -c "ALTER TABLE snap ADD PRIMARY KEY (id)" -c "COMMIT"
 set +e; wait "$FOLLOWER"; rc=$?; set -e
-log=$(cat "$FOLLOW_LOG"); cat "$FOLLOW_LOG" >>"$HARNESS_DIR/all-output.log"
+log=$(cat "$FOLLOW_LOG")
 assert_eq 8 "$rc" "CREATE TABLE AS with rows: follow stops (exit 8)"
 assert_contains "$log" 'table "public"."snap" has changes on the source but does not exist on the target' "CREATE TABLE AS: names the table"
 tgt_sql -c "CREATE TABLE snap (id int, qty bigint)"
@@ -157,7 +157,7 @@ assert_eq 1 "$(kill -0 "$FOLLOWER" 2>/dev/null && echo 1 || echo 0)" "temporary 
 # unsafe: DDL from a DO block cannot be told apart from its DML -> clear stop
 src_sql -c "DO \$\$ BEGIN EXECUTE 'ALTER TABLE items ADD COLUMN from_do int'; INSERT INTO marks VALUES (-1); END \$\$"
 set +e; wait "$FOLLOWER"; rc=$?; set -e
-log=$(cat "$FOLLOW_LOG"); cat "$FOLLOW_LOG" >>"$HARNESS_DIR/all-output.log"
+log=$(cat "$FOLLOW_LOG")
 assert_eq 8 "$rc" "DDL in a DO block: follow stops with exit 8"
 assert_contains "$log" "ALTER TABLE public.items" "the stop names the command and table"
 assert_contains "$log" "function, procedure or DO block" "the stop says why"
@@ -175,10 +175,10 @@ assert_eq 1 "$(tgt_sql -c "SELECT count(*) FROM marks WHERE id = -1")" "and appl
 # unsafe: a volatile default rewrites the table with values the stream lacks
 src_sql -c "ALTER TABLE items ADD COLUMN r float8 DEFAULT random()"
 set +e; wait "$FOLLOWER"; rc=$?; set -e
-log=$(cat "$FOLLOW_LOG"); cat "$FOLLOW_LOG" >>"$HARNESS_DIR/all-output.log"
+log=$(cat "$FOLLOW_LOG")
 assert_eq 8 "$rc" "volatile default: follow stops with exit 8"
 assert_contains "$log" "volatile default" "volatile default: says why"
-tgt_sql -c "ALTER TABLE items ADD COLUMN r float8"
+tgt_sql -c "ALTER TABLE items ADD COLUMN r float8" -c "ALTER TABLE items ALTER COLUMN r SET DEFAULT random()"
 src_sql -c "SELECT id, r FROM items" | sed 's/|/,/' >"$HARNESS_DIR/r.csv"
 tgt_sql -c "CREATE TEMP TABLE r (id int, r float8)" -c "\\copy r FROM '$HARNESS_DIR/r.csv' CSV" \
         -c "SET session_replication_role = replica" -c "UPDATE items SET r = r.r FROM r WHERE items.id = r.id"
@@ -205,24 +205,25 @@ src_sql -c "DROP TABLE ignored"
 
 # finish: stop the writers, switch over (restores identity columns), compare
 touch "$HARNESS_DIR/stop-writer"; wait "$WRITER"
-kill -INT "$BENCH" 2>/dev/null || true; set +e; wait "$BENCH"; set -e
+kill -TERM "$BENCH" 2>/dev/null || true; set +e; wait "$BENCH"; set -e
 sync_mark
-assert_eq t "$(tgt_sql -c "SELECT ddl_applied >= 0 FROM pgcutover.apply_progress")" "state records DDL"
 run_pgcutover switchover --source "$SRC_DSN" --target "$TGT_DSN" --timeout 120
 assert_eq 0 "$RC" "switchover after all the DDL exits 0 (verify included)"
 set +e; wait "$FOLLOWER"; set -e
 cat "$FOLLOW_LOG" >>"$HARNESS_DIR/all-output.log"
+replayed=$(grep -c "replayed DDL on the target" "$HARNESS_DIR/all-output.log" || true)
+assert_eq 1 "$([ "$replayed" -ge 14 ] && echo 1 || echo 0)" "follow logged every replayed DDL ($replayed)"
 assert_eq "$(src_sql -c "SELECT count(*) FROM ledger")" "$(tgt_sql -c "SELECT count(*) FROM ledger")" "ledger counts equal"
 assert_eq "$(db_fingerprint src)" "$(db_fingerprint tgt)" "every table identical"
-
-schema() {
-  as_pg "$PG_BIN/pg_dump" -s -O -x -N pgcutover -h "$HARNESS_DIR/$1" -p "$(cluster_port "$1")" -U postgres app |
-    grep -v -e '^--' -e '^\\restrict' -e '^\\unrestrict' -e 'pgcutover_ddl_' -e '^$' || true
-}
-diff <(schema src) <(schema tgt) >"$HARNESS_DIR/schema.diff" && d=clean || d="differs: $(head -c 600 "$HARNESS_DIR/schema.diff")"
-assert_eq clean "$d" "pg_dump --schema-only of source and target identical"
 
 run_pgcutover cleanup --yes --source "$SRC_DSN" --target "$TGT_DSN"
 assert_eq 0 "$RC" "cleanup exits 0"
 assert_eq 0 "$(src_sql -c "SELECT count(*) FROM pg_event_trigger")" "cleanup removes DDL capture from the source"
+schema() {
+  as_pg "$PG_BIN/pg_dump" -s -O -x -N pgcutover -h "$HARNESS_DIR/$1" -p "$(cluster_port "$1")" -U postgres app |
+    grep -v -e '^--' -e '^\\restrict' -e '^\\unrestrict' -e '^$' || true
+}
+diff <(schema src) <(schema tgt) >"$HARNESS_DIR/schema.diff" && d=clean || d="differs: $(head -c 600 "$HARNESS_DIR/schema.diff")"
+assert_eq clean "$d" "pg_dump --schema-only of source and target identical"
+
 done_testing
