@@ -4,7 +4,7 @@ _pgcutover()
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
     local words=("${COMP_WORDS[@]}")
 
-    local commands="check copy follow status switchover verify cleanup migrate"
+    local commands="check copy follow status switchover verify cleanup migrate ddl-capture"
     local common="--source --target --json --dry-run --verbose --quiet --log-json --config --help --version --slot"
     local opts="$common"
     local cmd w
@@ -14,17 +14,19 @@ _pgcutover()
     case $cmd in
         check) opts="$opts --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table" ;;
         copy) opts="$opts --allow-nonempty-target --jobs --index-jobs --split-threshold --include-schema --exclude-schema --include-table --exclude-table --backup --pg-bin-dir --snapshot-hold" ;;
-        follow) opts="$opts --until-caught-up --endpos --heartbeat-interval --metrics-listen --metrics-allow-public" ;;
+        follow) opts="$opts --until-caught-up --endpos --heartbeat-interval --metrics-listen --metrics-allow-public --ddl --ddl-exclude --resume-after-ddl" ;;
+        ddl-capture) [[ $cur != -* ]] && { COMPREPLY=($(compgen -W "install remove status" -- "$cur")); return; } ;;
         status) opts="$opts --wait-lag --timeout --watch" ;;
         switchover) opts="$opts --max-lag --timeout --fence --fence-command --post-command --sequence-gap --skip-verify --abort-on-mismatch --reverse --yes" ;;
         verify) opts="$opts --jobs --constraints --include-schema --exclude-schema --include-table --exclude-table" ;;
         cleanup) opts="$opts --keep-state --yes" ;;
-        migrate) opts="$opts --database --switchover --max-lag --timeout --jobs --index-jobs --split-threshold --allow-nonempty-target --fence --fence-command --post-command --sequence-gap --skip-verify --abort-on-mismatch --reverse --keep-state --heartbeat-interval --metrics-listen --yes --include-schema --exclude-schema --include-table --exclude-table --backup" ;;
+        migrate) opts="$opts --database --switchover --max-lag --timeout --jobs --index-jobs --split-threshold --allow-nonempty-target --fence --fence-command --post-command --sequence-gap --skip-verify --abort-on-mismatch --reverse --keep-state --heartbeat-interval --metrics-listen --ddl --ddl-exclude --yes --include-schema --exclude-schema --include-table --exclude-table --backup" ;;
     esac
     case $prev in
         --config|--pg-bin-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --backup) COMPREPLY=($(compgen -d -- "$cur")); return ;;
         --fence) COMPREPLY=($(compgen -W "default none" -- "$cur")); return ;;
+        --ddl) COMPREPLY=($(compgen -W "apply stop" -- "$cur")); return ;;
     esac
     if [[ -z $cmd && $cur != -* ]]; then
         COMPREPLY=($(compgen -W "$commands help" -- "$cur"))

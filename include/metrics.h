@@ -33,6 +33,8 @@ typedef struct MetricsServer MetricsServer;
  * A non-loopback address is refused unless allow_public.  NULL and *errmsg
  * on failure.
  */
+/* Is listen usable (resolvable; loopback unless allow_public)?  Checked before connecting. */
+bool		metrics_check_listen(const char *listen, bool allow_public, char **errmsg);
 MetricsServer *metrics_start(const char *listen, bool allow_public, const char *slot, char **errmsg);
 void		metrics_update(MetricsServer *ms, const MetricsSnapshot *snap);
 void		metrics_stop(MetricsServer *ms);

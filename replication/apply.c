@@ -108,8 +108,12 @@ apply_sync_results(Apply *a)
 				bool		lost = PQstatus(a->tgt) != CONNECTION_OK || state == NULL ||
 					strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0;
 
-				ok = apply_fail(a, lost ? EXIT_CONNECTION : EXIT_SQL, "%s failed on the target: %s%s%s",
-								p->what, msg ? msg : PQerrorMessage(a->tgt), detail ? " " : "", detail ? detail : "");
+				bool		full = state && strncmp(state, "53", 2) == 0;
+
+				ok = apply_fail(a, lost ? EXIT_CONNECTION : EXIT_SQL, "%s failed on the target: %s%s%s; fix: %s",
+								p->what, msg ? msg : PQerrorMessage(a->tgt), detail ? " " : "", detail ? detail : "",
+								full ? "free disk space on the target (or grow it), then rerun follow: it resumes from the last applied transaction"
+								: "correct the cause on the target, then rerun follow: it resumes from the last applied transaction");
 			}
 			else if (st == PGRES_COMMAND_OK && p->expect_rows >= 0 &&
 					 atoi(PQcmdTuples(res)) != p->expect_rows)
@@ -574,7 +578,8 @@ prepare_target(Apply *a)
 	if (!db_exec(a->tgt, "SET session_replication_role = replica"))
 		return apply_fail(a, EXIT_PREFLIGHT,
 					"cannot SET session_replication_role = replica on the target (needs superuser or your cloud's equivalent role); without it triggers and foreign keys would fire twice; fix: run follow as such a role");
-	if (!db_exec(a->tgt, "SET synchronous_commit = on; SET lock_timeout = '60s'"))
+	if (!db_exec(a->tgt, "SET synchronous_commit = on; SET lock_timeout = '60s'; SET statement_timeout = 0; "
+				 "SET idle_in_transaction_session_timeout = 0"))
 		return apply_fail(a, EXIT_SQL, "cannot configure the target session");
 	if ((a->search_path = db_scalar(a->tgt, "SHOW search_path")) == NULL)
 		return apply_fail(a, EXIT_SQL, "cannot read search_path on the target");

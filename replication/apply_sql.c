@@ -142,6 +142,13 @@ target_column(const TableMeta *t, const ChangeColumn *cc, int hint, char **drift
 						  t->qualname, t->cols[idx].quoted, type);
 		return -1;
 	}
+	/* user-defined type OIDs differ between clusters; built-in vs not is a change */
+	if (cc->typeoid >= 16384 && t->cols[idx].typeoid < 16384)
+	{
+		*drift = psprintf("column \"%s\" of %s has a user-defined type (enum, domain, composite or extension type) on the source but %s on the target; fix: create that type on the target and run ALTER TABLE %s ALTER COLUMN %s TYPE <the source's type> there, then follow again",
+						  cc->name, t->qualname, t->cols[idx].type, t->qualname, t->cols[idx].quoted);
+		return -1;
+	}
 	return idx;
 }
 

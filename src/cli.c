@@ -220,7 +220,7 @@ parse_int_arg(const char *name, const char *s, int min, int *out, FILE *err)
 
 	if (*s == '\0' || *end != '\0' || v < min || v > 100000)
 	{
-		fprintf(err, "pgcutover: invalid value \"%s\" for --%s: expected an integer >= %d\n",
+		fprintf(err, "pgcutover: invalid value \"%s\" for --%s: expected an integer from %d to 100000; fix: give a value in that range\n",
 				s, name, min);
 		return false;
 	}
@@ -236,7 +236,7 @@ parse_seconds_arg(const char *name, const char *s, double *out, FILE *err)
 
 	if (*s == '\0' || *end != '\0' || !(v >= 0) || v > 1e9)
 	{
-		fprintf(err, "pgcutover: invalid value \"%s\" for --%s: expected seconds >= 0\n", s, name);
+		fprintf(err, "pgcutover: invalid value \"%s\" for --%s: expected seconds >= 0; fix: give a number of seconds such as 0.5 or 30\n", s, name);
 		return false;
 	}
 	*out = v;
@@ -269,7 +269,7 @@ apply_option(int code, const char *name, const char *arg, Options *opts, FILE *e
 		case O_SPLIT:
 			if (!parse_size(arg, &opts->split_threshold) || opts->split_threshold < 1024 * 1024)
 			{
-				fprintf(err, "pgcutover: invalid value \"%s\" for --split-threshold: expected a size >= 1MB such as 64MB or 1GB\n", arg);
+				fprintf(err, "pgcutover: invalid value \"%s\" for --split-threshold: expected a size >= 1MB; fix: give a size such as 64MB or 1GB\n", arg);
 				return false;
 			}
 			return true;

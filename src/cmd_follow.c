@@ -61,6 +61,8 @@ typedef struct Follow
 	MetricsServer *metrics;
 	bool		heartbeats;		/* emitting heartbeats on the source */
 	bool		streamed;		/* streaming started once: connection losses are retried */
+	bool		slot_gone;		/* the slot was dropped or invalidated: no retry */
+	bool		done_elsewhere; /* switched over while we reconnected */
 	double		backoff;		/* seconds before the next reconnect attempt */
 	double		behind_since;	/* epoch seconds since lag has been > 0, or 0 */
 	double		txn_rate;		/* smoothed per second */
@@ -612,6 +614,29 @@ static const char *const plugin_options[] = {
 	NULL
 };
 
+#define FOLLOW_NOTHING_TO_DO (-1)		/* prepare_state: --endpos is behind us */
+
+/* Is --endpos at or before what the target has applied already? */
+static bool
+endpos_applied(Follow *f)
+{
+	const char *params[1] = {f->opts->slot};
+	PGresult   *res = db_query_params(f->state,
+									  "SELECT coalesce((SELECT applied_lsn FROM pgcutover.apply_progress WHERE slot_name = $1), "
+									  "  consistent_lsn)::text FROM pgcutover.migration WHERE slot_name = $1", 1, params);
+	Lsn			applied = INVALID_LSN;
+	char		a[LSN_FORMAT_LEN];
+
+	if (res && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		lsn_parse(PQgetvalue(res, 0, 0), &applied);
+	PQclear(res);
+	if (applied == INVALID_LSN || f->endpos > applied)
+		return false;
+	log_info("--endpos %s is already applied (the target is at %s): nothing to do; fix: give a later LSN, or leave --endpos out to keep following",
+			 f->opts->endpos, lsn_format(applied, a));
+	return true;
+}
+
 /* Checks the state, takes the follower lock; returns an exit code. */
 static int
 prepare_state(Follow *f)
@@ -630,6 +655,13 @@ prepare_state(Follow *f)
 	}
 	if (!state_load(f->state, f->opts->slot, &st))
 		return EXIT_SQL;
+	if (st.found && strcmp(st.phase, "switched_over") == 0 && f->streamed)
+	{
+		log_info("the migration of slot %s was switched over while follow reconnected: the follower stops", f->opts->slot);
+		f->done_elsewhere = true;
+		state_free(&st);
+		return EXIT_STATE;
+	}
 	if (st.found && strcmp(st.phase, "switched_over") == 0)
 	{
 		log_error("the migration of slot %s was already switched over: the target is the primary now; fix: nothing to follow (run 'pgcutover cleanup' when done)",
@@ -645,6 +677,8 @@ prepare_state(Follow *f)
 		return EXIT_STATE;
 	}
 	state_free(&st);
+	if (f->endpos != INVALID_LSN && !f->streamed && endpos_applied(f))
+		return FOLLOW_NOTHING_TO_DO;
 	sql = psprintf("SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('pgcutover follow %s'))",
 				   f->opts->slot);
 	locked = db_scalar(f->state, sql);
@@ -721,6 +755,7 @@ start_streaming(Follow *f)
 	{
 		log_error("%s", err);
 		free(err);
+		f->slot_gone = strstr(err ? err : "", "does not exist") || strstr(err ? err : "", "invalidated");
 		/* right after a restart the old walsender may still hold the slot */
 		return strstr(err ? err : "", "cannot connect") || (f->streamed && strstr(err ? err : "", "in use"))
 			? EXIT_CONNECTION : EXIT_STATE;
@@ -774,8 +809,13 @@ reconnect_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_io_start(loop, &f->stream_watcher);
 		ev_feed_event(loop, &f->stream_watcher, EV_READ);
 	}
-	else if (rc == EXIT_CONNECTION || rc == EXIT_STATE)
+	else if (rc == EXIT_CONNECTION || (rc == EXIT_STATE && !f->slot_gone && !f->done_elsewhere))
 		schedule_reconnect(f);	/* servers coming back, locks and slots being freed */
+	else if (rc == FOLLOW_NOTHING_TO_DO || f->done_elsewhere)
+	{
+		disconnect_all(f);
+		finish(f, EXIT_OK);
+	}
 	else
 	{
 		disconnect_all(f);
@@ -853,6 +893,12 @@ cmd_follow(Options *opts)
 		log_error("invalid --endpos \"%s\"; fix: give a WAL position like 0/16B3748", opts->endpos);
 		return EXIT_USAGE;
 	}
+	if (opts->metrics_listen && !metrics_check_listen(opts->metrics_listen, opts->metrics_allow_public, &err))
+	{
+		log_error("%s", err);
+		free(err);
+		return EXIT_USAGE;
+	}
 	if ((f.ddl = follow_ddl_create(opts, &err)) == NULL)
 	{
 		log_error("%s", err);
@@ -863,7 +909,9 @@ cmd_follow(Options *opts)
 	f.started = f.last_log = now_seconds();
 	f.started_epoch = epoch_seconds();
 	f.decoder = decoder_create();
-	if ((rc = prepare_state(&f)) == EXIT_OK && (rc = start_streaming(&f)) == EXIT_OK)
+	if ((rc = prepare_state(&f)) == FOLLOW_NOTHING_TO_DO)
+		rc = EXIT_OK;
+	else if (rc == EXIT_OK && (rc = start_streaming(&f)) == EXIT_OK)
 	{
 		run_loop(&f);
 		rc = f.exit_code;

@@ -145,6 +145,32 @@ is_loopback(const struct sockaddr_storage *addr)
 	return false;
 }
 
+/* Resolves listen and refuses a public address unless allowed. */
+static bool
+check_listen(const char *listen, bool allow_public, struct sockaddr_storage *addr, socklen_t *len,
+			 char **errmsg)
+{
+	*errmsg = NULL;
+	if (!parse_listen(listen, addr, len, errmsg))
+		return false;
+	if (!is_loopback(addr) && !allow_public)
+	{
+		*errmsg = psprintf("--metrics-listen %s is not a loopback address: the metrics would be public; fix: use 127.0.0.1:PORT, or add --metrics-allow-public",
+						   listen);
+		return false;
+	}
+	return true;
+}
+
+bool
+metrics_check_listen(const char *listen, bool allow_public, char **errmsg)
+{
+	struct sockaddr_storage addr;
+	socklen_t	len;
+
+	return check_listen(listen, allow_public, &addr, &len, errmsg);
+}
+
 MetricsServer *
 metrics_start(const char *listen, bool allow_public, const char *slot, char **errmsg)
 {
@@ -153,15 +179,8 @@ metrics_start(const char *listen, bool allow_public, const char *slot, char **er
 	MetricsServer *ms;
 	unsigned	flags = MHD_USE_INTERNAL_POLLING_THREAD;
 
-	*errmsg = NULL;
-	if (!parse_listen(listen, &addr, &len, errmsg))
+	if (!check_listen(listen, allow_public, &addr, &len, errmsg))
 		return NULL;
-	if (!is_loopback(&addr) && !allow_public)
-	{
-		*errmsg = psprintf("--metrics-listen %s is not a loopback address: the metrics would be public; fix: use 127.0.0.1:PORT, or add --metrics-allow-public",
-						   listen);
-		return NULL;
-	}
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	ms = pg_malloc0(sizeof(MetricsServer));

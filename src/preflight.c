@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "ddl_capture.h"
 #include "log.h"
 #include "pgconn.h"
 #include "preflight.h"
@@ -356,6 +357,21 @@ check_large_objects(Preflight *p)
 }
 
 static void
+check_ddl_capture(Preflight *p)
+{
+	int			n = ddl_capture_count(p->src);
+
+	if (n == 4)
+		findings_add(p->f, FINDING_OK, "ddl_capture", NULL,
+					 "DDL capture is installed on the source: follow replays schema changes");
+	else if (n >= 0)
+		findings_add(p->f, FINDING_WARN, "ddl_capture",
+					 "pgcutover ddl-capture install --source DSN (as a superuser), or plan to repeat DDL on the target by hand",
+					 "DDL capture is %s on the source: a schema change during follow stops it",
+					 n == 0 ? "not installed" : "partly installed");
+}
+
+static void
 check_extensions(Preflight *p)
 {
 	PGresult   *sr = db_query(p->src, "SELECT extname FROM pg_catalog.pg_extension ORDER BY 1");
@@ -550,6 +566,7 @@ preflight_run(PGconn *src, PGconn *tgt, const Options *opts, Findings *f)
 	check_target_create(&p);
 	check_replica_identity(&p);
 	check_large_objects(&p);
+	check_ddl_capture(&p);
 	check_extensions(&p);
 	check_disk(&p);
 	check_target_empty(&p);

@@ -1,0 +1,1 @@
+DO $fn$ BEGIN EXECUTE E'ALTER TABLE t ADD c int\\';'; END $fn$; SELECT $1; SELECT U&"d\0061t;a" INTO t2 FROM t
