@@ -245,7 +245,14 @@ follow_ddl_handle(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn,
 
 	*errmsg = NULL;
 	if (apply_skipping(apply))
-		return EXIT_OK;			/* its transaction was applied before */
+	{
+		/* applied before; only keep our place in its query string */
+		if (ddl_event_parse(content, len, &ev, &why) && ev.error == NULL)
+			free(ddl_pick_statement(&d->cursor, &ev, &why));
+		free(why);
+		ddl_event_free(&ev);
+		return EXIT_OK;
+	}
 	if (!ddl_event_parse(content, len, &ev, &why))
 	{
 		*errmsg = psprintf("cannot read the captured DDL at %s: %s; fix: reinstall capture with the same pgcutover version ('pgcutover ddl-capture install')",

@@ -116,6 +116,17 @@ assert_eq 1 "$(tgt_sql -c "SELECT count(*) FROM pg_indexes WHERE indexname = 'it
 assert_eq 1 "$(tgt_sql -c "SELECT count(*) FROM pg_constraint WHERE conname = 'later_v_key'")" "ADD CONSTRAINT replayed"
 assert_eq 0 "$(tgt_sql -c "SELECT count(*) FROM pg_constraint WHERE conname = 'qty_nonneg'")" "DROP CONSTRAINT replayed"
 
+# kill -9 right after DDL, several times: a rerun never replays a DDL twice
+for k in 1 2 3; do
+  src_sql -c "ALTER TABLE later ADD COLUMN k$k int DEFAULT $k" -c "INSERT INTO later (v) VALUES ('k$k')"
+  sleep "0.$((RANDOM % 4))"
+  kill -9 "$FOLLOWER" 2>/dev/null || true; set +e; wait "$FOLLOWER"; set -e
+  start_follow
+done
+sync_mark
+assert_eq "1 2 3" "$(tgt_sql -c "SELECT k1 || ' ' || k2 || ' ' || k3 FROM later WHERE v = 'k3'")" "kill -9 around DDL: every DDL replayed exactly once"
+assert_not_contains "$(cat "$HARNESS_DIR/all-output.log" "$FOLLOW_LOG")" "already exists" "kill -9 around DDL: no DDL applied twice"
+
 # DDL in a rolled-back transaction never reaches the target
 src_sql -c "BEGIN" -c "ALTER TABLE items ADD COLUMN ghost int" -c "INSERT INTO items (qty) VALUES (1)" -c "ROLLBACK"
 sync_mark

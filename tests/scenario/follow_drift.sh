@@ -31,8 +31,10 @@ assert_eq 8 "$RC" "type change: schema drift exit code"
 assert_contains "$ERR" 'column "qty" of public.items is bigint on the source but integer on the target' "type change: says both types"
 assert_contains "$ERR" "ALTER TABLE public.items ALTER COLUMN qty TYPE bigint" "type change: names the DDL"
 tgt_sql -c "ALTER TABLE items ALTER COLUMN qty TYPE bigint"
-follow_until_caught_up
-assert_eq 0 "$RC" "type change: follow continues"
+run_pgcutover follow --source "$SRC_DSN" --target "$TGT_DSN" --until-caught-up --resume-after-ddl
+assert_eq 0 "$RC" "type change: follow --resume-after-ddl continues"
+assert_contains "$ERR" "DDL capture is not installed on the source" "without capture: follow says so"
+assert_eq 5000000000 "$(tgt_sql -c "SELECT qty FROM items WHERE id = 1")" "type change: the row that did not fit arrives"
 
 # 3. a column dropped on the source
 src_sql -c "ALTER TABLE items DROP COLUMN note" -c "INSERT INTO items VALUES (102, 2, 8)"
