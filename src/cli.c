@@ -75,7 +75,7 @@ static const Command commands[] = {
 		"--max-lag; then keep following until SIGINT, or with --switchover switch\n"
 		"over each database and clean up.  Rerun after a crash to resume.\n"},
 	{"ddl-capture", "install|remove|status: carry the source's DDL in the stream", cmd_ddl_capture,
-		"Usage: pgcutover ddl-capture install|remove|status --source DSN\n\n"
+		"One action is required: install, remove or status (--source only).\n\n"
 		"install: event triggers on the source (needs superuser) that write every\n"
 		"DDL command into the WAL as a transactional logical message, so follow\n"
 		"replays it on the target at exactly its place among the row changes\n"

@@ -187,7 +187,7 @@ check_stop(Follow *f)
 static void
 log_progress(Follow *f, bool force)
 {
-	const ApplyTotals *t = apply_totals(f->apply);
+	const ApplyTotals *t;
 	double		now = now_seconds();
 	double		span = now - f->last_log;
 	char		applied[LSN_FORMAT_LEN];
@@ -195,6 +195,7 @@ log_progress(Follow *f, bool force)
 
 	if (f->stream == NULL || f->apply == NULL || (!force && span < LOG_SECONDS))
 		return;
+	t = apply_totals(f->apply);
 	wal_end = stream_server_wal_end(f->stream);
 	log_info("applied %s, %lld txns (%.0f/s), %lld rows (%.0f/s), %lld bytes behind the server",
 			 lsn_format(t->durable_lsn, applied), (long long) t->txns,
@@ -753,12 +754,15 @@ start_streaming(Follow *f)
 							 plugin_options, &err);
 	if (f->stream == NULL)
 	{
-		log_error("%s", err);
-		free(err);
-		f->slot_gone = strstr(err ? err : "", "does not exist") || strstr(err ? err : "", "invalidated");
+		const char *e = err ? err : "";
 		/* right after a restart the old walsender may still hold the slot */
-		return strstr(err ? err : "", "cannot connect") || (f->streamed && strstr(err ? err : "", "in use"))
+		int			rc = strstr(e, "cannot connect") || (f->streamed && strstr(e, "in use"))
 			? EXIT_CONNECTION : EXIT_STATE;
+
+		f->slot_gone = strstr(e, "does not exist") || strstr(e, "invalidated");
+		log_error("%s", e);
+		free(err);
+		return rc;
 	}
 	f->confirmed = apply_totals(f->apply)->durable_lsn;
 	log_info("streaming slot %s from %s", f->opts->slot,
