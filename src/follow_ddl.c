@@ -231,6 +231,17 @@ replay(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, c
 	return EXIT_OK;
 }
 
+/* A DDL not replayed still counts in its query string: later ones are found after it. */
+static void
+keep_place(FollowDdl *d, const DdlEvent *ev)
+{
+	char	   *ignored = NULL;
+
+	if (ev->error == NULL)
+		free(ddl_pick_statement(&d->cursor, ev, &ignored));
+	free(ignored);
+}
+
 int
 follow_ddl_handle(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn,
 				  const char *content, size_t len, char **errmsg)
@@ -247,8 +258,8 @@ follow_ddl_handle(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn,
 	if (apply_skipping(apply))
 	{
 		/* applied before; only keep our place in its query string */
-		if (ddl_event_parse(content, len, &ev, &why) && ev.error == NULL)
-			free(ddl_pick_statement(&d->cursor, &ev, &why));
+		if (ddl_event_parse(content, len, &ev, &why))
+			keep_place(d, &ev);
 		free(why);
 		ddl_event_free(&ev);
 		return EXIT_OK;
@@ -265,9 +276,13 @@ follow_ddl_handle(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn,
 	{
 		log_warn("skipping the DDL at %s as told by --resume-after-ddl: %s", lsn_format(lsn, lsnbuf), what);
 		d->resume_lsn = INVALID_LSN;
+		keep_place(d, &ev);
 	}
 	else if ((verdict = ddl_classify(&ev, &policy, &why)) == DDL_SKIP)
+	{
 		log_info("DDL on the source not replayed (%s): %s", why, what);
+		keep_place(d, &ev);
+	}
 	else if (verdict == DDL_STOP)
 		rc = stop_at(d, apply, state, lsn, &ev, why, errmsg);
 	else if (!d->apply)
