@@ -127,13 +127,33 @@ db_connect(const char *dsn, const char *who, ConnKind kind, char **errmsg)
 	PQsetNoticeProcessor(conn, notice_to_log, (void *) (strcmp(who, "source") == 0 ? "source" : "target"));
 	if (kind == CONN_NORMAL)
 	{
+		PGresult   *res = NULL;
+
+		/*
+		 * A statement_timeout or idle_in_transaction_session_timeout set on
+		 * the database or role (ALTER DATABASE ... SET) would cancel our
+		 * catalog reads, state updates, status and verify queries, or end a
+		 * session between statements.  Turned off first, on its own: with a
+		 * 1 ms timeout even a SET can be cancelled, so it is tried again.
+		 */
+		for (int attempt = 0; attempt < 3; attempt++)
+		{
+			bool		ok;
+
+			res = PQexec(conn, "SET statement_timeout = 0");
+			ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+			PQclear(res);
+			if (ok || PQstatus(conn) != CONNECTION_OK)
+				break;
+		}
 		/* predictable output regardless of the role's settings */
-		PGresult   *res = PQexec(conn,
-								 "SET datestyle = ISO; SET intervalstyle = postgres; "
-								 "SET extra_float_digits = 3; SET client_encoding = 'UTF8'; "
-								 "SET bytea_output = hex; SET TimeZone = 'UTC'; SET search_path = pg_catalog; "
-								 /* our own sessions must work on a fenced source */
-								 "SET default_transaction_read_only = off");
+		res = PQexec(conn,
+					 "SET idle_in_transaction_session_timeout = 0; "
+					 "SET datestyle = ISO; SET intervalstyle = postgres; "
+					 "SET extra_float_digits = 3; SET client_encoding = 'UTF8'; "
+					 "SET bytea_output = hex; SET TimeZone = 'UTC'; SET search_path = pg_catalog; "
+					 /* our own sessions must work on a fenced source */
+					 "SET default_transaction_read_only = off");
 
 		PQclear(res);
 	}
