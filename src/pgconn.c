@@ -35,6 +35,8 @@ connect_fix(const char *err, const char *who)
 		{"invalid URI", "fix the %s DSN: it is not a valid postgresql:// URI"},
 		{"invalid integer value", "fix the %s DSN: a numeric parameter is not a number"},
 		{"invalid port", "fix the port in the %s DSN"},
+		{"is not currently accepting connections", "allow connections to the database on the %s server (ALTER DATABASE ... ALLOW_CONNECTIONS true)"},
+		{"too many connections for", "raise the CONNECTION LIMIT of the role or database on the %s server, or close other sessions"},
 		{"too many clients", "raise max_connections on the %s server or close other sessions"},
 		{"remaining connection slots", "raise max_connections on the %s server or close other sessions"},
 		{"must be superuser or replication role", "GRANT the REPLICATION attribute: ALTER ROLE <user> REPLICATION on the %s"},
