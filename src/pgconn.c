@@ -35,6 +35,8 @@ connect_fix(const char *err, const char *who)
 		{"invalid URI", "fix the %s DSN: it is not a valid postgresql:// URI"},
 		{"invalid integer value", "fix the %s DSN: a numeric parameter is not a number"},
 		{"invalid port", "fix the port in the %s DSN"},
+		{"is not currently accepting connections", "allow connections to the database on the %s server (ALTER DATABASE ... ALLOW_CONNECTIONS true)"},
+		{"too many connections for", "raise the CONNECTION LIMIT of the role or database on the %s server, or close other sessions"},
 		{"too many clients", "raise max_connections on the %s server or close other sessions"},
 		{"remaining connection slots", "raise max_connections on the %s server or close other sessions"},
 		{"must be superuser or replication role", "GRANT the REPLICATION attribute: ALTER ROLE <user> REPLICATION on the %s"},
@@ -127,13 +129,33 @@ db_connect(const char *dsn, const char *who, ConnKind kind, char **errmsg)
 	PQsetNoticeProcessor(conn, notice_to_log, (void *) (strcmp(who, "source") == 0 ? "source" : "target"));
 	if (kind == CONN_NORMAL)
 	{
+		PGresult   *res = NULL;
+
+		/*
+		 * A statement_timeout or idle_in_transaction_session_timeout set on
+		 * the database or role (ALTER DATABASE ... SET) would cancel our
+		 * catalog reads, state updates, status and verify queries, or end a
+		 * session between statements.  Turned off first, on its own: with a
+		 * 1 ms timeout even a SET can be cancelled, so it is tried again.
+		 */
+		for (int attempt = 0; attempt < 3; attempt++)
+		{
+			bool		ok;
+
+			res = PQexec(conn, "SET statement_timeout = 0");
+			ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+			PQclear(res);
+			if (ok || PQstatus(conn) != CONNECTION_OK)
+				break;
+		}
 		/* predictable output regardless of the role's settings */
-		PGresult   *res = PQexec(conn,
-								 "SET datestyle = ISO; SET intervalstyle = postgres; "
-								 "SET extra_float_digits = 3; SET client_encoding = 'UTF8'; "
-								 "SET bytea_output = hex; SET TimeZone = 'UTC'; SET search_path = pg_catalog; "
-								 /* our own sessions must work on a fenced source */
-								 "SET default_transaction_read_only = off");
+		res = PQexec(conn,
+					 "SET idle_in_transaction_session_timeout = 0; "
+					 "SET datestyle = ISO; SET intervalstyle = postgres; "
+					 "SET extra_float_digits = 3; SET client_encoding = 'UTF8'; "
+					 "SET bytea_output = hex; SET TimeZone = 'UTC'; SET search_path = pg_catalog; "
+					 /* our own sessions must work on a fenced source */
+					 "SET default_transaction_read_only = off");
 
 		PQclear(res);
 	}
