@@ -112,7 +112,8 @@ apply_sync_results(Apply *a)
 
 				ok = apply_fail(a, lost ? EXIT_CONNECTION : EXIT_SQL, "%s failed on the target: %s%s%s; fix: %s",
 								p->what, msg ? msg : PQerrorMessage(a->tgt), detail ? " " : "", detail ? detail : "",
-								full ? "free disk space on the target (or grow it), then rerun follow: it resumes from the last applied transaction"
+								lost ? "none needed: follow reconnects by itself and resumes from the last applied transaction"
+								: full ? "free disk space on the target (or grow it), then rerun follow: it resumes from the last applied transaction"
 								: "correct the cause on the target, then rerun follow: it resumes from the last applied transaction");
 			}
 			else if (st == PGRES_COMMAND_OK && p->expect_rows >= 0 &&

@@ -615,6 +615,16 @@ static const char *const plugin_options[] = {
 	NULL
 };
 
+/* A connection that failed: an error at start, a warning while reconnecting (it is retried). */
+static void
+log_attempt_failed(Follow *f, const char *err)
+{
+	if (f->streamed)
+		log_warn("%s", err);
+	else
+		log_error("%s", err);
+}
+
 #define FOLLOW_NOTHING_TO_DO (-1)		/* prepare_state: --endpos is behind us */
 
 /* Is --endpos at or before what the target has applied already? */
@@ -650,7 +660,7 @@ prepare_state(Follow *f)
 
 	if ((f->state = db_connect(f->opts->target, "target", CONN_NORMAL, &err)) == NULL)
 	{
-		log_error("%s", err);
+		log_attempt_failed(f, err);
 		free(err);
 		return EXIT_CONNECTION;
 	}
@@ -712,13 +722,16 @@ start_streaming(Follow *f)
 
 	if ((f->apply = apply_open(&cfg, &err, &code)) == NULL)
 	{
-		log_error("%s", err);
+		if (code == EXIT_CONNECTION)
+			log_attempt_failed(f, err);
+		else
+			log_error("%s", err);
 		free(err);
 		return code;
 	}
 	if ((f->source = db_connect(f->opts->source, "source", CONN_NORMAL, &err)) == NULL)
 	{
-		log_error("%s", err);
+		log_attempt_failed(f, err);
 		free(err);
 		return EXIT_CONNECTION;
 	}

@@ -185,13 +185,13 @@ check_wal2json(Preflight *p)
 		free(sql);
 		findings_add(p->f, FINDING_OK, "wal2json", NULL,
 					 "wal2json loads as an output plugin on the source");
-		db_exec(p->src, "RESET statement_timeout");
+		db_exec(p->src, "SET statement_timeout = 0");
 		free(plugins);
 		return;
 	}
 	err = db_error(p->src);
 	PQclear(res);
-	db_exec(p->src, "RESET statement_timeout");
+	db_exec(p->src, "SET statement_timeout = 0");
 
 	if (strstr(err, "may not be used as an output plugin"))
 		findings_add(p->f, FINDING_FAIL, "wal2json",

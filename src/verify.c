@@ -35,9 +35,24 @@ both(PGconn *src, PGconn *tgt, const char *sql, PGresult **sres, PGresult **tres
 	return ok && PQresultStatus(*sres) == PGRES_TUPLES_OK;
 }
 
-static void
+/* Did the statement fail because the table is not there (42P01)? */
+static bool
+undefined_table(const PGresult *res)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return state && strcmp(state, "42P01") == 0;
+}
+
+/*
+ * Compares one table; a table absent from the target is a difference, any
+ * other failure (a timeout, a lost connection) is an error: false, logged.
+ */
+static bool
 compare_table(PGconn *src, PGconn *tgt, const TableInfo *t, TableVerdict *v)
 {
+	bool		ok = true;
+
 	char	   *sql = psprintf("SELECT count(*), coalesce(sum(pg_catalog.hashtextextended(r::text, 0)), 0)::text "
 							   "FROM ONLY %s r", t->qualname);
 	PGresult   *sres,
@@ -54,13 +69,24 @@ compare_table(PGconn *src, PGconn *tgt, const TableInfo *t, TableVerdict *v)
 		v->target_rows = atoll(PQgetvalue(tres, 0, 0));
 		v->target_sum = pg_strdup(PQgetvalue(tres, 0, 1));
 	}
-	else
+	else if (undefined_table(tres))
 		v->missing = true;
+	if ((PQresultStatus(sres) != PGRES_TUPLES_OK && !undefined_table(sres)) ||
+		(PQresultStatus(tres) != PGRES_TUPLES_OK && !undefined_table(tres)))
+	{
+		PGresult   *bad = PQresultStatus(sres) != PGRES_TUPLES_OK ? sres : tres;
+
+		log_error("cannot compare %s on the %s: %s; fix: see the message (a statement_timeout or lock on that side?), then verify again",
+				  t->qualname, bad == sres ? "source" : "target",
+				  PQresultErrorField(bad, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(bad, PG_DIAG_MESSAGE_PRIMARY) : "no result");
+		ok = false;
+	}
 	v->match = !v->missing && v->source_sum && v->source_rows == v->target_rows &&
 		strcmp(v->source_sum, v->target_sum) == 0;
 	PQclear(sres);
 	PQclear(tres);
 	free(sql);
+	return ok;
 }
 
 static bool
@@ -155,7 +181,11 @@ verify_run(PGconn *src, PGconn *tgt, const Options *opts, VerifyResult *r)
 		if (tables.tables[i].relkind != 'r')
 			continue;
 		v = &r->tables[r->ntables++];
-		compare_table(src, tgt, &tables.tables[i], v);
+		if (!compare_table(src, tgt, &tables.tables[i], v))
+		{
+			catalog_free_tables(&tables);
+			return false;
+		}
 		if (!v->match)
 			r->mismatches++;
 	}
