@@ -256,9 +256,14 @@ CASES=$((CASES + 1))
 assert_eq 0 "$FRC" "case $CASES SIGINT during follow: exit 0 (documented)"
 assert_eq stopped "$(tgt_sql -c "SELECT phase FROM pgcutover.follower")" "case $CASES SIGINT during follow: state says stopped"
 src_sql -c "INSERT INTO ledger (n) SELECT g FROM generate_series(1, 300000) g"
-start_follower
-for _ in $(seq 1 200); do grep -q "streaming slot" "$HARNESS_DIR/follower.err" && break; sleep 0.02; done
-sleep 0.2
+"$PGCUTOVER" follow --source "$SRC_DSN" --target "$TGT_DSN" >"$HARNESS_DIR/follower.out" 2>"$HARNESS_DIR/follower.err" &
+FOLLOWER=$!
+# both signals while the big transaction is being written on the target
+# (its writing session has an xid), not before it arrives or after it committed
+for _ in $(seq 1 500); do
+  [ "$(tgt_sql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgcutover' AND backend_xid IS NOT NULL AND query ILIKE '%ledger%'")" = 1 ] && break
+  sleep 0.01
+done
 kill -TERM "$FOLLOWER"; sleep 0.05
 stop_follower TERM
 CASES=$((CASES + 1))
