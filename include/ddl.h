@@ -9,9 +9,12 @@
  *	  hold several statements (psql -c "BEGIN; ALTER ...; INSERT ...").
  *	  Replaying the string would apply its DML twice, so the one statement
  *	  that fired the event is cut out: the string is split with a lexer
- *	  that knows quotes, dollar quotes, comments and BEGIN ATOMIC bodies,
- *	  and the event's command tag must match that statement.  DDL run from
- *	  inside a function or DO block matches no statement and stops follow.
+ *	  that knows quotes, dollar quotes, comments and BEGIN ATOMIC bodies;
+ *	  the statement must carry the event's command tag and name one of its
+ *	  objects (or the table of an index or constraint).  Several such
+ *	  statements are told apart by their order, unless the string rolls
+ *	  back part of itself: then follow stops, as it does for DDL run from
+ *	  inside a function or DO block (no statement matches).
  */
 #ifndef PGCUTOVER_DDL_H
 #define PGCUTOVER_DDL_H
@@ -28,6 +31,7 @@ typedef struct DdlObject
 	char	   *type;			/* "table", "index", "table column", ... */
 	char	   *schema;			/* NULL for objects outside schemas */
 	char	   *identity;		/* object_identity, quoted as needed */
+	char	   *parent;			/* table of an index, constraint, trigger */
 	bool		dropped;
 } DdlObject;
 
@@ -78,9 +82,12 @@ bool		ddl_tag_matches(const char *stmt, size_t len, const char *tag);
 typedef struct DdlCursor
 {
 	char	   *exec;
-	int			seq;
-	int			statement;		/* index of the statement of event seq */
+	int			seq;			/* of the last event seen in it */
+	int			statement;		/* index of that event's statement */
 } DdlCursor;
+
+/* Does the statement name one of the event's objects (or their tables)? */
+bool		ddl_statement_names_object(const char *stmt, size_t len, const DdlEvent *ev);
 
 /*
  * The statement to replay for ev, malloc'd; CONCURRENTLY dropped where it

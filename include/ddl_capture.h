@@ -12,6 +12,9 @@
 /* How many of the four capture event triggers exist (enabled) on conn; -1 on error. */
 int			ddl_capture_count(PGconn *src);
 
+/* Installs capture in one transaction (or prints it); false with *sqlstate, *errmsg (malloc'd). */
+bool		ddl_capture_install(PGconn *src, bool dry_run, char **sqlstate, char **errmsg);
+
 /* Removes capture in one transaction (or prints it with dry_run). */
 bool		ddl_capture_remove(PGconn *src, bool dry_run);
 

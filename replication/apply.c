@@ -504,23 +504,22 @@ apply_has_table(Apply *a, const char *schema, const char *table, bool *exists)
 		: tablecache_get(a->tables, a->meta, schema, table, &missing);
 
 	*exists = t != NULL;
+	if (t == NULL && !missing && a->error == NULL)
+		apply_fail(a, EXIT_SQL, "cannot read the target's catalog for \"%s\".\"%s\"", schema, table);
 	return t != NULL || missing;
 }
 
 bool
 apply_commit_before_current(Apply *a)
 {
-	int64_t		rows = a->group_rows;
-
 	if (a->error || !a->in_txn || a->skip_txn || a->group_txns == 0 ||
 		a->group_rows != a->txn_start_rows || a->ntruncate > 0)
 		return a->error == NULL;
 	/* the current transaction has sent nothing: the group ends before it */
-	a->group_rows = a->txn_start_rows;
-	if (!commit_group(a))
+	if (!commit_group(a) || !open_group(a))
 		return false;
-	a->group_rows = rows;
-	return open_group(a);
+	a->txn_start_rows = 0;
+	return true;
 }
 
 bool

@@ -42,6 +42,7 @@ add_objects(DdlEvent *ev, json_t *arr, bool dropped)
 		d->type = dup_field(o, "type");
 		d->schema = dup_field(o, "schema");
 		d->identity = dup_field(o, "identity");
+		d->parent = dup_field(o, "parent");
 		d->dropped = dropped;
 		if (d->type == NULL)
 			d->type = pg_strdup("");
@@ -144,6 +145,7 @@ ddl_event_free(DdlEvent *ev)
 		free(ev->objects[i].type);
 		free(ev->objects[i].schema);
 		free(ev->objects[i].identity);
+		free(ev->objects[i].parent);
 	}
 	for (int i = 0; i < ev->nmissing; i++)
 	{
@@ -464,33 +466,165 @@ drop_concurrently(char *stmt, const char *tag)
 		}
 }
 
+/* Is name one of the statement's identifiers (unquoted ones folded to lower case)? */
+static bool
+statement_has_name(const char *stmt, size_t len, const char *name)
+{
+	size_t		pos = 0,
+				start;
+	size_t		nlen = strlen(name);
+	TokKind		k;
+
+	while ((k = next_token(stmt, len, &pos, &start)) != TOK_END)
+	{
+		if (k == TOK_WORD && pos - start == nlen)
+		{
+			size_t		i;
+
+			for (i = 0; i < nlen && tolower((unsigned char) stmt[start + i]) == name[i]; i++)
+				;
+			if (i == nlen)
+				return true;
+		}
+		else if (k == TOK_OTHER && stmt[start] == '"' && pos - start >= 2)
+		{
+			char	   *parts[1] = {NULL};
+			char	   *quoted = pg_malloc0(pos - start + 1);
+			bool		same;
+
+			memcpy(quoted, stmt + start, pos - start);
+			same = ddl_split_identity(quoted, parts, 1) == 1 && strcmp(parts[0], name) == 0;
+			free(parts[0]);
+			free(quoted);
+			if (same)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Adds the names an identity is made of ("c on s.t", "s.f(int)", "s.t.col"). */
+static int
+identity_names(const char *identity, char **names, int max)
+{
+	char	   *copy = pg_strdup(identity);
+	char	   *on = strstr(copy, " on ");
+	char	   *paren;
+	int			n = 0;
+	char	   *pieces[2] = {copy, NULL};
+
+	if (on)
+	{
+		*on = '\0';
+		pieces[1] = on + 4;
+	}
+	for (int p = 0; p < 2 && pieces[p]; p++)
+	{
+		char	   *parts[3] = {NULL, NULL, NULL};
+		int			k;
+
+		if ((paren = strchr(pieces[p], '(')) != NULL)
+			*paren = '\0';		/* a function's argument types */
+		k = ddl_split_identity(pieces[p], parts, 3);
+		/* the schema alone does not identify a statement */
+		for (int i = k > 1 ? 1 : 0; i < k; i++)
+		{
+			if (n < max && parts[i][0])
+				names[n++] = parts[i];
+			else
+				free(parts[i]);
+		}
+		if (k > 1)
+			free(parts[0]);
+	}
+	free(copy);
+	return n;
+}
+
+bool
+ddl_statement_names_object(const char *stmt, size_t len, const DdlEvent *ev)
+{
+	bool		any_name = false;
+	bool		found = false;
+
+	for (int i = 0; i < ev->nobjects && !found; i++)
+	{
+		char	   *names[8];
+		int			n = identity_names(ev->objects[i].identity, names, 6);
+
+		if (ev->objects[i].parent)
+			names[n++] = pg_strdup(ev->objects[i].parent);
+		for (int j = 0; j < n; j++)
+		{
+			/* an operator's name is no identifier: it cannot be looked for */
+			if (is_ident_start(names[j][0]))
+			{
+				any_name = true;
+				found = found || statement_has_name(stmt, len, names[j]);
+			}
+			free(names[j]);
+		}
+	}
+	return found || !any_name;
+}
+
+/* Does the query string undo part of itself (ROLLBACK, ROLLBACK TO, ABORT)? */
+static bool
+rolls_back(const char *sql, const DdlSpan *spans, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		char		words[1][32];
+
+		if (leading_words(sql + spans[i].start, spans[i].len, words, 1) == 1 &&
+			(strcmp(words[0], "ROLLBACK") == 0 || strcmp(words[0], "ABORT") == 0))
+			return true;
+	}
+	return false;
+}
+
 char *
 ddl_pick_statement(DdlCursor *cur, const DdlEvent *ev, char **errmsg)
 {
 	DdlSpan    *spans;
 	int			n = ddl_split(ev->command, &spans);
-	int			from = 0,
+	int			ncand = 0,
+				first = -1,
+				from = 0,
 				pick = -1;
 	char	   *stmt;
 
 	*errmsg = NULL;
-	if (n > 1)
+	for (int i = 0; i < n; i++)
+		if (ddl_tag_matches(ev->command + spans[i].start, spans[i].len, ev->tag) &&
+			ddl_statement_names_object(ev->command + spans[i].start, spans[i].len, ev))
+		{
+			ncand++;
+			if (first < 0)
+				first = i;
+		}
+	if (ncand == 1)
+		pick = first;
+	else if (ncand > 1 && !rolls_back(ev->command, spans, n))
 	{
-		if (cur->exec && strcmp(cur->exec, ev->exec) == 0 && ev->seq == cur->seq + 1)
+		/* several: in order; the events of one string come in order */
+		if (cur->exec && strcmp(cur->exec, ev->exec) == 0 && ev->seq > cur->seq)
 			from = cur->statement + 1;
 		else if (ev->seq != 1)
 			from = n;			/* follow restarted inside this query string */
+		for (int i = from; i < n && pick < 0; i++)
+			if (ddl_tag_matches(ev->command + spans[i].start, spans[i].len, ev->tag) &&
+				ddl_statement_names_object(ev->command + spans[i].start, spans[i].len, ev))
+				pick = i;
 	}
-	for (int i = from; i < n && pick < 0; i++)
-		if (ddl_tag_matches(ev->command + spans[i].start, spans[i].len, ev->tag))
-			pick = i;
 	if (pick < 0)
 	{
 		free(spans);
-		if (n > 1 && from == n)
-			*errmsg = psprintf("%s is statement %d of a query string with several, and follow restarted inside that string", ev->tag, ev->seq);
+		if (ncand == 0)
+			*errmsg = psprintf("%s was run from inside a function, procedure or DO block (the query string has no such statement on its objects), so it cannot be replayed by itself", ev->tag);
 		else
-			*errmsg = psprintf("%s was run from inside a function, procedure or DO block (the query string has no such statement), so it cannot be replayed by itself", ev->tag);
+			*errmsg = psprintf("%s is one of %d such statements of one query string that %s, so which one ran cannot be told", ev->tag, ncand,
+							   from == n ? "follow entered in the middle" : "rolls part of itself back");
 		return NULL;
 	}
 	free(cur->exec);

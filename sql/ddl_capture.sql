@@ -11,7 +11,8 @@
 --   tag          the command tag, e.g. "ALTER TABLE"
 --   exec, seq    which query string execution, and the how-manieth DDL of it
 --                (a query string may hold several statements)
---   search_path, role
+--   search_path  the caller's, with "$user" resolved to the role that ran
+--                the DDL; role
 --   objects      what the command created or altered (type, schema, identity)
 --   dropped      what it dropped
 --   rewrites     tables it rewrote, with pg_event_trigger_table_rewrite_reason()
@@ -28,9 +29,11 @@ REVOKE ALL ON SCHEMA pgcutover FROM PUBLIC;
 CREATE OR REPLACE FUNCTION pgcutover.ddl_capture_start() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    -- 'ok:' says it was taken in this transaction (a CONCURRENTLY command
+    -- commits in between, and then nothing is known: no fix is sent)
     PERFORM set_config('pgcutover.ddl_missing_before',
-        coalesce((SELECT string_agg(attrelid::text || '.' || attnum::text, ',')
-                  FROM pg_attribute WHERE atthasmissing), ''), true);
+        'ok:' || coalesce((SELECT string_agg(attrelid::text || '.' || attnum::text, ',')
+                           FROM pg_attribute WHERE atthasmissing), ''), true);
 EXCEPTION WHEN OTHERS THEN
     RAISE WARNING 'pgcutover DDL capture (start): %', SQLERRM;
 END $$;
@@ -62,94 +65,125 @@ EXCEPTION WHEN OTHERS THEN
     RAISE WARNING 'pgcutover DDL capture (rewrite): %', SQLERRM;
 END $$;
 
--- ddl_command_end: the message.  Not SET search_path: it must read the
--- caller's first, then pins it for the rest of the transaction's command.
-CREATE OR REPLACE FUNCTION pgcutover.ddl_capture_end() RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+-- The message for the command that just ended, or NULL when there is
+-- nothing to replicate.  Counts every DDL of the query string (seq) first.
+-- Fixed output settings for attmissingval's text.
+CREATE OR REPLACE FUNCTION pgcutover.ddl_capture_message(caller_path text, caller_role text, tag text)
+RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, YMD' SET intervalstyle = 'postgres' SET timezone = 'UTC'
+SET extra_float_digits = 3 AS $$
 DECLARE
-    -- pg_catalog-qualified until search_path is pinned below
-    caller_path pg_catalog.text := pg_catalog.current_setting('search_path');
-    caller_role pg_catalog.text := pg_catalog.current_setting('role');
-    objects pg_catalog.json;
-    dropped pg_catalog.text;
-    rewrites pg_catalog.text;
-    new_missing pg_catalog.json;
-    exec_key pg_catalog.text;
-    prev pg_catalog.text;
-    seq pg_catalog.int4 := 1;
-    settings pg_catalog.text[];
-BEGIN
-    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-    IF caller_role = 'none' THEN
-        caller_role := session_user;
-    END IF;
-    dropped := coalesce(nullif(current_setting('pgcutover.ddl_dropped', true), ''), '[]');
-    rewrites := coalesce(nullif(current_setting('pgcutover.ddl_rewrites', true), ''), '[]');
-    PERFORM set_config('pgcutover.ddl_dropped', '', true),
-            set_config('pgcutover.ddl_rewrites', '', true);
-
-    SELECT json_agg(json_build_object('type', object_type, 'schema', schema_name,
-                                      'identity', object_identity, 'in_extension', in_extension))
-      INTO objects
-    FROM pg_event_trigger_ddl_commands()
-    WHERE schema_name IS DISTINCT FROM 'pg_temp';
-
-    -- only temporary objects (or nothing at all): nothing to replicate
-    IF objects IS NULL AND dropped = '[]'
-       AND (SELECT count(*) FROM pg_event_trigger_ddl_commands()) > 0 THEN
-        PERFORM set_config('search_path', caller_path, true);
-        RETURN;
-    END IF;
-    IF objects IS NULL AND dropped = '[]' AND tg_tag LIKE 'DROP %' THEN
-        PERFORM set_config('search_path', caller_path, true);
-        RETURN;                 -- a DROP of temporary objects only
-    END IF;
-
-    -- columns that got a missing value in this command, in fixed settings
-    settings := ARRAY[current_setting('datestyle'), current_setting('intervalstyle'),
-                      current_setting('timezone'), current_setting('extra_float_digits')];
-    PERFORM set_config('datestyle', 'ISO, YMD', true), set_config('intervalstyle', 'postgres', true),
-            set_config('timezone', 'UTC', true), set_config('extra_float_digits', '3', true);
-    SELECT json_agg(json_build_object('schema', n.nspname, 'table', c.relname,
-                                      'column', a.attname, 'value', a.attmissingval::text))
-      INTO new_missing
-    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-    JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE a.atthasmissing AND NOT a.attisdropped    -- partitions too, so no filter by object
-      AND NOT (a.attrelid::text || '.' || a.attnum::text) = ANY (
-          string_to_array(coalesce(current_setting('pgcutover.ddl_missing_before', true), ''), ','));
-    PERFORM set_config('datestyle', settings[1], true), set_config('intervalstyle', settings[2], true),
-            set_config('timezone', settings[3], true), set_config('extra_float_digits', settings[4], true);
-
     -- statements of one query string share the backend and statement_timestamp()
-    exec_key := pg_backend_pid()::text || '/' || statement_timestamp()::text;
-    prev := coalesce(current_setting('pgcutover.ddl_exec', true), '');
+    exec_key text := pg_backend_pid()::text || '/' || statement_timestamp()::text;
+    prev text := coalesce(current_setting('pgcutover.ddl_exec', true), '');
+    seq int := 1;
+    dropped text := coalesce(nullif(current_setting('pgcutover.ddl_dropped', true), ''), '[]');
+    rewrites text := coalesce(nullif(current_setting('pgcutover.ddl_rewrites', true), ''), '[]');
+    before text := coalesce(current_setting('pgcutover.ddl_missing_before', true), '');
+    objects json;
+    new_missing json;
+BEGIN
     IF split_part(prev, '#', 1) = exec_key THEN
         seq := split_part(prev, '#', 2)::int + 1;
     END IF;
-    PERFORM set_config('pgcutover.ddl_exec', exec_key || '#' || seq, false);
+    PERFORM set_config('pgcutover.ddl_exec', exec_key || '#' || seq, false),
+            set_config('pgcutover.ddl_dropped', '', true),
+            set_config('pgcutover.ddl_rewrites', '', true),
+            set_config('pgcutover.ddl_missing_before', '', true);
 
-    PERFORM pg_logical_emit_message(true, 'pgcutover.ddl', json_build_object(
-        'command', current_query(), 'tag', tg_tag, 'exec', exec_key, 'seq', seq,
-        'search_path', caller_path, 'role', caller_role,
+    -- temporary objects and the insides of an extension script are not replicated
+    -- (parent: the table of an index, constraint or trigger, which the
+    -- statement names when the object itself got a generated name)
+    SELECT json_agg(json_build_object('type', d.object_type, 'schema', d.schema_name,
+                                      'identity', d.object_identity, 'parent',
+                                      (SELECT r.relname FROM pg_class r WHERE r.oid = CASE
+                                           WHEN d.classid = 'pg_class'::regclass
+                                               THEN (SELECT i.indrelid FROM pg_index i WHERE i.indexrelid = d.objid)
+                                           WHEN d.classid = 'pg_constraint'::regclass
+                                               THEN (SELECT k.conrelid FROM pg_constraint k WHERE k.oid = d.objid)
+                                           WHEN d.classid = 'pg_trigger'::regclass
+                                               THEN (SELECT t.tgrelid FROM pg_trigger t WHERE t.oid = d.objid)
+                                           END)))
+      INTO objects
+    FROM pg_event_trigger_ddl_commands() d
+    WHERE d.schema_name IS DISTINCT FROM 'pg_temp' AND NOT d.in_extension;
+    IF objects IS NULL AND dropped = '[]' THEN
+        RETURN NULL;            -- only those, or a no-op (IF [NOT] EXISTS)
+    END IF;
+
+    -- columns of this command's tables (and their partitions) that got a
+    -- default computed once, that had none before it
+    IF before LIKE 'ok:%' THEN
+        SELECT json_agg(json_build_object('schema', n.nspname, 'table', c.relname,
+                                          'column', a.attname, 'value', a.attmissingval::text))
+          INTO new_missing
+        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE a.atthasmissing AND NOT a.attisdropped
+          AND a.attrelid IN (SELECT d.objid FROM pg_event_trigger_ddl_commands() d
+                             WHERE d.object_type = 'table'
+                             UNION
+                             SELECT t.relid FROM pg_event_trigger_ddl_commands() d,
+                                    LATERAL pg_partition_tree(d.objid) t
+                             WHERE d.object_type = 'table')
+          AND NOT (a.attrelid::text || '.' || a.attnum::text) = ANY (
+              string_to_array(substr(before, 4), ','));
+    END IF;
+
+    RETURN json_build_object(
+        'command', current_query(), 'tag', tag, 'exec', exec_key, 'seq', seq,
+        -- "$user" is the role that ran the DDL here, not follow's role there
+        'search_path', replace(replace(caller_path, '"$user"', quote_ident(caller_role)),
+                               '$user', quote_ident(caller_role)),
+        'role', caller_role,
         'objects', coalesce(objects, '[]'::json), 'dropped', dropped::json,
-        'rewrites', rewrites::json, 'new_missing', coalesce(new_missing, '[]'::json))::text);
-    -- Decoding stamps a message with the END of its WAL record, a row change
-    -- with its start: the next row change, if in another (sub)transaction,
-    -- would tie with the message and may be decoded before it.  One more
-    -- record in between breaks the tie.
-    PERFORM pg_logical_emit_message(true, 'pgcutover.ddl_end', '');
+        'rewrites', rewrites::json, 'new_missing', coalesce(new_missing, '[]'::json))::text;
+END $$;
+
+-- ddl_command_end: emits the message.  Not SET search_path: it reads the
+-- caller's search_path first (everything pg_catalog-qualified until then),
+-- then pins the path.  Whatever happens, the application's DDL does not fail.
+CREATE OR REPLACE FUNCTION pgcutover.ddl_capture_end() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    caller_path pg_catalog.text := pg_catalog.current_setting('search_path');
+    caller_role pg_catalog.text := pg_catalog.current_setting('role');
+    msg pg_catalog.text;
+    failure pg_catalog.text;
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    BEGIN
+        IF caller_role = 'none' THEN
+            caller_role := session_user;
+        END IF;
+        msg := pgcutover.ddl_capture_message(caller_path, caller_role, tg_tag);
+        IF msg IS NOT NULL THEN
+            PERFORM pg_logical_emit_message(true, 'pgcutover.ddl', msg);
+            -- Decoding stamps a message with the END of its WAL record, a row
+            -- change with its start: the next row change, if in another
+            -- (sub)transaction, would tie with the message and may be decoded
+            -- before it.  One more record in between breaks the tie.
+            PERFORM pg_logical_emit_message(true, 'pgcutover.ddl_end', '');
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        failure := SQLERRM;
+        BEGIN
+            -- follow stops on this one instead
+            PERFORM pg_logical_emit_message(true, 'pgcutover.ddl', json_build_object(
+                'command', current_query(), 'tag', tg_tag, 'error', failure)::text);
+            PERFORM pg_logical_emit_message(true, 'pgcutover.ddl_end', '');
+        EXCEPTION WHEN OTHERS THEN
+            NULL;
+        END;
+        RAISE WARNING 'pgcutover DDL capture: %', failure;
+    END;
     PERFORM set_config('search_path', caller_path, true);
-EXCEPTION WHEN OTHERS THEN
-    -- never fail the application's DDL; make follow stop on it instead
-    PERFORM pg_catalog.pg_logical_emit_message(true, 'pgcutover.ddl', pg_catalog.json_build_object(
-        'command', pg_catalog.current_query(), 'tag', tg_tag, 'error', SQLERRM)::pg_catalog.text);
-    PERFORM pg_catalog.set_config('search_path', caller_path, true);
-    RAISE WARNING 'pgcutover DDL capture: %', SQLERRM;
 END $$;
 
 REVOKE ALL ON FUNCTION pgcutover.ddl_capture_start(), pgcutover.ddl_capture_drop(),
-    pgcutover.ddl_capture_rewrite(), pgcutover.ddl_capture_end() FROM PUBLIC;
+    pgcutover.ddl_capture_rewrite(), pgcutover.ddl_capture_end(),
+    pgcutover.ddl_capture_message(text, text, text) FROM PUBLIC;
 
 DROP EVENT TRIGGER IF EXISTS pgcutover_ddl_start;
 DROP EVENT TRIGGER IF EXISTS pgcutover_ddl_drop;
@@ -163,3 +197,8 @@ CREATE EVENT TRIGGER pgcutover_ddl_rewrite ON table_rewrite
     EXECUTE FUNCTION pgcutover.ddl_capture_rewrite();
 CREATE EVENT TRIGGER pgcutover_ddl_end ON ddl_command_end
     EXECUTE FUNCTION pgcutover.ddl_capture_end();
+-- also in sessions with session_replication_role = replica (or local)
+ALTER EVENT TRIGGER pgcutover_ddl_start ENABLE ALWAYS;
+ALTER EVENT TRIGGER pgcutover_ddl_drop ENABLE ALWAYS;
+ALTER EVENT TRIGGER pgcutover_ddl_rewrite ENABLE ALWAYS;
+ALTER EVENT TRIGGER pgcutover_ddl_end ENABLE ALWAYS;

@@ -8,7 +8,8 @@ DROP EVENT TRIGGER IF EXISTS pgcutover_ddl_rewrite;
 DROP EVENT TRIGGER IF EXISTS pgcutover_ddl_drop;
 DROP EVENT TRIGGER IF EXISTS pgcutover_ddl_start;
 DROP FUNCTION IF EXISTS pgcutover.ddl_capture_start(), pgcutover.ddl_capture_drop(),
-    pgcutover.ddl_capture_rewrite(), pgcutover.ddl_capture_end();
+    pgcutover.ddl_capture_rewrite(), pgcutover.ddl_capture_end(),
+    pgcutover.ddl_capture_message(text, text, text);
 
 DO $$
 BEGIN

@@ -140,22 +140,36 @@ ALTER TABLE pgcutover.apply_progress ADD COLUMN IF NOT EXISTS ddl_stop_lsn pg_ls
 -- follow: switch every GENERATED ALWAYS identity column of the target to BY
 -- DEFAULT and record it (again after each replayed DDL, which may have made
 -- new ones); forget columns that no longer exist.  Returns how many there are.
+ALTER TABLE pgcutover.identity_always ADD COLUMN IF NOT EXISTS attrelid oid;
+ALTER TABLE pgcutover.identity_always ADD COLUMN IF NOT EXISTS attnum int;
+
 CREATE OR REPLACE FUNCTION pgcutover.relax_identity(slot text) RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r record;
 BEGIN
-    INSERT INTO pgcutover.identity_always (slot_name, nspname, relname, attname)
-    SELECT slot, n.nspname, c.relname, a.attname
+    -- the column's number outlives renames of the table, its schema or itself
+    UPDATE pgcutover.identity_always i SET attrelid = c.oid, attnum = a.attnum
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE i.slot_name = slot AND i.attrelid IS NULL AND n.nspname = i.nspname
+      AND c.relname = i.relname AND a.attname = i.attname AND NOT a.attisdropped;
+    UPDATE pgcutover.identity_always i SET nspname = n.nspname, relname = c.relname, attname = a.attname
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE i.slot_name = slot AND a.attrelid = i.attrelid AND a.attnum = i.attnum AND NOT a.attisdropped
+      AND (n.nspname, c.relname, a.attname) IS DISTINCT FROM (i.nspname, i.relname, i.attname);
+    INSERT INTO pgcutover.identity_always (slot_name, nspname, relname, attname, attrelid, attnum)
+    SELECT slot, n.nspname, c.relname, a.attname, c.oid, a.attnum
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE a.attidentity = 'a' AND NOT a.attisdropped AND n.nspname <> 'pgcutover'
     ON CONFLICT DO NOTHING;
+    -- dropped columns (or tables), or no identity any more
     DELETE FROM pgcutover.identity_always i
     WHERE i.slot_name = slot AND NOT EXISTS (
-        SELECT 1 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-        JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = i.nspname AND c.relname = i.relname AND a.attname = i.attname
+        SELECT 1 FROM pg_attribute a
+        WHERE a.attrelid = i.attrelid AND a.attnum = i.attnum
           AND a.attidentity <> '' AND NOT a.attisdropped);
     FOR r IN SELECT i.nspname, i.relname, i.attname
              FROM pgcutover.identity_always i
@@ -191,7 +205,9 @@ BEGIN
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
     JOIN pg_namespace ns ON ns.oid = c.relnamespace
     WHERE ns.nspname = nsp AND c.relname = rel AND a.attname = col AND NOT a.attisdropped;
-    IF coltype IS NULL OR target_value IS NOT DISTINCT FROM source_value THEN
+    -- only a column the replayed command itself gave a computed-once value
+    -- (a NULL attmissingval: the target's rows hold their own values)
+    IF coltype IS NULL OR target_value IS NULL OR target_value = source_value THEN
         RETURN 0;
     END IF;
     EXECUTE format('UPDATE ONLY %I.%I SET %I = (%L::%s[])[1]', nsp, rel, col, source_value, coltype);

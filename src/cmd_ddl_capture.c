@@ -1,10 +1,8 @@
 /*
  * cmd_ddl_capture.c
- *	  `pgcutover ddl-capture install|remove|status`: the event triggers on
- *	  the source that put every DDL command into the stream (see
- *	  sql/ddl_capture.sql for what they emit, follow_ddl.c for its use).
- *	  Each action runs in one transaction; install and remove are
- *	  idempotent.
+ *	  `pgcutover ddl-capture install|remove|status`: the command around
+ *	  ddl_capture.c (what is installed: sql/ddl_capture.sql; its use:
+ *	  follow_ddl.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,84 +12,18 @@
 #include "ddl_capture.h"
 #include "log.h"
 #include "pgconn.h"
-#include "sqlfiles.h"
-
-int
-ddl_capture_count(PGconn *src)
-{
-	char	   *n = db_scalar(src,
-							  "SELECT count(*) FROM pg_catalog.pg_event_trigger "
-							  "WHERE evtname IN ('pgcutover_ddl_start', 'pgcutover_ddl_drop', "
-							  "'pgcutover_ddl_rewrite', 'pgcutover_ddl_end') AND evtenabled <> 'D'");
-	int			count = n ? atoi(n) : -1;
-
-	free(n);
-	return count;
-}
-
-/* Runs an embedded SQL file in one transaction; false with the error logged. */
-static bool
-run_file(PGconn *src, const char *name, bool dry_run, char **sqlstate)
-{
-	const char *sql = sql_file(name);
-	PGresult   *res;
-	bool		ok;
-
-	*sqlstate = NULL;
-	if (sql == NULL)
-	{
-		log_error("internal error: sql/%s is not compiled in", name);
-		return false;
-	}
-	if (dry_run)
-	{
-		printf("-- [source] sql/%s, in one transaction\n%s", name, sql);
-		return true;
-	}
-	res = PQexec(src, "BEGIN");
-	PQclear(res);
-	res = PQexec(src, sql);
-	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	if (!ok)
-	{
-		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-		*sqlstate = state ? pg_strdup(state) : NULL;
-		log_debug("sql/%s failed: %s", name, PQerrorMessage(src));
-	}
-	PQclear(res);
-	res = PQexec(src, ok ? "COMMIT" : "ROLLBACK");
-	ok = ok && PQresultStatus(res) == PGRES_COMMAND_OK;
-	PQclear(res);
-	return ok;
-}
-
-bool
-ddl_capture_remove(PGconn *src, bool dry_run)
-{
-	char	   *state = NULL;
-	bool		ok = run_file(src, "ddl_capture_remove.sql", dry_run, &state);
-
-	if (!ok)
-	{
-		char	   *e = db_error(src);
-
-		log_error("cannot remove DDL capture from the source: %s; fix: run 'pgcutover ddl-capture remove' as a superuser", e);
-		free(e);
-	}
-	free(state);
-	return ok;
-}
 
 static int
 install(PGconn *src, const Options *opts)
 {
 	char	   *state = NULL;
+	char	   *e = NULL;
 	int			rc = EXIT_OK;
 
-	if (!run_file(src, "ddl_capture.sql", opts->dry_run, &state))
+	if (!ddl_capture_install(src, opts->dry_run, &state, &e))
 	{
-		char	   *e = db_error(src);
+		if (e == NULL)
+			e = pg_strdup("internal error");
 
 		if (state && strcmp(state, "42501") == 0)
 		{

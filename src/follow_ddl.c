@@ -10,6 +10,7 @@
 
 #include "catalog.h"
 #include "ddl.h"
+#include "ddl_capture.h"
 #include "follow_ddl.h"
 #include "log.h"
 #include "pgconn.h"
@@ -69,13 +70,11 @@ follow_ddl_destroy(FollowDdl *d)
 bool
 follow_ddl_prepare(FollowDdl *d, PGconn *source, PGconn *state)
 {
-	char	   *installed = db_scalar(source,
-									  "SELECT count(*) = 4 FROM pg_catalog.pg_event_trigger "
-									  "WHERE evtname IN ('pgcutover_ddl_start', 'pgcutover_ddl_drop', "
-									  "'pgcutover_ddl_rewrite', 'pgcutover_ddl_end') AND evtenabled <> 'D'");
-	bool		capture = installed && strcmp(installed, "t") == 0;
+	int			installed = ddl_capture_count(source);
+	bool		capture = installed == 4;
 
-	free(installed);
+	if (installed < 0)
+		return false;			/* do not guess the default mode */
 	if (!d->mode_given)
 		d->apply = capture;
 	if (capture)
@@ -90,7 +89,7 @@ follow_ddl_prepare(FollowDdl *d, PGconn *source, PGconn *state)
 		const char *params[1] = {d->opts->slot};
 		PGresult   *res = db_query_params(state,
 										  "SELECT ddl_stop_lsn::text FROM pgcutover.apply_progress "
-										  "WHERE slot_name = $1 AND ddl_stop_lsn > applied_lsn", 1, params);
+										  "WHERE slot_name = $1 AND ddl_stop_lsn IS NOT NULL", 1, params);
 		char		lsn[LSN_FORMAT_LEN];
 
 		if (res == NULL)
@@ -129,14 +128,19 @@ stop_at(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, 
 	const char *params[2] = {d->opts->slot, NULL};
 	char		lsnbuf[LSN_FORMAT_LEN];
 	char	   *what = ddl_describe(ev);
-	/* the command text, unless it may hold a password (user mappings, servers) */
-	bool		secret = strstr(ev->tag, "USER MAPPING") || strstr(ev->tag, "SERVER");
+	/* the command text, unless it may hold a password */
+	bool		secret = strstr(ev->tag, "USER MAPPING") || strstr(ev->tag, "SERVER") ||
+		strcasestr(ev->command, "password") != NULL;
+	PGresult   *res;
 
 	params[1] = lsn_format(lsn, lsnbuf);
-	if (!apply_commit_before_current(apply))
+	if (apply_exit_code(apply) == EXIT_OK && !apply_commit_before_current(apply))
 		log_warn("cannot commit the transactions before the DDL: %s", apply_error(apply));
-	PQclear(db_query_params(state, "UPDATE pgcutover.apply_progress SET ddl_stop_lsn = $2 WHERE slot_name = $1",
-							2, params));
+	res = db_query_params(state, "UPDATE pgcutover.apply_progress SET ddl_stop_lsn = $2 WHERE slot_name = $1",
+						  2, params);
+	if (res == NULL)
+		log_warn("cannot record this stop on the target: --resume-after-ddl will not know which command to skip");
+	PQclear(res);
 	*errmsg = psprintf("DDL on the source at %s stops follow: %s%s%.300s%s: %s; nothing of its transaction was applied; fix: run the equivalent on the target by hand, then 'pgcutover follow --resume-after-ddl' (skips exactly this command)",
 					   lsnbuf, what, secret ? "" : " [", secret ? "" : ev->command,
 					   secret ? "" : "]", why);

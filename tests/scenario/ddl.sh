@@ -14,7 +14,10 @@ src_sql -c "ALTER TABLE pgbench_history REPLICA IDENTITY FULL" \
         -c "CREATE TABLE items (id serial PRIMARY KEY, qty int DEFAULT 1, note text DEFAULT 'n')" \
         -c "INSERT INTO items (qty, note) SELECT g, 'n' || g FROM generate_series(1, 200) g" \
         -c "CREATE TABLE dropme (id int PRIMARY KEY)" -c "INSERT INTO dropme SELECT generate_series(1, 50)" \
-        -c "CREATE TABLE marks (id int PRIMARY KEY)"
+        -c "CREATE TABLE marks (id int PRIMARY KEY)" \
+        -c "CREATE TABLE legacy (id int PRIMARY KEY)" -c "INSERT INTO legacy SELECT generate_series(1, 20)" \
+        -c "ALTER TABLE legacy ADD COLUMN flag text DEFAULT 'old'" -c "UPDATE legacy SET flag = 'changed' WHERE id <= 5" \
+        -c "CREATE TABLE old2 (id int PRIMARY KEY)"
 
 # capture: not installed yet, then installed (twice: idempotent)
 run_pgcutover ddl-capture status --source "$SRC_DSN"
@@ -23,7 +26,8 @@ run_pgcutover ddl-capture install --source "$SRC_DSN"
 assert_eq 0 "$RC" "ddl-capture install exits 0"
 run_pgcutover ddl-capture install --json --source "$SRC_DSN"
 assert_contains "$OUT" '"installed": true' "install is idempotent and reports it"
-src_sql -c "CREATE ROLE app_user LOGIN" -c "GRANT ALL ON SCHEMA public TO app_user"
+src_sql -c "CREATE ROLE app_user LOGIN" -c "GRANT ALL ON SCHEMA public TO app_user" \
+        -c "CREATE SCHEMA app_user AUTHORIZATION app_user"
 assert_eq ok "$(DB=app cluster_sql src -U app_user -c "CREATE TABLE scratch (i int); DROP TABLE scratch" >/dev/null 2>&1 && echo ok || echo failed)" \
   "a role without privileges on pg_logical_emit_message can still run DDL"
 
@@ -127,6 +131,23 @@ sync_mark
 assert_eq "1 2 3" "$(tgt_sql -c "SELECT k1 || ' ' || k2 || ' ' || k3 FROM later WHERE v = 'k3'")" "kill -9 around DDL: every DDL replayed exactly once"
 assert_not_contains "$(cat "$HARNESS_DIR/all-output.log" "$FOLLOW_LOG")" "already exists" "kill -9 around DDL: no DDL applied twice"
 
+# a column added before the copy keeps a computed-once value on the source
+# only: commands on its table (CONCURRENTLY ones commit in between) must not
+# touch its rows on the target
+src_sql -c "CREATE INDEX CONCURRENTLY legacy_flag ON legacy (flag)"
+src_sql -c "ALTER TABLE legacy ADD COLUMN z int" -c "UPDATE legacy SET flag = 'later' WHERE id = 6"
+sync_mark
+assert_eq "$(src_sql -c "SELECT string_agg(id || flag, ',' ORDER BY id) FROM legacy")" \
+          "$(tgt_sql -c "SELECT string_agg(id || flag, ',' ORDER BY id) FROM legacy")" "older default-valued columns are left alone"
+
+# "$user" in search_path means the role that ran the DDL, on the source
+DB=app cluster_sql src -U app_user -c "CREATE TABLE mine (id int PRIMARY KEY)"
+# a no-op DROP before the real one in one query string
+src_sql -c "DROP TABLE IF EXISTS nothing_here; DROP TABLE old2"
+sync_mark
+assert_eq app_user "$(tgt_sql -c "SELECT schemaname FROM pg_tables WHERE tablename = 'mine'")" "\$user resolves to the source role's schema"
+assert_eq "" "$(tgt_sql -c "SELECT to_regclass('old2')")" "the DROP that ran is replayed, not the no-op before it"
+
 # DDL in a rolled-back transaction never reaches the target
 src_sql -c "BEGIN" -c "ALTER TABLE items ADD COLUMN ghost int" -c "INSERT INTO items (qty) VALUES (1)" -c "ROLLBACK"
 sync_mark
@@ -220,6 +241,7 @@ kill -TERM "$BENCH" 2>/dev/null || true; set +e; wait "$BENCH"; set -e
 sync_mark
 run_pgcutover switchover --source "$SRC_DSN" --target "$TGT_DSN" --timeout 120
 assert_eq 0 "$RC" "switchover after all the DDL exits 0 (verify included)"
+[ "$RC" = 0 ] || { echo "# $(tail -c 1500 <<<"$OUT$ERR")"; kill -TERM "$FOLLOWER"; }
 set +e; wait "$FOLLOWER"; set -e
 cat "$FOLLOW_LOG" >>"$HARNESS_DIR/all-output.log"
 replayed=$(grep -c "replayed DDL on the target" "$HARNESS_DIR/all-output.log" || true)

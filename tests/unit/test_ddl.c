@@ -135,7 +135,7 @@ test_pick_statement(void **state)
 	ddl_cursor_free(&cur);
 	make_event(&ev, multi, "ALTER TABLE", "2/t", 3);
 	assert_null(ddl_pick_statement(&cur, &ev, &err));
-	assert_non_null(strstr(err, "restarted"));
+	assert_non_null(strstr(err, "in the middle"));
 	free(err);
 
 	/* DDL from a DO block: the string has no such statement */
@@ -144,6 +144,75 @@ test_pick_statement(void **state)
 	assert_null(ddl_pick_statement(&cur, &ev, &err));
 	assert_non_null(strstr(err, "DO block"));
 	free(err);
+	ddl_cursor_free(&cur);
+}
+
+static DdlObject *
+one_object(DdlEvent *ev, const char *type, const char *identity, const char *parent, bool dropped)
+{
+	static DdlObject o;
+
+	o.type = (char *) type;
+	o.schema = "public";
+	o.identity = (char *) identity;
+	o.parent = (char *) parent;
+	o.dropped = dropped;
+	ev->objects = &o;
+	ev->nobjects = 1;
+	return &o;
+}
+
+/* The statement is the one that names the event's object, not the first with its tag. */
+static void
+test_pick_by_object(void **state)
+{
+	DdlCursor	cur = {0};
+	DdlEvent	ev;
+	char	   *err;
+	char	   *s;
+
+	(void) state;
+	/* a no-op DROP before the real one (the no-op emits nothing) */
+	make_event(&ev, "DROP TABLE IF EXISTS gone; DROP TABLE old", "DROP TABLE", "1/t", 1);
+	one_object(&ev, "table", "public.old", NULL, true);
+	s = ddl_pick_statement(&cur, &ev, &err);
+	assert_string_equal(s, "DROP TABLE old");
+	free(s);
+
+	/* a rolled-back CREATE before it */
+	make_event(&ev, "BEGIN; CREATE TABLE a (i int); ROLLBACK; CREATE TABLE b (i int)", "CREATE TABLE", "2/t", 1);
+	one_object(&ev, "table", "public.b", NULL, false);
+	s = ddl_pick_statement(&cur, &ev, &err);
+	assert_string_equal(s, "CREATE TABLE b (i int)");
+	free(s);
+
+	/* DDL from a DO block, and a statement of the same kind after it */
+	make_event(&ev, "DO $$ BEGIN CREATE TABLE x (i int); END $$; CREATE TABLE y (i int)", "CREATE TABLE", "3/t", 1);
+	one_object(&ev, "table", "public.x", NULL, false);
+	assert_null(ddl_pick_statement(&cur, &ev, &err));
+	assert_non_null(strstr(err, "DO block"));
+	free(err);
+
+	/* an index with a generated name: found by its table */
+	make_event(&ev, "INSERT INTO a VALUES (1); CREATE INDEX ON \"A b\" (v)", "CREATE INDEX", "4/t", 1);
+	one_object(&ev, "index", "public.\"A b_v_idx\"", "A b", false);
+	s = ddl_pick_statement(&cur, &ev, &err);
+	assert_string_equal(s, "CREATE INDEX ON \"A b\" (v)");
+	free(s);
+
+	/* two of a kind on one table and a ROLLBACK between: cannot be told */
+	make_event(&ev, "BEGIN; ALTER TABLE a ADD x int; ROLLBACK; ALTER TABLE a ADD y int", "ALTER TABLE", "5/t", 1);
+	one_object(&ev, "table", "public.a", NULL, false);
+	assert_null(ddl_pick_statement(&cur, &ev, &err));
+	assert_non_null(strstr(err, "rolls part of itself back"));
+	free(err);
+
+	/* a constraint: "name on table" */
+	make_event(&ev, "ALTER TABLE t ADD CONSTRAINT c CHECK (v > 0)", "ALTER TABLE", "6/t", 1);
+	one_object(&ev, "table constraint", "c on public.t", "t", false);
+	s = ddl_pick_statement(&cur, &ev, &err);
+	assert_non_null(s);
+	free(s);
 	ddl_cursor_free(&cur);
 }
 
@@ -261,6 +330,7 @@ main(void)
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_tag_matches),
 		cmocka_unit_test(test_pick_statement),
+		cmocka_unit_test(test_pick_by_object),
 		cmocka_unit_test(test_parse_event),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_split_identity),
