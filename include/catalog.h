@@ -46,6 +46,9 @@ typedef struct TableList
 bool		catalog_list_tables(PGconn *conn, const Options *opts, TableList *out);
 void		catalog_free_tables(TableList *list);
 
+/* Does the schema pass the schema filters of opts (--include/--exclude-schema)? */
+bool		catalog_schema_selected(const Options *opts, const char *nspname);
+
 /* Does schema.table pass the include/exclude filters of opts? */
 bool		catalog_table_selected(const Options *opts, const char *nspname,
 								   const char *relname);

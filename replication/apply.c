@@ -320,15 +320,31 @@ lookup_in_group(Apply *a, const char *schema, const char *table, bool *missing)
 	return t;
 }
 
+/*
+ * Finds a table's shape: NULL with *missing when the target has no such
+ * table, NULL with the error set when its catalog cannot be read.
+ */
+static TableMeta *
+find_table(Apply *a, const char *schema, const char *table, bool *missing)
+{
+	TableMeta  *t = a->ddl_in_group ? lookup_in_group(a, schema, table, missing)
+		: tablecache_get(a->tables, a->meta, schema, table, missing);
+
+	if (a->error)
+	{
+		*missing = false;
+		return NULL;
+	}
+	if (t == NULL && !*missing)
+		apply_fail(a, EXIT_SQL, "cannot read the target's catalog for \"%s\".\"%s\"", schema, table);
+	return t;
+}
+
 static TableMeta *
 lookup_table(Apply *a, const Change *c)
 {
 	bool		missing;
-	TableMeta  *t = a->ddl_in_group ? lookup_in_group(a, c->schema, c->table, &missing)
-		: tablecache_get(a->tables, a->meta, c->schema, c->table, &missing);
-
-	if (a->error)
-		return NULL;
+	TableMeta  *t = find_table(a, c->schema, c->table, &missing);
 
 	if (t == NULL)
 	{
@@ -336,8 +352,6 @@ lookup_table(Apply *a, const Change *c)
 			apply_fail(a, EXIT_SCHEMA_DRIFT,
 				 "table \"%s\".\"%s\" has changes on the source but does not exist on the target (created after the copy, or by CREATE TABLE AS / SELECT INTO, whose rows come before the command); fix: create it on the target like on the source (pg_dump --schema-only -t), then follow again",
 				 c->schema, c->table);
-		else
-			apply_fail(a, EXIT_SQL, "cannot read the target's catalog for \"%s\".\"%s\"", c->schema, c->table);
 		return NULL;
 	}
 	return check_source_identity(a, t) ? t : NULL;
@@ -500,12 +514,9 @@ bool
 apply_has_table(Apply *a, const char *schema, const char *table, bool *exists)
 {
 	bool		missing;
-	TableMeta  *t = a->ddl_in_group ? lookup_in_group(a, schema, table, &missing)
-		: tablecache_get(a->tables, a->meta, schema, table, &missing);
+	TableMeta  *t = find_table(a, schema, table, &missing);
 
 	*exists = t != NULL;
-	if (t == NULL && !missing && a->error == NULL)
-		apply_fail(a, EXIT_SQL, "cannot read the target's catalog for \"%s\".\"%s\"", schema, table);
 	return t != NULL || missing;
 }
 

@@ -436,6 +436,7 @@ ddl_pick_statement(DdlCursor *cur, const DdlEvent *ev, char **errmsg)
 {
 	DdlSpan    *spans;
 	int			n = ddl_split(ev->command, &spans);
+	bool	   *candidate = pg_malloc0(sizeof(bool) * (n > 0 ? n : 1));
 	int			ncand = 0,
 				first = -1,
 				from = 0,
@@ -443,14 +444,15 @@ ddl_pick_statement(DdlCursor *cur, const DdlEvent *ev, char **errmsg)
 	char	   *stmt;
 
 	*errmsg = NULL;
+	/* candidates: statements of the event's kind on its objects */
 	for (int i = 0; i < n; i++)
-		if (ddl_tag_matches(ev->command + spans[i].start, spans[i].len, ev->tag) &&
-			ddl_statement_names_object(ev->command + spans[i].start, spans[i].len, ev))
-		{
-			ncand++;
-			if (first < 0)
-				first = i;
-		}
+	{
+		candidate[i] = ddl_tag_matches(ev->command + spans[i].start, spans[i].len, ev->tag) &&
+			ddl_statement_names_object(ev->command + spans[i].start, spans[i].len, ev);
+		ncand += candidate[i];
+		if (candidate[i] && first < 0)
+			first = i;
+	}
 	if (ncand == 1)
 		pick = first;
 	else if (ncand > 1 && !rolls_back(ev->command, spans, n))
@@ -461,10 +463,10 @@ ddl_pick_statement(DdlCursor *cur, const DdlEvent *ev, char **errmsg)
 		else if (ev->seq != 1)
 			from = n;			/* follow restarted inside this query string */
 		for (int i = from; i < n && pick < 0; i++)
-			if (ddl_tag_matches(ev->command + spans[i].start, spans[i].len, ev->tag) &&
-				ddl_statement_names_object(ev->command + spans[i].start, spans[i].len, ev))
+			if (candidate[i])
 				pick = i;
 	}
+	free(candidate);
 	if (pick < 0)
 	{
 		free(spans);

@@ -31,12 +31,16 @@ any_table_matches(const StrList *list, const char *nspname, const char *relname)
 }
 
 bool
+catalog_schema_selected(const Options *opts, const char *nspname)
+{
+	return (opts->include_schema.count == 0 || strlist_contains(&opts->include_schema, nspname)) &&
+		!strlist_contains(&opts->exclude_schema, nspname);
+}
+
+bool
 catalog_table_selected(const Options *opts, const char *nspname, const char *relname)
 {
-	if (opts->include_schema.count > 0 &&
-		!strlist_contains(&opts->include_schema, nspname))
-		return false;
-	if (strlist_contains(&opts->exclude_schema, nspname))
+	if (!catalog_schema_selected(opts, nspname))
 		return false;
 	if (opts->include_table.count > 0 &&
 		!any_table_matches(&opts->include_table, nspname, relname))

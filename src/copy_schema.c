@@ -287,10 +287,7 @@ plan_sequences(CopyContext *ctx, PGconn *tgt)
 		const char *params[4] = {ctx->slot, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
 		PQgetvalue(res, i, 2)};
 
-		if (ctx->opts->include_schema.count > 0 &&
-			!strlist_contains(&ctx->opts->include_schema, params[1]))
-			continue;
-		if (strlist_contains(&ctx->opts->exclude_schema, params[1]))
+		if (!catalog_schema_selected(ctx->opts, params[1]))
 			continue;
 		ok = insert_row(tgt,
 						"INSERT INTO pgcutover.copy_sequence (slot_name, nspname, relname, last_value, is_called) "

@@ -110,11 +110,7 @@ selected(void *arg, const char *schema, const char *table)
 {
 	const Options *o = arg;
 
-	if (table)
-		return catalog_table_selected(o, schema, table);
-	return strcmp(schema, "pgcutover") != 0 &&
-		(o->include_schema.count == 0 || strlist_contains(&o->include_schema, schema)) &&
-		!strlist_contains(&o->exclude_schema, schema);
+	return table ? catalog_table_selected(o, schema, table) : catalog_schema_selected(o, schema);
 }
 
 /*

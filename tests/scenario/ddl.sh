@@ -36,14 +36,7 @@ assert_eq 0 "$RC" "copy exits 0"
 assert_eq 0 "$(tgt_sql -c "SELECT count(*) FROM pg_event_trigger")" "copy does not bring the capture triggers to the target"
 
 # load: pgbench with a ledger, and a writer on the table whose shape changes
-cat > "$HARNESS_DIR/ledger.sql" <<'SQL'
-\set aid random(1, 100000)
-BEGIN;
-UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;
-INSERT INTO ledger (n) VALUES (:aid);
-COMMIT;
-SQL
-"$PG_BIN/pgbench" -n -c 2 -T 600 -R 200 -f "$HARNESS_DIR/ledger.sql" \
+"$PG_BIN/pgbench" -n -c 2 -T 600 -R 200 -f "$(dirname "$0")/../sql/ledger.pgbench" \
   -h "$HARNESS_DIR/src" -p "$SRC_PORT" -U postgres app >"$HARNESS_DIR/pgbench.log" 2>&1 &
 BENCH=$!
 ( while [ ! -f "$HARNESS_DIR/stop-writer" ] && [ -d "$HARNESS_DIR/src" ]; do
