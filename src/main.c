@@ -11,7 +11,7 @@
 #include "cli.h"
 #include "dsn.h"
 #include "log.h"
-#include "pgcutover.h"
+#include "options.h"
 
 /*
  * Masks passwords in our own argv (what ps and /proc/PID/cmdline show to

@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "decoder.h"
-#include "pgcutover.h"
+#include "options.h"
 
 /* Real output of wal2json 2.5 on PostgreSQL 15 (see decoder.h options). */
 #define S_BEGIN "{\"action\":\"B\",\"xid\":731,\"timestamp\":\"2026-11-23 13:36:49.679289+00\",\"lsn\":\"0/153EEA0\",\"nextlsn\":\"0/153EED0\"}"

@@ -1,0 +1,48 @@
+/*
+ * cli.h
+ *	  The command line: `pgcutover [options] COMMAND [options]`.
+ *	  Parsing is pure (argv in, Options out) so it can be unit-tested.
+ */
+#ifndef PGCUTOVER_CLI_H
+#define PGCUTOVER_CLI_H
+
+#include <stdio.h>
+
+#include "options.h"
+
+typedef int (*CommandFn) (Options *opts);
+
+typedef struct Command
+{
+	const char *name;
+	const char *summary;
+	CommandFn	run;			/* NULL: not implemented yet */
+	const char *usage;			/* extra per-command help text */
+} Command;
+
+typedef enum CliResult
+{
+	CLI_RUN,					/* run opts->command */
+	CLI_EXIT_OK,				/* --help or --version was printed */
+	CLI_EXIT_USAGE				/* error already printed */
+} CliResult;
+
+/* Parses argv into opts.  env_source/env_target are the environment values. */
+CliResult	cli_parse(int argc, char **argv, Options *opts, FILE *out, FILE *err);
+
+const Command *cli_find_command(const char *name);
+void		cli_print_help(FILE *out, const Command *cmd);
+void		options_free(Options *opts);
+
+/* Command entry points (src/cmd_*.c) */
+int			cmd_check(Options *opts);
+int			cmd_copy(Options *opts);
+int			cmd_follow(Options *opts);
+int			cmd_status(Options *opts);
+int			cmd_verify(Options *opts);
+int			cmd_cleanup(Options *opts);
+int			cmd_switchover(Options *opts);
+int			cmd_migrate(Options *opts);
+int			cmd_ddl_capture(Options *opts);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * pgconn.h
+ *	  Thin helpers over libpq: connecting with a one-line, password-free
+ *	  error that names the fix, and running statements with errors logged.
+ */
+#ifndef PGCUTOVER_PGCONN_H
+#define PGCUTOVER_PGCONN_H
+
+#include <stdbool.h>
+#include <libpq-fe.h>
+
+#include "options.h"
+
+typedef enum ConnKind
+{
+	CONN_NORMAL,
+	CONN_REPLICATION			/* replication=database */
+} ConnKind;
+
+/*
+ * Connects; on failure returns NULL and sets *errmsg (malloc'd, one line,
+ * redacted, with a fix).  'who' is "source" or "target" for messages.
+ */
+PGconn	   *db_connect(const char *dsn, const char *who, ConnKind kind, char **errmsg);
+
+/*
+ * Connects to both databases of opts (normal sessions); on failure logs the
+ * one-line error, leaves both NULL and returns false.
+ */
+bool		db_connect_both(const Options *opts, PGconn **src, PGconn **tgt);
+
+/* Runs a statement; logs and returns NULL on error (result cleared). */
+PGresult   *db_query(PGconn *conn, const char *sql);
+PGresult   *db_query_params(PGconn *conn, const char *sql, int nparams,
+							const char *const *params);
+bool		db_exec(PGconn *conn, const char *sql);
+
+/* Like db_query but returns the first column of the first row, malloc'd. */
+char	   *db_scalar(PGconn *conn, const char *sql);
+
+/* Quoted identifier / literal, malloc'd with pg_strdup. */
+char	   *db_quote_ident(PGconn *conn, const char *ident);
+char	   *db_quote_literal(PGconn *conn, const char *lit);
+
+/* The first line of the connection's last error, redacted, malloc'd. */
+char	   *db_error(PGconn *conn);
+
+/* A text[] literal of the list's items, malloc'd. */
+char	   *db_text_array(const StrList *list);
+
+/* Server major version (e.g. 15) */
+int			db_major_version(PGconn *conn);
+
+#endif

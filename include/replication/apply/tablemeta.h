@@ -1,0 +1,89 @@
+/*
+ * tablemeta.h
+ *	  What apply needs to know about a target table: its columns (types,
+ *	  generated and identity columns, which values may hide NaN/Infinity),
+ *	  its key, and the statements already prepared for it.  Loaded from the
+ *	  target's catalog on first use and cached by (schema, table).
+ */
+#ifndef PGCUTOVER_TABLEMETA_H
+#define PGCUTOVER_TABLEMETA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct ColumnMeta
+{
+	char	   *name;
+	char	   *quoted;
+	char	   *type;			/* format_type() on the target */
+	char	   *typename_nomod; /* the type with no typmod, for casts (bpchar,
+								 * not "character", which means char(1)) */
+	uint32_t	typeoid;
+	bool		generated;		/* stored generated: never written */
+	bool		identity_always;	/* GENERATED ALWAYS AS IDENTITY */
+	bool		maybe_special;	/* float/numeric: a NULL may be NaN/Infinity */
+	bool		has_equality;	/* a default btree opclass exists */
+} ColumnMeta;
+
+/* A statement shape of one table, and the server-side statements for it. */
+typedef struct PreparedStmt
+{
+	char	   *key;			/* action + column set + null pattern (+ #rows) */
+	char		name[24];
+	bool		prepared;		/* PREPAREd on the current connection */
+	char	   *sql;			/* single-row form */
+	char		action;
+	int		   *colidx;			/* target columns written, in parameter order */
+	int			ncols;
+	int			nparams;		/* per row */
+	bool		batchable;
+	bool		expect_one_row;
+	struct PreparedStmt *next;
+} PreparedStmt;
+
+typedef struct TableMeta
+{
+	char	   *schema;
+	char	   *table;
+	char	   *qualname;		/* quoted schema.table */
+	char		relkind;
+	ColumnMeta *cols;
+	int			ncols;
+	int		   *key;			/* column indexes of the PK / replica identity index */
+	int			nkey;
+	bool		any_special;
+	bool		other_unique;	/* an immediate unique/exclusion index besides the key */
+	int			buf_head;		/* apply's buffered rows of this table (-1: none) */
+	int			buf_tail;
+	bool		source_checked; /* source has a usable replica identity */
+	PreparedStmt *stmts;
+	struct TableMeta *next;		/* hash chain */
+} TableMeta;
+
+typedef struct TableCache TableCache;
+
+/*
+ * libpq's own spelling, so that the table shapes above stay usable by the
+ * pure statement builder (apply_sql.c), which cannot include libpq-fe.h.
+ */
+typedef struct pg_conn PGconn;
+
+TableCache *tablecache_create(void);
+void		tablecache_destroy(TableCache *tc);
+
+/*
+ * Finds (schema, table); loads it from the target on a miss.  Returns NULL
+ * and sets *missing when the target has no such table, NULL with *missing
+ * false on SQL error.
+ */
+TableMeta  *tablecache_get(TableCache *tc, PGconn *tgt, const char *schema,
+						   const char *table, bool *missing);
+
+/* Drops every cached table (after DDL) or only their statements (new connection). */
+void		tablecache_invalidate(TableCache *tc);
+void		tablecache_forget_statements(TableCache *tc);
+
+/* Column index by name, -1 when absent. */
+int			tablemeta_column(const TableMeta *t, const char *name);
+
+#endif

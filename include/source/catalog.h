@@ -1,0 +1,59 @@
+/*
+ * catalog.h
+ *	  What the source database holds: its user tables, with the facts that
+ *	  check and copy need, after applying the --include/--exclude filters.
+ */
+#ifndef PGCUTOVER_CATALOG_H
+#define PGCUTOVER_CATALOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <libpq-fe.h>
+
+#include "options.h"
+
+typedef struct TableInfo
+{
+	unsigned int oid;
+	char	   *nspname;
+	char	   *relname;
+	char	   *qualname;		/* "schema"."table", quoted */
+	char		relkind;		/* 'r' table, 'p' partitioned, 'f' foreign */
+	char		persistence;	/* 'p' permanent, 'u' unlogged */
+	char		replident;		/* 'd', 'n', 'f', 'i' */
+	bool		has_pk;
+	bool		is_partition;
+	int64_t		bytes;			/* heap size (pg_relation_size), 0 for 'p' */
+	int64_t		relpages;
+	double		reltuples;
+} TableInfo;
+
+typedef struct TableList
+{
+	TableInfo  *tables;
+	int			count;
+} TableList;
+
+/* SQL condition excluding system and extension-owned relations for alias c/n. */
+#define CATALOG_USER_RELATION_FILTER \
+	"n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgcutover') " \
+	"AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)' " \
+	"AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d " \
+	"  WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass " \
+	"  AND d.objid = c.oid AND d.deptype = 'e')"
+
+/* Lists tables (relkind r, p, f) passing the filters; false on SQL error. */
+bool		catalog_list_tables(PGconn *conn, const Options *opts, TableList *out);
+void		catalog_free_tables(TableList *list);
+
+/* Does the schema pass the schema filters of opts (--include/--exclude-schema)? */
+bool		catalog_schema_selected(const Options *opts, const char *nspname);
+
+/* Does schema.table pass the include/exclude filters of opts? */
+bool		catalog_table_selected(const Options *opts, const char *nspname,
+								   const char *relname);
+
+/* True when UPDATE/DELETE of this table cannot be decoded (no key). */
+bool		catalog_table_lacks_identity(const TableInfo *t);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * state.h
+ *	  The migration's state in schema pgcutover on the target (sql/state.sql):
+ *	  installing it and reading the row of one migration (one slot).
+ */
+#ifndef PGCUTOVER_STATE_H
+#define PGCUTOVER_STATE_H
+
+#include <stdbool.h>
+#include <libpq-fe.h>
+
+#include "lsn.h"
+#include "options.h"
+
+typedef struct MigrationState
+{
+	bool		found;
+	char	   *phase;
+	char	   *run_id;
+	char	   *snapshot_name;
+	char	   *keeper_socket;
+	int			keeper_pid;
+	Lsn			consistent_lsn;
+	char	   *source_sysid;
+	char	   *source_dbname;
+} MigrationState;
+
+/* Creates schema pgcutover and its tables if missing. */
+bool		state_install(PGconn *tgt);
+
+/* Reads the migration of slot; false on SQL error (found=false if none). */
+bool		state_load(PGconn *tgt, const char *slot, MigrationState *st);
+void		state_free(MigrationState *st);
+
+/* Adds the copy's include/exclude filters of slot to opts (for follow). */
+bool		state_load_filters(PGconn *tgt, const char *slot, Options *opts);
+
+/* Sets phase (and updated_at) of the migration; false on SQL error. */
+bool		state_set_phase(PGconn *tgt, const char *slot, const char *phase);
+
+/* Records the start / end of a named phase in pgcutover.phase_log. */
+bool		state_phase_begin(PGconn *tgt, const char *slot, const char *phase);
+bool		state_phase_end(PGconn *tgt, const char *slot, const char *phase);
+
+#endif

@@ -1,0 +1,691 @@
+/*
+ * apply.c
+ *	  The apply engine.  One target connection in pipeline mode:
+ *
+ *	    B        open a group (BEGIN) unless one is open
+ *	    I/U/D    prepared statement per (table, action, column set), sent
+ *	             without waiting; results read at every sync point
+ *	    T        collected, sent as one TRUNCATE at the next other change
+ *	    DDL      (captured on the source) a barrier: the rows before it are
+ *	             sent and checked, it runs with the source's search_path,
+ *	             cached table shapes are dropped, and the group commits with
+ *	             this source transaction
+ *	    C        the source transaction is complete; the group commits when
+ *	             it is large or old enough, or when apply_flush() says the
+ *	             stream is idle
+ *
+ *	  Commit of a group: sync and check every result (an UPDATE or DELETE
+ *	  that hit no row means the target diverged: stop), resolve NaN and
+ *	  Infinity, then advance pgcutover.apply_progress and COMMIT in the same
+ *	  transaction.  A source transaction whose end LSN is not beyond the
+ *	  durable position is skipped whole, so nothing is applied twice.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply.h"
+#include "apply_int.h"
+#include "apply_sql.h"
+#include "log.h"
+#include "nanfix.h"
+#include "pgconn.h"
+#include "options.h"
+#include "strbuf.h"
+#include "tablemeta.h"
+
+
+bool
+apply_fail(Apply *a, int code, const char *fmt,...)
+{
+	va_list		ap;
+	char	   *msg;
+
+	if (a->error)
+		return false;			/* keep the first cause */
+	va_start(ap, fmt);
+	msg = pvsprintf(fmt, ap);
+	va_end(ap);
+	a->error = log_redact(msg);
+	free(msg);
+	a->exit_code = code;
+	return false;
+}
+
+Pending *
+apply_push_pending(Apply *a, int expect_rows, const char *what, const char *table)
+{
+	Pending    *p;
+
+	if (a->npending == a->cap_pending)
+	{
+		a->cap_pending = a->cap_pending ? a->cap_pending * 2 : 1024;
+		a->pending = pg_realloc(a->pending, sizeof(Pending) * a->cap_pending);
+	}
+	p = &a->pending[a->npending++];
+	p->expect_rows = expect_rows;
+	snprintf(p->what, sizeof(p->what), "%s%s%s", what, table ? " " : "", table ? table : "");
+	return p;
+}
+
+/* Sends a sync and reads every outstanding result; checks row counts. */
+bool
+apply_sync_results(Apply *a)
+{
+	int			next = 0;
+	bool		ok = a->error == NULL;
+
+	if (PQpipelineSync(a->tgt) != 1)
+		return apply_fail(a, EXIT_CONNECTION, "target connection lost: %s", PQerrorMessage(a->tgt));
+	for (;;)
+	{
+		PGresult   *res = PQgetResult(a->tgt);
+		ExecStatusType st;
+
+		if (res == NULL)
+		{
+			if (PQstatus(a->tgt) != CONNECTION_OK)
+				return apply_fail(a, EXIT_CONNECTION, "target connection lost: %s", PQerrorMessage(a->tgt));
+			continue;
+		}
+		st = PQresultStatus(res);
+		if (st == PGRES_PIPELINE_SYNC)
+		{
+			PQclear(res);
+			break;
+		}
+		if (next < a->npending)
+		{
+			Pending    *p = &a->pending[next++];
+
+			if (st == PGRES_FATAL_ERROR)
+			{
+				const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+				const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+				const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+				/* a lost or shut down server is a connection problem: follow reconnects */
+				bool		lost = PQstatus(a->tgt) != CONNECTION_OK || state == NULL ||
+					strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0;
+
+				bool		full = state && strncmp(state, "53", 2) == 0;
+
+				ok = apply_fail(a, lost ? EXIT_CONNECTION : EXIT_SQL, "%s failed on the target: %s%s%s; fix: %s",
+								p->what, msg ? msg : PQerrorMessage(a->tgt), detail ? " " : "", detail ? detail : "",
+								lost ? "none needed: follow reconnects by itself and resumes from the last applied transaction"
+								: full ? "free disk space on the target (or grow it), then rerun follow: it resumes from the last applied transaction"
+								: "correct the cause on the target, then rerun follow: it resumes from the last applied transaction");
+			}
+			else if (st == PGRES_COMMAND_OK && p->expect_rows >= 0 &&
+					 atoi(PQcmdTuples(res)) != p->expect_rows)
+				ok = apply_fail(a, EXIT_MISMATCH,
+						  "%s changed %s rows on the target instead of %d: the target has diverged from the source; fix: find who wrote to the target, then re-copy (pgcutover cleanup, copy)",
+						  p->what, PQcmdTuples(res), p->expect_rows);
+		}
+		PQclear(res);
+	}
+	a->npending = 0;
+	return ok;
+}
+
+static bool
+send_query(Apply *a, const char *sql, int nparams, const char *const *params, const char *what)
+{
+	if (PQsendQueryParams(a->tgt, sql, nparams, NULL, params, NULL, NULL, 0) != 1)
+		return apply_fail(a, EXIT_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
+	apply_push_pending(a, -1, what, NULL);
+	return true;
+}
+
+static bool
+nanfix_send(void *arg, const char *sql, int nparams, const char *const *params)
+{
+	return send_query(arg, sql, nparams, params, "NaN/Infinity fix");
+}
+
+bool
+apply_maybe_sync(Apply *a)
+{
+	return a->npending < SYNC_EVERY || apply_sync_results(a);
+}
+
+static bool
+ensure_source(Apply *a)
+{
+	char	   *err = NULL;
+
+	if (a->src && PQstatus(a->src) == CONNECTION_OK)
+		return true;
+	PQfinish(a->src);
+	a->src = db_connect(a->cfg.source_dsn, "source", CONN_NORMAL, &err);
+	if (a->src == NULL)
+	{
+		apply_fail(a, EXIT_CONNECTION, "%s", err);
+		free(err);
+		return false;
+	}
+	return true;
+}
+
+/* Re-reads the remembered NaN/Infinity candidates and sends their fixes. */
+static bool
+resolve_nans(Apply *a)
+{
+	int			nfixed = 0;
+	char	   *err = NULL;
+
+	if (nanfix_pending(a->nanfix) == 0)
+		return true;
+	if (!ensure_source(a))
+		return false;
+	if (!nanfix_resolve(a->nanfix, a->src, nanfix_send, a, &nfixed, &err))
+	{
+		apply_fail(a, EXIT_SQL, "%s", err);
+		free(err);
+		return false;
+	}
+	if (nfixed > 0)
+		log_debug("resolved %d NaN/Infinity value(s) from the source", nfixed);
+	return true;
+}
+
+static bool
+rollback_group(Apply *a)
+{
+	PGresult   *res;
+
+	a->npending = 0;
+	a->ddl_in_group = false;
+	nanfix_clear(a->nanfix);
+	if (PQstatus(a->tgt) != CONNECTION_OK)
+		return false;
+	PQsendQueryParams(a->tgt, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0);
+	PQpipelineSync(a->tgt);
+	while ((res = PQgetResult(a->tgt)) != NULL || PQstatus(a->tgt) == CONNECTION_OK)
+	{
+		bool		done = res && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+
+		PQclear(res);
+		if (done)
+			break;
+	}
+	a->group_open = false;
+	return true;
+}
+
+static bool
+commit_group(Apply *a)
+{
+	char		lsn[LSN_FORMAT_LEN];
+	char		txns[24],
+				rows[24];
+	const char *params[5];
+
+	if (!a->group_open)
+		return true;
+	/* first prove every statement did what it should */
+	if (!apply_flush_rows(a) || !apply_sync_results(a) || !resolve_nans(a))
+		return false;
+	snprintf(txns, sizeof(txns), "%lld", (long long) a->group_txns);
+	snprintf(rows, sizeof(rows), "%lld", (long long) a->group_rows);
+	params[0] = a->cfg.slot;
+	params[1] = lsn_format(a->group_end_lsn, lsn);
+	params[2] = a->group_commit_time[0] ? a->group_commit_time : NULL;
+	params[3] = txns;
+	params[4] = rows;
+	if (!send_query(a, "UPDATE pgcutover.apply_progress SET applied_lsn = $2, source_commit_time = $3, "
+					"txns = txns + $4, rows = rows + $5, updated_at = now() WHERE slot_name = $1",
+					5, params, "recording the applied position") ||
+		!send_query(a, "COMMIT", 0, NULL, "COMMIT") ||
+		!apply_sync_results(a))
+		return false;
+
+	a->group_open = false;
+	a->ddl_in_group = false;
+	a->totals.groups++;
+	a->totals.txns += a->group_txns;
+	a->totals.rows += a->group_rows;
+	a->totals.durable_lsn = a->group_end_lsn;
+	memcpy(a->totals.last_commit_time, a->group_commit_time, sizeof(a->group_commit_time));
+	return true;
+}
+
+static bool
+open_group(Apply *a)
+{
+	if (a->group_open)
+		return true;
+	if (!send_query(a, "BEGIN", 0, NULL, "BEGIN"))
+		return false;
+	a->group_open = true;
+	a->group_rows = 0;
+	a->group_txns = 0;
+	a->group_started = now_seconds();
+	return true;
+}
+
+/* Checks, once per table, that the source can decode its UPDATEs and DELETEs. */
+static bool
+check_source_identity(Apply *a, TableMeta *t)
+{
+	const char *params[2] = {t->schema, t->table};
+	PGresult   *res;
+	bool		ok;
+
+	if (t->source_checked)
+		return true;
+	if (!ensure_source(a))
+		return false;
+	res = db_query_params(a->src,
+						  "SELECT c.relreplident = 'f' OR c.relreplident = 'i' OR "
+						  "  (c.relreplident = 'd' AND EXISTS (SELECT 1 FROM pg_catalog.pg_index i "
+						  "                                    WHERE i.indrelid = c.oid AND i.indisprimary AND i.indimmediate)) "
+						  "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+						  "WHERE n.nspname = $1 AND c.relname = $2", 2, params);
+	if (res == NULL)
+		return apply_fail(a, EXIT_SQL, "cannot read the replica identity of %s on the source", t->qualname);
+	ok = PQntuples(res) == 0 || PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (!ok)
+		return apply_fail(a, EXIT_SCHEMA_DRIFT,
+					"%s has no primary key and no replica identity on the source: its UPDATEs and DELETEs are not decoded and would be lost; fix: ALTER TABLE %s REPLICA IDENTITY FULL (or add a primary key) on the source, then re-copy the table",
+					t->qualname, t->qualname);
+	t->source_checked = true;
+	return true;
+}
+
+/*
+ * After DDL in the open group only the group's own connection sees the new
+ * catalog: leave pipeline mode for the lookup (results drained first).
+ */
+static TableMeta *
+lookup_in_group(Apply *a, const char *schema, const char *table, bool *missing)
+{
+	TableMeta  *t;
+
+	*missing = false;
+	if (!apply_sync_results(a))
+		return NULL;
+	if (PQexitPipelineMode(a->tgt) != 1)
+	{
+		apply_fail(a, EXIT_INTERNAL, "cannot leave pipeline mode on the target: %s", PQerrorMessage(a->tgt));
+		return NULL;
+	}
+	t = tablecache_get(a->tables, a->tgt, schema, table, missing);
+	if (PQenterPipelineMode(a->tgt) != 1)
+	{
+		apply_fail(a, EXIT_INTERNAL, "cannot enter pipeline mode on the target: %s", PQerrorMessage(a->tgt));
+		return NULL;
+	}
+	return t;
+}
+
+/*
+ * Finds a table's shape: NULL with *missing when the target has no such
+ * table, NULL with the error set when its catalog cannot be read.
+ */
+static TableMeta *
+find_table(Apply *a, const char *schema, const char *table, bool *missing)
+{
+	TableMeta  *t = a->ddl_in_group ? lookup_in_group(a, schema, table, missing)
+		: tablecache_get(a->tables, a->meta, schema, table, missing);
+
+	if (a->error)
+	{
+		*missing = false;
+		return NULL;
+	}
+	if (t == NULL && !*missing)
+		apply_fail(a, EXIT_SQL, "cannot read the target's catalog for \"%s\".\"%s\"", schema, table);
+	return t;
+}
+
+static TableMeta *
+lookup_table(Apply *a, const Change *c)
+{
+	bool		missing;
+	TableMeta  *t = find_table(a, c->schema, c->table, &missing);
+
+	if (t == NULL)
+	{
+		if (missing)
+			apply_fail(a, EXIT_SCHEMA_DRIFT,
+				 "table \"%s\".\"%s\" has changes on the source but does not exist on the target (created after the copy, or by CREATE TABLE AS / SELECT INTO, whose rows come before the command); fix: create it on the target like on the source (pg_dump --schema-only -t), then follow again",
+				 c->schema, c->table);
+		return NULL;
+	}
+	return check_source_identity(a, t) ? t : NULL;
+}
+
+static bool
+apply_row(Apply *a, const Change *c)
+{
+	TableMeta  *t = lookup_table(a, c);
+	PreparedStmt *shape = t ? apply_plan_shape(a, t, c) : NULL;
+
+	if (shape == NULL)
+		return false;
+	if (c->action != CHANGE_DELETE && t->any_special && !nanfix_remember(a->nanfix, t, c))
+		log_warn("%s has no key on the target: a NULL in a float/numeric column cannot be told from NaN/Infinity there; verify the table after switchover",
+				 t->qualname);
+	a->group_rows++;
+	apply_buffer_row(a, t, shape);
+	if (a->nrows >= BUFFER_ROWS && !apply_flush_rows(a))
+		return false;
+	/* bound the memory a huge transaction can take */
+	if (nanfix_pending(a->nanfix) >= 10000)
+		return apply_flush_rows(a) && apply_sync_results(a) && resolve_nans(a);
+	return true;
+}
+
+/* Collects one table of a TRUNCATE; sent as one statement by flush_truncate. */
+static bool
+collect_truncate(Apply *a, const Change *c)
+{
+	TableMeta  *t = lookup_table(a, c);
+
+	if (t == NULL)
+		return false;
+	strbuf_printf(&a->truncate, "%s%s%s", a->ntruncate ? ", " : "TRUNCATE ",
+				  t->relkind == 'p' ? "" : "ONLY ", t->qualname);
+	a->ntruncate++;
+	a->group_rows++;
+	return true;
+}
+
+static bool
+flush_truncate(Apply *a)
+{
+	bool		ok;
+
+	if (a->ntruncate == 0)
+		return true;
+	/* the rows buffered before the TRUNCATE go first */
+	ok = apply_flush_rows(a) && send_query(a, a->truncate.data, 0, NULL, "TRUNCATE");
+	strbuf_reset(&a->truncate);
+	a->ntruncate = 0;
+	return ok;
+}
+
+static bool
+group_is_due(const Apply *a)
+{
+	return a->group_rows >= a->cfg.group_max_rows ||
+		now_seconds() - a->group_started >= a->cfg.group_max_seconds;
+}
+
+bool
+apply_change(Apply *a, const Change *c)
+{
+	if (a->error)
+		return false;
+	switch (c->action)
+	{
+		case CHANGE_BEGIN:
+			a->in_txn = true;
+			a->skip_txn = c->nextlsn != INVALID_LSN && c->nextlsn <= a->totals.durable_lsn;
+			if (!a->skip_txn && !open_group(a))
+				return false;
+			a->txn_start_rows = a->group_rows;
+			return true;
+		case CHANGE_COMMIT:
+			if (!a->in_txn)
+				return apply_fail(a, EXIT_INTERNAL, "commit without begin in the stream");
+			a->in_txn = false;
+			if (a->skip_txn)
+			{
+				a->skip_txn = false;
+				return true;
+			}
+			if (!flush_truncate(a))
+				return false;
+			a->group_txns++;
+			a->group_end_lsn = c->nextlsn;
+			snprintf(a->group_commit_time, sizeof(a->group_commit_time), "%s",
+					 c->timestamp ? c->timestamp : "");
+			return !(group_is_due(a) || a->ddl_in_group) || commit_group(a);
+		case CHANGE_INSERT:
+		case CHANGE_UPDATE:
+		case CHANGE_DELETE:
+			if (a->skip_txn)
+				return true;
+			return flush_truncate(a) && apply_row(a, c);
+		case CHANGE_TRUNCATE:
+			return a->skip_txn || collect_truncate(a, c);
+		default:
+			return apply_fail(a, EXIT_INTERNAL, "unexpected change action '%c'", c->action);
+	}
+}
+
+bool
+apply_ddl(Apply *a, const char *sql, const char *after_sql, const char *search_path,
+		  const DdlMissing *missing, int nmissing)
+{
+	const char *params[4];
+
+	if (a->error)
+		return false;
+	if (a->skip_txn)
+		return true;
+	if (!a->in_txn)
+		return apply_fail(a, EXIT_INTERNAL, "DDL outside a source transaction");
+	/*
+	 * Everything before it goes first, and nothing may point at old shapes.
+	 * The transactions grouped before this one commit now if this one has
+	 * changed nothing yet: should the DDL fail, a rerun starts right here.
+	 */
+	if (!apply_commit_before_current(a) || !flush_truncate(a) || !apply_flush_rows(a) || !apply_sync_results(a) || !resolve_nans(a))
+		return false;
+	params[0] = search_path;
+	if (!send_query(a, "SELECT pg_catalog.set_config('search_path', $1, true)", 1, params,
+					"setting the DDL's search_path"))
+		return false;
+	if (PQsendQueryParams(a->tgt, sql, 0, NULL, NULL, NULL, NULL, 0) != 1)
+		return apply_fail(a, EXIT_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
+	apply_push_pending(a, -1, "the DDL", NULL);
+	if (after_sql && !send_query(a, after_sql, 0, NULL, after_sql))
+		return false;
+	params[0] = a->search_path;
+	if (!send_query(a, "SELECT pg_catalog.set_config('search_path', $1, true)", 1, params,
+					"restoring search_path"))
+		return false;
+	for (int i = 0; i < nmissing; i++)
+	{
+		params[0] = missing[i].schema;
+		params[1] = missing[i].table;
+		params[2] = missing[i].column;
+		params[3] = missing[i].value;
+		if (!send_query(a, "SELECT pgcutover.ddl_fix_missing($1, $2, $3, $4)", 4, params,
+						"setting the source's default on existing rows"))
+			return false;
+	}
+	params[0] = a->cfg.slot;
+	if (!send_query(a, "SELECT pgcutover.relax_identity($1)", 1, params, "relaxing identity columns") ||
+		!send_query(a, "DEALLOCATE ALL", 0, NULL, "DEALLOCATE") ||
+		!apply_sync_results(a))
+		return false;
+	tablecache_invalidate(a->tables);
+	a->ddl_in_group = true;
+	a->totals.ddl++;
+	return true;
+}
+
+bool
+apply_has_table(Apply *a, const char *schema, const char *table, bool *exists)
+{
+	bool		missing;
+	TableMeta  *t = find_table(a, schema, table, &missing);
+
+	*exists = t != NULL;
+	return t != NULL || missing;
+}
+
+bool
+apply_commit_before_current(Apply *a)
+{
+	if (a->error || !a->in_txn || a->skip_txn || a->group_txns == 0 ||
+		a->group_rows != a->txn_start_rows || a->ntruncate > 0)
+		return a->error == NULL;
+	/* the current transaction has sent nothing: the group ends before it */
+	if (!commit_group(a) || !open_group(a))
+		return false;
+	a->txn_start_rows = 0;
+	return true;
+}
+
+bool
+apply_skipping(const Apply *a)
+{
+	return a->in_txn && a->skip_txn;
+}
+
+bool
+apply_flush(Apply *a)
+{
+	if (a->error)
+		return false;
+	if (a->in_txn || !a->group_open)
+		return true;
+	return commit_group(a);
+}
+
+bool
+apply_in_transaction(const Apply *a)
+{
+	return a->in_txn;
+}
+
+bool
+apply_group_open(const Apply *a)
+{
+	return a->group_open;
+}
+
+const ApplyTotals *
+apply_totals(const Apply *a)
+{
+	return &a->totals;
+}
+
+const char *
+apply_error(const Apply *a)
+{
+	return a->error ? a->error : "no error";
+}
+
+int
+apply_exit_code(const Apply *a)
+{
+	return a->error ? a->exit_code : EXIT_OK;
+}
+
+/* Session settings and the durable position; false with a->error set. */
+static bool
+prepare_target(Apply *a)
+{
+	const char *params[1] = {a->cfg.slot};
+	PGresult   *res;
+
+	if (!db_exec(a->tgt, "SET session_replication_role = replica"))
+		return apply_fail(a, EXIT_PREFLIGHT,
+					"cannot SET session_replication_role = replica on the target (needs superuser or your cloud's equivalent role); without it triggers and foreign keys would fire twice; fix: run follow as such a role");
+	if (!db_exec(a->tgt, "SET synchronous_commit = on; SET lock_timeout = '60s'; SET statement_timeout = 0; "
+				 "SET idle_in_transaction_session_timeout = 0"))
+		return apply_fail(a, EXIT_SQL, "cannot configure the target session");
+	if ((a->search_path = db_scalar(a->tgt, "SHOW search_path")) == NULL)
+		return apply_fail(a, EXIT_SQL, "cannot read search_path on the target");
+	res = db_query_params(a->tgt,
+						  "INSERT INTO pgcutover.apply_progress (slot_name, applied_lsn) "
+						  "SELECT slot_name, consistent_lsn FROM pgcutover.migration WHERE slot_name = $1 "
+						  "ON CONFLICT (slot_name) DO NOTHING", 1, params);
+	PQclear(res);
+	if (res == NULL)
+		return apply_fail(a, EXIT_SQL, "cannot record the apply position on the target");
+	res = db_query_params(a->tgt,
+						  "SELECT applied_lsn::text, coalesce(source_commit_time::text, '') "
+						  "FROM pgcutover.apply_progress WHERE slot_name = $1", 1, params);
+	if (res == NULL || PQntuples(res) != 1 || !lsn_parse(PQgetvalue(res, 0, 0), &a->totals.durable_lsn))
+	{
+		PQclear(res);
+		return apply_fail(a, EXIT_STATE, "no migration for slot %s on the target; fix: run 'pgcutover copy' first", a->cfg.slot);
+	}
+	snprintf(a->totals.last_commit_time, sizeof(a->totals.last_commit_time), "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return true;
+}
+
+/*
+ * GENERATED ALWAYS identity columns cannot be set by an UPDATE: while the
+ * target is a replica they are BY DEFAULT, recorded so that switchover and
+ * cleanup restore them.
+ */
+static bool
+relax_identity_columns(Apply *a)
+{
+	const char *params[1] = {a->cfg.slot};
+	PGresult   *res = db_query_params(a->tgt, "SELECT pgcutover.relax_identity($1)", 1, params);
+
+	if (res == NULL)
+		return apply_fail(a, EXIT_SQL, "cannot relax the GENERATED ALWAYS identity columns on the target");
+	if (atoi(PQgetvalue(res, 0, 0)) > 0)
+		log_info("%s GENERATED ALWAYS identity column(s) are BY DEFAULT on the target while it follows; switchover restores them",
+				 PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return true;
+}
+
+Apply *
+apply_open(const ApplyConfig *cfg, char **errmsg, int *exit_code)
+{
+	Apply	   *a = pg_malloc0(sizeof(Apply));
+
+	a->cfg = *cfg;
+	a->tables = tablecache_create();
+	a->nanfix = nanfix_create();
+	rowstmt_init(&a->rs);
+	strbuf_init(&a->truncate);
+	strbuf_init(&a->arena);
+	strbuf_init(&a->batch_sql);
+	*errmsg = NULL;
+	if ((a->tgt = db_connect(cfg->target_dsn, "target", CONN_NORMAL, errmsg)) == NULL ||
+		(a->meta = db_connect(cfg->target_dsn, "target", CONN_NORMAL, errmsg)) == NULL)
+	{
+		*exit_code = EXIT_CONNECTION;
+		apply_close(a);
+		return NULL;
+	}
+	if (!prepare_target(a) || !relax_identity_columns(a) || PQenterPipelineMode(a->tgt) != 1)
+	{
+		*errmsg = pg_strdup(a->error ? a->error : "cannot enter pipeline mode on the target");
+		*exit_code = a->error ? a->exit_code : EXIT_INTERNAL;
+		apply_close(a);
+		return NULL;
+	}
+	return a;
+}
+
+void
+apply_close(Apply *a)
+{
+	if (a == NULL)
+		return;
+	if (a->tgt && a->group_open)
+		rollback_group(a);
+	PQfinish(a->tgt);
+	PQfinish(a->meta);
+	PQfinish(a->src);
+	tablecache_destroy(a->tables);
+	nanfix_destroy(a->nanfix);
+	rowstmt_free(&a->rs);
+	strbuf_free(&a->truncate);
+	strbuf_free(&a->arena);
+	strbuf_free(&a->batch_sql);
+	free(a->rows);
+	free(a->param_off);
+	free(a->buf_tables);
+	free(a->batch_params);
+	free(a->pending);
+	free(a->search_path);
+	free(a->error);
+	free(a);
+}

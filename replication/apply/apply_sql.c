@@ -1,0 +1,483 @@
+/*
+ * apply_sql.c
+ *	  Statement shapes for row changes:
+ *
+ *	    INSERT INTO t (cols) [OVERRIDING SYSTEM VALUE] VALUES ($1, ...)
+ *	    UPDATE ONLY t SET c = $n, ... WHERE <row>
+ *	    DELETE FROM ONLY t WHERE <row>
+ *
+ *	  <row> is "k = $n AND ..." over the target's primary key (or replica
+ *	  identity index) when the change carries it, else "ctid = (SELECT ctid
+ *	  FROM ONLY t WHERE <every old column matches> LIMIT 1)", so that with
+ *	  REPLICA IDENTITY FULL and duplicate rows exactly one row changes.
+ *	  Parameters are sent as text with no declared type, so the server reads
+ *	  each value with the column's own input function.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply_sql.h"
+#include "options.h"
+
+/* The index of column name in t, or -1 (declared in tablemeta.h). */
+int
+tablemeta_column(const TableMeta *t, const char *name)
+{
+	for (int i = 0; i < t->ncols; i++)
+		if (strcmp(t->cols[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+void
+rowstmt_init(RowStatement *rs)
+{
+	memset(rs, 0, sizeof(*rs));
+	strbuf_init(&rs->key);
+	strbuf_init(&rs->sql);
+}
+
+void
+rowstmt_free(RowStatement *rs)
+{
+	strbuf_free(&rs->key);
+	strbuf_free(&rs->sql);
+	free(rs->params);
+	free(rs->colidx);
+}
+
+static void
+add_colidx(RowStatement *rs, int idx)
+{
+	if (rs->ncols == rs->colcap)
+	{
+		rs->colcap = rs->colcap ? rs->colcap * 2 : 32;
+		rs->colidx = pg_realloc(rs->colidx, sizeof(int) * rs->colcap);
+	}
+	rs->colidx[rs->ncols++] = idx;
+}
+
+/* Appends to the SQL text only when the caller wants it (a cache miss). */
+static void
+sql_printf(RowStatement *rs, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
+static void
+sql_printf(RowStatement *rs, const char *fmt,...)
+{
+	va_list		ap;
+	char	   *text;
+
+	if (!rs->want_sql)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	strbuf_append(&rs->sql, text);
+	free(text);
+}
+
+/* Appends "<n><suffix>" to the shape key without printf (hot path). */
+static void
+key_int(RowStatement *rs, int n, const char *suffix)
+{
+	char		digits[16];
+	int			len = 0;
+
+	do
+	{
+		digits[sizeof(digits) - 1 - len++] = (char) ('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	strbuf_append_len(&rs->key, digits + sizeof(digits) - len, len);
+	strbuf_append(&rs->key, suffix);
+}
+
+static int
+add_param(RowStatement *rs, const char *value)
+{
+	if (rs->nparams == rs->cap)
+	{
+		rs->cap = rs->cap ? rs->cap * 2 : 32;
+		rs->params = pg_realloc(rs->params, sizeof(char *) * rs->cap);
+	}
+	rs->params[rs->nparams++] = value;
+	return rs->nparams;
+}
+
+/* Names of the common built-in types, for messages (OIDs are fixed). */
+static const char *
+builtin_type_name(uint32_t oid)
+{
+	static const struct
+	{
+		uint32_t	oid;
+		const char *name;
+	}			names[] = {
+		{16, "boolean"}, {17, "bytea"}, {20, "bigint"}, {21, "smallint"}, {23, "integer"},
+		{25, "text"}, {114, "json"}, {700, "real"}, {701, "double precision"},
+		{1042, "character"}, {1043, "character varying"}, {1082, "date"},
+		{1114, "timestamp without time zone"}, {1184, "timestamp with time zone"},
+		{1186, "interval"}, {1700, "numeric"}, {2950, "uuid"}, {3802, "jsonb"}, {0, NULL}
+	};
+
+	for (int i = 0; names[i].name; i++)
+		if (names[i].oid == oid)
+			return names[i].name;
+	return "another type";
+}
+
+/* Checks that a change column exists on the target with the same type. */
+static int
+target_column(const TableMeta *t, const ChangeColumn *cc, int hint, char **drift)
+{
+	int			idx = hint >= 0 && hint < t->ncols && strcmp(t->cols[hint].name, cc->name) == 0
+		? hint : tablemeta_column(t, cc->name);
+
+	if (idx < 0)
+	{
+		*drift = psprintf("column \"%s\" of %s exists on the source but not on the target; fix: run ALTER TABLE %s ADD COLUMN ... (as on the source) on the target, then follow again",
+						  cc->name, t->qualname, t->qualname);
+		return -1;
+	}
+	/* built-in types have the same OID everywhere: a different one is a type change */
+	if (cc->typeoid != 0 && cc->typeoid < 16384 && cc->typeoid != t->cols[idx].typeoid)
+	{
+		const char *type = cc->type ? cc->type : builtin_type_name(cc->typeoid);
+
+		*drift = psprintf("column \"%s\" of %s is %s on the source but %s on the target; fix: run ALTER TABLE %s ALTER COLUMN %s TYPE %s on the target, then follow again",
+						  cc->name, t->qualname, type, t->cols[idx].type,
+						  t->qualname, t->cols[idx].quoted, type);
+		return -1;
+	}
+	/* user-defined type OIDs differ between clusters; built-in vs not is a change */
+	if (cc->typeoid >= 16384 && t->cols[idx].typeoid < 16384)
+	{
+		*drift = psprintf("column \"%s\" of %s has a user-defined type (enum, domain, composite or extension type) on the source but %s on the target; fix: create that type on the target and run ALTER TABLE %s ALTER COLUMN %s TYPE <the source's type> there, then follow again",
+						  cc->name, t->qualname, t->cols[idx].type, t->qualname, t->cols[idx].quoted);
+		return -1;
+	}
+	return idx;
+}
+
+/* Appends "c1 = $1, c2 = $2" (UPDATE) or collects INSERT columns. */
+static bool
+plan_new_values(RowStatement *rs, const TableMeta *t, const Change *c, StrBuf *cols, char **drift)
+{
+	bool		first = true;
+
+	for (int i = 0; i < c->ncolumns; i++)
+	{
+		int			idx = target_column(t, &c->columns[i], i, drift);
+		int			param;
+
+		if (idx < 0)
+			return false;
+		if (t->cols[idx].generated)
+			continue;
+		key_int(rs, idx, ",");
+		add_colidx(rs, idx);
+		param = add_param(rs, c->columns[i].value);
+		if (!rs->want_sql)
+			continue;
+		if (!first)
+			strbuf_append(cols, ", ");
+		first = false;
+		if (c->action == CHANGE_UPDATE)
+			strbuf_printf(cols, "%s = $%d", t->cols[idx].quoted, param);
+		else
+			strbuf_append(cols, t->cols[idx].quoted);
+	}
+	return true;
+}
+
+/* The value of column name in list, or NULL with *found false. */
+static const ChangeColumn *
+find_value(const ChangeColumn *list, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(list[i].name, name) == 0)
+			return &list[i];
+	return NULL;
+}
+
+/* Appends the WHERE clause that finds the changed row. */
+static bool
+plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **drift)
+{
+	const ChangeColumn *ident = c->nidentity > 0 ? c->identity : c->columns;
+	int			nident = c->nidentity > 0 ? c->nidentity : c->ncolumns;
+	bool		by_key = t->nkey > 0;
+
+	for (int k = 0; k < t->nkey && by_key; k++)
+		by_key = find_value(ident, nident, t->cols[t->key[k]].name) != NULL;
+
+	rs->by_key = by_key;
+	if (by_key)
+	{
+		strbuf_append(&rs->key, "|K");
+		rs->key_unchanged = true;
+		for (int k = 0; k < t->nkey && c->action == CHANGE_UPDATE; k++)
+		{
+			const ChangeColumn *old = find_value(ident, nident, t->cols[t->key[k]].name);
+			const ChangeColumn *new = find_value(c->columns, c->ncolumns, t->cols[t->key[k]].name);
+
+			if (new && (old->value == NULL || new->value == NULL || strcmp(old->value, new->value) != 0))
+				rs->key_unchanged = false;
+		}
+		sql_printf(rs, " WHERE ");
+		for (int k = 0; k < t->nkey; k++)
+		{
+			const ColumnMeta *col = &t->cols[t->key[k]];
+			const ChangeColumn *v = find_value(ident, nident, col->name);
+			int			param = add_param(rs, v->value);
+
+			sql_printf(rs, "%s%s = $%d", k ? " AND " : "", col->quoted, param);
+		}
+		return true;
+	}
+	if (t->ncols == 0)
+	{
+		/* a table without columns: any row is the row */
+		sql_printf(rs, " WHERE ctid = (SELECT ctid FROM ONLY %s LIMIT 1)", t->qualname);
+		return true;
+	}
+	if (c->nidentity == 0)
+	{
+		*drift = psprintf("%s has no primary key on the target and the change carries no old row; fix: give the table the same primary key or replica identity on both sides",
+						  t->qualname);
+		return false;
+	}
+	strbuf_append(&rs->key, "|F");
+	sql_printf(rs, " WHERE ctid = (SELECT ctid FROM ONLY %s WHERE ", t->qualname);
+	for (int i = 0; i < nident; i++)
+	{
+		int			idx = target_column(t, &ident[i], i, drift);
+		int			param;
+		const ColumnMeta *col;
+
+		if (idx < 0)
+			return false;
+		col = &t->cols[idx];
+		if (i > 0)
+			sql_printf(rs, " AND ");
+		if (ident[i].value == NULL && col->maybe_special)
+		{
+			/* NULL from the plugin may have been NaN or +-Infinity */
+			key_int(rs, idx, "S,");
+			sql_printf(rs, "(%s IS NULL OR %s::text IN ('NaN', 'Infinity', '-Infinity'))",
+					   col->quoted, col->quoted);
+		}
+		else if (ident[i].value == NULL)
+		{
+			key_int(rs, idx, "N,");
+			sql_printf(rs, "%s IS NULL", col->quoted);
+		}
+		else if (col->has_equality)
+		{
+			key_int(rs, idx, "E,");
+			param = add_param(rs, ident[i].value);
+			sql_printf(rs, "%s = $%d", col->quoted, param);
+		}
+		else
+		{
+			/* json, xml, point...: no equality operator, compare the text */
+			key_int(rs, idx, "T,");
+			param = add_param(rs, ident[i].value);
+			sql_printf(rs, "%s::text = $%d", col->quoted, param);
+		}
+	}
+	sql_printf(rs, " LIMIT 1)");
+	return true;
+}
+
+static bool
+has_identity_always(const TableMeta *t)
+{
+	for (int i = 0; i < t->ncols; i++)
+		if (t->cols[i].identity_always)
+			return true;
+	return false;
+}
+
+/* An INSERT must carry every column the target will not compute itself. */
+static bool
+check_insert_complete(const TableMeta *t, const RowStatement *rs, const Change *c, char **drift)
+{
+	int			writable = 0;
+
+	for (int i = 0; i < t->ncols; i++)
+		writable += !t->cols[i].generated;
+	if (rs->ncols == writable)
+		return true;			/* every change column maps to a distinct target column */
+	for (int i = 0; i < t->ncols; i++)
+		if (!t->cols[i].generated && find_value(c->columns, c->ncolumns, t->cols[i].name) == NULL)
+		{
+			*drift = psprintf("column \"%s\" of %s exists on the target but not on the source (dropped there?); fix: run ALTER TABLE %s DROP COLUMN %s on the target, then follow again",
+							  t->cols[i].name, t->qualname, t->qualname, t->cols[i].quoted);
+			return false;
+		}
+	return true;
+}
+
+bool
+rowstmt_plan(RowStatement *rs, const TableMeta *t, const Change *c, char **drift)
+{
+	StrBuf		cols;
+	bool		ok = true;
+
+	strbuf_reset(&rs->key);
+	strbuf_reset(&rs->sql);
+	rs->nparams = 0;
+	rs->ncols = 0;
+	rs->by_key = false;
+	rs->key_unchanged = false;
+	rs->action = (char) c->action;
+	rs->expect_one_row = c->action != CHANGE_INSERT;
+	*drift = NULL;
+	strbuf_init(&cols);
+	{
+		char		action[3] = {(char) c->action, '|', '\0'};
+
+		strbuf_append(&rs->key, action);
+	}
+
+	switch (c->action)
+	{
+		case CHANGE_INSERT:
+			ok = plan_new_values(rs, t, c, &cols, drift) && check_insert_complete(t, rs, c, drift);
+			if (ok && rs->want_sql)
+			{
+				StrBuf		vals;
+
+				strbuf_init(&vals);
+				for (int i = 1; i <= rs->nparams; i++)
+					strbuf_printf(&vals, "%s$%d", i > 1 ? ", " : "", i);
+				if (rs->nparams == 0)
+					strbuf_printf(&rs->sql, "INSERT INTO %s DEFAULT VALUES", t->qualname);
+				else
+					strbuf_printf(&rs->sql, "INSERT INTO %s (%s)%s VALUES (%s)", t->qualname, cols.data,
+								  has_identity_always(t) ? " OVERRIDING SYSTEM VALUE" : "", vals.data);
+				strbuf_free(&vals);
+			}
+			break;
+		case CHANGE_UPDATE:
+			ok = plan_new_values(rs, t, c, &cols, drift);
+			for (int i = 0; ok && rs->ncols == 0 && i < t->ncols; i++)
+			{
+				/* nothing writable in the change: a no-op that still finds the row */
+				if (!t->cols[i].generated)
+				{
+					strbuf_printf(&cols, "%s = %s", t->cols[i].quoted, t->cols[i].quoted);
+					key_int(rs, i, "=,");
+					break;
+				}
+			}
+			if (ok)
+			{
+				sql_printf(rs, "UPDATE ONLY %s SET %s", t->qualname, cols.data);
+				ok = plan_row_match(rs, t, c, drift);
+			}
+			break;
+		case CHANGE_DELETE:
+			sql_printf(rs, "DELETE FROM ONLY %s", t->qualname);
+			ok = plan_row_match(rs, t, c, drift);
+			break;
+		default:
+			*drift = psprintf("internal error: cannot plan change action '%c'", c->action);
+			ok = false;
+	}
+	strbuf_free(&cols);
+	return ok;
+}
+
+bool
+rowstmt_batchable(const RowStatement *rs, const TableMeta *t)
+{
+	switch (rs->action)
+	{
+		case CHANGE_INSERT:
+			return rs->ncols > 0;
+		case CHANGE_UPDATE:
+			/* other unique indexes could see a transient duplicate mid-statement */
+			return rs->by_key && rs->key_unchanged && rs->ncols > 0 && !t->other_unique;
+		case CHANGE_DELETE:
+			return rs->by_key;
+		default:
+			return false;
+	}
+}
+
+/* Appends "(VALUES ($1::t1, ...), (...)) AS v(p1, ...)" for nrows rows. */
+static void
+append_values(StrBuf *out, const int *colidx, int ncols, const TableMeta *t, int nrows, bool with_cols)
+{
+	int			per_row = (with_cols ? ncols : 0) + t->nkey;
+	int			param = 1;
+
+	strbuf_append(out, "(VALUES ");
+	for (int r = 0; r < nrows; r++)
+	{
+		strbuf_append(out, r ? ", (" : "(");
+		for (int i = 0; i < per_row; i++)
+		{
+			int			col = i < (with_cols ? ncols : 0) ? colidx[i]
+				: t->key[i - (with_cols ? ncols : 0)];
+
+			strbuf_printf(out, "%s$%d::%s", i ? ", " : "", param++, t->cols[col].typename_nomod);
+		}
+		strbuf_append(out, ")");
+	}
+	strbuf_append(out, ") AS v(");
+	for (int i = 0; i < per_row; i++)
+		strbuf_printf(out, "%sp%d", i ? ", " : "", i + 1);
+	strbuf_append(out, ")");
+}
+
+static void
+append_key_join(StrBuf *out, int ncols, const TableMeta *t)
+{
+	for (int k = 0; k < t->nkey; k++)
+		strbuf_printf(out, "%sx.%s = v.p%d", k ? " AND " : " WHERE ", t->cols[t->key[k]].quoted,
+					  ncols + k + 1);
+}
+
+void
+rowstmt_batch_sql(char action, const int *colidx, int ncols, const TableMeta *t, int nrows,
+				  StrBuf *out)
+{
+	strbuf_reset(out);
+	if (action == CHANGE_INSERT)
+	{
+		int			param = 1;
+
+		strbuf_printf(out, "INSERT INTO %s (", t->qualname);
+		for (int i = 0; i < ncols; i++)
+			strbuf_printf(out, "%s%s", i ? ", " : "", t->cols[colidx[i]].quoted);
+		strbuf_printf(out, ")%s VALUES ", has_identity_always(t) ? " OVERRIDING SYSTEM VALUE" : "");
+		for (int r = 0; r < nrows; r++)
+		{
+			strbuf_append(out, r ? ", (" : "(");
+			for (int i = 0; i < ncols; i++)
+				strbuf_printf(out, "%s$%d::%s", i ? ", " : "", param++, t->cols[colidx[i]].typename_nomod);
+			strbuf_append(out, ")");
+		}
+	}
+	else if (action == CHANGE_UPDATE)
+	{
+		strbuf_printf(out, "UPDATE ONLY %s AS x SET ", t->qualname);
+		for (int i = 0; i < ncols; i++)
+			strbuf_printf(out, "%s%s = v.p%d", i ? ", " : "", t->cols[colidx[i]].quoted, i + 1);
+		strbuf_append(out, " FROM ");
+		append_values(out, colidx, ncols, t, nrows, true);
+		append_key_join(out, ncols, t);
+	}
+	else
+	{
+		strbuf_printf(out, "DELETE FROM ONLY %s AS x USING ", t->qualname);
+		append_values(out, colidx, 0, t, nrows, false);
+		append_key_join(out, 0, t);
+	}
+}

@@ -1,0 +1,291 @@
+/*
+ * pgconn.c
+ *	  Connecting and running statements with libpq, with errors turned into
+ *	  single redacted lines.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dsn.h"
+#include "log.h"
+#include "pgconn.h"
+#include "options.h"
+
+/* Maps a libpq connection error to the fix a DBA would apply. */
+static const char *
+connect_fix(const char *err, const char *who)
+{
+	static const struct
+	{
+		const char *needle;
+		const char *fix;
+	}			fixes[] = {
+		{"could not translate host name", "check the host name in the %s DSN (DNS lookup failed)"},
+		{"Name or service not known", "check the host name in the %s DSN (DNS lookup failed)"},
+		{"Connection refused", "start the %s server or fix host/port in its DSN"},
+		{"No such file or directory", "start the %s server or fix host/port in its DSN"},
+		{"timeout expired", "check network access to the %s server (firewall, host, port)"},
+		{"password authentication failed", "check the user and password of the %s DSN (or ~/.pgpass)"},
+		{"no password supplied", "give a password in the %s DSN, PGPASSWORD or ~/.pgpass"},
+		{"no pg_hba.conf entry", "add a pg_hba.conf line on the %s server allowing this client, then reload"},
+		{"does not exist", "create the database/role named in the %s DSN, or fix the DSN"},
+		{"SSL", "fix sslmode in the %s DSN or enable SSL on the server"},
+		{"invalid connection option", "fix the %s DSN: it has an unknown keyword"},
+		{"missing \"=\"", "fix the %s DSN: keyword form is key=value separated by spaces"},
+		{"invalid URI", "fix the %s DSN: it is not a valid postgresql:// URI"},
+		{"invalid integer value", "fix the %s DSN: a numeric parameter is not a number"},
+		{"invalid port", "fix the port in the %s DSN"},
+		{"is not currently accepting connections", "allow connections to the database on the %s server (ALTER DATABASE ... ALLOW_CONNECTIONS true)"},
+		{"too many connections for", "raise the CONNECTION LIMIT of the role or database on the %s server, or close other sessions"},
+		{"too many clients", "raise max_connections on the %s server or close other sessions"},
+		{"remaining connection slots", "raise max_connections on the %s server or close other sessions"},
+		{"must be superuser or replication role", "GRANT the REPLICATION attribute: ALTER ROLE <user> REPLICATION on the %s"},
+		{"permission denied", "grant the %s role CONNECT on the database"},
+		{NULL, NULL}
+	};
+
+	(void) who;
+	for (int i = 0; fixes[i].needle; i++)
+		if (strstr(err, fixes[i].needle))
+			return fixes[i].fix;
+	return "check the %s DSN and that the server accepts connections";
+}
+
+/* Joins a multi-line libpq message into one line. */
+static char *
+one_line(const char *msg)
+{
+	char	   *s = pg_strdup(msg ? msg : "");
+	size_t		len = strlen(s);
+
+	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == ' '))
+		s[--len] = '\0';
+	for (char *p = s; *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
+	return s;
+}
+
+char *
+db_error(PGconn *conn)
+{
+	char	   *line = one_line(PQerrorMessage(conn));
+	char	   *red = log_redact(line);
+
+	free(line);
+	return red;
+}
+
+static void
+notice_to_log(void *arg, const char *message)
+{
+	const char *who = arg;
+
+	log_msg(strncmp(message, "WARNING", 7) == 0 ? LOG_WARN : LOG_DEBUG,
+			"%s server: %s", who, message);
+}
+
+PGconn *
+db_connect(const char *dsn, const char *who, ConnKind kind, char **errmsg)
+{
+	const char *keys[6];
+	const char *vals[6];
+	int			n = 0;
+	PGconn	   *conn;
+
+	*errmsg = NULL;
+	keys[n] = "dbname";
+	vals[n++] = dsn ? dsn : "";
+	keys[n] = "fallback_application_name";
+	vals[n++] = "pgcutover";
+	if (kind == CONN_REPLICATION)
+	{
+		keys[n] = "replication";
+		vals[n++] = "database";
+		/* output functions run in the walsender: make their text exact */
+		keys[n] = "options";
+		vals[n++] = "-c datestyle=ISO -c intervalstyle=postgres -c extra_float_digits=3 -c TimeZone=UTC";
+	}
+	keys[n] = NULL;
+	vals[n] = NULL;
+
+	conn = PQconnectdbParams(keys, vals, 1);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
+	{
+		char	   *desc = dsn_describe(dsn ? dsn : "");
+		char	   *err = conn ? one_line(PQerrorMessage(conn)) : pg_strdup("out of memory");
+		char	   *fix = psprintf(connect_fix(err, who), who);
+		char	   *line = psprintf("cannot connect to %s (%s): %s; fix: %s",
+									who, desc, err, fix);
+
+		*errmsg = log_redact(line);
+		free(line);
+		free(fix);
+		free(err);
+		free(desc);
+		PQfinish(conn);
+		return NULL;
+	}
+	PQsetNoticeProcessor(conn, notice_to_log, (void *) (strcmp(who, "source") == 0 ? "source" : "target"));
+	if (kind == CONN_NORMAL)
+	{
+		PGresult   *res = NULL;
+
+		/*
+		 * A statement_timeout or idle_in_transaction_session_timeout set on
+		 * the database or role (ALTER DATABASE ... SET) would cancel our
+		 * catalog reads, state updates, status and verify queries, or end a
+		 * session between statements.  Turned off first, on its own: with a
+		 * 1 ms timeout even a SET can be cancelled, so it is tried again.
+		 */
+		for (int attempt = 0; attempt < 3; attempt++)
+		{
+			bool		ok;
+
+			res = PQexec(conn, "SET statement_timeout = 0");
+			ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+			PQclear(res);
+			if (ok || PQstatus(conn) != CONNECTION_OK)
+				break;
+		}
+		/* predictable output regardless of the role's settings */
+		res = PQexec(conn,
+					 "SET idle_in_transaction_session_timeout = 0; "
+					 "SET datestyle = ISO; SET intervalstyle = postgres; "
+					 "SET extra_float_digits = 3; SET client_encoding = 'UTF8'; "
+					 "SET bytea_output = hex; SET TimeZone = 'UTC'; SET search_path = pg_catalog; "
+					 /* our own sessions must work on a fenced source */
+					 "SET default_transaction_read_only = off");
+
+		PQclear(res);
+	}
+	return conn;
+}
+
+bool
+db_connect_both(const Options *opts, PGconn **src, PGconn **tgt)
+{
+	char	   *err = NULL;
+
+	*tgt = NULL;
+	if ((*src = db_connect(opts->source, "source", CONN_NORMAL, &err)) == NULL ||
+		(*tgt = db_connect(opts->target, "target", CONN_NORMAL, &err)) == NULL)
+	{
+		log_error("%s", err);
+		free(err);
+		PQfinish(*src);
+		*src = NULL;
+		return false;
+	}
+	return true;
+}
+
+static PGresult *
+check_result(PGconn *conn, PGresult *res, const char *sql)
+{
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_OUT ||
+		st == PGRES_COPY_IN)
+		return res;
+	{
+		char	   *err = db_error(conn);
+		char	   *sqlline = one_line(sql);
+
+		if (strlen(sqlline) > 200)
+			strcpy(sqlline + 197, "...");
+		log_error("%s [while running: %s]", err, sqlline);
+		free(sqlline);
+		free(err);
+	}
+	PQclear(res);
+	return NULL;
+}
+
+PGresult *
+db_query(PGconn *conn, const char *sql)
+{
+	return check_result(conn, PQexec(conn, sql), sql);
+}
+
+PGresult *
+db_query_params(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+	return check_result(conn, PQexecParams(conn, sql, nparams, NULL, params,
+										   NULL, NULL, 0), sql);
+}
+
+bool
+db_exec(PGconn *conn, const char *sql)
+{
+	PGresult   *res = db_query(conn, sql);
+
+	PQclear(res);
+	return res != NULL;
+}
+
+char *
+db_scalar(PGconn *conn, const char *sql)
+{
+	PGresult   *res = db_query(conn, sql);
+	char	   *val = NULL;
+
+	if (res && PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+		val = pg_strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return val;
+}
+
+char *
+db_quote_ident(PGconn *conn, const char *ident)
+{
+	char	   *q = PQescapeIdentifier(conn, ident, strlen(ident));
+	char	   *r = pg_strdup(q);
+
+	PQfreemem(q);
+	return r;
+}
+
+char *
+db_quote_literal(PGconn *conn, const char *lit)
+{
+	char	   *q = PQescapeLiteral(conn, lit, strlen(lit));
+	char	   *r = pg_strdup(q);
+
+	PQfreemem(q);
+	return r;
+}
+
+int
+db_major_version(PGconn *conn)
+{
+	return PQserverVersion(conn) / 10000;
+}
+
+char *
+db_text_array(const StrList *list)
+{
+	size_t		len = 3;
+	char	   *out;
+	char	   *o;
+
+	for (int i = 0; i < list->count; i++)
+		len += strlen(list->items[i]) * 2 + 3;
+	out = o = pg_malloc0(len);
+	*o++ = '{';
+	for (int i = 0; i < list->count; i++)
+	{
+		if (i > 0)
+			*o++ = ',';
+		*o++ = '"';
+		for (const char *p = list->items[i]; *p; p++)
+		{
+			if (*p == '"' || *p == '\\')
+				*o++ = '\\';
+			*o++ = *p;
+		}
+		*o++ = '"';
+	}
+	*o++ = '}';
+	return out;
+}

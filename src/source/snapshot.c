@@ -1,0 +1,352 @@
+/*
+ * snapshot.c
+ *	  The snapshot keeper process and the client side of its socket.
+ *
+ *	  The keeper is double-forked into its own session so that a SIGKILL of
+ *	  pgcutover (or of its process group) leaves it alive.  It closes every
+ *	  inherited descriptor but its own, so that nothing waiting for our
+ *	  stdout (a pipe, a test runner) waits for it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pgconn.h"
+#include "options.h"
+#include "snapshot.h"
+
+#define MAX_CLIENTS 32
+#define FIRST_CLIENT_GRACE 60	/* seconds the creator has to attach */
+
+typedef struct Keeper
+{
+	PGconn	   *repl;
+	int			listen_fd;
+	int			clients[MAX_CLIENTS];
+	int			nclients;
+	char		hello[256];
+	int			hold_seconds;
+	time_t		idle_since;		/* when the last client left */
+	const char *socket_path;
+} Keeper;
+
+static int
+keeper_listen(const char *path)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	int			fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	unlink(path);
+	umask(077);					/* no moment in which others may connect */
+	if (bind(fd, (struct sockaddr *) &addr, sizeof(addr)) < 0 || listen(fd, 8) < 0)
+	{
+		close(fd);
+		return -1;
+	}
+	chmod(path, 0600);
+	return fd;
+}
+
+/* Creates the slot; on success fills k->hello. Returns NULL or an error. */
+static char *
+keeper_create_slot(Keeper *k, const char *dsn, const char *slot)
+{
+	char	   *err = NULL;
+	char	   *sql;
+	PGresult   *res;
+
+	k->repl = db_connect(dsn, "source", CONN_REPLICATION, &err);
+	if (k->repl == NULL)
+		return err;
+	sql = psprintf("CREATE_REPLICATION_SLOT \"%s\" LOGICAL wal2json EXPORT_SNAPSHOT", slot);
+	res = PQexec(k->repl, sql);
+	free(sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		char	   *e = db_error(k->repl);
+
+		if (strstr(e, "already exists"))
+			err = psprintf("replication slot \"%s\" already exists on the source; fix: resume with the state on the target, or drop it with 'pgcutover cleanup --slot %s'", slot, slot);
+		else if (strstr(e, "may not be used as an output plugin"))
+			err = psprintf("%s; fix: add wal2json to output_plugin_libraries on the source and reload (see 'pgcutover check')", e);
+		else
+			err = psprintf("cannot create replication slot \"%s\": %s; fix: run 'pgcutover check' for the cause", slot, e);
+		free(e);
+		PQclear(res);
+		return err;
+	}
+	snprintf(k->hello, sizeof(k->hello), "SNAPSHOT %s %s %d\n",
+			 PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 1), (int) getpid());
+	PQclear(res);
+	return NULL;
+}
+
+static void
+keeper_drop_client(Keeper *k, int i)
+{
+	close(k->clients[i]);
+	k->clients[i] = k->clients[--k->nclients];
+	if (k->nclients == 0)
+		k->idle_since = time(NULL);
+}
+
+/* Serves clients until released, idle too long, or the source went away. */
+static void
+keeper_loop(Keeper *k)
+{
+	for (;;)
+	{
+		struct pollfd fds[MAX_CLIENTS + 2];
+		int			n = 0;
+		int			timeout_ms = -1;
+
+		fds[n++] = (struct pollfd) {k->listen_fd, POLLIN, 0};
+		fds[n++] = (struct pollfd) {PQsocket(k->repl), POLLIN, 0};
+		for (int i = 0; i < k->nclients; i++)
+			fds[n++] = (struct pollfd) {k->clients[i], POLLIN, 0};
+		if (k->nclients == 0)
+		{
+			time_t		left = k->idle_since + k->hold_seconds - time(NULL);
+
+			if (left <= 0)
+				return;
+			timeout_ms = (int) left * 1000;
+		}
+		if (poll(fds, n, timeout_ms) < 0 && errno != EINTR)
+			return;
+
+		if (fds[1].revents)
+		{
+			/* the walsender never talks unprompted: this is the end */
+			if (!PQconsumeInput(k->repl) || PQstatus(k->repl) != CONNECTION_OK)
+				return;
+		}
+		for (int i = k->nclients - 1; i >= 0; i--)
+		{
+			char		buf[64];
+			ssize_t		r;
+
+			if (!fds[2 + i].revents)
+				continue;
+			r = read(k->clients[i], buf, sizeof(buf) - 1);
+			if (r > 0 && strncmp(buf, "RELEASE", 7) == 0)
+				return;
+			if (r <= 0)
+				keeper_drop_client(k, i);
+		}
+		if ((fds[0].revents & POLLIN) && k->nclients < MAX_CLIENTS)
+		{
+			int			c = accept4(k->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+			if (c >= 0)
+			{
+				(void) !send(c, k->hello, strlen(k->hello), MSG_NOSIGNAL);
+				k->clients[k->nclients++] = c;
+			}
+		}
+	}
+}
+
+/* Body of the detached keeper; reports start-up on report_fd. Never returns. */
+static void
+keeper_main(const char *dsn, const char *slot, int hold_seconds, const char *path,
+			int report_fd)
+{
+	Keeper		k = {0};
+	char	   *err;
+	int			devnull = open("/dev/null", O_RDWR);
+
+	/* detach from everything we inherited */
+	for (int fd = 0; fd < 1024; fd++)
+		if (fd != report_fd && fd != devnull)
+			close(fd);
+	dup2(devnull, 0);
+	dup2(devnull, 1);
+	dup2(devnull, 2);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+
+	k.hold_seconds = hold_seconds;
+	k.socket_path = path;
+	err = keeper_create_slot(&k, dsn, slot);
+	if (err == NULL && (k.listen_fd = keeper_listen(path)) < 0)
+		err = psprintf("cannot listen on %s: %s; fix: set PGCUTOVER_RUNDIR to a writable directory",
+					   path, strerror(errno));
+	if (err)
+	{
+		dprintf(report_fd, "ERR %s\n", err);
+		PQfinish(k.repl);
+		_exit(1);
+	}
+	if (dprintf(report_fd, "%s", k.hello) < 0)
+	{
+		/* the copy that asked for the slot died meanwhile: nobody will use it */
+		char	   *sql = psprintf("DROP_REPLICATION_SLOT \"%s\"", slot);
+
+		PQclear(PQexec(k.repl, sql));
+		free(sql);
+		PQfinish(k.repl);
+		_exit(1);
+	}
+	close(report_fd);
+
+	k.idle_since = time(NULL) - hold_seconds + (hold_seconds > FIRST_CLIENT_GRACE ? hold_seconds : FIRST_CLIENT_GRACE);
+	keeper_loop(&k);
+	unlink(path);
+	PQfinish(k.repl);
+	_exit(0);
+}
+
+/* Parses a "SNAPSHOT name lsn pid" line into lease. */
+static bool
+parse_hello(const char *line, SnapshotLease *lease)
+{
+	char		lsn[32];
+
+	if (sscanf(line, "SNAPSHOT %127s %31s %d", lease->snapshot, lsn, &lease->keeper_pid) != 3)
+		return false;
+	return lsn_parse(lsn, &lease->consistent_lsn);
+}
+
+/* Reads one line (up to n-1 bytes) from fd with a timeout. */
+static bool
+read_line(int fd, char *buf, size_t n, int timeout_ms)
+{
+	size_t		len = 0;
+
+	while (len < n - 1)
+	{
+		struct pollfd p = {fd, POLLIN, 0};
+		ssize_t		r;
+
+		if (poll(&p, 1, timeout_ms) <= 0)
+			return false;
+		r = read(fd, buf + len, 1);
+		if (r <= 0)
+			return false;
+		if (buf[len] == '\n')
+			break;
+		len++;
+	}
+	buf[len] = '\0';
+	return len > 0;
+}
+
+bool
+snapshot_attach(const char *socket_path, SnapshotLease *lease)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	char		line[256];
+	int			fd;
+
+	memset(lease, 0, sizeof(*lease));
+	lease->fd = -1;
+	if (socket_path == NULL || strlen(socket_path) >= sizeof(addr.sun_path))
+		return false;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", socket_path);
+	if (connect(fd, (struct sockaddr *) &addr, sizeof(addr)) < 0 ||
+		!read_line(fd, line, sizeof(line), 10000) || !parse_hello(line, lease))
+	{
+		close(fd);
+		return false;
+	}
+	lease->fd = fd;
+	snprintf(lease->socket_path, sizeof(lease->socket_path), "%s", socket_path);
+	return true;
+}
+
+bool
+snapshot_socket_path(const char *slot, char *path, size_t len, char **errmsg)
+{
+	const char *dir = getenv("PGCUTOVER_RUNDIR");
+
+	if (dir == NULL || dir[0] == '\0')
+		dir = getenv("XDG_RUNTIME_DIR");
+	if (dir == NULL || dir[0] == '\0')
+		dir = "/tmp";
+	if ((size_t) snprintf(path, len, "%s/pgcutover-%s-%d.sock", dir, slot, (int) getpid()) >= len)
+	{
+		*errmsg = psprintf("socket path in %s is too long; fix: set PGCUTOVER_RUNDIR to a short directory", dir);
+		return false;
+	}
+	return true;
+}
+
+bool
+snapshot_create(const char *src_dsn, const char *slot, int hold_seconds,
+				SnapshotLease *lease, char **errmsg)
+{
+	char		path[108];
+	char		line[1024];
+	int			report[2];
+	pid_t		pid;
+
+	*errmsg = NULL;
+	if (!snapshot_socket_path(slot, path, sizeof(path), errmsg))
+		return false;
+	if (pipe(report) < 0)
+	{
+		*errmsg = psprintf("pipe: %s", strerror(errno));
+		return false;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0)
+	{
+		close(report[0]);
+		setsid();
+		if (fork() == 0)
+			keeper_main(src_dsn, slot, hold_seconds, path, report[1]);
+		_exit(0);
+	}
+	close(report[1]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	if (pid < 0 || !read_line(report[0], line, sizeof(line), 600000))
+	{
+		*errmsg = pg_strdup("the snapshot keeper process failed to start; fix: see the source server log");
+		close(report[0]);
+		return false;
+	}
+	close(report[0]);
+	if (strncmp(line, "ERR ", 4) == 0)
+	{
+		*errmsg = pg_strdup(line + 4);
+		return false;
+	}
+	if (!snapshot_attach(path, lease))
+	{
+		*errmsg = psprintf("cannot reach the snapshot keeper at %s", path);
+		return false;
+	}
+	return true;
+}
+
+void
+snapshot_release(SnapshotLease *lease)
+{
+	if (lease->fd >= 0)
+	{
+		(void) !send(lease->fd, "RELEASE\n", 8, MSG_NOSIGNAL);
+		close(lease->fd);
+		lease->fd = -1;
+	}
+}

@@ -1,0 +1,118 @@
+/*
+ * fence.c
+ *	  Fencing the source and the other statements switchover and cleanup
+ *	  share.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fence.h"
+#include "log.h"
+#include "pgconn.h"
+#include "options.h"
+#include "subprocess.h"
+
+bool
+run_or_print(PGconn *conn, const char *who, const char *sql, bool dry_run)
+{
+	if (dry_run)
+	{
+		printf("[%s] %s;\n", who, sql);
+		return true;
+	}
+	log_debug("%s: %s", who, sql);
+	return db_exec(conn, sql);
+}
+
+static char *
+alter_database_sql(PGconn *src, const char *action)
+{
+	char	   *db = db_quote_ident(src, PQdb(src));
+	char	   *sql = psprintf("ALTER DATABASE %s %s default_transaction_read_only%s", db, action,
+							   strcmp(action, "SET") == 0 ? " = on" : "");
+
+	free(db);
+	return sql;
+}
+
+int
+fence_database(PGconn *src, bool dry_run)
+{
+	char	   *sql = alter_database_sql(src, "SET");
+	const char *kill_sql =
+		"SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity "
+		"WHERE datname = pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid() "
+		"AND backend_type = 'client backend' AND coalesce(application_name, '') NOT LIKE 'pgcutover%'";
+	int			killed = 0;
+
+	if (!run_or_print(src, "source", sql, dry_run))
+		killed = -1;
+	free(sql);
+	if (killed == 0 && dry_run)
+		printf("[source] %s;\n", kill_sql);
+	else if (killed == 0)
+	{
+		char	   *n = db_scalar(src, kill_sql);
+
+		killed = n ? atoi(n) : -1;
+		free(n);
+	}
+	return killed;
+}
+
+bool
+unfence_database(PGconn *src, bool dry_run)
+{
+	char	   *sql = alter_database_sql(src, "RESET");
+	bool		ok = run_or_print(src, "source", sql, dry_run);
+
+	free(sql);
+	return ok;
+}
+
+bool
+run_shell_command(const char *what, const char *command, bool dry_run)
+{
+	char	   *argv[] = {"/bin/sh", "-c", (char *) command, NULL};
+	SubprocessOutput out;
+	bool		ok;
+
+	if (dry_run)
+	{
+		printf("[shell] %s\n", command);
+		return true;
+	}
+	ok = subprocess_run(argv, NULL, false, NULL, &out);
+	if (!ok)
+		log_error("%s failed (exit %d): %s", what, out.exit_code, out.err);
+	subprocess_output_free(&out);
+	return ok;
+}
+
+bool
+restore_identity_columns(PGconn *tgt, const char *slot, bool dry_run)
+{
+	const char *params[1] = {slot};
+	PGresult   *res = PQexecParams(tgt,
+								   "SELECT pg_catalog.format('ALTER TABLE %I.%I ALTER COLUMN %I SET GENERATED ALWAYS', "
+								   "  nspname, relname, attname) FROM pgcutover.identity_always WHERE slot_name = $1",
+								   1, NULL, params, NULL, NULL, 0);
+	bool		ok = true;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		PQclear(res);
+		return true;			/* no state table: nothing was relaxed */
+	}
+	for (int i = 0; i < PQntuples(res) && ok; i++)
+		ok = run_or_print(tgt, "target", PQgetvalue(res, i, 0), dry_run);
+	PQclear(res);
+	if (ok && !dry_run)
+	{
+		res = PQexecParams(tgt, "DELETE FROM pgcutover.identity_always WHERE slot_name = $1",
+						   1, NULL, params, NULL, NULL, 0);
+		PQclear(res);
+	}
+	return ok;
+}
