@@ -82,16 +82,6 @@ main(int argc, char **argv)
 	prepare_dsn(&opts.target, "target", argc, argv);
 
 	cmd = cli_find_command(opts.command);
-	if (cmd->run == NULL)
-	{
-		log_error("command \"%s\" is not implemented yet in pgcutover %s; fix: use a newer pgcutover",
-				  cmd->name, PGCUTOVER_VERSION);
-		if (opts.json)
-			printf("{\"command\": \"%s\", \"ok\": false, \"exit_code\": %d, \"error\": \"not implemented\"}\n",
-				   cmd->name, EXIT_NOT_IMPLEMENTED);
-		options_free(&opts);
-		return EXIT_NOT_IMPLEMENTED;
-	}
 	rc = cmd->run(&opts);
 	options_free(&opts);
 	return rc;

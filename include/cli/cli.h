@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 
+#include "exitcode.h"
 #include "options.h"
 
 typedef int (*CommandFn) (Options *opts);

@@ -1,48 +1,18 @@
 /*
- * pgcutover.h
- *	  Exit codes, the parsed command line, and small helpers every command
- *	  shares.  Exit codes and option names are part of the CLI contract:
- *	  scripts depend on them, so add new ones, never renumber or rename.
+ * options.h
+ *	  The run's configuration: what src/cli/ parsed from the command line and
+ *	  the environment.  Engines read it and never write it; run-time state
+ *	  lives in each engine's own structs.  Option names are part of the CLI
+ *	  contract (src/cli/cli.c): add new ones, never rename.
  */
-#ifndef PGCUTOVER_H
-#define PGCUTOVER_H
+#ifndef PGCUTOVER_OPTIONS_H
+#define PGCUTOVER_OPTIONS_H
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#ifndef PGCUTOVER_VERSION
-#define PGCUTOVER_VERSION "0.0.0"
-#endif
-
-/* Exit codes (documented in README.md and --help). */
-typedef enum ExitCode
-{
-	EXIT_OK = 0,
-	EXIT_INTERNAL = 1,			/* unexpected error, a bug or an OS failure */
-	EXIT_USAGE = 2,				/* bad command line */
-	EXIT_CONNECTION = 3,		/* could not connect to source or target */
-	EXIT_PREFLIGHT = 4,			/* a prerequisite is missing (check FAIL) */
-	EXIT_MISMATCH = 5,			/* verification found differences */
-	EXIT_NOT_IMPLEMENTED = 6,	/* command not available in this version */
-	EXIT_STATE = 7,				/* migration state forbids this (slot exists,
-								 * resume impossible, nothing to resume) */
-	EXIT_SCHEMA_DRIFT = 8,		/* source schema changed under the stream */
-	EXIT_TIMEOUT = 9,			/* a --timeout expired */
-	EXIT_INTERRUPTED = 10,		/* stopped by SIGINT/SIGTERM before done */
-	EXIT_SQL = 11				/* a statement failed on source or target */
-} ExitCode;
-
-typedef struct StrList
-{
-	char	  **items;
-	int			count;
-} StrList;
-
-void		strlist_add(StrList *list, const char *s);
-bool		strlist_contains(const StrList *list, const char *s);
-void		strlist_free(StrList *list);
+#include "alloc.h"
 
 typedef struct Options
 {
@@ -107,15 +77,4 @@ typedef struct Options
 	bool		keep_state;
 } Options;
 
-/* misc.c */
-void	   *pg_malloc0(size_t size);
-void	   *pg_realloc(void *ptr, size_t size);
-char	   *pg_strdup(const char *s);
-char	   *psprintf(const char *fmt,...) __attribute__((format(printf, 1, 2)));
-char	   *pvsprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
-double		now_seconds(void);	/* monotonic */
-double		epoch_seconds(void);	/* wall clock */
-char	   *format_bytes(int64_t bytes, char *buf, size_t len);
-bool		parse_size(const char *s, int64_t *out);
-
-#endif							/* PGCUTOVER_H */
+#endif							/* PGCUTOVER_OPTIONS_H */

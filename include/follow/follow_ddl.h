@@ -16,6 +16,7 @@
 #include "apply.h"
 #include "lsn.h"
 #include "options.h"
+#include "outcome.h"
 
 typedef struct FollowDdl FollowDdl;
 
@@ -31,7 +32,7 @@ bool		follow_ddl_prepare(FollowDdl *d, PGconn *source, PGconn *state);
 
 /*
  * Handles one captured DDL message at lsn inside a source transaction.
- * Returns EXIT_OK, or an exit code with *errmsg (malloc'd, one line with
+ * Returns OUTCOME_OK, or an exit code with *errmsg (malloc'd, one line with
  * the fix).
  */
 int			follow_ddl_handle(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn,

@@ -34,7 +34,7 @@ typedef struct Status
 	json_t	   *warnings;
 } Status;
 
-/* Reads the state of slot; EXIT_STATE when nothing was ever started. src may be NULL. */
+/* Reads the state of slot; OUTCOME_STATE when nothing was ever started. src may be NULL. */
 int			status_read(PGconn *src, PGconn *tgt, const char *slot, Status *s);
 void		status_free(Status *s);
 

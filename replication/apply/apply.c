@@ -30,8 +30,9 @@
 #include "apply_sql.h"
 #include "log.h"
 #include "nanfix.h"
+#include "outcome.h"
 #include "pgconn.h"
-#include "options.h"
+#include "alloc.h"
 #include "strbuf.h"
 #include "tablemeta.h"
 
@@ -77,7 +78,7 @@ apply_sync_results(Apply *a)
 	bool		ok = a->error == NULL;
 
 	if (PQpipelineSync(a->tgt) != 1)
-		return apply_fail(a, EXIT_CONNECTION, "target connection lost: %s", PQerrorMessage(a->tgt));
+		return apply_fail(a, OUTCOME_CONNECTION, "target connection lost: %s", PQerrorMessage(a->tgt));
 	for (;;)
 	{
 		PGresult   *res = PQgetResult(a->tgt);
@@ -86,7 +87,7 @@ apply_sync_results(Apply *a)
 		if (res == NULL)
 		{
 			if (PQstatus(a->tgt) != CONNECTION_OK)
-				return apply_fail(a, EXIT_CONNECTION, "target connection lost: %s", PQerrorMessage(a->tgt));
+				return apply_fail(a, OUTCOME_CONNECTION, "target connection lost: %s", PQerrorMessage(a->tgt));
 			continue;
 		}
 		st = PQresultStatus(res);
@@ -110,7 +111,7 @@ apply_sync_results(Apply *a)
 
 				bool		full = state && strncmp(state, "53", 2) == 0;
 
-				ok = apply_fail(a, lost ? EXIT_CONNECTION : EXIT_SQL, "%s failed on the target: %s%s%s; fix: %s",
+				ok = apply_fail(a, lost ? OUTCOME_CONNECTION : OUTCOME_SQL, "%s failed on the target: %s%s%s; fix: %s",
 								p->what, msg ? msg : PQerrorMessage(a->tgt), detail ? " " : "", detail ? detail : "",
 								lost ? "none needed: follow reconnects by itself and resumes from the last applied transaction"
 								: full ? "free disk space on the target (or grow it), then rerun follow: it resumes from the last applied transaction"
@@ -118,7 +119,7 @@ apply_sync_results(Apply *a)
 			}
 			else if (st == PGRES_COMMAND_OK && p->expect_rows >= 0 &&
 					 atoi(PQcmdTuples(res)) != p->expect_rows)
-				ok = apply_fail(a, EXIT_MISMATCH,
+				ok = apply_fail(a, OUTCOME_MISMATCH,
 						  "%s changed %s rows on the target instead of %d: the target has diverged from the source; fix: find who wrote to the target, then re-copy (pgcutover cleanup, copy)",
 						  p->what, PQcmdTuples(res), p->expect_rows);
 		}
@@ -132,7 +133,7 @@ static bool
 send_query(Apply *a, const char *sql, int nparams, const char *const *params, const char *what)
 {
 	if (PQsendQueryParams(a->tgt, sql, nparams, NULL, params, NULL, NULL, 0) != 1)
-		return apply_fail(a, EXIT_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
+		return apply_fail(a, OUTCOME_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
 	apply_push_pending(a, -1, what, NULL);
 	return true;
 }
@@ -160,7 +161,7 @@ ensure_source(Apply *a)
 	a->src = db_connect(a->cfg.source_dsn, "source", CONN_NORMAL, &err);
 	if (a->src == NULL)
 	{
-		apply_fail(a, EXIT_CONNECTION, "%s", err);
+		apply_fail(a, OUTCOME_CONNECTION, "%s", err);
 		free(err);
 		return false;
 	}
@@ -180,7 +181,7 @@ resolve_nans(Apply *a)
 		return false;
 	if (!nanfix_resolve(a->nanfix, a->src, nanfix_send, a, &nfixed, &err))
 	{
-		apply_fail(a, EXIT_SQL, "%s", err);
+		apply_fail(a, OUTCOME_SQL, "%s", err);
 		free(err);
 		return false;
 	}
@@ -283,11 +284,11 @@ check_source_identity(Apply *a, TableMeta *t)
 						  "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 						  "WHERE n.nspname = $1 AND c.relname = $2", 2, params);
 	if (res == NULL)
-		return apply_fail(a, EXIT_SQL, "cannot read the replica identity of %s on the source", t->qualname);
+		return apply_fail(a, OUTCOME_SQL, "cannot read the replica identity of %s on the source", t->qualname);
 	ok = PQntuples(res) == 0 || PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
 	if (!ok)
-		return apply_fail(a, EXIT_SCHEMA_DRIFT,
+		return apply_fail(a, OUTCOME_DRIFT,
 					"%s has no primary key and no replica identity on the source: its UPDATEs and DELETEs are not decoded and would be lost; fix: ALTER TABLE %s REPLICA IDENTITY FULL (or add a primary key) on the source, then re-copy the table",
 					t->qualname, t->qualname);
 	t->source_checked = true;
@@ -308,13 +309,13 @@ lookup_in_group(Apply *a, const char *schema, const char *table, bool *missing)
 		return NULL;
 	if (PQexitPipelineMode(a->tgt) != 1)
 	{
-		apply_fail(a, EXIT_INTERNAL, "cannot leave pipeline mode on the target: %s", PQerrorMessage(a->tgt));
+		apply_fail(a, OUTCOME_BUG, "cannot leave pipeline mode on the target: %s", PQerrorMessage(a->tgt));
 		return NULL;
 	}
 	t = tablecache_get(a->tables, a->tgt, schema, table, missing);
 	if (PQenterPipelineMode(a->tgt) != 1)
 	{
-		apply_fail(a, EXIT_INTERNAL, "cannot enter pipeline mode on the target: %s", PQerrorMessage(a->tgt));
+		apply_fail(a, OUTCOME_BUG, "cannot enter pipeline mode on the target: %s", PQerrorMessage(a->tgt));
 		return NULL;
 	}
 	return t;
@@ -336,7 +337,7 @@ find_table(Apply *a, const char *schema, const char *table, bool *missing)
 		return NULL;
 	}
 	if (t == NULL && !*missing)
-		apply_fail(a, EXIT_SQL, "cannot read the target's catalog for \"%s\".\"%s\"", schema, table);
+		apply_fail(a, OUTCOME_SQL, "cannot read the target's catalog for \"%s\".\"%s\"", schema, table);
 	return t;
 }
 
@@ -349,7 +350,7 @@ lookup_table(Apply *a, const Change *c)
 	if (t == NULL)
 	{
 		if (missing)
-			apply_fail(a, EXIT_SCHEMA_DRIFT,
+			apply_fail(a, OUTCOME_DRIFT,
 				 "table \"%s\".\"%s\" has changes on the source but does not exist on the target (created after the copy, or by CREATE TABLE AS / SELECT INTO, whose rows come before the command); fix: create it on the target like on the source (pg_dump --schema-only -t), then follow again",
 				 c->schema, c->table);
 		return NULL;
@@ -430,7 +431,7 @@ apply_change(Apply *a, const Change *c)
 			return true;
 		case CHANGE_COMMIT:
 			if (!a->in_txn)
-				return apply_fail(a, EXIT_INTERNAL, "commit without begin in the stream");
+				return apply_fail(a, OUTCOME_BUG, "commit without begin in the stream");
 			a->in_txn = false;
 			if (a->skip_txn)
 			{
@@ -453,7 +454,7 @@ apply_change(Apply *a, const Change *c)
 		case CHANGE_TRUNCATE:
 			return a->skip_txn || collect_truncate(a, c);
 		default:
-			return apply_fail(a, EXIT_INTERNAL, "unexpected change action '%c'", c->action);
+			return apply_fail(a, OUTCOME_BUG, "unexpected change action '%c'", c->action);
 	}
 }
 
@@ -468,7 +469,7 @@ apply_ddl(Apply *a, const char *sql, const char *after_sql, const char *search_p
 	if (a->skip_txn)
 		return true;
 	if (!a->in_txn)
-		return apply_fail(a, EXIT_INTERNAL, "DDL outside a source transaction");
+		return apply_fail(a, OUTCOME_BUG, "DDL outside a source transaction");
 	/*
 	 * Everything before it goes first, and nothing may point at old shapes.
 	 * The transactions grouped before this one commit now if this one has
@@ -481,7 +482,7 @@ apply_ddl(Apply *a, const char *sql, const char *after_sql, const char *search_p
 					"setting the DDL's search_path"))
 		return false;
 	if (PQsendQueryParams(a->tgt, sql, 0, NULL, NULL, NULL, NULL, 0) != 1)
-		return apply_fail(a, EXIT_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
+		return apply_fail(a, OUTCOME_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
 	apply_push_pending(a, -1, "the DDL", NULL);
 	if (after_sql && !send_query(a, after_sql, 0, NULL, after_sql))
 		return false;
@@ -576,7 +577,7 @@ apply_error(const Apply *a)
 int
 apply_exit_code(const Apply *a)
 {
-	return a->error ? a->exit_code : EXIT_OK;
+	return a->error ? a->exit_code : OUTCOME_OK;
 }
 
 /* Session settings and the durable position; false with a->error set. */
@@ -587,27 +588,27 @@ prepare_target(Apply *a)
 	PGresult   *res;
 
 	if (!db_exec(a->tgt, "SET session_replication_role = replica"))
-		return apply_fail(a, EXIT_PREFLIGHT,
+		return apply_fail(a, OUTCOME_PREFLIGHT,
 					"cannot SET session_replication_role = replica on the target (needs superuser or your cloud's equivalent role); without it triggers and foreign keys would fire twice; fix: run follow as such a role");
 	if (!db_exec(a->tgt, "SET synchronous_commit = on; SET lock_timeout = '60s'; SET statement_timeout = 0; "
 				 "SET idle_in_transaction_session_timeout = 0"))
-		return apply_fail(a, EXIT_SQL, "cannot configure the target session");
+		return apply_fail(a, OUTCOME_SQL, "cannot configure the target session");
 	if ((a->search_path = db_scalar(a->tgt, "SHOW search_path")) == NULL)
-		return apply_fail(a, EXIT_SQL, "cannot read search_path on the target");
+		return apply_fail(a, OUTCOME_SQL, "cannot read search_path on the target");
 	res = db_query_params(a->tgt,
 						  "INSERT INTO pgcutover.apply_progress (slot_name, applied_lsn) "
 						  "SELECT slot_name, consistent_lsn FROM pgcutover.migration WHERE slot_name = $1 "
 						  "ON CONFLICT (slot_name) DO NOTHING", 1, params);
 	PQclear(res);
 	if (res == NULL)
-		return apply_fail(a, EXIT_SQL, "cannot record the apply position on the target");
+		return apply_fail(a, OUTCOME_SQL, "cannot record the apply position on the target");
 	res = db_query_params(a->tgt,
 						  "SELECT applied_lsn::text, coalesce(source_commit_time::text, '') "
 						  "FROM pgcutover.apply_progress WHERE slot_name = $1", 1, params);
 	if (res == NULL || PQntuples(res) != 1 || !lsn_parse(PQgetvalue(res, 0, 0), &a->totals.durable_lsn))
 	{
 		PQclear(res);
-		return apply_fail(a, EXIT_STATE, "no migration for slot %s on the target; fix: run 'pgcutover copy' first", a->cfg.slot);
+		return apply_fail(a, OUTCOME_STATE, "no migration for slot %s on the target; fix: run 'pgcutover copy' first", a->cfg.slot);
 	}
 	snprintf(a->totals.last_commit_time, sizeof(a->totals.last_commit_time), "%s", PQgetvalue(res, 0, 1));
 	PQclear(res);
@@ -626,7 +627,7 @@ relax_identity_columns(Apply *a)
 	PGresult   *res = db_query_params(a->tgt, "SELECT pgcutover.relax_identity($1)", 1, params);
 
 	if (res == NULL)
-		return apply_fail(a, EXIT_SQL, "cannot relax the GENERATED ALWAYS identity columns on the target");
+		return apply_fail(a, OUTCOME_SQL, "cannot relax the GENERATED ALWAYS identity columns on the target");
 	if (atoi(PQgetvalue(res, 0, 0)) > 0)
 		log_info("%s GENERATED ALWAYS identity column(s) are BY DEFAULT on the target while it follows; switchover restores them",
 				 PQgetvalue(res, 0, 0));
@@ -650,14 +651,14 @@ apply_open(const ApplyConfig *cfg, char **errmsg, int *exit_code)
 	if ((a->tgt = db_connect(cfg->target_dsn, "target", CONN_NORMAL, errmsg)) == NULL ||
 		(a->meta = db_connect(cfg->target_dsn, "target", CONN_NORMAL, errmsg)) == NULL)
 	{
-		*exit_code = EXIT_CONNECTION;
+		*exit_code = OUTCOME_CONNECTION;
 		apply_close(a);
 		return NULL;
 	}
 	if (!prepare_target(a) || !relax_identity_columns(a) || PQenterPipelineMode(a->tgt) != 1)
 	{
 		*errmsg = pg_strdup(a->error ? a->error : "cannot enter pipeline mode on the target");
-		*exit_code = a->error ? a->exit_code : EXIT_INTERNAL;
+		*exit_code = a->error ? a->exit_code : OUTCOME_BUG;
 		apply_close(a);
 		return NULL;
 	}

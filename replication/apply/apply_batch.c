@@ -12,7 +12,8 @@
 
 #include "apply_int.h"
 #include "apply_sql.h"
-#include "options.h"
+#include "alloc.h"
+#include "outcome.h"
 
 /*
  * Plans change c into a->rs and returns its shape, created on first use:
@@ -27,7 +28,7 @@ apply_plan_shape(Apply *a, TableMeta *t, const Change *c)
 	a->rs.want_sql = false;
 	if (!rowstmt_plan(&a->rs, t, c, &drift))
 	{
-		apply_fail(a, EXIT_SCHEMA_DRIFT, "%s", drift);
+		apply_fail(a, OUTCOME_DRIFT, "%s", drift);
 		free(drift);
 		return NULL;
 	}
@@ -37,7 +38,7 @@ apply_plan_shape(Apply *a, TableMeta *t, const Change *c)
 	a->rs.want_sql = true;
 	if (!rowstmt_plan(&a->rs, t, c, &drift))
 	{
-		apply_fail(a, EXIT_SCHEMA_DRIFT, "%s", drift);
+		apply_fail(a, OUTCOME_DRIFT, "%s", drift);
 		free(drift);
 		return NULL;
 	}
@@ -95,12 +96,12 @@ send_prepared(Apply *a, TableMeta *t, PreparedStmt *ps, const char *const *param
 	if (!ps->prepared)
 	{
 		if (PQsendPrepare(a->tgt, ps->name, ps->sql, 0, NULL) != 1)
-			return apply_fail(a, EXIT_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
+			return apply_fail(a, OUTCOME_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
 		apply_push_pending(a, -1, "preparing", ps->sql);
 		ps->prepared = true;
 	}
 	if (PQsendQueryPrepared(a->tgt, ps->name, ps->nparams, params, NULL, NULL, 0) != 1)
-		return apply_fail(a, EXIT_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
+		return apply_fail(a, OUTCOME_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
 	apply_push_pending(a, expect_rows, what, t->qualname);
 	return apply_maybe_sync(a);
 }

@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "apply_sql.h"
-#include "options.h"
+#include "alloc.h"
 
 /* The index of column name in t, or -1 (declared in tablemeta.h). */
 int

@@ -10,7 +10,7 @@
 #include "log.h"
 #include "nanfix.h"
 #include "pgconn.h"
-#include "options.h"
+#include "alloc.h"
 #include "strbuf.h"
 
 typedef struct NanRow

@@ -8,7 +8,7 @@
 
 #include "log.h"
 #include "pgconn.h"
-#include "options.h"
+#include "alloc.h"
 #include "tablemeta.h"
 
 #define NBUCKETS 1024

@@ -10,7 +10,7 @@
 #include <jansson.h>
 
 #include "ddl.h"
-#include "options.h"
+#include "alloc.h"
 
 /* ---- the message ------------------------------------------------------- */
 

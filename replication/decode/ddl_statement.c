@@ -12,7 +12,7 @@
 #include <strings.h>
 
 #include "ddl.h"
-#include "options.h"
+#include "alloc.h"
 
 /* ---- the lexer --------------------------------------------------------- */
 

@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "decoder.h"
-#include "options.h"
+#include "alloc.h"
 
 #define MAX_DEPTH		64		/* nesting allowed inside skipped values */
 #define ARENA_SLACK		64

@@ -10,7 +10,7 @@
 
 #include "log.h"
 #include "pgconn.h"
-#include "options.h"
+#include "alloc.h"
 #include "stream.h"
 
 /* microseconds between the Unix epoch and 2000-01-01, PostgreSQL's epoch */

@@ -22,6 +22,7 @@
 #include "dsn.h"
 #include "log.h"
 #include "pgconn.h"
+#include "signals.h"
 #include "status.h"
 #include "switchover.h"
 
@@ -36,23 +37,11 @@ typedef struct Database
 	double		copy_seconds;
 } Database;
 
-static volatile sig_atomic_t migrate_interrupted = 0;
-static volatile sig_atomic_t migrate_child_exited = 0;
-
-static void
-on_signal(int signo)
-{
-	if (signo == SIGCHLD)
-		migrate_child_exited = 1;
-	else
-		migrate_interrupted = 1;
-}
-
 /* Keeps following until a signal, or until a follower dies (an error). */
 static int
 follow_until_signal(Database *dbs, int n)
 {
-	while (!migrate_interrupted)
+	while (!signals_interrupts())
 	{
 		for (int i = 0; i < n; i++)
 		{
@@ -66,9 +55,8 @@ follow_until_signal(Database *dbs, int n)
 				return WIFEXITED(wstatus) && WEXITSTATUS(wstatus) ? WEXITSTATUS(wstatus) : EXIT_INTERNAL;
 			}
 		}
-		if (!migrate_child_exited)
+		if (!signals_child_exited() && !signals_interrupts())
 			pause();
-		migrate_child_exited = 0;
 	}
 	log_info("stopping the followers");
 	return EXIT_OK;
@@ -131,7 +119,7 @@ wait_caught_up(Database *d, double deadline)
 	PGconn	   *tgt = src ? db_connect(d->opts.target, "target", CONN_NORMAL, &err) : NULL;
 	bool		ok = false;
 
-	while (tgt && !migrate_interrupted && now_seconds() < deadline)
+	while (tgt && !signals_interrupts() && now_seconds() < deadline)
 	{
 		Status		s;
 		int			rc = status_read(src, tgt, d->opts.slot, &s);
@@ -237,7 +225,6 @@ cmd_migrate(Options *opts)
 	Database   *dbs = pg_malloc0(sizeof(Database) * n);
 	double		t0 = now_seconds();
 	double		deadline = t0 + (opts->timeout > 0 ? opts->timeout : 86400);
-	struct sigaction sa = {.sa_handler = on_signal};
 	int			rc = EXIT_OK;
 	int			saved_stdout = -1;
 
@@ -247,7 +234,7 @@ cmd_migrate(Options *opts)
 		free(dbs);
 		return EXIT_USAGE;
 	}
-	sigemptyset(&sa.sa_mask);
+	signals_install();
 	if (opts->json)
 	{
 		/* stdout carries one JSON document: the steps' own output goes to stderr */
@@ -268,15 +255,13 @@ cmd_migrate(Options *opts)
 		dbs[i].copy_seconds = now_seconds() - t;
 	}
 	/* 2. a follower per database, until every one has caught up */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
+	signals_watch_children();
 	for (int i = 0; i < n && rc == EXIT_OK; i++)
 		if ((dbs[i].follower = start_follower(&dbs[i])) < 0)
 			rc = EXIT_INTERNAL;
 	for (int i = 0; i < n && rc == EXIT_OK; i++)
 		if (!wait_caught_up(&dbs[i], deadline))
-			rc = migrate_interrupted ? EXIT_INTERRUPTED : dbs[i].follower ? EXIT_TIMEOUT : EXIT_STATE;
+			rc = signals_interrupts() ? EXIT_INTERRUPTED : dbs[i].follower ? EXIT_TIMEOUT : EXIT_STATE;
 	if (rc == EXIT_OK)
 		log_info("every database has caught up (lag <= %g s)%s", opts->max_lag,
 				 opts->switchover ? "" : "; following until SIGINT/SIGTERM");

@@ -1,5 +1,5 @@
 /*
- * misc.c
+ * alloc.c
  *	  Allocation that never returns NULL, string lists, clocks and size
  *	  formatting: the small helpers every module uses.
  */
@@ -11,13 +11,13 @@
 #include <strings.h>
 #include <time.h>
 
-#include "options.h"
+#include "alloc.h"
 
 static void
 out_of_memory(void)
 {
 	fputs("pgcutover: FATAL: out of memory\n", stderr);
-	exit(EXIT_INTERNAL);
+	exit(ALLOC_EXIT_OOM);
 }
 
 void *

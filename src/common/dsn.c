@@ -14,7 +14,7 @@
 #include <libpq-fe.h>
 
 #include "dsn.h"
-#include "options.h"
+#include "alloc.h"
 
 #define MASK "***"
 

@@ -17,7 +17,7 @@
 
 #include "dsn.h"
 #include "log.h"
-#include "options.h"
+#include "alloc.h"
 
 #define MAX_SECRETS 8
 

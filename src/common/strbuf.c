@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "options.h"
+#include "alloc.h"
 #include "strbuf.h"
 
 static void
@@ -20,7 +20,7 @@ reserve(StrBuf *b, size_t extra)
 	if (b->data == NULL)
 	{
 		fputs("pgcutover: FATAL: out of memory\n", stderr);
-		exit(EXIT_INTERNAL);
+		exit(ALLOC_EXIT_OOM);
 	}
 }
 

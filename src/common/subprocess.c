@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "options.h"
+#include "alloc.h"
 #include "subprocess.h"
 
 #define ERR_KEEP 8192

@@ -23,28 +23,17 @@
 #include "copy.h"
 #include "dsn.h"
 #include "log.h"
+#include "outcome.h"
 #include "pgconn.h"
 #include "preflight.h"
+#include "signals.h"
 #include "state.h"
 #include "subprocess.h"
-
-static volatile sig_atomic_t copy_interrupted = 0;
-
-static void
-on_signal(int signo)
-{
-	(void) signo;
-	copy_interrupted = 1;
-}
 
 static void
 install_signal_handlers(void)
 {
-	struct sigaction sa = {.sa_handler = on_signal};
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	signals_install();
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -53,7 +42,7 @@ static int
 preflight_for_copy(CopyContext *ctx)
 {
 	Findings	f = {0};
-	int			rc = EXIT_OK;
+	int			rc = OUTCOME_OK;
 
 	preflight_run(ctx->src, ctx->tgt, ctx->opts, &f);
 	for (int i = 0; i < f.count; i++)
@@ -63,7 +52,7 @@ preflight_for_copy(CopyContext *ctx)
 	if (f.nfail > 0)
 	{
 		log_error("copy refused: %d preflight check(s) failed; fix: resolve them (see 'pgcutover check')", f.nfail);
-		rc = EXIT_PREFLIGHT;
+		rc = OUTCOME_PREFLIGHT;
 	}
 	findings_free(&f);
 	return rc;
@@ -94,16 +83,16 @@ start_new_copy(CopyContext *ctx)
 
 		PQclear(sr);
 		if (sr == NULL)
-			return EXIT_SQL;
+			return OUTCOME_SQL;
 		if (taken)
 		{
 			log_error("replication slot \"%s\" already exists on the source but this target has no migration for it; fix: pass another --slot, or drop it with 'pgcutover cleanup --slot %s' if it is left over",
 					  ctx->slot, ctx->slot);
-			return EXIT_STATE;
+			return OUTCOME_STATE;
 		}
 	}
 	if (!state_install(ctx->tgt))
-		return EXIT_SQL;
+		return OUTCOME_SQL;
 	/*
 	 * Record the intent first (phase copy_init, the keeper's socket): a copy
 	 * killed between creating the slot and recording it leaves a row that
@@ -113,7 +102,7 @@ start_new_copy(CopyContext *ctx)
 	{
 		log_error("%s", err);
 		free(err);
-		return EXIT_USAGE;
+		return OUTCOME_USAGE;
 	}
 	params[0] = ctx->slot;
 	params[1] = sock;
@@ -123,7 +112,7 @@ start_new_copy(CopyContext *ctx)
 						  "VALUES ($1, md5(random()::text || clock_timestamp()::text), 'copy_init', $2, $3, now())",
 						  3, params);
 	if (res == NULL)
-		return EXIT_SQL;
+		return OUTCOME_SQL;
 	PQclear(res);
 	log_info("creating replication slot %s (wal2json) with an exported snapshot", ctx->slot);
 	if (!snapshot_create(ctx->opts->source, ctx->slot, ctx->opts->snapshot_hold, &ctx->lease, &err))
@@ -133,7 +122,7 @@ start_new_copy(CopyContext *ctx)
 		res = db_query_params(ctx->tgt, "DELETE FROM pgcutover.migration WHERE slot_name = $1 AND phase = 'copy_init'",
 							  1, params);
 		PQclear(res);
-		return EXIT_STATE;
+		return OUTCOME_STATE;
 	}
 	sysid = db_scalar(ctx->src, "SELECT system_identifier::text FROM pg_catalog.pg_control_system()");
 	snprintf(pid, sizeof(pid), "%d", ctx->lease.keeper_pid);
@@ -169,11 +158,11 @@ start_new_copy(CopyContext *ctx)
 	{
 		log_error("cannot record the migration on the target; the slot %s exists on the source: drop it with 'pgcutover cleanup --slot %s'",
 				  ctx->slot, ctx->slot);
-		return EXIT_SQL;
+		return OUTCOME_SQL;
 	}
 	PQclear(res);
 	log_info("slot %s created at consistent point %s, snapshot %s", ctx->slot, lsn, ctx->lease.snapshot);
-	return EXIT_OK;
+	return OUTCOME_OK;
 }
 
 /*
@@ -213,13 +202,13 @@ discard_unfinished_start(CopyContext *ctx, const MigrationState *st)
 		usleep(100 * 1000);
 	}
 	if (res == NULL)
-		return EXIT_SQL;
+		return OUTCOME_SQL;
 	if (active)
 	{
 		PQclear(res);
 		log_error("slot %s is still in use on the source; fix: stop the process that uses it (see pg_replication_slots.active_pid), then rerun copy",
 				  ctx->slot);
-		return EXIT_STATE;
+		return OUTCOME_STATE;
 	}
 	if (PQntuples(res) == 1)
 	{
@@ -227,14 +216,14 @@ discard_unfinished_start(CopyContext *ctx, const MigrationState *st)
 		res = db_query_params(ctx->src, "SELECT pg_catalog.pg_drop_replication_slot(slot_name) "
 							  "FROM pg_catalog.pg_replication_slots WHERE slot_name = $1 AND NOT active", 1, params);
 		if (res == NULL)
-			return EXIT_SQL;
+			return OUTCOME_SQL;
 		log_info("dropped the half-made slot %s", ctx->slot);
 	}
 	PQclear(res);
 	res = db_query_params(ctx->tgt, "DELETE FROM pgcutover.migration WHERE slot_name = $1 AND phase = 'copy_init'",
 						  1, params);
 	PQclear(res);
-	return res ? EXIT_OK : EXIT_SQL;
+	return res ? OUTCOME_OK : OUTCOME_SQL;
 }
 
 /* Re-attaches to the snapshot of an interrupted copy, or explains why not. */
@@ -249,25 +238,25 @@ resume_copy(CopyContext *ctx, const MigrationState *st)
 
 	PQclear(res);
 	if (res == NULL)
-		return EXIT_SQL;
+		return OUTCOME_SQL;
 	if (!slot_exists)
 	{
 		log_error("slot %s of the interrupted copy no longer exists on the source, so a consistent resume is impossible; fix: run 'pgcutover cleanup --slot %s' and start the copy again",
 				  ctx->slot, ctx->slot);
-		return EXIT_STATE;
+		return OUTCOME_STATE;
 	}
 	if (!snapshot_attach(st->keeper_socket, &ctx->lease) ||
 		strcmp(ctx->lease.snapshot, st->snapshot_name ? st->snapshot_name : "") != 0)
 	{
 		if (strcmp(st->phase, "copy_post") == 0)
-			return EXIT_OK;		/* the snapshot is not needed any more */
+			return OUTCOME_OK;		/* the snapshot is not needed any more */
 		log_error("the exported snapshot %s of the interrupted copy is gone (its keeper process ended), so a consistent resume is impossible; fix: run 'pgcutover cleanup --slot %s' and start the copy again",
 				  st->snapshot_name ? st->snapshot_name : "?", ctx->slot);
-		return EXIT_STATE;
+		return OUTCOME_STATE;
 	}
 	log_info("resuming the copy of slot %s in phase %s, snapshot %s", ctx->slot, st->phase,
 			 ctx->lease.snapshot);
-	return EXIT_OK;
+	return OUTCOME_OK;
 }
 
 /* pg_dump -Fc of the whole source in the same snapshot, with a .sha256. */
@@ -285,24 +274,24 @@ write_backup(CopyContext *ctx, char **path_out)
 	char	   *argv[] = {dump, dbarg, snap, "--format=custom", filearg, NULL};
 	char	   *sumv[] = {"sha256sum", path, NULL};
 	SubprocessOutput res;
-	int			rc = EXIT_OK;
+	int			rc = OUTCOME_OK;
 
 	log_info("writing backup %s in the same snapshot", path);
 	if (!subprocess_run(argv, password, false, NULL, &res))
 	{
 		log_error("backup with pg_dump failed: %s; fix: check --backup %s is writable and has room",
 				  res.err, ctx->opts->backup_dir);
-		rc = EXIT_INTERNAL;
+		rc = OUTCOME_BUG;
 	}
 	subprocess_output_free(&res);
-	if (rc == EXIT_OK && !subprocess_run(sumv, NULL, false, sumpath, &res))
+	if (rc == OUTCOME_OK && !subprocess_run(sumv, NULL, false, sumpath, &res))
 	{
 		log_error("sha256sum of the backup failed: %s", res.err);
-		rc = EXIT_INTERNAL;
+		rc = OUTCOME_BUG;
 	}
 	subprocess_output_free(&res);
-	*path_out = rc == EXIT_OK ? path : NULL;
-	if (rc != EXIT_OK)
+	*path_out = rc == OUTCOME_OK ? path : NULL;
+	if (rc != OUTCOME_OK)
 		free(path);
 	free(sumpath);
 	free(dump);
@@ -321,21 +310,21 @@ finish_copy(CopyContext *ctx)
 	const char *params[1] = {ctx->slot};
 	PGresult   *res;
 
-	if (rc != EXIT_OK)
+	if (rc != OUTCOME_OK)
 		return rc;
 	res = db_query_params(ctx->tgt,
 						  "UPDATE pgcutover.migration SET phase = 'copied', copy_finished_at = now(), "
 						  "snapshot_name = NULL, keeper_socket = NULL, keeper_pid = NULL, updated_at = now() "
 						  "WHERE slot_name = $1", 1, params);
 	PQclear(res);
-	return res ? EXIT_OK : EXIT_SQL;
+	return res ? OUTCOME_OK : OUTCOME_SQL;
 }
 
 /* Runs the phases from where the state says we are. */
 static int
 run_phases(CopyContext *ctx, const char *phase, char **backup_path)
 {
-	int			rc = EXIT_OK;
+	int			rc = OUTCOME_OK;
 	char	   *err = NULL;
 
 	if (strcmp(phase, "copy_schema") == 0 || strcmp(phase, "copy_data") == 0)
@@ -345,31 +334,31 @@ run_phases(CopyContext *ctx, const char *phase, char **backup_path)
 		{
 			log_error("%s", err);
 			free(err);
-			return EXIT_STATE;
+			return OUTCOME_STATE;
 		}
 	}
 	if (strcmp(phase, "copy_schema") == 0)
 	{
-		if ((rc = copy_schema_run(ctx)) != EXIT_OK)
+		if ((rc = copy_schema_run(ctx)) != OUTCOME_OK)
 			return rc;
 		phase = "copy_data";
 	}
 	if (strcmp(phase, "copy_data") == 0)
 	{
-		if ((rc = copy_data_run(ctx)) != EXIT_OK)
+		if ((rc = copy_data_run(ctx)) != OUTCOME_OK)
 			return rc;
-		if (ctx->opts->backup_dir && (rc = write_backup(ctx, backup_path)) != EXIT_OK)
+		if (ctx->opts->backup_dir && (rc = write_backup(ctx, backup_path)) != OUTCOME_OK)
 			return rc;
 		if (!state_phase_end(ctx->tgt, ctx->slot, "copy_data") ||
 			!state_set_phase(ctx->tgt, ctx->slot, "copy_post"))
-			return EXIT_SQL;
+			return OUTCOME_SQL;
 		snapshot_release(&ctx->lease);
 		phase = "copy_post";
 	}
 	if (strcmp(phase, "copy_post") == 0)
 	{
 		snapshot_release(&ctx->lease);
-		if ((rc = copy_post_run(ctx)) != EXIT_OK)
+		if ((rc = copy_post_run(ctx)) != OUTCOME_OK)
 			return rc;
 		rc = finish_copy(ctx);
 	}
@@ -381,7 +370,7 @@ static void
 report(CopyContext *ctx, int rc, bool resumed, const char *backup)
 {
 	const char *params[1] = {ctx->slot};
-	PGresult   *res = rc == EXIT_OK || rc == EXIT_STATE
+	PGresult   *res = rc == OUTCOME_OK || rc == OUTCOME_STATE
 		? PQexecParams(ctx->tgt,
 					   "SELECT m.consistent_lsn::text, "
 					   "  (SELECT count(DISTINCT (nspname, relname)) FROM pgcutover.copy_job j WHERE j.slot_name = m.slot_name), "
@@ -401,7 +390,7 @@ report(CopyContext *ctx, int rc, bool resumed, const char *backup)
 	if (ctx->opts->json)
 	{
 		json_t	   *doc = json_pack("{s:s, s:s, s:b, s:i, s:b}", "command", "copy", "slot", ctx->slot,
-									"ok", rc == EXIT_OK, "exit_code", rc, "resumed", resumed);
+									"ok", rc == OUTCOME_OK, "exit_code", rc, "resumed", resumed);
 
 		if (have)
 		{
@@ -424,7 +413,7 @@ report(CopyContext *ctx, int rc, bool resumed, const char *backup)
 		fputc('\n', stdout);
 		json_decref(doc);
 	}
-	else if (have && rc == EXIT_OK)
+	else if (have && rc == OUTCOME_OK)
 	{
 		format_bytes(atoll(PQgetvalue(res, 0, 4)), b, sizeof(b));
 		printf("copy complete%s: %s tables (%s jobs), %s rows, %s in %.1f s\n",
@@ -444,7 +433,7 @@ report(CopyContext *ctx, int rc, bool resumed, const char *backup)
 int
 cmd_copy(Options *opts)
 {
-	CopyContext ctx = {.opts = opts, .slot = opts->slot, .interrupted = &copy_interrupted};
+	CopyContext ctx = {.opts = opts, .slot = opts->slot, .interrupted = signals_interrupt_flag()};
 	MigrationState st = {0};
 	char	   *err = NULL;
 	char	   *backup = NULL;
@@ -455,29 +444,29 @@ cmd_copy(Options *opts)
 	if (opts->source == NULL || opts->target == NULL)
 	{
 		log_error("copy needs both databases; fix: pass --source and --target (or set PGCUTOVER_SOURCE/PGCUTOVER_TARGET)");
-		return EXIT_USAGE;
+		return OUTCOME_USAGE;
 	}
 	install_signal_handlers();
 	if (!db_connect_both(opts, &ctx.src, &ctx.tgt))
 	{
-		rc = EXIT_CONNECTION;
+		rc = OUTCOME_CONNECTION;
 		goto done;
 	}
 	if ((ctx.pg_bin = copy_find_pg_bin(opts, db_major_version(ctx.src), &err)) == NULL)
 	{
 		log_error("%s", err);
-		rc = EXIT_PREFLIGHT;
+		rc = OUTCOME_PREFLIGHT;
 		goto done;
 	}
 	if (!state_load(ctx.tgt, ctx.slot, &st))
 	{
-		rc = EXIT_SQL;
+		rc = OUTCOME_SQL;
 		goto done;
 	}
 	if (st.found && strncmp(st.phase, "copy_", 5) != 0)
 	{
 		log_info("the copy for slot %s is already complete (phase %s); next: pgcutover follow", ctx.slot, st.phase);
-		rc = EXIT_OK;
+		rc = OUTCOME_OK;
 		goto done;
 	}
 	if (opts->dry_run)
@@ -491,7 +480,7 @@ cmd_copy(Options *opts)
 	}
 	if (st.found && strcmp(st.phase, "copy_init") == 0)
 	{
-		if ((rc = discard_unfinished_start(&ctx, &st)) != EXIT_OK)
+		if ((rc = discard_unfinished_start(&ctx, &st)) != OUTCOME_OK)
 			goto done;
 		st.found = false;
 	}
@@ -500,15 +489,15 @@ cmd_copy(Options *opts)
 		resumed = true;
 		rc = resume_copy(&ctx, &st);
 	}
-	else if ((rc = preflight_for_copy(&ctx)) == EXIT_OK)
+	else if ((rc = preflight_for_copy(&ctx)) == OUTCOME_OK)
 	{
 		rc = start_new_copy(&ctx);
 		free(st.phase);
 		st.phase = pg_strdup("copy_schema");
 	}
-	if (rc == EXIT_OK)
+	if (rc == OUTCOME_OK)
 		rc = run_phases(&ctx, st.phase, &backup);
-	if (rc == EXIT_INTERRUPTED)
+	if (rc == OUTCOME_INTERRUPTED)
 		log_error("copy interrupted; the snapshot is kept for %d s: rerun 'pgcutover copy' to resume",
 				  opts->snapshot_hold);
 	report(&ctx, rc, resumed, backup);

@@ -17,6 +17,7 @@
 
 #include "copy.h"
 #include "log.h"
+#include "outcome.h"
 #include "pgconn.h"
 #include "state.h"
 
@@ -296,7 +297,7 @@ worker_main(void *arg)
 	{
 		if (err)
 			log_error("%s", err);
-		mark_failed(sh, src == NULL && err && strstr(err, "snapshot") ? EXIT_STATE : EXIT_CONNECTION);
+		mark_failed(sh, src == NULL && err && strstr(err, "snapshot") ? OUTCOME_STATE : OUTCOME_CONNECTION);
 		goto done;
 	}
 	for (;;)
@@ -313,7 +314,7 @@ worker_main(void *arg)
 		{
 			if (!*sh->ctx->interrupted)
 				mark_failed(sh, PQstatus(tgt) != CONNECTION_OK || PQstatus(src) != CONNECTION_OK
-							? EXIT_CONNECTION : EXIT_SQL);
+							? OUTCOME_CONNECTION : OUTCOME_SQL);
 			break;
 		}
 	}
@@ -424,7 +425,7 @@ copy_data_run(CopyContext *ctx)
 	double		t0 = now_seconds();
 
 	if (!state_phase_begin(ctx->tgt, ctx->slot, "copy_data") || !load_jobs(&sh))
-		return EXIT_SQL;
+		return OUTCOME_SQL;
 	nthreads = ctx->opts->jobs < sh.njobs ? ctx->opts->jobs : sh.njobs;
 	log_info("copying data: %d jobs left, %d workers", sh.njobs, nthreads);
 	threads = pg_malloc0(sizeof(pthread_t) * (nthreads + 1));
@@ -442,8 +443,8 @@ copy_data_run(CopyContext *ctx)
 	ctx->stats.seconds_data = now_seconds() - t0;
 	free_jobs(&sh);
 	if (*ctx->interrupted)
-		return EXIT_INTERRUPTED;
+		return OUTCOME_INTERRUPTED;
 	if (sh.failed)
 		return sh.fail_code;
-	return EXIT_OK;
+	return OUTCOME_OK;
 }

@@ -13,6 +13,7 @@
 
 #include "copy.h"
 #include "log.h"
+#include "outcome.h"
 #include "pgconn.h"
 #include "state.h"
 
@@ -130,7 +131,7 @@ step_worker(void *arg)
 		if (conn == NULL && !sh->failed)
 		{
 			sh->failed = true;
-			sh->fail_code = EXIT_CONNECTION;
+			sh->fail_code = OUTCOME_CONNECTION;
 		}
 		if (!sh->failed && !*sh->ctx->interrupted && sh->next < sh->nsteps)
 			s = &sh->steps[sh->next++];
@@ -141,7 +142,7 @@ step_worker(void *arg)
 		{
 			pthread_mutex_lock(&sh->lock);
 			if (!sh->failed)
-				sh->fail_code = EXIT_SQL;
+				sh->fail_code = OUTCOME_SQL;
 			sh->failed = true;
 			pthread_mutex_unlock(&sh->lock);
 			break;
@@ -199,7 +200,7 @@ run_stage(PostShared *sh, int stage, int nworkers)
 	pthread_t	threads[64];
 
 	if (!load_stage(sh, stage))
-		return EXIT_SQL;
+		return OUTCOME_SQL;
 	if (nworkers > sh->nsteps)
 		nworkers = sh->nsteps;
 	if (nworkers > 64)
@@ -213,8 +214,8 @@ run_stage(PostShared *sh, int stage, int nworkers)
 	sh->ctx->stats.post_steps += sh->nsteps;
 	free_stage(sh);
 	if (*sh->ctx->interrupted)
-		return EXIT_INTERRUPTED;
-	return sh->failed ? sh->fail_code : EXIT_OK;
+		return OUTCOME_INTERRUPTED;
+	return sh->failed ? sh->fail_code : OUTCOME_OK;
 }
 
 int
@@ -224,23 +225,23 @@ copy_post_run(CopyContext *ctx)
 	const char *params[1] = {ctx->slot};
 	PGresult   *pre;
 	double		t0 = now_seconds();
-	int			rc = EXIT_OK;
+	int			rc = OUTCOME_OK;
 
 	if (!state_phase_begin(ctx->tgt, ctx->slot, "copy_post"))
-		return EXIT_SQL;
+		return OUTCOME_SQL;
 	pre = db_query_params(ctx->tgt,
 						  "SELECT sql FROM pgcutover.post_step WHERE slot_name = $1 AND stage = 0",
 						  1, params);
 	if (pre == NULL)
-		return EXIT_SQL;
+		return OUTCOME_SQL;
 	sh.preamble = PQntuples(pre) > 0 ? PQgetvalue(pre, 0, 0) : NULL;
 	ctx->stats.post_steps = 0;
-	for (int stage = 1; stage <= 4 && rc == EXIT_OK; stage++)
+	for (int stage = 1; stage <= 4 && rc == OUTCOME_OK; stage++)
 		rc = run_stage(&sh, stage, stage == 4 ? 1 : ctx->opts->index_jobs);
 	PQclear(pre);
 	ctx->stats.seconds_post = now_seconds() - t0;
-	if (rc == EXIT_OK && !state_phase_end(ctx->tgt, ctx->slot, "copy_post"))
-		rc = EXIT_SQL;
+	if (rc == OUTCOME_OK && !state_phase_end(ctx->tgt, ctx->slot, "copy_post"))
+		rc = OUTCOME_SQL;
 	return rc;
 }
 
@@ -255,8 +256,8 @@ copy_sequences_run(CopyContext *ctx)
 									  1, params);
 
 	if (res == NULL)
-		return EXIT_SQL;
+		return OUTCOME_SQL;
 	ctx->stats.sequences = PQntuples(res);
 	PQclear(res);
-	return EXIT_OK;
+	return OUTCOME_OK;
 }

@@ -15,6 +15,7 @@
 #include "copy.h"
 #include "dsn.h"
 #include "log.h"
+#include "outcome.h"
 #include "pgconn.h"
 #include "state.h"
 #include "subprocess.h"
@@ -424,13 +425,13 @@ restore_and_plan(CopyContext *ctx, const char *pre_sql, const char *post_sql)
 {
 	char	   *err = NULL;
 	PGconn	   *tgt = db_connect(ctx->opts->target, "target", CONN_NORMAL, &err);
-	int			rc = EXIT_SQL;
+	int			rc = OUTCOME_SQL;
 
 	if (tgt == NULL)
 	{
 		log_error("%s", err);
 		free(err);
-		return EXIT_CONNECTION;
+		return OUTCOME_CONNECTION;
 	}
 	if (!db_exec(tgt, "BEGIN"))
 		goto done;
@@ -451,7 +452,7 @@ restore_and_plan(CopyContext *ctx, const char *pre_sql, const char *post_sql)
 		goto done;
 	log_info("schema restored; planned %d copy jobs for %d tables, %d post-data steps, %d sequences",
 			 ctx->stats.jobs, ctx->stats.tables, ctx->stats.post_steps, ctx->stats.sequences);
-	rc = EXIT_OK;
+	rc = OUTCOME_OK;
 done:
 	PQfinish(tgt);
 	return rc;
@@ -462,11 +463,11 @@ copy_schema_run(CopyContext *ctx)
 {
 	char	   *pre = NULL;
 	char	   *post = NULL;
-	int			rc = EXIT_SQL;
+	int			rc = OUTCOME_SQL;
 	double		t0 = now_seconds();
 
 	if (!state_phase_begin(ctx->tgt, ctx->slot, "copy_schema"))
-		return EXIT_SQL;
+		return OUTCOME_SQL;
 	log_info("dumping the schema in snapshot %s", ctx->lease.snapshot);
 	if ((pre = dump_section(ctx, "pre-data")) == NULL ||
 		(post = dump_section(ctx, "post-data")) == NULL)

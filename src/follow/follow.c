@@ -30,7 +30,9 @@
 #include "lagtrack.h"
 #include "log.h"
 #include "metrics.h"
+#include "outcome.h"
 #include "pgconn.h"
+#include "signals.h"
 #include "state.h"
 #include "stream.h"
 
@@ -48,8 +50,7 @@ typedef struct Follow
 	ev_timer	feedback_timer;
 	ev_timer	heartbeat_timer;
 	ev_timer	reconnect_timer;
-	ev_signal	sigint_watcher;
-	ev_signal	sigterm_watcher;
+	ev_io		signal_watcher; /* the interrupt pipe of signals.h */
 
 	PGconn	   *state;			/* target: holds the follower lock */
 	PGconn	   *source;			/* source: positions, identity checks */
@@ -92,7 +93,7 @@ typedef struct Follow
 static void
 finish(Follow *f, int code)
 {
-	if (f->exit_code == EXIT_OK)
+	if (f->exit_code == OUTCOME_OK)
 		f->exit_code = code;
 	ev_break(f->loop, EVBREAK_ALL);
 }
@@ -115,7 +116,7 @@ fail_follow(Follow *f, int code, const char *fmt,...)
 	va_start(ap, fmt);
 	msg = pvsprintf(fmt, ap);
 	va_end(ap);
-	if (code == EXIT_CONNECTION && f->streamed && f->loop && f->stop_requests == 0)
+	if (code == OUTCOME_CONNECTION && f->streamed && f->loop && f->stop_requests == 0)
 	{
 		log_warn("%s", msg);
 		free(msg);
@@ -128,7 +129,7 @@ fail_follow(Follow *f, int code, const char *fmt,...)
 	free(msg);
 	if (f->loop)
 		finish(f, code);
-	else if (f->exit_code == EXIT_OK)
+	else if (f->exit_code == OUTCOME_OK)
 		f->exit_code = code;
 }
 
@@ -155,7 +156,7 @@ send_feedback(Follow *f, bool request_reply)
 	{
 		char	   *e = stream_error(f->stream);
 
-		fail_follow(f, EXIT_CONNECTION, "%s; fix: rerun follow, it resumes from the last applied transaction", e);
+		fail_follow(f, OUTCOME_CONNECTION, "%s; fix: rerun follow, it resumes from the last applied transaction", e);
 		free(e);
 		return;
 	}
@@ -171,7 +172,7 @@ check_stop(Follow *f)
 	if (f->apply == NULL || f->stream == NULL)
 	{
 		if (f->stopping)
-			finish(f, EXIT_OK);	/* stopped while reconnecting */
+			finish(f, OUTCOME_OK);	/* stopped while reconnecting */
 		return;
 	}
 	pos = confirmable_lsn(f);
@@ -181,7 +182,7 @@ check_stop(Follow *f)
 	if (f->stopping ||
 		(f->stop_lsn != INVALID_LSN && pos >= f->stop_lsn) ||
 		(f->endpos != INVALID_LSN && pos >= f->endpos))
-		finish(f, f->stopping && f->stop_requests > 0 ? EXIT_OK : EXIT_OK);
+		finish(f, f->stopping && f->stop_requests > 0 ? OUTCOME_OK : OUTCOME_OK);
 }
 
 static void
@@ -233,7 +234,7 @@ on_ddl_message(Follow *f, const Change *c)
 	int			rc = follow_ddl_handle(f->ddl, f->apply, f->state, c->lsn, c->content,
 									   c->content_len, &err);
 
-	if (rc != EXIT_OK)
+	if (rc != OUTCOME_OK)
 	{
 		fail_follow(f, rc, "%s", err);
 		free(err);
@@ -283,7 +284,7 @@ on_data(void *arg, Lsn wal_start, const char *data, size_t len)
 	(void) wal_start;
 	if (!decoder_decode(f->decoder, data, len, &c, &err))
 	{
-		fail_follow(f, EXIT_INTERNAL, "cannot decode a wal2json message at %X/%X: %s; fix: report this as a bug with the message",
+		fail_follow(f, OUTCOME_BUG, "cannot decode a wal2json message at %X/%X: %s; fix: report this as a bug with the message",
 					(unsigned) (wal_start >> 32), (unsigned) wal_start, err);
 		return false;
 	}
@@ -297,7 +298,7 @@ on_data(void *arg, Lsn wal_start, const char *data, size_t len)
 	if (c.action == CHANGE_BEGIN && f->endpos != INVALID_LSN && c.nextlsn > f->endpos &&
 		!apply_group_open(f->apply))
 	{
-		finish(f, EXIT_OK);		/* this transaction ends beyond --endpos */
+		finish(f, OUTCOME_OK);		/* this transaction ends beyond --endpos */
 		return false;
 	}
 	if ((c.action == CHANGE_INSERT || c.action == CHANGE_UPDATE || c.action == CHANGE_DELETE ||
@@ -341,7 +342,7 @@ stream_cb(struct ev_loop *loop, ev_io *w, int revents)
 	{
 		char	   *e = stream_error(f->stream);
 
-		fail_follow(f, EXIT_CONNECTION, "%s; fix: rerun follow, it resumes from the last applied transaction", e);
+		fail_follow(f, OUTCOME_CONNECTION, "%s; fix: rerun follow, it resumes from the last applied transaction", e);
 		free(e);
 		return;
 	}
@@ -390,7 +391,7 @@ check_identities(Follow *f)
 		if (catalog_table_lacks_identity(&tables.tables[i]))
 			bad = i;
 	if (bad >= 0)
-		fail_follow(f, EXIT_SCHEMA_DRIFT, "table %s has no primary key and no replica identity on the source (any more): its UPDATEs and DELETEs are not decoded; fix: ALTER TABLE %s REPLICA IDENTITY FULL (or add the key back) on the source, then re-copy the table (its changes since the key was lost are missing)",
+		fail_follow(f, OUTCOME_DRIFT, "table %s has no primary key and no replica identity on the source (any more): its UPDATEs and DELETEs are not decoded; fix: ALTER TABLE %s REPLICA IDENTITY FULL (or add the key back) on the source, then re-copy the table (its changes since the key was lost are missing)",
 				  tables.tables[bad].qualname, tables.tables[bad].qualname);
 	catalog_free_tables(&tables);
 	return bad < 0;
@@ -526,7 +527,7 @@ publish_state(Follow *f, const char *phase, const char *error)
 		PQclear(res);
 		if (PQstatus(f->state) != CONNECTION_OK && strcmp(phase, "following") == 0)
 		{
-			fail_follow(f, EXIT_CONNECTION, "target connection lost: %s", e);
+			fail_follow(f, OUTCOME_CONNECTION, "target connection lost: %s", e);
 			free(e);
 			return;
 		}
@@ -578,17 +579,20 @@ feedback_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void
-signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+signal_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	Follow	   *f = w->data;
 
 	(void) loop;
 	(void) revents;
-	f->stop_requests++;
+	signals_drain();
+	if (signals_interrupts() == f->stop_requests)
+		return;
+	f->stop_requests = signals_interrupts();
 	if (f->stop_requests > 1)
 	{
 		log_warn("second signal: stopping now, the open transaction is rolled back and will be applied again");
-		finish(f, EXIT_INTERRUPTED);
+		finish(f, OUTCOME_INTERRUPTED);
 		return;
 	}
 	log_info("signal received: stopping after the current transaction");
@@ -656,36 +660,36 @@ prepare_state(Follow *f)
 	MigrationState st;
 	char	   *sql;
 	char	   *locked;
-	int			rc = EXIT_OK;
+	int			rc = OUTCOME_OK;
 
 	if ((f->state = db_connect(f->opts->target, "target", CONN_NORMAL, &err)) == NULL)
 	{
 		log_attempt_failed(f, err);
 		free(err);
-		return EXIT_CONNECTION;
+		return OUTCOME_CONNECTION;
 	}
 	if (!state_load(f->state, f->opts->slot, &st))
-		return EXIT_SQL;
+		return OUTCOME_SQL;
 	if (st.found && strcmp(st.phase, "switched_over") == 0 && f->streamed)
 	{
 		log_info("the migration of slot %s was switched over while follow reconnected: the follower stops", f->opts->slot);
 		f->done_elsewhere = true;
 		state_free(&st);
-		return EXIT_STATE;
+		return OUTCOME_STATE;
 	}
 	if (st.found && strcmp(st.phase, "switched_over") == 0)
 	{
 		log_error("the migration of slot %s was already switched over: the target is the primary now; fix: nothing to follow (run 'pgcutover cleanup' when done)",
 				  f->opts->slot);
 		state_free(&st);
-		return EXIT_STATE;
+		return OUTCOME_STATE;
 	}
 	if (!st.found || strncmp(st.phase, "copy_", 5) == 0)
 	{
 		log_error("no completed copy for slot %s on the target%s; fix: run 'pgcutover copy' first (or pass the right --slot)",
 				  f->opts->slot, st.found ? " (the copy is not finished)" : "");
 		state_free(&st);
-		return EXIT_STATE;
+		return OUTCOME_STATE;
 	}
 	state_free(&st);
 	if (f->endpos != INVALID_LSN && !f->streamed && endpos_applied(f))
@@ -698,14 +702,14 @@ prepare_state(Follow *f)
 	{
 		log_error("another pgcutover follow is already running for slot %s on this target; fix: stop it first (only one follower per slot)",
 				  f->opts->slot);
-		rc = EXIT_STATE;
+		rc = OUTCOME_STATE;
 	}
 	free(locked);
-	if (rc == EXIT_OK && (!state_install(f->state) ||
+	if (rc == OUTCOME_OK && (!state_install(f->state) ||
 						  !state_load_filters(f->state, f->opts->slot, f->opts) ||
 						  !db_exec(f->state, "UPDATE pgcutover.migration SET phase = 'following', updated_at = now() "
 								   "WHERE phase = 'copied'")))
-		rc = EXIT_SQL;
+		rc = OUTCOME_SQL;
 	return rc;
 }
 
@@ -717,12 +721,12 @@ start_streaming(Follow *f)
 	 * short enough to keep live lag in milliseconds */
 	ApplyConfig cfg = {f->opts->target, f->opts->source, f->opts->slot, 10000, 0.010};
 	char	   *err = NULL;
-	int			code = EXIT_OK;
+	int			code = OUTCOME_OK;
 	char		lsn[LSN_FORMAT_LEN];
 
 	if ((f->apply = apply_open(&cfg, &err, &code)) == NULL)
 	{
-		if (code == EXIT_CONNECTION)
+		if (code == OUTCOME_CONNECTION)
 			log_attempt_failed(f, err);
 		else
 			log_error("%s", err);
@@ -733,12 +737,12 @@ start_streaming(Follow *f)
 	{
 		log_attempt_failed(f, err);
 		free(err);
-		return EXIT_CONNECTION;
+		return OUTCOME_CONNECTION;
 	}
 	if (!check_identities(f))
-		return EXIT_SCHEMA_DRIFT;
+		return OUTCOME_DRIFT;
 	if (!follow_ddl_prepare(f->ddl, f->source, f->state))
-		return EXIT_SQL;
+		return OUTCOME_SQL;
 	f->heartbeats = f->opts->heartbeat_interval > 0;
 	if (f->opts->metrics_listen && f->metrics == NULL &&
 		(f->metrics = metrics_start(f->opts->metrics_listen, f->opts->metrics_allow_public,
@@ -746,7 +750,7 @@ start_streaming(Follow *f)
 	{
 		log_error("%s", err);
 		free(err);
-		return EXIT_USAGE;
+		return OUTCOME_USAGE;
 	}
 	if (f->metrics && !f->streamed)
 		log_info("serving metrics on http://%s/metrics", f->opts->metrics_listen);
@@ -758,7 +762,7 @@ start_streaming(Follow *f)
 		{
 			log_error("cannot read the source's current WAL position");
 			free(cur);
-			return EXIT_CONNECTION;
+			return OUTCOME_CONNECTION;
 		}
 		free(cur);
 		log_info("following until caught up with source position %s", lsn_format(f->stop_lsn, lsn));
@@ -770,7 +774,7 @@ start_streaming(Follow *f)
 		const char *e = err ? err : "";
 		/* right after a restart the old walsender may still hold the slot */
 		int			rc = strstr(e, "cannot connect") || (f->streamed && strstr(e, "in use"))
-			? EXIT_CONNECTION : EXIT_STATE;
+			? OUTCOME_CONNECTION : OUTCOME_STATE;
 
 		f->slot_gone = strstr(e, "does not exist") || strstr(e, "invalidated");
 		log_error("%s", e);
@@ -780,7 +784,7 @@ start_streaming(Follow *f)
 	f->confirmed = apply_totals(f->apply)->durable_lsn;
 	log_info("streaming slot %s from %s", f->opts->slot,
 			 lsn_format(apply_totals(f->apply)->durable_lsn, lsn));
-	return EXIT_OK;
+	return OUTCOME_OK;
 }
 
 /* Closes every connection of this attempt; the loop and its timers stay. */
@@ -816,9 +820,9 @@ reconnect_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void) revents;
 	ev_timer_stop(loop, w);
-	if ((rc = prepare_state(f)) == EXIT_OK)
+	if ((rc = prepare_state(f)) == OUTCOME_OK)
 		rc = start_streaming(f);
-	if (rc == EXIT_OK)
+	if (rc == OUTCOME_OK)
 	{
 		log_info("reconnected");
 		f->backoff = 1;
@@ -826,12 +830,12 @@ reconnect_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_io_start(loop, &f->stream_watcher);
 		ev_feed_event(loop, &f->stream_watcher, EV_READ);
 	}
-	else if (rc == EXIT_CONNECTION || (rc == EXIT_STATE && !f->slot_gone && !f->done_elsewhere))
+	else if (rc == OUTCOME_CONNECTION || (rc == OUTCOME_STATE && !f->slot_gone && !f->done_elsewhere))
 		schedule_reconnect(f);	/* servers coming back, locks and slots being freed */
 	else if (rc == FOLLOW_NOTHING_TO_DO || f->done_elsewhere)
 	{
 		disconnect_all(f);
-		finish(f, EXIT_OK);
+		finish(f, OUTCOME_OK);
 	}
 	else
 	{
@@ -853,18 +857,19 @@ run_loop(Follow *f)
 	f->reconnect_timer.data = f;
 	f->backoff = 1;
 	f->streamed = true;
-	ev_signal_init(&f->sigint_watcher, signal_cb, SIGINT);
-	ev_signal_init(&f->sigterm_watcher, signal_cb, SIGTERM);
+	signals_install();
+	ev_io_init(&f->signal_watcher, signal_cb, signals_fd(), EV_READ);
 	f->stream_watcher.data = f->idle_timer.data = f->feedback_timer.data = f->heartbeat_timer.data = f;
-	f->sigint_watcher.data = f->sigterm_watcher.data = f;
+	f->signal_watcher.data = f;
 	ev_io_start(f->loop, &f->stream_watcher);
 	ev_timer_start(f->loop, &f->feedback_timer);
 	if (f->heartbeats)
 		ev_timer_start(f->loop, &f->heartbeat_timer);
-	ev_signal_start(f->loop, &f->sigint_watcher);
-	ev_signal_start(f->loop, &f->sigterm_watcher);
-	/* data may already be buffered by libpq */
+	ev_io_start(f->loop, &f->signal_watcher);
+	/* data may already be buffered by libpq; a signal may have come first */
 	ev_feed_event(f->loop, &f->stream_watcher, EV_READ);
+	if (signals_interrupts() > 0)
+		ev_feed_event(f->loop, &f->signal_watcher, EV_READ);
 	ev_run(f->loop, 0);
 }
 
@@ -873,7 +878,7 @@ print_json_summary(Follow *f, int rc)
 {
 	char		lsn[LSN_FORMAT_LEN];
 	json_t	   *doc = json_pack("{s:s, s:s, s:b, s:i}", "command", "follow", "slot", f->opts->slot,
-								"ok", rc == EXIT_OK, "exit_code", rc);
+								"ok", rc == OUTCOME_OK, "exit_code", rc);
 
 	if (f->apply)
 	{
@@ -886,7 +891,7 @@ print_json_summary(Follow *f, int rc)
 		json_object_set_new(doc, "ddl_replayed", json_integer(t->ddl));
 		json_object_set_new(doc, "seconds", json_real(now_seconds() - f->started));
 	}
-	json_object_set_new(doc, "error", rc == EXIT_OK || f->apply == NULL ? json_null()
+	json_object_set_new(doc, "error", rc == OUTCOME_OK || f->apply == NULL ? json_null()
 						: json_string(apply_error(f->apply)));
 	json_dumpf(doc, stdout, JSON_INDENT(2));
 	fputc('\n', stdout);
@@ -903,36 +908,36 @@ cmd_follow(Options *opts)
 	if (opts->source == NULL || opts->target == NULL)
 	{
 		log_error("follow needs both databases; fix: pass --source and --target (or set PGCUTOVER_SOURCE/PGCUTOVER_TARGET)");
-		return EXIT_USAGE;
+		return OUTCOME_USAGE;
 	}
 	if (opts->endpos && !lsn_parse(opts->endpos, &f.endpos))
 	{
 		log_error("invalid --endpos \"%s\"; fix: give a WAL position like 0/16B3748", opts->endpos);
-		return EXIT_USAGE;
+		return OUTCOME_USAGE;
 	}
 	if (opts->metrics_listen && !metrics_check_listen(opts->metrics_listen, opts->metrics_allow_public, &err))
 	{
 		log_error("%s", err);
 		free(err);
-		return EXIT_USAGE;
+		return OUTCOME_USAGE;
 	}
 	if ((f.ddl = follow_ddl_create(opts, &err)) == NULL)
 	{
 		log_error("%s", err);
 		free(err);
-		return EXIT_USAGE;
+		return OUTCOME_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	f.started = f.last_log = now_seconds();
 	f.started_epoch = epoch_seconds();
 	f.decoder = decoder_create();
 	if ((rc = prepare_state(&f)) == FOLLOW_NOTHING_TO_DO)
-		rc = EXIT_OK;
-	else if (rc == EXIT_OK && (rc = start_streaming(&f)) == EXIT_OK)
+		rc = OUTCOME_OK;
+	else if (rc == OUTCOME_OK && (rc = start_streaming(&f)) == OUTCOME_OK)
 	{
 		run_loop(&f);
 		rc = f.exit_code;
-		if (rc == EXIT_OK && f.apply && !apply_in_transaction(f.apply) && !apply_flush(f.apply))
+		if (rc == OUTCOME_OK && f.apply && !apply_in_transaction(f.apply) && !apply_flush(f.apply))
 		{
 			log_error("%s", apply_error(f.apply));
 			rc = apply_exit_code(f.apply);
@@ -942,8 +947,8 @@ cmd_follow(Options *opts)
 		log_progress(&f, true);
 	}
 	if (f.apply && f.stream && f.state && PQstatus(f.state) == CONNECTION_OK)
-		publish_state(&f, rc == EXIT_OK || rc == EXIT_INTERRUPTED ? "stopped" : "failed",
-					  rc == EXIT_OK || rc == EXIT_INTERRUPTED ? NULL : f.last_error);
+		publish_state(&f, rc == OUTCOME_OK || rc == OUTCOME_INTERRUPTED ? "stopped" : "failed",
+					  rc == OUTCOME_OK || rc == OUTCOME_INTERRUPTED ? NULL : f.last_error);
 	if (opts->json)
 		print_json_summary(&f, rc);
 	stream_close(f.stream);

@@ -13,6 +13,7 @@
 #include "ddl_capture.h"
 #include "follow_ddl.h"
 #include "log.h"
+#include "outcome.h"
 #include "pgconn.h"
 
 struct FollowDdl
@@ -114,7 +115,7 @@ selected(void *arg, const char *schema, const char *table)
 }
 
 /*
- * Records the stop and builds the message; returns EXIT_SCHEMA_DRIFT.  What
+ * Records the stop and builds the message; returns OUTCOME_DRIFT.  What
  * was applied before this transaction is committed first, so the rerun
  * starts at it.
  */
@@ -130,7 +131,7 @@ stop_at(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, 
 	PGresult   *res;
 
 	params[1] = lsn_format(lsn, lsnbuf);
-	if (apply_exit_code(apply) == EXIT_OK && !apply_commit_before_current(apply))
+	if (apply_exit_code(apply) == OUTCOME_OK && !apply_commit_before_current(apply))
 		log_warn("cannot commit the transactions before the DDL: %s", apply_error(apply));
 	res = db_query_params(state, "UPDATE pgcutover.apply_progress SET ddl_stop_lsn = $2 WHERE slot_name = $1",
 						  2, params);
@@ -141,7 +142,7 @@ stop_at(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, 
 					   lsnbuf, what, secret ? "" : " [", secret ? "" : ev->command,
 					   secret ? "" : "]", why);
 	free(what);
-	return EXIT_SCHEMA_DRIFT;
+	return OUTCOME_DRIFT;
 }
 
 /*
@@ -177,9 +178,9 @@ created_as(Apply *apply, const DdlEvent *ev, char **after)
 					 ev->tag, ev->objects[i].identity);
 		else
 			*after = psprintf("TRUNCATE ONLY %s", ev->objects[i].identity);
-		return EXIT_OK;
+		return OUTCOME_OK;
 	}
-	return EXIT_OK;
+	return OUTCOME_OK;
 }
 
 static int
@@ -201,10 +202,10 @@ replay(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, c
 	if (strcmp(ev->tag, "CREATE TABLE AS") == 0 || strcmp(ev->tag, "SELECT INTO") == 0)
 	{
 		rc = created_as(apply, ev, &after);
-		if (rc != EXIT_OK || after == NULL)
+		if (rc != OUTCOME_OK || after == NULL)
 		{
 			free(stmt);
-			if (rc != EXIT_OK)
+			if (rc != OUTCOME_OK)
 				*errmsg = pg_strdup(apply_error(apply));
 			return rc;
 		}
@@ -214,7 +215,7 @@ replay(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, c
 	if (!ok)
 	{
 		free(stmt);
-		if (apply_exit_code(apply) != EXIT_SQL)
+		if (apply_exit_code(apply) != OUTCOME_SQL)
 		{
 			*errmsg = pg_strdup(apply_error(apply));
 			return apply_exit_code(apply);
@@ -228,7 +229,7 @@ replay(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, c
 	log_info("replayed DDL on the target: %s", what);
 	free(what);
 	free(stmt);
-	return EXIT_OK;
+	return OUTCOME_OK;
 }
 
 /* A DDL not replayed still counts in its query string: later ones are found after it. */
@@ -251,7 +252,7 @@ follow_ddl_handle(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn,
 	DdlVerdict	verdict;
 	char	   *why = NULL;
 	char	   *what;
-	int			rc = EXIT_OK;
+	int			rc = OUTCOME_OK;
 	char		lsnbuf[LSN_FORMAT_LEN];
 
 	*errmsg = NULL;
@@ -262,14 +263,14 @@ follow_ddl_handle(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn,
 			keep_place(d, &ev);
 		free(why);
 		ddl_event_free(&ev);
-		return EXIT_OK;
+		return OUTCOME_OK;
 	}
 	if (!ddl_event_parse(content, len, &ev, &why))
 	{
 		*errmsg = psprintf("cannot read the captured DDL at %s: %s; fix: reinstall capture with the same pgcutover version ('pgcutover ddl-capture install')",
 						   lsn_format(lsn, lsnbuf), why);
 		free(why);
-		return EXIT_INTERNAL;
+		return OUTCOME_BUG;
 	}
 	what = ddl_describe(&ev);
 	if (lsn != INVALID_LSN && lsn == d->resume_lsn)

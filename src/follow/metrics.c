@@ -15,7 +15,7 @@
 #include <microhttpd.h>
 
 #include "metrics.h"
-#include "options.h"
+#include "alloc.h"
 #include "strbuf.h"
 
 struct MetricsServer

@@ -11,7 +11,7 @@
 #include "ddl_capture.h"
 #include "log.h"
 #include "pgconn.h"
-#include "options.h"
+#include "alloc.h"
 #include "sqlfiles.h"
 
 /*

@@ -23,7 +23,7 @@
 
 #include "log.h"
 #include "pgconn.h"
-#include "options.h"
+#include "alloc.h"
 #include "snapshot.h"
 
 #define MAX_CLIENTS 32

@@ -10,7 +10,7 @@
 #include "fence.h"
 #include "log.h"
 #include "pgconn.h"
-#include "options.h"
+#include "alloc.h"
 #include "subprocess.h"
 
 bool

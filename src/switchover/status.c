@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "outcome.h"
 #include "pgconn.h"
 #include "state.h"
 #include "status.h"
@@ -217,16 +218,16 @@ status_read(PGconn *src, PGconn *tgt, const char *slot, Status *s)
 	s->warnings = json_array();
 	s->lag_seconds = -1;
 	if (!state_load(tgt, slot, &st))
-		return EXIT_SQL;
+		return OUTCOME_SQL;
 	if (!st.found)
 	{
 		snprintf(s->state, sizeof(s->state), "never_started");
 		state_free(&st);
-		return EXIT_STATE;
+		return OUTCOME_STATE;
 	}
 	state_free(&st);
 	if (!read_target(tgt, slot, s))
-		return EXIT_SQL;
+		return OUTCOME_SQL;
 	read_source(src, slot, s);
 	add_warnings(s, slot);
 	/*
@@ -238,7 +239,7 @@ status_read(PGconn *src, PGconn *tgt, const char *slot, Status *s)
 		s->lag_seconds = 0;
 	else if (!s->follower_alive && s->since_seen >= 0)
 		s->lag_seconds = (s->lag_seconds > 0 ? s->lag_seconds : 0) + s->since_seen;
-	return EXIT_OK;
+	return OUTCOME_OK;
 }
 
 static void
@@ -253,7 +254,7 @@ emit(const Options *opts, const Status *s, int rc)
 		fputc('\n', stdout);
 		json_decref(doc);
 	}
-	else if (rc == EXIT_STATE)
+	else if (rc == OUTCOME_STATE)
 		printf("no migration for slot %s on the target (never started); run 'pgcutover copy' first\n", opts->slot);
 	else
 		print_human(s, opts->slot, stdout);
@@ -272,21 +273,21 @@ wait_lag(const Options *opts, PGconn *src, PGconn *tgt)
 		Status		s;
 		int			rc = status_read(src, tgt, opts->slot, &s);
 
-		if (rc != EXIT_OK && rc != EXIT_STATE)
+		if (rc != OUTCOME_OK && rc != OUTCOME_STATE)
 			return rc;
-		if (rc == EXIT_OK && (strcmp(s.state, "slot_missing") == 0 || strcmp(s.state, "slot_lost") == 0))
+		if (rc == OUTCOME_OK && (strcmp(s.state, "slot_missing") == 0 || strcmp(s.state, "slot_lost") == 0))
 		{
 			/* the lag can never come down: say so now, not at --timeout */
 			log_error("%s", json_string_value(json_array_get(s.warnings, 0)));
-			emit(opts, &s, EXIT_STATE);
+			emit(opts, &s, OUTCOME_STATE);
 			status_free(&s);
-			return EXIT_STATE;
+			return OUTCOME_STATE;
 		}
-		if (rc == EXIT_OK && s.follower_alive && s.lag_seconds >= 0 && s.lag_seconds <= opts->wait_lag)
+		if (rc == OUTCOME_OK && s.follower_alive && s.lag_seconds >= 0 && s.lag_seconds <= opts->wait_lag)
 		{
-			emit(opts, &s, EXIT_OK);
+			emit(opts, &s, OUTCOME_OK);
 			status_free(&s);
-			return EXIT_OK;
+			return OUTCOME_OK;
 		}
 		if (!s.follower_alive && !told)
 		{
@@ -297,9 +298,9 @@ wait_lag(const Options *opts, PGconn *src, PGconn *tgt)
 		{
 			log_error("lag still %s after %g s (wanted <= %g s); fix: check the follower, or wait longer with --timeout",
 					  s.lag_seconds >= 0 ? "above the limit" : "unknown", opts->timeout, opts->wait_lag);
-			emit(opts, &s, EXIT_TIMEOUT);
+			emit(opts, &s, OUTCOME_TIMEOUT);
 			status_free(&s);
-			return EXIT_TIMEOUT;
+			return OUTCOME_TIMEOUT;
 		}
 		status_free(&s);
 		usleep(100 * 1000);
@@ -317,13 +318,13 @@ cmd_status(Options *opts)
 	if (opts->target == NULL)
 	{
 		log_error("status reads the target's state; fix: pass --target (and --source for slot details)");
-		return EXIT_USAGE;
+		return OUTCOME_USAGE;
 	}
 	if ((tgt = db_connect(opts->target, "target", CONN_NORMAL, &err)) == NULL)
 	{
 		log_error("%s", err);
 		free(err);
-		return EXIT_CONNECTION;
+		return OUTCOME_CONNECTION;
 	}
 	if (opts->source && (src = db_connect(opts->source, "source", CONN_NORMAL, &err)) == NULL)
 	{
@@ -345,7 +346,7 @@ cmd_status(Options *opts)
 			status_free(&s);
 			if (opts->watch)
 				usleep((useconds_t) (opts->watch_interval * 1e6));
-		} while (opts->watch && (rc == EXIT_OK || rc == EXIT_STATE));
+		} while (opts->watch && (rc == OUTCOME_OK || rc == OUTCOME_STATE));
 	}
 	PQfinish(src);
 	PQfinish(tgt);

@@ -28,21 +28,14 @@
 #include "fence.h"
 #include "log.h"
 #include "lsn.h"
+#include "outcome.h"
 #include "pgconn.h"
+#include "signals.h"
 #include "state.h"
 #include "status.h"
 #include "subprocess.h"
 #include "switchover.h"
 #include "verify.h"
-
-static volatile sig_atomic_t switchover_interrupted = 0;
-
-static void
-on_sigint(int signo)
-{
-	(void) signo;
-	switchover_interrupted = 1;
-}
 
 typedef struct Switchover
 {
@@ -141,7 +134,7 @@ abort_switchover(Switchover *sw, int code, const char *fmt,...)
 static bool
 interrupted(void)
 {
-	return switchover_interrupted != 0;
+	return signals_interrupts() > 0;
 }
 
 /*
@@ -173,7 +166,7 @@ take_over_killed_run(Switchover *sw)
 			printf("switchover already complete (slot %s, at %s): nothing to do\n", sw->opts->slot,
 				   PQgetvalue(res, 0, 3));
 		sw->already_done = true;
-		rc = EXIT_OK;
+		rc = OUTCOME_OK;
 	}
 	else if (PQgetvalue(res, 0, 1)[0] == 't')
 	{
@@ -197,27 +190,27 @@ wait_for_lag(Switchover *sw, double deadline)
 		int			rc = status_read(sw->src, sw->tgt, sw->opts->slot, &s);
 		bool		alive = s.follower_alive;
 		double		lag = s.lag_seconds;
-		bool		slot_gone = rc == EXIT_OK && (strcmp(s.state, "slot_missing") == 0 || strcmp(s.state, "slot_lost") == 0);
+		bool		slot_gone = rc == OUTCOME_OK && (strcmp(s.state, "slot_missing") == 0 || strcmp(s.state, "slot_lost") == 0);
 
 		status_free(&s);
 		if (slot_gone && !sw->opts->dry_run)
-			return abort_switchover(sw, EXIT_STATE, "slot %s is gone from the source or invalidated: changes since then are lost; fix: 'pgcutover cleanup' and copy again",
+			return abort_switchover(sw, OUTCOME_STATE, "slot %s is gone from the source or invalidated: changes since then are lost; fix: 'pgcutover cleanup' and copy again",
 									sw->opts->slot);
-		if (rc == EXIT_STATE)
-			return abort_switchover(sw, EXIT_STATE, "no migration for slot %s on the target; fix: run copy and follow first", sw->opts->slot);
-		if (rc != EXIT_OK)
+		if (rc == OUTCOME_STATE)
+			return abort_switchover(sw, OUTCOME_STATE, "no migration for slot %s on the target; fix: run copy and follow first", sw->opts->slot);
+		if (rc != OUTCOME_OK)
 			return abort_switchover(sw, rc, "cannot read the migration's state");
 		if (!alive && !sw->opts->dry_run)
-			return abort_switchover(sw, EXIT_STATE, "no follower is running for slot %s; fix: start 'pgcutover follow' and retry", sw->opts->slot);
+			return abort_switchover(sw, OUTCOME_STATE, "no follower is running for slot %s; fix: start 'pgcutover follow' and retry", sw->opts->slot);
 		if ((lag >= 0 && lag <= sw->opts->max_lag) || sw->opts->dry_run)
 		{
 			sw->lag_at_fence = lag;
-			return EXIT_OK;
+			return OUTCOME_OK;
 		}
 		if (interrupted())
-			return abort_switchover(sw, EXIT_INTERRUPTED, "interrupted while waiting for lag");
+			return abort_switchover(sw, OUTCOME_INTERRUPTED, "interrupted while waiting for lag");
 		if (now_seconds() > deadline)
-			return abort_switchover(sw, EXIT_TIMEOUT, "lag did not reach %g s within --timeout", sw->opts->max_lag);
+			return abort_switchover(sw, OUTCOME_TIMEOUT, "lag did not reach %g s within --timeout", sw->opts->max_lag);
 		usleep(20 * 1000);
 	}
 }
@@ -244,14 +237,14 @@ fence_and_drain(Switchover *sw, double deadline)
 			if (!sw->fenced)
 				set_fenced_state(sw, false);
 			return interrupted()
-				? abort_switchover(sw, EXIT_INTERRUPTED, "interrupted during --fence-command; it was stopped and may have fenced part of the source: check and undo it")
-				: abort_switchover(sw, EXIT_INTERNAL, "--fence-command failed, the source was not fenced");
+				? abort_switchover(sw, OUTCOME_INTERRUPTED, "interrupted during --fence-command; it was stopped and may have fenced part of the source: check and undo it")
+				: abort_switchover(sw, OUTCOME_BUG, "--fence-command failed, the source was not fenced");
 		}
 	}
 	else if (fence_database(sw->src, sw->opts->dry_run) < 0)
 	{
 		sw->fenced = true;		/* the ALTER may have committed: lift it */
-		return abort_switchover(sw, EXIT_SQL, "cannot fence the source (error above); fix: the default fence needs the source role to own the database (ALTER DATABASE %s OWNER TO %s) and, to end other roles' sessions, GRANT pg_signal_backend TO %s; or fence elsewhere with --fence none --fence-command CMD",
+		return abort_switchover(sw, OUTCOME_SQL, "cannot fence the source (error above); fix: the default fence needs the source role to own the database (ALTER DATABASE %s OWNER TO %s) and, to end other roles' sessions, GRANT pg_signal_backend TO %s; or fence elsewhere with --fence none --fence-command CMD",
 								PQdb(sw->src), PQuser(sw->src), PQuser(sw->src));
 	}
 	sw->fenced = true;
@@ -263,10 +256,10 @@ fence_and_drain(Switchover *sw, double deadline)
 	{
 		printf("[source] %s;\n[target] -- wait until pgcutover.apply_progress.applied_lsn >= that LSN\n", marker_sql);
 		step_done(sw, "drain", t0);
-		return EXIT_OK;
+		return OUTCOME_OK;
 	}
 	if ((lsn = db_scalar(sw->src, marker_sql)) == NULL)
-		return abort_switchover(sw, EXIT_SQL, "cannot write the fence marker on the source");
+		return abort_switchover(sw, OUTCOME_SQL, "cannot write the fence marker on the source");
 	snprintf(sw->marker, sizeof(sw->marker), "%s", lsn);
 	free(lsn);
 	for (;;)
@@ -281,13 +274,13 @@ fence_and_drain(Switchover *sw, double deadline)
 		if (done)
 			break;
 		if (interrupted())
-			return abort_switchover(sw, EXIT_INTERRUPTED, "interrupted while draining");
+			return abort_switchover(sw, OUTCOME_INTERRUPTED, "interrupted while draining");
 		if (now_seconds() > deadline)
-			return abort_switchover(sw, EXIT_TIMEOUT, "the follower did not apply the fence marker %s within --timeout", sw->marker);
+			return abort_switchover(sw, OUTCOME_TIMEOUT, "the follower did not apply the fence marker %s within --timeout", sw->marker);
 		usleep(1000);
 	}
 	step_done(sw, "drain", t0);
-	return EXIT_OK;
+	return OUTCOME_OK;
 }
 
 /* Step 4: every sequence on the target set to the source's value + gap. */
@@ -298,23 +291,23 @@ sync_sequences(Switchover *sw)
 	PGresult   *res = db_query(sw->src,
 							   "SELECT format('%I.%I', schemaname, sequencename), last_value FROM pg_catalog.pg_sequences "
 							   "WHERE last_value IS NOT NULL AND schemaname <> 'pgcutover'");
-	int			rc = EXIT_OK;
+	int			rc = OUTCOME_OK;
 
 	if (res == NULL)
-		return abort_switchover(sw, EXIT_SQL, "cannot read the source's sequences");
-	for (int i = 0; i < PQntuples(res) && rc == EXIT_OK; i++)
+		return abort_switchover(sw, OUTCOME_SQL, "cannot read the source's sequences");
+	for (int i = 0; i < PQntuples(res) && rc == OUTCOME_OK; i++)
 	{
 		char	   *lit = db_quote_literal(sw->tgt, PQgetvalue(res, i, 0));
 		char	   *sql = psprintf("SELECT pg_catalog.setval(%s, %lld + %lld, true)", lit,
 								   atoll(PQgetvalue(res, i, 1)), (long long) sw->opts->sequence_gap);
 
 		if (!run_or_print(sw->tgt, "target", sql, sw->opts->dry_run))
-			rc = abort_switchover(sw, EXIT_SQL, "cannot set sequence %s on the target", PQgetvalue(res, i, 0));
+			rc = abort_switchover(sw, OUTCOME_SQL, "cannot set sequence %s on the target", PQgetvalue(res, i, 0));
 		free(sql);
 		free(lit);
 	}
 	PQclear(res);
-	if (rc == EXIT_OK)
+	if (rc == OUTCOME_OK)
 		step_done(sw, "sequences", t0);
 	return rc;
 }
@@ -326,19 +319,19 @@ verify_fenced(Switchover *sw)
 	double		t0 = now_seconds();
 
 	if (sw->opts->skip_verify || sw->opts->dry_run)
-		return EXIT_OK;
+		return OUTCOME_OK;
 	if (!verify_run(sw->src, sw->tgt, sw->opts, &sw->verify))
-		return abort_switchover(sw, EXIT_SQL, "verification failed to run");
+		return abort_switchover(sw, OUTCOME_SQL, "verification failed to run");
 	sw->verified = true;
 	step_done(sw, "verify", t0);
 	if (sw->verify.mismatches == 0 && sw->verify.sequences_behind == 0)
-		return EXIT_OK;
+		return OUTCOME_OK;
 	verify_print(&sw->verify, stderr);
 	if (sw->opts->abort_on_mismatch)
-		return abort_switchover(sw, EXIT_MISMATCH, "%d table(s) differ after the drain", sw->verify.mismatches);
+		return abort_switchover(sw, OUTCOME_MISMATCH, "%d table(s) differ after the drain", sw->verify.mismatches);
 	log_error("VERIFICATION FOUND %d DIFFERENT TABLE(S): the source STAYS FENCED (read-only) so you can inspect; fix: investigate, then either 'pgcutover cleanup' (lifts the fence) or rerun with --abort-on-mismatch",
 			  sw->verify.mismatches);
-	return EXIT_MISMATCH;
+	return OUTCOME_MISMATCH;
 }
 
 /*
@@ -355,7 +348,7 @@ prepare_reverse(Switchover *sw)
 	char	   *lit = db_quote_literal(sw->tgt, slot);
 	char	   *sql = psprintf("SELECT lsn::text FROM pg_catalog.pg_create_logical_replication_slot(%s, 'wal2json')", lit);
 	char	   *lsn = NULL;
-	int			rc = EXIT_OK;
+	int			rc = OUTCOME_OK;
 
 	if (sw->opts->dry_run)
 	{
@@ -379,7 +372,7 @@ prepare_reverse(Switchover *sw)
 	}
 	if (lsn == NULL && (lsn = db_scalar(sw->tgt, sql)) == NULL)
 	{
-		rc = abort_switchover(sw, EXIT_PREFLIGHT, "cannot create the reverse slot %s on the target (needs wal_level=logical, wal2json and REPLICATION there; see 'pgcutover check' with source and target swapped)", slot);
+		rc = abort_switchover(sw, OUTCOME_PREFLIGHT, "cannot create the reverse slot %s on the target (needs wal_level=logical, wal2json and REPLICATION there; see 'pgcutover check' with source and target swapped)", slot);
 		goto done;
 	}
 	sw->reverse_slot = pg_strdup(slot);
@@ -403,10 +396,10 @@ prepare_reverse(Switchover *sw)
 								  6, p7);
 		PQclear(filters);
 		if (res == NULL)
-			rc = abort_switchover(sw, EXIT_SQL, "cannot record the reverse migration on the old source");
+			rc = abort_switchover(sw, OUTCOME_SQL, "cannot record the reverse migration on the old source");
 		PQclear(res);
 	}
-	if (rc == EXIT_OK)
+	if (rc == OUTCOME_OK)
 		step_done(sw, "reverse", t0);
 done:
 	free(lsn);
@@ -428,33 +421,33 @@ finish_switchover(Switchover *sw)
 	{
 		if (!run_shell_command("--post-command", sw->opts->post_command, sw->opts->dry_run))
 			return interrupted()
-				? abort_switchover(sw, EXIT_INTERRUPTED, "interrupted during --post-command (it was stopped)")
-				: abort_switchover(sw, EXIT_INTERNAL, "--post-command failed");
+				? abort_switchover(sw, OUTCOME_INTERRUPTED, "interrupted during --post-command (it was stopped)")
+				: abort_switchover(sw, OUTCOME_BUG, "--post-command failed");
 		step_done(sw, "post", t0);
 	}
 	if (interrupted())
-		return abort_switchover(sw, EXIT_INTERRUPTED, "interrupted before the end");
+		return abort_switchover(sw, OUTCOME_INTERRUPTED, "interrupted before the end");
 	if (!restore_identity_columns(sw->tgt, sw->opts->slot, sw->opts->dry_run))
-		return abort_switchover(sw, EXIT_SQL, "cannot restore identity columns on the target");
+		return abort_switchover(sw, OUTCOME_SQL, "cannot restore identity columns on the target");
 	if (sw->opts->dry_run)
 	{
 		printf("[target] UPDATE pgcutover.migration SET phase = 'switched_over' WHERE slot_name = '%s';\n", sw->opts->slot);
-		return EXIT_OK;
+		return OUTCOME_OK;
 	}
 	res = db_query_params(sw->tgt,
 						  "UPDATE pgcutover.migration SET phase = 'switched_over', switched_over_at = now() WHERE slot_name = $1",
 						  1, params);
 	PQclear(res);
-	return res ? EXIT_OK : abort_switchover(sw, EXIT_SQL, "cannot record the switchover on the target");
+	return res ? OUTCOME_OK : abort_switchover(sw, OUTCOME_SQL, "cannot record the switchover on the target");
 }
 
 static json_t *
 report_json(Switchover *sw, int rc, double t_start, double downtime)
 {
 	json_t	   *doc = json_pack("{s:s, s:s, s:b, s:i, s:b, s:O, s:f, s:f}", "command", "switchover",
-								"slot", sw->opts->slot, "ok", rc == EXIT_OK, "exit_code", rc,
+								"slot", sw->opts->slot, "ok", rc == OUTCOME_OK, "exit_code", rc,
 								"dry_run", sw->opts->dry_run, "steps", sw->steps,
-								"downtime_ms", rc == EXIT_OK ? downtime : 0.0,
+								"downtime_ms", rc == OUTCOME_OK ? downtime : 0.0,
 								"total_ms", (now_seconds() - t_start) * 1000);
 
 	json_object_set_new(doc, "lag_at_fence_seconds", sw->lag_at_fence >= 0 ? json_real(sw->lag_at_fence) : json_null());
@@ -469,7 +462,7 @@ report_json(Switchover *sw, int rc, double t_start, double downtime)
 static void
 print_report(Switchover *sw, int rc, double downtime)
 {
-	if (rc != EXIT_OK || sw->already_done)
+	if (rc != OUTCOME_OK || sw->already_done)
 		return;
 	printf("switchover %s: write downtime %.1f ms (fence to target ready), lag at fence %.3f s\n",
 		   sw->opts->dry_run ? "rehearsed (dry run, nothing changed)" : "complete", downtime,
@@ -498,37 +491,34 @@ switchover_run(Options *opts, json_t **report)
 	double		t_start = now_seconds();
 	double		deadline = t_start + (opts->timeout > 0 ? opts->timeout : 300);
 	double		downtime;
-	struct sigaction sa = {.sa_handler = on_sigint};
 	int			rc;
 
 	*report = NULL;
 	if (opts->source == NULL || opts->target == NULL)
 	{
 		log_error("switchover needs both databases; fix: pass --source and --target");
-		return EXIT_USAGE;
+		return OUTCOME_USAGE;
 	}
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	subprocess_set_cancel(&switchover_interrupted);
+	signals_install();
+	subprocess_set_cancel(signals_interrupt_flag());
 	if (!db_connect_both(opts, &sw.src, &sw.tgt))
 	{
 		subprocess_set_cancel(NULL);
-		return EXIT_CONNECTION;
+		return OUTCOME_CONNECTION;
 	}
 	/* the marker must reach the walsender now, not at the next WAL writer round */
 	db_exec(sw.src, "SET synchronous_commit = on");
 	sw.steps = json_array();
 	if (!opts->dry_run && (rc = take_over_killed_run(&sw)) >= 0)
 		;
-	else if ((rc = wait_for_lag(&sw, deadline)) == EXIT_OK &&
-		(rc = fence_and_drain(&sw, deadline)) == EXIT_OK &&
-		(rc = sync_sequences(&sw)) == EXIT_OK &&
-		(rc = verify_fenced(&sw)) == EXIT_OK &&
-		(!opts->reverse || (rc = prepare_reverse(&sw)) == EXIT_OK))
+	else if ((rc = wait_for_lag(&sw, deadline)) == OUTCOME_OK &&
+		(rc = fence_and_drain(&sw, deadline)) == OUTCOME_OK &&
+		(rc = sync_sequences(&sw)) == OUTCOME_OK &&
+		(rc = verify_fenced(&sw)) == OUTCOME_OK &&
+		(!opts->reverse || (rc = prepare_reverse(&sw)) == OUTCOME_OK))
 		rc = finish_switchover(&sw);
 	downtime = sw.t_fence > 0 ? (now_seconds() - sw.t_fence) * 1000 : 0;
-	if (rc == EXIT_OK && sw.fenced && opts->dry_run)
+	if (rc == OUTCOME_OK && sw.fenced && opts->dry_run)
 		unfence_database(sw.src, true);
 	*report = report_json(&sw, rc, t_start, downtime);
 	if (!opts->json)

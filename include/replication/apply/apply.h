@@ -18,6 +18,7 @@
 #include "ddl.h"
 #include "decoder.h"
 #include "lsn.h"
+#include "outcome.h"
 
 typedef struct ApplyConfig
 {
@@ -51,7 +52,7 @@ bool		apply_change(Apply *a, const Change *c);
  * with the source's search_path, and after_sql (may be NULL); then sets the source's value on columns
  * it added with a default computed once, re-relaxes identity columns and
  * forgets every cached table shape.  The group commits with the source
- * transaction.  false on error; a failed DDL is EXIT_SQL.
+ * transaction.  false on error; a failed DDL is OUTCOME_SQL.
  */
 bool		apply_ddl(Apply *a, const char *sql, const char *after_sql, const char *search_path,
 					  const DdlMissing *missing, int nmissing);

@@ -1,0 +1,38 @@
+/*
+ * alloc.h
+ *	  Allocation that never returns NULL, string lists, clocks and size
+ *	  formatting: the small helpers every layer uses, the pure ones included
+ *	  (nothing here needs libpq).
+ */
+#ifndef PGCUTOVER_ALLOC_H
+#define PGCUTOVER_ALLOC_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit status when memory runs out: EXIT_INTERNAL, see src/cli/exitcode.h. */
+#define ALLOC_EXIT_OOM 1
+
+typedef struct StrList
+{
+	char	  **items;
+	int			count;
+} StrList;
+
+void		strlist_add(StrList *list, const char *s);
+bool		strlist_contains(const StrList *list, const char *s);
+void		strlist_free(StrList *list);
+
+void	   *pg_malloc0(size_t size);
+void	   *pg_realloc(void *ptr, size_t size);
+char	   *pg_strdup(const char *s);
+char	   *psprintf(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+char	   *pvsprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+double		now_seconds(void);	/* monotonic */
+double		epoch_seconds(void);	/* wall clock */
+char	   *format_bytes(int64_t bytes, char *buf, size_t len);
+bool		parse_size(const char *s, int64_t *out);
+
+#endif							/* PGCUTOVER_ALLOC_H */
