@@ -11,8 +11,11 @@
 #include "pgconn.h"
 #include "options.h"
 
-/* Maps a libpq connection error to the fix a DBA would apply. */
-static const char *
+/*
+ * Maps a libpq connection error to the fix a DBA would apply, with {who}
+ * ("source" or "target") filled in; malloc'd.
+ */
+static char *
 connect_fix(const char *err, const char *who)
 {
 	static const struct
@@ -20,35 +23,41 @@ connect_fix(const char *err, const char *who)
 		const char *needle;
 		const char *fix;
 	}			fixes[] = {
-		{"could not translate host name", "check the host name in the %s DSN (DNS lookup failed)"},
-		{"Name or service not known", "check the host name in the %s DSN (DNS lookup failed)"},
-		{"Connection refused", "start the %s server or fix host/port in its DSN"},
-		{"No such file or directory", "start the %s server or fix host/port in its DSN"},
-		{"timeout expired", "check network access to the %s server (firewall, host, port)"},
-		{"password authentication failed", "check the user and password of the %s DSN (or ~/.pgpass)"},
-		{"no password supplied", "give a password in the %s DSN, PGPASSWORD or ~/.pgpass"},
-		{"no pg_hba.conf entry", "add a pg_hba.conf line on the %s server allowing this client, then reload"},
-		{"does not exist", "create the database/role named in the %s DSN, or fix the DSN"},
-		{"SSL", "fix sslmode in the %s DSN or enable SSL on the server"},
-		{"invalid connection option", "fix the %s DSN: it has an unknown keyword"},
-		{"missing \"=\"", "fix the %s DSN: keyword form is key=value separated by spaces"},
-		{"invalid URI", "fix the %s DSN: it is not a valid postgresql:// URI"},
-		{"invalid integer value", "fix the %s DSN: a numeric parameter is not a number"},
-		{"invalid port", "fix the port in the %s DSN"},
-		{"is not currently accepting connections", "allow connections to the database on the %s server (ALTER DATABASE ... ALLOW_CONNECTIONS true)"},
-		{"too many connections for", "raise the CONNECTION LIMIT of the role or database on the %s server, or close other sessions"},
-		{"too many clients", "raise max_connections on the %s server or close other sessions"},
-		{"remaining connection slots", "raise max_connections on the %s server or close other sessions"},
-		{"must be superuser or replication role", "GRANT the REPLICATION attribute: ALTER ROLE <user> REPLICATION on the %s"},
-		{"permission denied", "grant the %s role CONNECT on the database"},
+		{"could not translate host name", "check the host name in the {who} DSN (DNS lookup failed)"},
+		{"Name or service not known", "check the host name in the {who} DSN (DNS lookup failed)"},
+		{"Connection refused", "start the {who} server or fix host/port in its DSN"},
+		{"No such file or directory", "start the {who} server or fix host/port in its DSN"},
+		{"timeout expired", "check network access to the {who} server (firewall, host, port)"},
+		{"password authentication failed", "check the user and password of the {who} DSN (or ~/.pgpass)"},
+		{"no password supplied", "give a password in the {who} DSN, PGPASSWORD or ~/.pgpass"},
+		{"no pg_hba.conf entry", "add a pg_hba.conf line on the {who} server allowing this client, then reload"},
+		{"does not exist", "create the database/role named in the {who} DSN, or fix the DSN"},
+		{"SSL", "fix sslmode in the {who} DSN or enable SSL on the server"},
+		{"invalid connection option", "fix the {who} DSN: it has an unknown keyword"},
+		{"missing \"=\"", "fix the {who} DSN: keyword form is key=value separated by spaces"},
+		{"invalid URI", "fix the {who} DSN: it is not a valid postgresql:// URI"},
+		{"invalid integer value", "fix the {who} DSN: a numeric parameter is not a number"},
+		{"invalid port", "fix the port in the {who} DSN"},
+		{"is not currently accepting connections", "allow connections to the database on the {who} server (ALTER DATABASE ... ALLOW_CONNECTIONS true)"},
+		{"too many connections for", "raise the CONNECTION LIMIT of the role or database on the {who} server, or close other sessions"},
+		{"too many clients", "raise max_connections on the {who} server or close other sessions"},
+		{"remaining connection slots", "raise max_connections on the {who} server or close other sessions"},
+		{"must be superuser or replication role", "GRANT the REPLICATION attribute: ALTER ROLE <user> REPLICATION on the {who}"},
+		{"permission denied", "grant the {who} role CONNECT on the database"},
 		{NULL, NULL}
 	};
 
-	(void) who;
+	const char *fix = "check the {who} DSN and that the server accepts connections";
+	const char *slot;
+
 	for (int i = 0; fixes[i].needle; i++)
 		if (strstr(err, fixes[i].needle))
-			return fixes[i].fix;
-	return "check the %s DSN and that the server accepts connections";
+		{
+			fix = fixes[i].fix;
+			break;
+		}
+	slot = strstr(fix, "{who}");
+	return psprintf("%.*s%s%s", (int) (slot - fix), fix, who, slot + strlen("{who}"));
 }
 
 /* Joins a multi-line libpq message into one line. */
@@ -114,7 +123,7 @@ db_connect(const char *dsn, const char *who, ConnKind kind, char **errmsg)
 	{
 		char	   *desc = dsn_describe(dsn ? dsn : "");
 		char	   *err = conn ? one_line(PQerrorMessage(conn)) : pg_strdup("out of memory");
-		char	   *fix = psprintf(connect_fix(err, who), who);
+		char	   *fix = connect_fix(err, who);
 		char	   *line = psprintf("cannot connect to %s (%s): %s; fix: %s",
 									who, desc, err, fix);
 

@@ -1,6 +1,7 @@
 /*
  * decoder.h
- *	  Decoding of one wal2json (format-version 2) message into a Change.
+ *	  Decoding of one wal2json (format-version 2) message into a Change
+ *	  (change.h).
  *
  *	  The decoder owns the strict JSON parsing of the replication stream's
  *	  payload and nothing else: no libpq, no I/O, no globals.  Values are
@@ -30,52 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lsn.h"
-
-typedef enum ChangeAction
-{
-	CHANGE_BEGIN = 'B',
-	CHANGE_COMMIT = 'C',
-	CHANGE_INSERT = 'I',
-	CHANGE_UPDATE = 'U',
-	CHANGE_DELETE = 'D',
-	CHANGE_TRUNCATE = 'T',
-	CHANGE_MESSAGE = 'M'
-} ChangeAction;
-
-typedef struct ChangeColumn
-{
-	const char *name;
-	const char *type;			/* type name as printed by wal2json, with
-								 * typmod, e.g. "character varying(10)";
-								 * NULL when absent */
-	uint32_t	typeoid;		/* 0 when absent */
-	const char *value;			/* text form for the type's input function;
-								 * NULL = SQL NULL (or NaN/Inf, see above) */
-	size_t		value_len;
-} ChangeColumn;
-
-typedef struct Change
-{
-	ChangeAction action;
-	uint32_t	xid;			/* 0 when null/absent */
-	Lsn			lsn;			/* 0 when absent */
-	Lsn			nextlsn;		/* B and C only, else 0 */
-	const char *timestamp;		/* may be NULL */
-	const char *schema;			/* I U D T */
-	const char *table;
-	ChangeColumn *columns;		/* I U: new tuple */
-	int			ncolumns;
-	ChangeColumn *identity;		/* U D: old key (or whole old row for REPLICA
-								 * IDENTITY FULL); optional for U */
-	int			nidentity;
-	const char **pk;			/* names of primary key columns, in order */
-	int			npk;
-	bool		transactional;	/* M */
-	const char *prefix;			/* M */
-	const char *content;		/* M */
-	size_t		content_len;
-} Change;
+#include "change.h"
 
 typedef struct Decoder Decoder;
 
