@@ -33,7 +33,7 @@ typedef struct ChangeColumn
 								 * NULL when absent */
 	uint32_t	typeoid;		/* 0 when absent */
 	const char *value;			/* text form for the type's input function;
-								 * NULL = SQL NULL (or NaN/Inf, see above) */
+								 * NULL = SQL NULL (or NaN/Inf: decoder.h) */
 	size_t		value_len;
 } ChangeColumn;
 
