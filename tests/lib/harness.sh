@@ -32,6 +32,7 @@ as_pg() {
 
 harness_cleanup() {
   local rc=$?
+  harness_stop_bouncers
   # pgcutover processes a failed test left behind (followers, snapshot keepers)
   for d in "${HARNESS_CLUSTERS[@]}"; do
     [ -f "$d/port" ] && pkill -TERM -f "pgcutover.*port=$(cat "$d/port")( |\$|')" 2>/dev/null || true
@@ -54,7 +55,7 @@ trap 'exit 130' INT TERM
 free_port() {
   local port
   for _ in $(seq 1 200); do
-    port=$(( 20000 + RANDOM % 40000 ))
+    port=$(( 20000 + RANDOM % 12768 ))   # below the ephemeral range (32768+)
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
       return 0
@@ -224,4 +225,80 @@ done_testing() {
     echo "not ok - the test password appeared in pgcutover output"
     exit 1
   fi
+}
+
+# --- PgBouncer (Debian package pgbouncer) ------------------------------------
+# pgbouncer_start NAME [pool_mode] [extra pgbouncer.ini lines...]: a PgBouncer
+# on a free loopback port, run as the postgres user, admin user "postgres"
+# (password $TEST_PASSWORD, scram), with no databases yet: add them with
+# pgbouncer_set_database, which rewrites NAME/databases.ini (included from
+# pgbouncer.ini) and reloads.  Sets nothing global; read the port with
+# cluster_port NAME.  Stopped on exit with the clusters.
+pgbouncer_start() {
+  local name=$1 mode=${2:-transaction}; shift $(( $# >= 2 ? 2 : 1 ))
+  local dir="$HARNESS_DIR/$name" port
+  mkdir -p "$dir"
+  printf '"postgres" "%s"\n' "$TEST_PASSWORD" > "$dir/userlist.txt"
+  : > "$dir/databases.ini"
+  for _ in 1 2 3 4 5; do
+    port=$(free_port)
+    {
+      echo "[databases]"
+      echo "%include $dir/databases.ini"
+      echo "[pgbouncer]"
+      echo "listen_addr = 127.0.0.1"
+      echo "listen_port = $port"
+      echo "unix_socket_dir = $dir"
+      echo "auth_type = scram-sha-256"
+      echo "auth_file = $dir/userlist.txt"
+      echo "admin_users = postgres"
+      echo "pool_mode = $mode"
+      echo "max_client_conn = 200"
+      echo "default_pool_size = 20"
+      echo "logfile = $dir/log"
+      echo "pidfile = $dir/pid"
+      echo "server_login_retry = 1"
+      echo "ignore_startup_parameters = extra_float_digits,options"
+      for line in "$@"; do echo "$line"; done
+    } > "$dir/pgbouncer.ini"
+    [ "$(id -u)" -eq 0 ] && chown -R postgres "$dir"
+    if as_pg pgbouncer -d -q "$dir/pgbouncer.ini" 2>>"$dir/stderr"; then
+      for _ in $(seq 1 50); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        sleep 0.1
+      done
+      echo "$port" > "$dir/port"
+      HARNESS_BOUNCERS+=("$dir")
+      return 0
+    fi
+  done
+  echo "harness: cannot start pgbouncer $name" >&2
+  return 1
+}
+HARNESS_BOUNCERS=()
+harness_stop_bouncers() {
+  for d in "${HARNESS_BOUNCERS[@]}"; do
+    [ -f "$d/pid" ] && kill -TERM "$(cat "$d/pid")" 2>/dev/null || true
+  done
+}
+
+# pgbouncer_set_database NAME DBNAME CLUSTER [REALDB]: points the entry DBNAME
+# of PgBouncer NAME at cluster CLUSTER (database REALDB, default DBNAME), then RELOAD.
+pgbouncer_set_database() {
+  local name=$1 db=$2 cluster=$3 real=${4:-$2}
+  local dir="$HARNESS_DIR/$name"
+  grep -v "^$db = " "$dir/databases.ini" > "$dir/databases.ini.new" || true
+  echo "$db = host=127.0.0.1 port=$(cluster_port "$cluster") dbname=$real" >> "$dir/databases.ini.new"
+  mv "$dir/databases.ini.new" "$dir/databases.ini"
+  [ "$(id -u)" -eq 0 ] && chown postgres "$dir/databases.ini"
+  pgbouncer_admin "$name" -c "RELOAD" >/dev/null
+}
+
+# pgbouncer_admin NAME psql-args...: the admin console of PgBouncer NAME.
+pgbouncer_admin() {
+  local name=$1; shift
+  PGPASSWORD=$TEST_PASSWORD psql -X -q -At -h 127.0.0.1 -p "$(cluster_port "$name")" -U postgres -d pgbouncer "$@"
+}
+pgbouncer_admin_dsn() {
+  echo "host=127.0.0.1 port=$(cluster_port "$1") dbname=pgbouncer user=postgres password=$TEST_PASSWORD"
 }
