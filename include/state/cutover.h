@@ -78,6 +78,9 @@ bool		cutover_identity_restore_statements(PGconn *tgt, const char *slot, StrList
 /* Forgets the relaxed identity columns of slot once they are restored. */
 bool		cutover_forget_relaxed_identities(PGconn *tgt, const char *slot);
 
+/* The statement that drops the whole state schema (cleanup). */
+const char *cutover_drop_state_statement(void);
+
 /*
  * The target's view of a migration for `status`: the migration row joined
  * with the applied position and the follower's live state.

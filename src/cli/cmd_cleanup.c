@@ -166,7 +166,7 @@ cmd_cleanup(Options *opts)
 		rc = EXIT_SQL;
 	if (rc == EXIT_OK && !opts->keep_state)
 	{
-		if (!run_or_print(tgt, "target", "DROP SCHEMA IF EXISTS pgcutover CASCADE", opts->dry_run))
+		if (!run_or_print(tgt, "target", cutover_drop_state_statement(), opts->dry_run))
 			rc = EXIT_SQL;
 		else if (!opts->dry_run)
 			log_info("dropped schema pgcutover on the target");

@@ -3,8 +3,8 @@
  *	  The statements on schema pgcutover that the switchover, `status` and
  *	  `cleanup` need: the fence record and the switched-over mark on the
  *	  migration row, the drain's applied position, the relaxed identity
- *	  columns, the follower's live state, and the reverse migration on the
- *	  old source.  Callers see functions and structs, never table names.
+ *	  columns, the follower's live state, the reverse migration on the old
+ *	  source, and dropping the schema.  Callers see functions and structs, never table names.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +189,12 @@ cutover_forget_relaxed_identities(PGconn *tgt, const char *slot)
 
 	PQclear(res);
 	return ok;
+}
+
+const char *
+cutover_drop_state_statement(void)
+{
+	return "DROP SCHEMA IF EXISTS pgcutover CASCADE";
 }
 
 bool

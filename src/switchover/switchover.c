@@ -17,7 +17,6 @@
  *	  leaves the follower running.  --dry-run prints every statement.  What
  *	  the run did is returned in a SwitchoverResult; src/cli/ prints it.
  */
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +32,6 @@
 #include "outcome.h"
 #include "pgconn.h"
 #include "signals.h"
-#include "state.h"
 #include "status.h"
 #include "subprocess.h"
 #include "switchover.h"
