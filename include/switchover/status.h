@@ -11,6 +11,8 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "outcome.h"
+
 typedef struct Status
 {
 	char		state[32];
@@ -34,8 +36,21 @@ typedef struct Status
 	json_t	   *warnings;
 } Status;
 
-/* Reads the state of slot; OUTCOME_STATE when nothing was ever started. src may be NULL. */
-int			status_read(PGconn *src, PGconn *tgt, const char *slot, Status *s);
+/*
+ * Reads the state of slot into *s (always initialised: free it with
+ * status_free); OUTCOME_STATE when nothing was ever started.  src may be NULL.
+ */
+Outcome		status_read(PGconn *src, PGconn *tgt, const char *slot, Status *s);
 void		status_free(Status *s);
+
+/*
+ * Reads the state of slot until a live follower's lag is <= max_lag
+ * (OUTCOME_OK), the slot is gone (OUTCOME_STATE) or timeout seconds passed
+ * (OUTCOME_TIMEOUT; timeout <= 0 waits for ever).  On these three outcomes
+ * *last holds the last reading, for the caller to report and free; on any
+ * other (a failed reading) *last is empty.
+ */
+Outcome		status_wait_lag(PGconn *src, PGconn *tgt, const char *slot, double max_lag,
+							double timeout, Status *last);
 
 #endif

@@ -1,15 +1,53 @@
 /*
  * switchover.h
- *	  The switchover itself, for `switchover` and `migrate`.
+ *	  The switchover engine, for `switchover` and `migrate`: what a run did
+ *	  (SwitchoverResult) and its report, which src/cli/ prints.
  */
 #ifndef PGCUTOVER_SWITCHOVER_H
 #define PGCUTOVER_SWITCHOVER_H
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <jansson.h>
 
+#include "lsn.h"
 #include "options.h"
+#include "outcome.h"
+#include "verify.h"
 
-/* Runs the switchover; *report gets its JSON report (steps, downtime, verify). */
-int			switchover_run(Options *opts, json_t **report);
+typedef struct SwitchoverResult
+{
+	Outcome		outcome;
+	bool		connected;		/* it reached both databases (else no report) */
+	char	   *slot;
+	bool		dry_run;
+	bool		reverse;		/* --reverse: a rollback slot was asked for */
+	json_t	   *steps;			/* [{step, ms}] in the order they ran */
+	double		downtime_ms;	/* fence to target ready; 0 unless done */
+	double		total_ms;
+	double		lag_at_fence;	/* seconds; < 0: unknown */
+	char		fence_marker_lsn[LSN_FORMAT_LEN + 8];	/* "" when none was written */
+	bool		source_fenced;	/* the source is read-only now */
+	bool		already_switched_over;	/* a previous run completed it */
+	char	   *switched_over_at;	/* when, if already_switched_over */
+	bool		verified;		/* verify ran: verify holds its result */
+	VerifyResult verify;
+} SwitchoverResult;
 
-#endif
+/*
+ * Runs the switchover of opts->slot and fills *result (always, also on
+ * failure: free it with switchover_result_free).  --dry-run prints every
+ * statement to stdout instead of running it.
+ */
+Outcome		switchover_run(const Options *opts, SwitchoverResult *result);
+void		switchover_result_free(SwitchoverResult *result);
+
+/*
+ * The run's report, for src/cli/ to print: a JSON document (NULL when the
+ * run did not reach both databases; exit_code is the caller's, the engine
+ * does not number outcomes), and the human lines (none after a failure).
+ */
+json_t	   *switchover_report_json(const SwitchoverResult *result, int exit_code);
+void		switchover_report_print(const SwitchoverResult *result, FILE *out);
+
+#endif							/* PGCUTOVER_SWITCHOVER_H */

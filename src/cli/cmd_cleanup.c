@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cutover.h"
 #include "ddl_capture.h"
 #include "fence.h"
 #include "log.h"
@@ -123,8 +124,8 @@ cmd_cleanup(Options *opts)
 	PGconn	   *src = NULL,
 			   *tgt = NULL;
 	MigrationState st = {0};
+	CutoverRecord cutover = {0};
 	int			rc = EXIT_OK;
-	char	   *fenced = NULL;
 
 	if (opts->source == NULL || opts->target == NULL)
 	{
@@ -150,18 +151,9 @@ cmd_cleanup(Options *opts)
 			log_info("released the snapshot keeper (pid %d)", lease.keeper_pid);
 		}
 	}
-	if (st.found)
-	{
-		const char *params[1] = {opts->slot};
-		PGresult   *res = PQexecParams(tgt, "SELECT fenced_at IS NOT NULL AND phase <> 'switched_over' "
-									   "FROM pgcutover.migration WHERE slot_name = $1",
-									   1, NULL, params, NULL, NULL, 0);
-
-		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-			fenced = pg_strdup(PQgetvalue(res, 0, 0));
-		PQclear(res);
-	}
-	if (fenced && fenced[0] == 't')
+	/* an unreadable record is one without a fence to lift */
+	if (st.found && cutover_read_record(tgt, opts->slot, &cutover) &&
+		cutover.fenced && !cutover.switched_over)
 	{
 		if (!unfence_database(src, opts->dry_run))
 			rc = EXIT_SQL;
@@ -174,7 +166,7 @@ cmd_cleanup(Options *opts)
 		rc = EXIT_SQL;
 	if (rc == EXIT_OK && !opts->keep_state)
 	{
-		if (!run_or_print(tgt, "target", "DROP SCHEMA IF EXISTS pgcutover CASCADE", opts->dry_run))
+		if (!run_or_print(tgt, "target", cutover_drop_state_statement(), opts->dry_run))
 			rc = EXIT_SQL;
 		else if (!opts->dry_run)
 			log_info("dropped schema pgcutover on the target");
@@ -185,7 +177,7 @@ cmd_cleanup(Options *opts)
 		printf("{\"command\": \"cleanup\", \"ok\": true, \"exit_code\": 0, \"slot\": \"%s\", \"dry_run\": %s}\n",
 			   opts->slot, opts->dry_run ? "true" : "false");
 done:
-	free(fenced);
+	cutover_record_free(&cutover);
 	state_free(&st);
 	PQfinish(src);
 	PQfinish(tgt);

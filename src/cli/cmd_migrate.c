@@ -32,8 +32,7 @@ typedef struct Database
 	Options		opts;			/* shallow copy with source, target, slot of its own */
 	pid_t		follower;
 	int			copy_rc;
-	int			switchover_rc;
-	json_t	   *switchover;
+	json_t	   *switchover;		/* its report; NULL if it did not run */
 	double		copy_seconds;
 } Database;
 
@@ -122,8 +121,8 @@ wait_caught_up(Database *d, double deadline)
 	while (tgt && !signals_interrupts() && now_seconds() < deadline)
 	{
 		Status		s;
-		int			rc = status_read(src, tgt, d->opts.slot, &s);
-		bool		done = rc == EXIT_OK && s.follower_alive && s.lag_seconds >= 0 &&
+		Outcome		outcome = status_read(src, tgt, d->opts.slot, &s);
+		bool		done = outcome == OUTCOME_OK && s.follower_alive && s.lag_seconds >= 0 &&
 			s.lag_seconds <= d->opts.max_lag;
 		int			wstatus;
 
@@ -201,9 +200,13 @@ switch_over_all(Database *dbs, int n)
 	for (int i = 0; i < n && rc == EXIT_OK; i++)
 	{
 		Options		cleanup = dbs[i].opts;
+		SwitchoverResult result;
 
 		log_info("switching over %s", dbs[i].opts.slot);
-		rc = dbs[i].switchover_rc = switchover_run(&dbs[i].opts, &dbs[i].switchover);
+		rc = exit_code_for(switchover_run(&dbs[i].opts, &result));
+		dbs[i].switchover = switchover_report_json(&result, rc);
+		switchover_report_print(&result, stdout);
+		switchover_result_free(&result);
 		if (rc != EXIT_OK)
 			break;
 		if ((rc = wait_follower(&dbs[i])) != EXIT_OK)

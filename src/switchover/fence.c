@@ -7,10 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
+#include "cutover.h"
 #include "fence.h"
 #include "log.h"
 #include "pgconn.h"
-#include "alloc.h"
 #include "subprocess.h"
 
 bool
@@ -93,26 +94,17 @@ run_shell_command(const char *what, const char *command, bool dry_run)
 bool
 restore_identity_columns(PGconn *tgt, const char *slot, bool dry_run)
 {
-	const char *params[1] = {slot};
-	PGresult   *res = PQexecParams(tgt,
-								   "SELECT pg_catalog.format('ALTER TABLE %I.%I ALTER COLUMN %I SET GENERATED ALWAYS', "
-								   "  nspname, relname, attname) FROM pgcutover.identity_always WHERE slot_name = $1",
-								   1, NULL, params, NULL, NULL, 0);
+	StrList		statements = {0};
 	bool		ok = true;
 
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-	{
-		PQclear(res);
-		return true;			/* no state table: nothing was relaxed */
-	}
-	for (int i = 0; i < PQntuples(res) && ok; i++)
-		ok = run_or_print(tgt, "target", PQgetvalue(res, i, 0), dry_run);
-	PQclear(res);
+	if (!cutover_identity_restore_statements(tgt, slot, &statements))
+		goto done;				/* no state table: nothing was relaxed */
+	for (int i = 0; i < statements.count && ok; i++)
+		ok = run_or_print(tgt, "target", statements.items[i], dry_run);
+	/* best effort: a stale record only restores an identity column twice */
 	if (ok && !dry_run)
-	{
-		res = PQexecParams(tgt, "DELETE FROM pgcutover.identity_always WHERE slot_name = $1",
-						   1, NULL, params, NULL, NULL, 0);
-		PQclear(res);
-	}
+		(void) cutover_forget_relaxed_identities(tgt, slot);
+done:
+	strlist_free(&statements);
 	return ok;
 }

@@ -1,7 +1,8 @@
 /*
- * cmd_switchover.c
- *	  `pgcutover switchover`: the moment the application moves.  With a
- *	  follower running (another process or migrate's child):
+ * switchover.c
+ *	  The switchover engine, the moment the application moves; run by
+ *	  `pgcutover switchover` and by `migrate --switchover`.  With a follower
+ *	  running (another process or migrate's child):
  *
  *	    1. wait until lag <= --max-lag
  *	    2. fence writes on the source                        <- downtime starts
@@ -13,9 +14,9 @@
  *	    7. mark the migration switched over; the follower exits 0
  *
  *	  Any failure, timeout or SIGINT before the end lifts the fence and
- *	  leaves the follower running.  --dry-run prints every statement.
+ *	  leaves the follower running.  --dry-run prints every statement.  What
+ *	  the run did is returned in a SwitchoverResult; src/cli/ prints it.
  */
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,34 +25,29 @@
 
 #include <jansson.h>
 
-#include "cli.h"
+#include "cutover.h"
 #include "fence.h"
 #include "log.h"
 #include "lsn.h"
 #include "outcome.h"
 #include "pgconn.h"
 #include "signals.h"
-#include "state.h"
 #include "status.h"
 #include "subprocess.h"
 #include "switchover.h"
 #include "verify.h"
 
+/* One run: its connections, what it holds, and what it reports. */
 typedef struct Switchover
 {
-	Options    *opts;
+	const Options *opts;
 	PGconn	   *src;
 	PGconn	   *tgt;
 	bool		fenced;
 	bool		fenced_by_command;	/* the fence is --fence-command's (this or a killed run) */
 	double		t_fence;
-	double		lag_at_fence;
-	char		marker[LSN_FORMAT_LEN + 8];
-	json_t	   *steps;
-	VerifyResult verify;
-	bool		verified;
-	bool		already_done;	/* a previous run completed the switchover */
 	char	   *reverse_slot;	/* created or reused by this run: dropped on abort */
+	SwitchoverResult *result;
 } Switchover;
 
 static void
@@ -59,41 +55,35 @@ step_done(Switchover *sw, const char *name, double t0)
 {
 	double		ms = (now_seconds() - t0) * 1000;
 
-	json_array_append_new(sw->steps, json_pack("{s:s, s:f}", "step", name, "ms", ms));
+	json_array_append_new(sw->result->steps, json_pack("{s:s, s:f}", "step", name, "ms", ms));
 	log_info("switchover step %-10s %8.1f ms", name, ms);
 }
 
 static void
 set_fenced_state(Switchover *sw, bool fenced)
 {
-	const char *params[2] = {sw->opts->slot, sw->opts->fence ? sw->opts->fence : "default"};
-	PGresult   *res;
+	bool		recorded;
 
 	if (sw->opts->dry_run)
 		return;
-	/* (the unfence statement used "$2 IS NOT NULL", whose type the server
-	 * cannot infer: it failed, and the state said "fenced" after an abort) */
-	res = fenced
-		? PQexecParams(sw->tgt, "UPDATE pgcutover.migration SET fenced_at = now(), fence_mode = $2 WHERE slot_name = $1",
-					   2, NULL, params, NULL, NULL, 0)
-		: PQexecParams(sw->tgt, "UPDATE pgcutover.migration SET fenced_at = NULL, fence_mode = NULL WHERE slot_name = $1",
-					   1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	recorded = fenced
+		? cutover_record_fence(sw->tgt, sw->opts->slot, sw->opts->fence ? sw->opts->fence : "default")
+		: cutover_record_unfence(sw->tgt, sw->opts->slot);
+	if (!recorded)
 	{
 		char	   *e = db_error(sw->tgt);
 
 		log_warn("cannot record the fence state on the target: %s", e);
 		free(e);
 	}
-	PQclear(res);
 }
 
-/* Lifts the fence and says so; returns code. */
-static int
-abort_switchover(Switchover *sw, int code, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+/* Lifts the fence and says so; returns outcome. */
+static Outcome
+abort_switchover(Switchover *sw, Outcome outcome, const char *fmt,...) __attribute__((format(printf, 3, 4)));
 
-static int
-abort_switchover(Switchover *sw, int code, const char *fmt,...)
+static Outcome
+abort_switchover(Switchover *sw, Outcome outcome, const char *fmt,...)
 {
 	va_list		ap;
 	char	   *msg;
@@ -116,7 +106,7 @@ abort_switchover(Switchover *sw, int code, const char *fmt,...)
 		sw->reverse_slot = NULL;
 	}
 	if (!sw->fenced)
-		return code;
+		return outcome;
 	if (sw->fenced_by_command)
 		log_error("the source was fenced by your --fence-command: UNDO IT NOW so the application can write again; the follower keeps running");
 	else if (unfence_database(sw->src, sw->opts->dry_run))
@@ -128,7 +118,7 @@ abort_switchover(Switchover *sw, int code, const char *fmt,...)
 	else
 		log_error("THE SOURCE IS STILL FENCED (read-only) and lifting it failed; fix: ALTER DATABASE %s RESET default_transaction_read_only",
 				  PQdb(sw->src));
-	return code;
+	return outcome;
 }
 
 static bool
@@ -139,55 +129,47 @@ interrupted(void)
 
 /*
  * A rerun after a switchover that was killed (SIGKILL, a crash, a lost
- * terminal): the state on the target says how far it got.  Returns -1 to go
- * on, or an exit code to stop with.
+ * terminal): the state on the target says how far it got.  Returns true
+ * with *outcome set to stop there, false to go on.
  */
-static int
-take_over_killed_run(Switchover *sw)
+static bool
+take_over_killed_run(Switchover *sw, Outcome *outcome)
 {
-	const char *params[1] = {sw->opts->slot};
-	PGresult   *res = PQexecParams(sw->tgt,
-								   "SELECT phase, fenced_at IS NOT NULL, coalesce(fence_mode, ''), "
-								   "  coalesce(switched_over_at::text, ''), coalesce(fenced_at::text, '') "
-								   "FROM pgcutover.migration WHERE slot_name = $1",
-								   1, NULL, params, NULL, NULL, 0);
-	int			rc = -1;
+	CutoverRecord rec;
+	bool		stop = false;
 
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-	{
-		PQclear(res);
-		return -1;				/* no state: wait_for_lag says so */
-	}
-	if (strcmp(PQgetvalue(res, 0, 0), "switched_over") == 0)
+	if (!cutover_read_record(sw->tgt, sw->opts->slot, &rec) || !rec.found)
+		goto done;				/* no state: wait_for_lag says so */
+	if (rec.switched_over)
 	{
 		log_info("the migration of slot %s was already switched over (at %s): nothing to do; the source stays read-only",
-				 sw->opts->slot, PQgetvalue(res, 0, 3));
-		if (!sw->opts->json)
-			printf("switchover already complete (slot %s, at %s): nothing to do\n", sw->opts->slot,
-				   PQgetvalue(res, 0, 3));
-		sw->already_done = true;
-		rc = OUTCOME_OK;
+				 sw->opts->slot, rec.switched_over_at ? rec.switched_over_at : "");
+		sw->result->already_switched_over = true;
+		sw->result->switched_over_at = pg_strdup(rec.switched_over_at ? rec.switched_over_at : "");
+		*outcome = OUTCOME_OK;
+		stop = true;
 	}
-	else if (PQgetvalue(res, 0, 1)[0] == 't')
+	else if (rec.fenced)
 	{
 		/* a killed run's fence: this run owns it now, and lifts it if it fails */
 		sw->fenced = true;
-		sw->fenced_by_command = strcmp(PQgetvalue(res, 0, 2), "none") == 0;
+		sw->fenced_by_command = rec.fenced_by_command;
 		log_warn("a previous switchover of slot %s was interrupted with the source fenced (since %s): this run takes over and lifts the fence if it fails",
-				 sw->opts->slot, PQgetvalue(res, 0, 4));
+				 sw->opts->slot, rec.fenced_at ? rec.fenced_at : "");
 	}
-	PQclear(res);
-	return rc;
+done:
+	cutover_record_free(&rec);
+	return stop;
 }
 
 /* Step 1: polls the follower's state until lag <= --max-lag. */
-static int
+static Outcome
 wait_for_lag(Switchover *sw, double deadline)
 {
 	for (;;)
 	{
 		Status		s;
-		int			rc = status_read(sw->src, sw->tgt, sw->opts->slot, &s);
+		Outcome		rc = status_read(sw->src, sw->tgt, sw->opts->slot, &s);
 		bool		alive = s.follower_alive;
 		double		lag = s.lag_seconds;
 		bool		slot_gone = rc == OUTCOME_OK && (strcmp(s.state, "slot_missing") == 0 || strcmp(s.state, "slot_lost") == 0);
@@ -204,7 +186,7 @@ wait_for_lag(Switchover *sw, double deadline)
 			return abort_switchover(sw, OUTCOME_STATE, "no follower is running for slot %s; fix: start 'pgcutover follow' and retry", sw->opts->slot);
 		if ((lag >= 0 && lag <= sw->opts->max_lag) || sw->opts->dry_run)
 		{
-			sw->lag_at_fence = lag;
+			sw->result->lag_at_fence = lag;
 			return OUTCOME_OK;
 		}
 		if (interrupted())
@@ -216,7 +198,7 @@ wait_for_lag(Switchover *sw, double deadline)
 }
 
 /* Steps 2 and 3: fence, then wait until the marker is durably applied. */
-static int
+static Outcome
 fence_and_drain(Switchover *sw, double deadline)
 {
 	double		t0 = now_seconds();
@@ -254,29 +236,21 @@ fence_and_drain(Switchover *sw, double deadline)
 	t0 = now_seconds();
 	if (sw->opts->dry_run)
 	{
-		printf("[source] %s;\n[target] -- wait until pgcutover.apply_progress.applied_lsn >= that LSN\n", marker_sql);
+		printf("[source] %s;\n[target] %s\n", marker_sql, cutover_drain_wait_description());
 		step_done(sw, "drain", t0);
 		return OUTCOME_OK;
 	}
 	if ((lsn = db_scalar(sw->src, marker_sql)) == NULL)
 		return abort_switchover(sw, OUTCOME_SQL, "cannot write the fence marker on the source");
-	snprintf(sw->marker, sizeof(sw->marker), "%s", lsn);
+	snprintf(sw->result->fence_marker_lsn, sizeof(sw->result->fence_marker_lsn), "%s", lsn);
 	free(lsn);
-	for (;;)
+	while (!cutover_applied_reached(sw->tgt, sw->opts->slot, sw->result->fence_marker_lsn))
 	{
-		const char *params[2] = {sw->opts->slot, sw->marker};
-		PGresult   *res = db_query_params(sw->tgt,
-										  "SELECT applied_lsn >= $2::pg_lsn FROM pgcutover.apply_progress WHERE slot_name = $1",
-										  2, params);
-		bool		done = res && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
-
-		PQclear(res);
-		if (done)
-			break;
 		if (interrupted())
 			return abort_switchover(sw, OUTCOME_INTERRUPTED, "interrupted while draining");
 		if (now_seconds() > deadline)
-			return abort_switchover(sw, OUTCOME_TIMEOUT, "the follower did not apply the fence marker %s within --timeout", sw->marker);
+			return abort_switchover(sw, OUTCOME_TIMEOUT, "the follower did not apply the fence marker %s within --timeout",
+									sw->result->fence_marker_lsn);
 		usleep(1000);
 	}
 	step_done(sw, "drain", t0);
@@ -284,14 +258,14 @@ fence_and_drain(Switchover *sw, double deadline)
 }
 
 /* Step 4: every sequence on the target set to the source's value + gap. */
-static int
+static Outcome
 sync_sequences(Switchover *sw)
 {
 	double		t0 = now_seconds();
 	PGresult   *res = db_query(sw->src,
 							   "SELECT format('%I.%I', schemaname, sequencename), last_value FROM pg_catalog.pg_sequences "
 							   "WHERE last_value IS NOT NULL AND schemaname <> 'pgcutover'");
-	int			rc = OUTCOME_OK;
+	Outcome		rc = OUTCOME_OK;
 
 	if (res == NULL)
 		return abort_switchover(sw, OUTCOME_SQL, "cannot read the source's sequences");
@@ -313,24 +287,26 @@ sync_sequences(Switchover *sw)
 }
 
 /* Step 5: verify, exact now that the source is fenced and drained. */
-static int
+static Outcome
 verify_fenced(Switchover *sw)
 {
 	double		t0 = now_seconds();
+	VerifyResult *verify = &sw->result->verify;
 
 	if (sw->opts->skip_verify || sw->opts->dry_run)
 		return OUTCOME_OK;
-	if (!verify_run(sw->src, sw->tgt, sw->opts, &sw->verify))
+	if (!verify_run(sw->src, sw->tgt, sw->opts, verify))
 		return abort_switchover(sw, OUTCOME_SQL, "verification failed to run");
-	sw->verified = true;
+	sw->result->verified = true;
 	step_done(sw, "verify", t0);
-	if (sw->verify.mismatches == 0 && sw->verify.sequences_behind == 0)
+	if (verify->mismatches == 0 && verify->sequences_behind == 0)
 		return OUTCOME_OK;
-	verify_print(&sw->verify, stderr);
+	/* stderr, before the verdict: the differences are part of the error */
+	verify_print(verify, stderr);
 	if (sw->opts->abort_on_mismatch)
-		return abort_switchover(sw, OUTCOME_MISMATCH, "%d table(s) differ after the drain", sw->verify.mismatches);
+		return abort_switchover(sw, OUTCOME_MISMATCH, "%d table(s) differ after the drain", verify->mismatches);
 	log_error("VERIFICATION FOUND %d DIFFERENT TABLE(S): the source STAYS FENCED (read-only) so you can inspect; fix: investigate, then either 'pgcutover cleanup' (lifts the fence) or rerun with --abort-on-mismatch",
-			  sw->verify.mismatches);
+			  verify->mismatches);
 	return OUTCOME_MISMATCH;
 }
 
@@ -340,7 +316,7 @@ verify_fenced(Switchover *sw)
  * migration that starts exactly there.  `follow --source TARGET --target
  * SOURCE --slot <slot>_reverse` then keeps the old database current.
  */
-static int
+static Outcome
 prepare_reverse(Switchover *sw)
 {
 	double		t0 = now_seconds();
@@ -348,7 +324,7 @@ prepare_reverse(Switchover *sw)
 	char	   *lit = db_quote_literal(sw->tgt, slot);
 	char	   *sql = psprintf("SELECT lsn::text FROM pg_catalog.pg_create_logical_replication_slot(%s, 'wal2json')", lit);
 	char	   *lsn = NULL;
-	int			rc = OUTCOME_OK;
+	Outcome		rc = OUTCOME_OK;
 
 	if (sw->opts->dry_run)
 	{
@@ -376,29 +352,8 @@ prepare_reverse(Switchover *sw)
 		goto done;
 	}
 	sw->reverse_slot = pg_strdup(slot);
-	{
-		const char *params[3] = {slot, lsn, sw->opts->slot};
-		PGresult   *res = NULL;
-		PGresult   *filters = PQexecParams(sw->tgt,
-										   "SELECT include_schema::text, exclude_schema::text, include_table::text, exclude_table::text "
-										   "FROM pgcutover.migration WHERE slot_name = $1", 1, NULL, params + 2, NULL, NULL, 0);
-		const char *p7[7] = {slot, lsn, "{}", "{}", "{}", "{}", NULL};
-
-		if (PQresultStatus(filters) == PGRES_TUPLES_OK && PQntuples(filters) == 1)
-			for (int i = 0; i < 4; i++)
-				p7[2 + i] = PQgetvalue(filters, 0, i);
-		if (state_install(sw->src))
-			res = db_query_params(sw->src,
-								  "INSERT INTO pgcutover.migration (slot_name, run_id, phase, consistent_lsn, "
-								  "  include_schema, exclude_schema, include_table, exclude_table, copy_finished_at) "
-								  "VALUES ($1, md5(random()::text), 'copied', $2, $3, $4, $5, $6, now()) "
-								  "ON CONFLICT (slot_name) DO UPDATE SET phase = 'copied', consistent_lsn = EXCLUDED.consistent_lsn",
-								  6, p7);
-		PQclear(filters);
-		if (res == NULL)
-			rc = abort_switchover(sw, OUTCOME_SQL, "cannot record the reverse migration on the old source");
-		PQclear(res);
-	}
+	if (!cutover_record_reverse_migration(sw->tgt, sw->opts->slot, sw->src, slot, lsn))
+		rc = abort_switchover(sw, OUTCOME_SQL, "cannot record the reverse migration on the old source");
 	if (rc == OUTCOME_OK)
 		step_done(sw, "reverse", t0);
 done:
@@ -410,12 +365,10 @@ done:
 }
 
 /* Steps 6 and 7. */
-static int
+static Outcome
 finish_switchover(Switchover *sw)
 {
 	double		t0 = now_seconds();
-	const char *params[1] = {sw->opts->slot};
-	PGresult   *res;
 
 	if (sw->opts->post_command)
 	{
@@ -431,118 +384,86 @@ finish_switchover(Switchover *sw)
 		return abort_switchover(sw, OUTCOME_SQL, "cannot restore identity columns on the target");
 	if (sw->opts->dry_run)
 	{
-		printf("[target] UPDATE pgcutover.migration SET phase = 'switched_over' WHERE slot_name = '%s';\n", sw->opts->slot);
+		char	   *sql = cutover_mark_switched_over_sql(sw->opts->slot);
+
+		printf("[target] %s;\n", sql);
+		free(sql);
 		return OUTCOME_OK;
 	}
-	res = db_query_params(sw->tgt,
-						  "UPDATE pgcutover.migration SET phase = 'switched_over', switched_over_at = now() WHERE slot_name = $1",
-						  1, params);
-	PQclear(res);
-	return res ? OUTCOME_OK : abort_switchover(sw, OUTCOME_SQL, "cannot record the switchover on the target");
+	if (!cutover_mark_switched_over(sw->tgt, sw->opts->slot))
+		return abort_switchover(sw, OUTCOME_SQL, "cannot record the switchover on the target");
+	return OUTCOME_OK;
 }
 
-static json_t *
-report_json(Switchover *sw, int rc, double t_start, double downtime)
+/* Runs the steps in order; the first that fails ends the run. */
+static Outcome
+run_steps(Switchover *sw, double deadline)
 {
-	json_t	   *doc = json_pack("{s:s, s:s, s:b, s:i, s:b, s:O, s:f, s:f}", "command", "switchover",
-								"slot", sw->opts->slot, "ok", rc == OUTCOME_OK, "exit_code", rc,
-								"dry_run", sw->opts->dry_run, "steps", sw->steps,
-								"downtime_ms", rc == OUTCOME_OK ? downtime : 0.0,
-								"total_ms", (now_seconds() - t_start) * 1000);
+	Outcome		rc;
 
-	json_object_set_new(doc, "lag_at_fence_seconds", sw->lag_at_fence >= 0 ? json_real(sw->lag_at_fence) : json_null());
-	json_object_set_new(doc, "fence_marker_lsn", sw->marker[0] ? json_string(sw->marker) : json_null());
-	json_object_set_new(doc, "source_fenced", json_boolean((sw->fenced || sw->already_done) && !sw->opts->dry_run));
-	json_object_set_new(doc, "already_switched_over", json_boolean(sw->already_done));
-	if (sw->verified)
-		json_object_set_new(doc, "verify", verify_json(&sw->verify));
-	return doc;
+	if (!sw->opts->dry_run && take_over_killed_run(sw, &rc))
+		return rc;
+	if ((rc = wait_for_lag(sw, deadline)) != OUTCOME_OK ||
+		(rc = fence_and_drain(sw, deadline)) != OUTCOME_OK ||
+		(rc = sync_sequences(sw)) != OUTCOME_OK ||
+		(rc = verify_fenced(sw)) != OUTCOME_OK ||
+		(sw->opts->reverse && (rc = prepare_reverse(sw)) != OUTCOME_OK))
+		return rc;
+	return finish_switchover(sw);
 }
 
-static void
-print_report(Switchover *sw, int rc, double downtime)
+Outcome
+switchover_run(const Options *opts, SwitchoverResult *result)
 {
-	if (rc != OUTCOME_OK || sw->already_done)
-		return;
-	printf("switchover %s: write downtime %.1f ms (fence to target ready), lag at fence %.3f s\n",
-		   sw->opts->dry_run ? "rehearsed (dry run, nothing changed)" : "complete", downtime,
-		   sw->lag_at_fence > 0 ? sw->lag_at_fence : 0);
-	for (size_t i = 0; i < json_array_size(sw->steps); i++)
-	{
-		json_t	   *st = json_array_get(sw->steps, i);
-
-		printf("  %-10s %8.1f ms\n", json_string_value(json_object_get(st, "step")),
-			   json_real_value(json_object_get(st, "ms")));
-	}
-	if (sw->verified)
-		printf("  verified: %d tables identical, %d sequences not behind\n", sw->verify.ntables,
-			   sw->verify.sequences - sw->verify.sequences_behind);
-	if (!sw->opts->dry_run)
-		printf("  the source stays read-only; the target is writable; the follower stops by itself\n");
-	if (sw->opts->reverse && !sw->opts->dry_run)
-		printf("  rollback path: run 'pgcutover follow --source <target> --target <old source> --slot %s_reverse' to keep the old database current\n",
-			   sw->opts->slot);
-}
-
-int
-switchover_run(Options *opts, json_t **report)
-{
-	Switchover	sw = {.opts = opts, .lag_at_fence = -1};
+	Switchover	sw = {.opts = opts, .result = result};
 	double		t_start = now_seconds();
 	double		deadline = t_start + (opts->timeout > 0 ? opts->timeout : 300);
-	double		downtime;
-	int			rc;
+	Outcome		rc;
 
-	*report = NULL;
+	memset(result, 0, sizeof(*result));
+	result->slot = pg_strdup(opts->slot);
+	result->dry_run = opts->dry_run;
+	result->reverse = opts->reverse;
+	result->lag_at_fence = -1;
+	result->steps = json_array();
 	if (opts->source == NULL || opts->target == NULL)
 	{
 		log_error("switchover needs both databases; fix: pass --source and --target");
-		return OUTCOME_USAGE;
+		rc = OUTCOME_USAGE;
+		goto done;
 	}
 	signals_install();
 	subprocess_set_cancel(signals_interrupt_flag());
 	if (!db_connect_both(opts, &sw.src, &sw.tgt))
 	{
-		subprocess_set_cancel(NULL);
-		return OUTCOME_CONNECTION;
+		rc = OUTCOME_CONNECTION;
+		goto done;
 	}
+	result->connected = true;
 	/* the marker must reach the walsender now, not at the next WAL writer round */
 	db_exec(sw.src, "SET synchronous_commit = on");
-	sw.steps = json_array();
-	if (!opts->dry_run && (rc = take_over_killed_run(&sw)) >= 0)
-		;
-	else if ((rc = wait_for_lag(&sw, deadline)) == OUTCOME_OK &&
-		(rc = fence_and_drain(&sw, deadline)) == OUTCOME_OK &&
-		(rc = sync_sequences(&sw)) == OUTCOME_OK &&
-		(rc = verify_fenced(&sw)) == OUTCOME_OK &&
-		(!opts->reverse || (rc = prepare_reverse(&sw)) == OUTCOME_OK))
-		rc = finish_switchover(&sw);
-	downtime = sw.t_fence > 0 ? (now_seconds() - sw.t_fence) * 1000 : 0;
+	rc = run_steps(&sw, deadline);
+	if (rc == OUTCOME_OK && sw.t_fence > 0)
+		result->downtime_ms = (now_seconds() - sw.t_fence) * 1000;
 	if (rc == OUTCOME_OK && sw.fenced && opts->dry_run)
 		unfence_database(sw.src, true);
-	*report = report_json(&sw, rc, t_start, downtime);
-	if (!opts->json)
-		print_report(&sw, rc, downtime);
+	result->source_fenced = (sw.fenced || result->already_switched_over) && !opts->dry_run;
+done:
+	result->outcome = rc;
+	result->total_ms = (now_seconds() - t_start) * 1000;
 	subprocess_set_cancel(NULL);
-	json_decref(sw.steps);
 	free(sw.reverse_slot);
-	verify_free(&sw.verify);
 	PQfinish(sw.src);
 	PQfinish(sw.tgt);
 	return rc;
 }
 
-int
-cmd_switchover(Options *opts)
+void
+switchover_result_free(SwitchoverResult *result)
 {
-	json_t	   *report;
-	int			rc = switchover_run(opts, &report);
-
-	if (opts->json && report)
-	{
-		json_dumpf(report, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-	}
-	json_decref(report);
-	return rc;
+	free(result->slot);
+	free(result->switched_over_at);
+	json_decref(result->steps);
+	verify_free(&result->verify);
+	memset(result, 0, sizeof(*result));
 }

@@ -1,0 +1,154 @@
+/*
+ * cmd_status.c
+ *	  `pgcutover status`: prints what the migration of one slot is doing
+ *	  (src/switchover/status.c reads it), once, again every --watch-interval
+ *	  with --watch, or once the lag is small enough with --wait-lag.  Human
+ *	  lines, or one JSON document per reading with --json.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "log.h"
+#include "pgconn.h"
+#include "status.h"
+
+static json_t *
+status_json(const Status *s, const char *slot, ExitCode code)
+{
+	json_t	   *doc = json_pack("{s:s, s:s, s:s}", "command", "status", "state", s->state, "slot", slot);
+
+	json_object_set_new(doc, "phase", json_string(s->phase));
+	json_object_set_new(doc, "source_lsn", s->source_lsn ? json_string(s->source_lsn) : json_null());
+	json_object_set_new(doc, "applied_lsn", s->applied_lsn ? json_string(s->applied_lsn) : json_null());
+	json_object_set_new(doc, "lag_bytes", json_integer(s->lag_bytes));
+	json_object_set_new(doc, "lag_seconds", s->lag_seconds >= 0 ? json_real(s->lag_seconds) : json_null());
+	json_object_set_new(doc, "txn_per_sec", json_real(s->txn_per_sec));
+	json_object_set_new(doc, "rows_per_sec", json_real(s->rows_per_sec));
+	json_object_set_new(doc, "follower_pid", s->follower_pid ? json_integer(s->follower_pid) : json_null());
+	json_object_set_new(doc, "follower_alive", json_boolean(s->follower_alive));
+	json_object_set_new(doc, "follower_last_seen", s->last_seen ? json_string(s->last_seen) : json_null());
+	json_object_set_new(doc, "slot_exists", json_boolean(s->slot_exists));
+	json_object_set_new(doc, "slot_active", json_boolean(s->slot_active));
+	json_object_set_new(doc, "slot_retained_wal_bytes", json_integer(s->retained));
+	json_object_set_new(doc, "wal_status", s->wal_status ? json_string(s->wal_status) : json_null());
+	json_object_set_new(doc, "last_error", s->last_error ? json_string(s->last_error) : json_null());
+	json_object_set_new(doc, "warnings", json_incref(s->warnings));
+	json_object_set_new(doc, "exit_code", json_integer(code));
+	return doc;
+}
+
+static void
+print_human(const Status *s, const char *slot, FILE *out)
+{
+	char		lag[32];
+
+	if (s->lag_seconds >= 0)
+		snprintf(lag, sizeof(lag), "%.3f s", s->lag_seconds);
+	else
+		snprintf(lag, sizeof(lag), "unknown");
+	fprintf(out, "slot            %s\nstate           %s (phase %s)\n", slot, s->state, s->phase);
+	fprintf(out, "follower        %s", s->follower_alive ? "running" : "not running");
+	if (s->follower_pid)
+		fprintf(out, ", pid %d, last seen %s", s->follower_pid, s->last_seen ? s->last_seen : "?");
+	fprintf(out, "\nsource lsn      %s\napplied lsn     %s\n", s->source_lsn ? s->source_lsn : "?",
+			s->applied_lsn ? s->applied_lsn : "-");
+	fprintf(out, "lag             %lld bytes, %s\nrate            %.0f txn/s, %.0f rows/s\n",
+			(long long) s->lag_bytes, lag, s->txn_per_sec, s->rows_per_sec);
+	fprintf(out, "slot on source  %s, %s, retains %lld kB of WAL\n",
+			s->slot_exists ? (s->slot_active ? "active" : "inactive") : "MISSING",
+			s->wal_status ? s->wal_status : "-", (long long) (s->retained / 1024));
+	if (s->last_error)
+		fprintf(out, "last error      %s\n", s->last_error);
+	for (size_t i = 0; i < json_array_size(s->warnings); i++)
+		fprintf(out, "WARNING         %s\n", json_string_value(json_array_get(s->warnings, i)));
+}
+
+/* Prints one reading, taken with the given outcome. */
+static void
+print_reading(const Options *opts, const Status *s, Outcome outcome)
+{
+	if (opts->json)
+	{
+		json_t	   *doc = status_json(s, opts->slot, exit_code_for(outcome));
+
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(doc);
+	}
+	else if (outcome == OUTCOME_STATE)
+		printf("no migration for slot %s on the target (never started); run 'pgcutover copy' first\n", opts->slot);
+	else
+		print_human(s, opts->slot, stdout);
+	fflush(stdout);
+}
+
+/* --wait-lag: the engine waits, the last reading is printed. */
+static Outcome
+wait_lag(const Options *opts, PGconn *src, PGconn *tgt)
+{
+	Status		last;
+	Outcome		outcome = status_wait_lag(src, tgt, opts->slot, opts->wait_lag, opts->timeout, &last);
+
+	if (outcome == OUTCOME_OK || outcome == OUTCOME_STATE || outcome == OUTCOME_TIMEOUT)
+		print_reading(opts, &last, outcome);
+	status_free(&last);
+	return outcome;
+}
+
+/* One reading, or with --watch one every --watch-interval until a failure. */
+static Outcome
+read_and_print(const Options *opts, PGconn *src, PGconn *tgt)
+{
+	Outcome		outcome;
+
+	do
+	{
+		Status		s;
+
+		outcome = status_read(src, tgt, opts->slot, &s);
+		if (opts->watch && isatty(STDOUT_FILENO))
+			printf("\033[H\033[2J");
+		print_reading(opts, &s, outcome);
+		status_free(&s);
+		if (opts->watch)
+			usleep((useconds_t) (opts->watch_interval * 1e6));
+	} while (opts->watch && (outcome == OUTCOME_OK || outcome == OUTCOME_STATE));
+	return outcome;
+}
+
+int
+cmd_status(Options *opts)
+{
+	char	   *err = NULL;
+	PGconn	   *tgt;
+	PGconn	   *src = NULL;
+	Outcome		outcome;
+
+	if (opts->target == NULL)
+	{
+		log_error("status reads the target's state; fix: pass --target (and --source for slot details)");
+		return exit_code_for(OUTCOME_USAGE);
+	}
+	if ((tgt = db_connect(opts->target, "target", CONN_NORMAL, &err)) == NULL)
+	{
+		log_error("%s", err);
+		free(err);
+		return exit_code_for(OUTCOME_CONNECTION);
+	}
+	if (opts->source && (src = db_connect(opts->source, "source", CONN_NORMAL, &err)) == NULL)
+	{
+		log_warn("%s (showing the target's view only)", err);
+		free(err);
+	}
+	if (opts->wait_lag >= 0)
+		outcome = wait_lag(opts, src, tgt);
+	else
+		outcome = read_and_print(opts, src, tgt);
+	PQfinish(src);
+	PQfinish(tgt);
+	return exit_code_for(outcome);
+}

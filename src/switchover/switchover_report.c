@@ -1,0 +1,67 @@
+/*
+ * switchover_report.c
+ *	  What a switchover run reports: its JSON document and its human lines.
+ *	  Built from a SwitchoverResult; the caller (src/cli/: `switchover` and
+ *	  `migrate`) decides whether and where they are printed.
+ */
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "switchover.h"
+#include "verify.h"
+
+json_t *
+switchover_report_json(const SwitchoverResult *result, int exit_code)
+{
+	bool		ok = result->outcome == OUTCOME_OK;
+	json_t	   *doc;
+
+	if (!result->connected)
+		return NULL;
+	doc = json_pack("{s:s, s:s, s:b, s:i, s:b, s:O, s:f, s:f}", "command", "switchover",
+					"slot", result->slot, "ok", ok, "exit_code", exit_code,
+					"dry_run", result->dry_run, "steps", result->steps,
+					"downtime_ms", ok ? result->downtime_ms : 0.0,
+					"total_ms", result->total_ms);
+	json_object_set_new(doc, "lag_at_fence_seconds",
+						result->lag_at_fence >= 0 ? json_real(result->lag_at_fence) : json_null());
+	json_object_set_new(doc, "fence_marker_lsn",
+						result->fence_marker_lsn[0] ? json_string(result->fence_marker_lsn) : json_null());
+	json_object_set_new(doc, "source_fenced", json_boolean(result->source_fenced));
+	json_object_set_new(doc, "already_switched_over", json_boolean(result->already_switched_over));
+	if (result->verified)
+		json_object_set_new(doc, "verify", verify_json(&result->verify));
+	return doc;
+}
+
+void
+switchover_report_print(const SwitchoverResult *result, FILE *out)
+{
+	if (result->already_switched_over)
+	{
+		fprintf(out, "switchover already complete (slot %s, at %s): nothing to do\n", result->slot,
+				result->switched_over_at);
+		return;
+	}
+	if (result->outcome != OUTCOME_OK)
+		return;
+	fprintf(out, "switchover %s: write downtime %.1f ms (fence to target ready), lag at fence %.3f s\n",
+			result->dry_run ? "rehearsed (dry run, nothing changed)" : "complete", result->downtime_ms,
+			result->lag_at_fence > 0 ? result->lag_at_fence : 0);
+	for (size_t i = 0; i < json_array_size(result->steps); i++)
+	{
+		json_t	   *step = json_array_get(result->steps, i);
+
+		fprintf(out, "  %-10s %8.1f ms\n", json_string_value(json_object_get(step, "step")),
+				json_real_value(json_object_get(step, "ms")));
+	}
+	if (result->verified)
+		fprintf(out, "  verified: %d tables identical, %d sequences not behind\n", result->verify.ntables,
+				result->verify.sequences - result->verify.sequences_behind);
+	if (!result->dry_run)
+		fprintf(out, "  the source stays read-only; the target is writable; the follower stops by itself\n");
+	if (result->reverse && !result->dry_run)
+		fprintf(out, "  rollback path: run 'pgcutover follow --source <target> --target <old source> --slot %s_reverse' to keep the old database current\n",
+				result->slot);
+}
