@@ -40,6 +40,11 @@ src_sql -c "UPDATE kept SET v = v + 10" -c "DELETE FROM left_out" >/dev/null
 
 run_pgcutover status --source "$SRC_DSN" --target "$TGT_DSN" --wait-lag 0 --timeout 60
 assert_eq 0 "$RC" "follow caught up after three reconnects"
+# status reads the follower's row, published once a second: wait for the rows too
+for _ in $(seq 1 300); do
+  [ "$(src_sql -c "SELECT count(*), sum(v) FROM kept")" = "$(tgt_sql -c "SELECT count(*), sum(v) FROM kept")" ] && break
+  sleep 0.1
+done
 assert_eq yes "$(kill -0 "$follower" 2>/dev/null && echo yes || echo no)" "the same follower is still running (left_out stayed filtered)"
 assert_eq 3 "$(grep -cF "reconnected" "$FOLLOW_ERR")" "follow reconnected three times"
 
