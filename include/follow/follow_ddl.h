@@ -3,7 +3,7 @@
  *	  What `follow` does with a DDL command captured on the source
  *	  (sql/ddl_capture.sql): apply it on the target at its place in the
  *	  stream, skip it, or stop with the command and the fix.  A stop is
- *	  recorded on the target (apply_progress.ddl_stop_lsn) so that
+ *	  recorded on the target (progress_record_ddl_stop) so that
  *	  `follow --resume-after-ddl` skips exactly that command once the
  *	  operator has dealt with it.
  */
@@ -20,8 +20,12 @@
 
 typedef struct FollowDdl FollowDdl;
 
-/* NULL + *errmsg on a bad --ddl or --ddl-exclude. */
-FollowDdl  *follow_ddl_create(const Options *opts, char **errmsg);
+/*
+ * NULL + *errmsg on a bad --ddl or --ddl-exclude.  selection holds the
+ * table filters that decide which objects' DDL is replicated; it is read at
+ * every DDL, so it must outlive the FollowDdl.
+ */
+FollowDdl  *follow_ddl_create(const Options *opts, const Options *selection, char **errmsg);
 void		follow_ddl_destroy(FollowDdl *d);
 
 /*
@@ -32,10 +36,10 @@ bool		follow_ddl_prepare(FollowDdl *d, PGconn *source, PGconn *state);
 
 /*
  * Handles one captured DDL message at lsn inside a source transaction.
- * Returns OUTCOME_OK, or an exit code with *errmsg (malloc'd, one line with
+ * Returns OUTCOME_OK, or the failure with *errmsg (malloc'd, one line with
  * the fix).
  */
-int			follow_ddl_handle(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn,
+Outcome		follow_ddl_handle(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn,
 							  const char *content, size_t len, char **errmsg);
 
 #endif							/* PGCUTOVER_FOLLOW_DDL_H */

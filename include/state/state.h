@@ -32,8 +32,22 @@ bool		state_install(PGconn *tgt);
 bool		state_load(PGconn *tgt, const char *slot, MigrationState *st);
 void		state_free(MigrationState *st);
 
-/* Adds the copy's include/exclude filters of slot to opts (for follow). */
-bool		state_load_filters(PGconn *tgt, const char *slot, Options *opts);
+/* The table filters the copy of a migration was made with. */
+typedef struct CopyFilters
+{
+	StrList		include_schema;
+	StrList		exclude_schema;
+	StrList		include_table;
+	StrList		exclude_table;
+} CopyFilters;
+
+/*
+ * Reads the copy's include/exclude filters of slot into *filters, replacing
+ * whatever it held (so a second call never duplicates); false on SQL error,
+ * with *filters emptied.
+ */
+bool		state_load_filters(PGconn *tgt, const char *slot, CopyFilters *filters);
+void		state_free_filters(CopyFilters *filters);
 
 /* Sets phase (and updated_at) of the migration; false on SQL error. */
 bool		state_set_phase(PGconn *tgt, const char *slot, const char *phase);

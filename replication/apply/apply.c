@@ -16,8 +16,8 @@
  *
  *	  Commit of a group: sync and check every result (an UPDATE or DELETE
  *	  that hit no row means the target diverged: stop), resolve NaN and
- *	  Infinity, then advance pgcutover.apply_progress and COMMIT in the same
- *	  transaction.  A source transaction whose end LSN is not beyond the
+ *	  Infinity, then advance the slot's applied position (progress.h) and COMMIT in
+ *	  the same transaction.  A source transaction whose end LSN is not beyond the
  *	  durable position is skipped whole, so nothing is applied twice.
  */
 #include <stdarg.h>
@@ -32,13 +32,14 @@
 #include "nanfix.h"
 #include "outcome.h"
 #include "pgconn.h"
+#include "progress.h"
 #include "alloc.h"
 #include "strbuf.h"
 #include "tablemeta.h"
 
 
 bool
-apply_fail(Apply *a, int code, const char *fmt,...)
+apply_fail(Apply *a, Outcome outcome, const char *fmt,...)
 {
 	va_list		ap;
 	char	   *msg;
@@ -50,7 +51,7 @@ apply_fail(Apply *a, int code, const char *fmt,...)
 	va_end(ap);
 	a->error = log_redact(msg);
 	free(msg);
-	a->exit_code = code;
+	a->outcome = outcome;
 	return false;
 }
 
@@ -217,27 +218,18 @@ rollback_group(Apply *a)
 static bool
 commit_group(Apply *a)
 {
-	char		lsn[LSN_FORMAT_LEN];
-	char		txns[24],
-				rows[24];
-	const char *params[5];
-
 	if (!a->group_open)
 		return true;
 	/* first prove every statement did what it should */
 	if (!apply_flush_rows(a) || !apply_sync_results(a) || !resolve_nans(a))
 		return false;
-	snprintf(txns, sizeof(txns), "%lld", (long long) a->group_txns);
-	snprintf(rows, sizeof(rows), "%lld", (long long) a->group_rows);
-	params[0] = a->cfg.slot;
-	params[1] = lsn_format(a->group_end_lsn, lsn);
-	params[2] = a->group_commit_time[0] ? a->group_commit_time : NULL;
-	params[3] = txns;
-	params[4] = rows;
-	if (!send_query(a, "UPDATE pgcutover.apply_progress SET applied_lsn = $2, source_commit_time = $3, "
-					"txns = txns + $4, rows = rows + $5, updated_at = now() WHERE slot_name = $1",
-					5, params, "recording the applied position") ||
-		!send_query(a, "COMMIT", 0, NULL, "COMMIT") ||
+	/* the position advances in this transaction and pipeline: exactly once */
+	if (!progress_send_advance(a->tgt, a->cfg.slot, a->group_end_lsn,
+							   a->group_commit_time[0] ? a->group_commit_time : NULL,
+							   a->group_txns, a->group_rows))
+		return apply_fail(a, OUTCOME_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
+	apply_push_pending(a, -1, "recording the applied position", NULL);
+	if (!send_query(a, "COMMIT", 0, NULL, "COMMIT") ||
 		!apply_sync_results(a))
 		return false;
 
@@ -462,7 +454,7 @@ bool
 apply_ddl(Apply *a, const char *sql, const char *after_sql, const char *search_path,
 		  const DdlMissing *missing, int nmissing)
 {
-	const char *params[4];
+	const char *params[1];
 
 	if (a->error)
 		return false;
@@ -492,16 +484,15 @@ apply_ddl(Apply *a, const char *sql, const char *after_sql, const char *search_p
 		return false;
 	for (int i = 0; i < nmissing; i++)
 	{
-		params[0] = missing[i].schema;
-		params[1] = missing[i].table;
-		params[2] = missing[i].column;
-		params[3] = missing[i].value;
-		if (!send_query(a, "SELECT pgcutover.ddl_fix_missing($1, $2, $3, $4)", 4, params,
-						"setting the source's default on existing rows"))
-			return false;
+		if (!progress_send_ddl_fix_missing(a->tgt, missing[i].schema, missing[i].table,
+										   missing[i].column, missing[i].value))
+			return apply_fail(a, OUTCOME_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
+		apply_push_pending(a, -1, "setting the source's default on existing rows", NULL);
 	}
-	params[0] = a->cfg.slot;
-	if (!send_query(a, "SELECT pgcutover.relax_identity($1)", 1, params, "relaxing identity columns") ||
+	if (!progress_send_relax_identity(a->tgt, a->cfg.slot))
+		return apply_fail(a, OUTCOME_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
+	apply_push_pending(a, -1, "relaxing identity columns", NULL);
+	if (!send_query(a, "DEALLOCATE ALL", 0, NULL, "DEALLOCATE") ||
 		!send_query(a, "DEALLOCATE ALL", 0, NULL, "DEALLOCATE") ||
 		!apply_sync_results(a))
 		return false;
@@ -574,18 +565,17 @@ apply_error(const Apply *a)
 	return a->error ? a->error : "no error";
 }
 
-int
-apply_exit_code(const Apply *a)
+Outcome
+apply_outcome(const Apply *a)
 {
-	return a->error ? a->exit_code : OUTCOME_OK;
+	return a->error ? a->outcome : OUTCOME_OK;
 }
 
 /* Session settings and the durable position; false with a->error set. */
 static bool
 prepare_target(Apply *a)
 {
-	const char *params[1] = {a->cfg.slot};
-	PGresult   *res;
+	AppliedPosition pos;
 
 	if (!db_exec(a->tgt, "SET session_replication_role = replica"))
 		return apply_fail(a, OUTCOME_PREFLIGHT,
@@ -595,23 +585,12 @@ prepare_target(Apply *a)
 		return apply_fail(a, OUTCOME_SQL, "cannot configure the target session");
 	if ((a->search_path = db_scalar(a->tgt, "SHOW search_path")) == NULL)
 		return apply_fail(a, OUTCOME_SQL, "cannot read search_path on the target");
-	res = db_query_params(a->tgt,
-						  "INSERT INTO pgcutover.apply_progress (slot_name, applied_lsn) "
-						  "SELECT slot_name, consistent_lsn FROM pgcutover.migration WHERE slot_name = $1 "
-						  "ON CONFLICT (slot_name) DO NOTHING", 1, params);
-	PQclear(res);
-	if (res == NULL)
+	if (!progress_ensure_row(a->tgt, a->cfg.slot))
 		return apply_fail(a, OUTCOME_SQL, "cannot record the apply position on the target");
-	res = db_query_params(a->tgt,
-						  "SELECT applied_lsn::text, coalesce(source_commit_time::text, '') "
-						  "FROM pgcutover.apply_progress WHERE slot_name = $1", 1, params);
-	if (res == NULL || PQntuples(res) != 1 || !lsn_parse(PQgetvalue(res, 0, 0), &a->totals.durable_lsn))
-	{
-		PQclear(res);
+	if (!progress_read_applied(a->tgt, a->cfg.slot, &pos))
 		return apply_fail(a, OUTCOME_STATE, "no migration for slot %s on the target; fix: run 'pgcutover copy' first", a->cfg.slot);
-	}
-	snprintf(a->totals.last_commit_time, sizeof(a->totals.last_commit_time), "%s", PQgetvalue(res, 0, 1));
-	PQclear(res);
+	a->totals.durable_lsn = pos.applied_lsn;
+	snprintf(a->totals.last_commit_time, sizeof(a->totals.last_commit_time), "%s", pos.commit_time);
 	return true;
 }
 
@@ -623,20 +602,18 @@ prepare_target(Apply *a)
 static bool
 relax_identity_columns(Apply *a)
 {
-	const char *params[1] = {a->cfg.slot};
-	PGresult   *res = db_query_params(a->tgt, "SELECT pgcutover.relax_identity($1)", 1, params);
+	int			relaxed = progress_relax_identity(a->tgt, a->cfg.slot);
 
-	if (res == NULL)
+	if (relaxed < 0)
 		return apply_fail(a, OUTCOME_SQL, "cannot relax the GENERATED ALWAYS identity columns on the target");
-	if (atoi(PQgetvalue(res, 0, 0)) > 0)
-		log_info("%s GENERATED ALWAYS identity column(s) are BY DEFAULT on the target while it follows; switchover restores them",
-				 PQgetvalue(res, 0, 0));
-	PQclear(res);
+	if (relaxed > 0)
+		log_info("%d GENERATED ALWAYS identity column(s) are BY DEFAULT on the target while it follows; switchover restores them",
+				 relaxed);
 	return true;
 }
 
 Apply *
-apply_open(const ApplyConfig *cfg, char **errmsg, int *exit_code)
+apply_open(const ApplyConfig *cfg, char **errmsg, Outcome *outcome)
 {
 	Apply	   *a = pg_malloc0(sizeof(Apply));
 
@@ -651,14 +628,14 @@ apply_open(const ApplyConfig *cfg, char **errmsg, int *exit_code)
 	if ((a->tgt = db_connect(cfg->target_dsn, "target", CONN_NORMAL, errmsg)) == NULL ||
 		(a->meta = db_connect(cfg->target_dsn, "target", CONN_NORMAL, errmsg)) == NULL)
 	{
-		*exit_code = OUTCOME_CONNECTION;
+		*outcome = OUTCOME_CONNECTION;
 		apply_close(a);
 		return NULL;
 	}
 	if (!prepare_target(a) || !relax_identity_columns(a) || PQenterPipelineMode(a->tgt) != 1)
 	{
 		*errmsg = pg_strdup(a->error ? a->error : "cannot enter pipeline mode on the target");
-		*exit_code = a->error ? a->exit_code : OUTCOME_BUG;
+		*outcome = a->error ? a->outcome : OUTCOME_BUG;
 		apply_close(a);
 		return NULL;
 	}

@@ -12,6 +12,7 @@
 
 #include "apply_int.h"
 #include "apply_sql.h"
+#include "keydedup.h"
 #include "alloc.h"
 #include "outcome.h"
 
@@ -135,8 +136,9 @@ gather_params(Apply *a, const int *idx, int n)
 
 /* Hash of the key of buffered UPDATE row i (its last nkey parameters). */
 static unsigned
-key_hash(Apply *a, int i)
+key_hash(void *arg, int i)
 {
+	const Apply *a = arg;
 	const PreparedStmt *shape = a->rows[i].shape;
 	unsigned	h = 2166136261u;
 
@@ -152,8 +154,9 @@ key_hash(Apply *a, int i)
 }
 
 static bool
-same_key(Apply *a, int i, int j)
+same_key(void *arg, int i, int j)
 {
+	const Apply *a = arg;
 	const PreparedStmt *shape = a->rows[i].shape;
 
 	for (int k = shape->nparams - a->rows[i].table->nkey; k < shape->nparams; k++)
@@ -165,38 +168,6 @@ same_key(Apply *a, int i, int j)
 			return false;
 	}
 	return true;
-}
-
-/* Keeps only the last row of each key in idx[0..n-1] (order kept); returns the count. */
-static int
-keep_last_per_key(Apply *a, int *idx, int n)
-{
-	int			size = 16;
-	int		   *slots;
-	int			kept = 0;
-
-	while (size < 2 * n)
-		size *= 2;
-	slots = pg_malloc0(sizeof(int) * size);
-	for (int i = n - 1; i >= 0; i--)
-	{
-		unsigned	h = key_hash(a, idx[i]) & (unsigned) (size - 1);
-		bool		seen = false;
-
-		while (slots[h] != 0 && !seen)
-		{
-			seen = same_key(a, idx[i], slots[h] - 1);
-			h = (h + 1) & (unsigned) (size - 1);
-		}
-		if (!seen)
-		{
-			slots[h] = idx[i] + 1;
-			idx[n - 1 - kept++] = idx[i];	/* compacts towards the end */
-		}
-	}
-	memmove(idx, idx + n - kept, sizeof(int) * kept);
-	free(slots);
-	return kept;
 }
 
 /*
@@ -212,7 +183,7 @@ send_run(Apply *a, int *idx, int n)
 	int			max_batch = MAX_BATCH;
 
 	if (shape->action == CHANGE_UPDATE && n > 1)
-		n = keep_last_per_key(a, idx, n);
+		n = keep_last_per_key(idx, n, key_hash, same_key, a);
 	while (shape->nparams * max_batch > 65535)
 		max_batch /= 2;
 	for (int done = 0; done < n;)

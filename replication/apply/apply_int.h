@@ -83,10 +83,10 @@ struct Apply
 	int			ntruncate;
 
 	char	   *error;
-	int			exit_code;
+	Outcome		outcome;		/* what the first error means, with error */
 };
 
-bool		apply_fail(Apply *a, int code, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+bool		apply_fail(Apply *a, Outcome outcome, const char *fmt,...) __attribute__((format(printf, 3, 4)));
 Pending    *apply_push_pending(Apply *a, int expect_rows, const char *what, const char *table);
 bool		apply_sync_results(Apply *a);
 bool		apply_maybe_sync(Apply *a);

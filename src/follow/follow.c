@@ -1,15 +1,43 @@
 /*
- * cmd_follow.c
- *	  `pgcutover follow`: owns the libev loop and wires the stream, the
+ * follow.c
+ *	  The follow engine: owns the libev loop and wires the stream, the
  *	  decoder and apply together.
  *
  *	    replication socket readable -> stream_read -> decoder -> apply
  *	    idle timer (stream quiet)   -> commit the open group, feedback
  *	    feedback timer              -> standby status update, progress log
- *	    SIGINT / SIGTERM            -> stop after the current transaction
+ *	    heartbeat timer             -> a logical message on the source
+ *	    interrupt pipe (signals.h)  -> stop after the current transaction
+ *	    reconnect timer             -> a new attempt after a lost connection
+ *	    teardown (ev_prepare)       -> frees a failed attempt's connections
  *
  *	  Feedback only ever confirms what apply has durably committed (or, when
  *	  nothing is pending, the server's position: no commit can precede it).
+ *
+ *	  The engine's state, Follow, is split by concern; who may touch what:
+ *
+ *	    cfg        derived from Options before the loop starts (the table
+ *	               selection included: the copy's filters are loaded once);
+ *	               read-only in every callback.
+ *	    conns      the connections of one attempt.  Used by stream_cb,
+ *	               idle_cb, feedback_cb, heartbeat_cb and signal_cb only
+ *	               while attempt_live(); created by reconnect_cb; freed only
+ *	               by teardown_cb (or after the loop), never under a caller:
+ *	               a failure anywhere marks them (mark_for_teardown), which
+ *	               stops the stream and idle watchers, and the next pass of
+ *	               the loop frees them.  This is what keeps stream_read and
+ *	               apply from running on freed memory when one of their
+ *	               callbacks loses a connection.
+ *	    stages     the decoder and the DDL policy: live across attempts;
+ *	               used from stream_cb (on_data).
+ *	    w          the watchers; started and stopped by run_loop,
+ *	               mark_for_teardown, schedule_reconnect and reconnect_cb.
+ *	    stop       stop conditions and the outcome: written by finish,
+ *	               fail_follow and signal_cb; read everywhere.
+ *	    progress   lag, rates, metrics, log pacing: written by on_data
+ *	               (message count, heartbeats), feedback_cb (publish_state,
+ *	               log_progress, identity checks).
+ *	    reconnect  backoff: schedule_reconnect and reconnect_cb only.
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -23,15 +51,16 @@
 
 #include "apply.h"
 #include "catalog.h"
-#include "cli.h"
 #include "ddl.h"
 #include "decoder.h"
+#include "follow.h"
 #include "follow_ddl.h"
 #include "lagtrack.h"
 #include "log.h"
 #include "metrics.h"
 #include "outcome.h"
 #include "pgconn.h"
+#include "progress.h"
 #include "signals.h"
 #include "state.h"
 #include "stream.h"
@@ -40,31 +69,72 @@
 #define FEEDBACK_SECONDS 1.0
 #define LOG_SECONDS 10.0
 #define IDENTITY_CHECK_SECONDS 10.0	/* how often tables are checked for a lost key */
+#define RECONNECT_MAX_SECONDS 30.0
 
-typedef struct Follow
+/* Derived from Options before the loop; read-only afterwards. */
+typedef struct FollowConfig
 {
-	Options    *opts;
-	struct ev_loop *loop;
-	ev_io		stream_watcher;
-	ev_timer	idle_timer;
-	ev_timer	feedback_timer;
-	ev_timer	heartbeat_timer;
-	ev_timer	reconnect_timer;
-	ev_io		signal_watcher; /* the interrupt pipe of signals.h */
+	const Options *opts;
+	/*
+	 * What is replicated: a copy of opts whose four table filters are the
+	 * command line's and the copy's (read from the target once, at the
+	 * start).  The catalog's filter functions take Options, hence the type.
+	 */
+	Options		selection;
+	Lsn			endpos;			/* --endpos, or INVALID_LSN */
+	ApplyConfig apply;
+} FollowConfig;
 
+/* The connections of one attempt. */
+typedef struct FollowConnections
+{
 	PGconn	   *state;			/* target: holds the follower lock */
-	PGconn	   *source;			/* source: positions, identity checks */
+	PGconn	   *source;			/* source: positions, identity checks, heartbeats */
 	Stream	   *stream;
-	Decoder    *decoder;
 	Apply	   *apply;
+	bool		heartbeats;		/* emitting heartbeats on this source connection */
+	Lsn			confirmed;		/* last position sent as feedback on stream */
+	bool		doomed;			/* marked for teardown: unusable, freed on the
+								 * loop's next pass */
+} FollowConnections;
+
+/* What outlives attempts and turns the stream into applied changes. */
+typedef struct FollowStages
+{
+	Decoder    *decoder;
 	FollowDdl  *ddl;			/* captured DDL: apply, skip or stop */
+} FollowStages;
+
+typedef struct FollowWatchers
+{
+	struct ev_loop *loop;		/* NULL until run_loop */
+	ev_io		stream;			/* the replication socket */
+	ev_io		signal;			/* the interrupt pipe of signals.h */
+	ev_timer	idle;
+	ev_timer	feedback;
+	ev_timer	heartbeat;
+	ev_timer	reconnect;
+	ev_prepare	teardown;		/* frees doomed connections */
+} FollowWatchers;
+
+typedef struct FollowStop
+{
+	Lsn			caught_up_lsn;	/* --until-caught-up: source LSN at start */
+	int			signals_seen;	/* interrupts counted so far */
+	bool		stopping;		/* leave once no transaction is open */
+	bool		slot_gone;		/* the slot was dropped or invalidated: no retry */
+	bool		switched_over;	/* switched over while we reconnected */
+	bool		nothing_to_do;	/* --endpos is applied already */
+	Outcome		outcome;		/* the first failure, or OUTCOME_OK */
+	char	   *first_error;	/* redacted, for the follower's row */
+} FollowStop;
+
+typedef struct FollowProgress
+{
 	LagTracker	lag;
 	MetricsServer *metrics;
-	bool		heartbeats;		/* emitting heartbeats on the source */
-	bool		streamed;		/* streaming started once: connection losses are retried */
-	bool		slot_gone;		/* the slot was dropped or invalidated: no retry */
-	bool		done_elsewhere; /* switched over while we reconnected */
-	double		backoff;		/* seconds before the next reconnect attempt */
+	double		started;		/* monotonic seconds */
+	double		started_epoch;
 	double		behind_since;	/* epoch seconds since lag has been > 0, or 0 */
 	double		txn_rate;		/* smoothed per second */
 	double		row_rate;
@@ -73,42 +143,57 @@ typedef struct Follow
 	double		rate_at;
 	int64_t		retained_bytes;
 	char		wal_status[32];
-	double		started_epoch;
-
-	Lsn			stop_lsn;		/* --until-caught-up: source LSN at start */
-	Lsn			endpos;			/* --endpos */
-	Lsn			confirmed;		/* last position sent as feedback */
-	int			stop_requests;	/* signals received */
-	bool		stopping;		/* leave once no transaction is open */
-	int			exit_code;
-	char	   *last_error;		/* first error, for pgcutover.follower */
 	uint64_t	messages;
-	double		started;
 	double		last_log;
-	double		last_identity_check;
 	int64_t		last_log_txns;
 	int64_t		last_log_rows;
-} Follow;
+	double		last_identity_check;
+} FollowProgress;
 
-static void
-finish(Follow *f, int code)
+typedef struct FollowReconnect
 {
-	if (f->exit_code == OUTCOME_OK)
-		f->exit_code = code;
-	ev_break(f->loop, EVBREAK_ALL);
-}
+	bool		streamed;		/* streaming started once: connection losses are retried */
+	double		backoff;		/* seconds before the next attempt */
+} FollowReconnect;
+
+typedef struct Follow
+{
+	FollowConfig cfg;
+	FollowConnections conns;
+	FollowStages stages;
+	FollowWatchers w;
+	FollowStop	stop;
+	FollowProgress progress;
+	FollowReconnect reconnect;
+} Follow;
 
 static void schedule_reconnect(Follow *f);
 
-/*
- * Logs an error, remembers the first one, and leaves the loop with code; a
- * lost connection after streaming has started is retried instead.
- */
-static void
-fail_follow(Follow *f, int code, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+/* Are this attempt's connections up and usable? */
+static bool
+attempt_live(const Follow *f)
+{
+	return !f->conns.doomed && f->conns.stream != NULL && f->conns.apply != NULL;
+}
 
 static void
-fail_follow(Follow *f, int code, const char *fmt,...)
+finish(Follow *f, Outcome outcome)
+{
+	if (f->stop.outcome == OUTCOME_OK)
+		f->stop.outcome = outcome;
+	if (f->w.loop)
+		ev_break(f->w.loop, EVBREAK_ALL);
+}
+
+/*
+ * Logs an error, remembers the first one, and leaves the loop with outcome;
+ * a lost connection after streaming has started is retried instead.
+ */
+static void
+fail_follow(Follow *f, Outcome outcome, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+
+static void
+fail_follow(Follow *f, Outcome outcome, const char *fmt,...)
 {
 	va_list		ap;
 	char	   *msg;
@@ -116,7 +201,7 @@ fail_follow(Follow *f, int code, const char *fmt,...)
 	va_start(ap, fmt);
 	msg = pvsprintf(fmt, ap);
 	va_end(ap);
-	if (code == OUTCOME_CONNECTION && f->streamed && f->loop && f->stop_requests == 0)
+	if (outcome == OUTCOME_CONNECTION && f->reconnect.streamed && f->w.loop && f->stop.signals_seen == 0)
 	{
 		log_warn("%s", msg);
 		free(msg);
@@ -124,43 +209,42 @@ fail_follow(Follow *f, int code, const char *fmt,...)
 		return;
 	}
 	log_error("%s", msg);
-	if (f->last_error == NULL)
-		f->last_error = log_redact(msg);
+	if (f->stop.first_error == NULL)
+		f->stop.first_error = log_redact(msg);
 	free(msg);
-	if (f->loop)
-		finish(f, code);
-	else if (f->exit_code == OUTCOME_OK)
-		f->exit_code = code;
+	finish(f, outcome);
 }
 
 /* The position safe to confirm: durable, or the server's if nothing is open. */
 static Lsn
 confirmable_lsn(const Follow *f)
 {
-	Lsn			lsn = apply_totals(f->apply)->durable_lsn;
-	Lsn			wal_end = f->stream ? stream_server_wal_end(f->stream) : INVALID_LSN;
+	Lsn			lsn = apply_totals(f->conns.apply)->durable_lsn;
+	Lsn			wal_end = stream_server_wal_end(f->conns.stream);
 
-	if (!apply_in_transaction(f->apply) && !apply_group_open(f->apply) && wal_end > lsn)
+	if (!apply_in_transaction(f->conns.apply) && !apply_group_open(f->conns.apply) && wal_end > lsn)
 		lsn = wal_end;
 	return lsn;
 }
 
-static void
+/* Sends a standby status update; false if that failed the attempt. */
+static bool
 send_feedback(Follow *f, bool request_reply)
 {
 	Lsn			lsn = confirmable_lsn(f);
 
-	if (lsn < f->confirmed)
-		lsn = f->confirmed;
-	if (!stream_send_feedback(f->stream, lsn, request_reply))
+	if (lsn < f->conns.confirmed)
+		lsn = f->conns.confirmed;
+	if (!stream_send_feedback(f->conns.stream, lsn, request_reply))
 	{
-		char	   *e = stream_error(f->stream);
+		char	   *e = stream_error(f->conns.stream);
 
 		fail_follow(f, OUTCOME_CONNECTION, "%s; fix: rerun follow, it resumes from the last applied transaction", e);
 		free(e);
-		return;
+		return false;
 	}
-	f->confirmed = lsn;
+	f->conns.confirmed = lsn;
+	return true;
 }
 
 /* Stops when --until-caught-up / --endpos is reached and nothing is open. */
@@ -169,43 +253,43 @@ check_stop(Follow *f)
 {
 	Lsn			pos;
 
-	if (f->apply == NULL || f->stream == NULL)
+	if (!attempt_live(f))
 	{
-		if (f->stopping)
+		if (f->stop.stopping)
 			finish(f, OUTCOME_OK);	/* stopped while reconnecting */
 		return;
 	}
-	pos = confirmable_lsn(f);
-
-	if (apply_in_transaction(f->apply) || apply_group_open(f->apply))
+	if (apply_in_transaction(f->conns.apply) || apply_group_open(f->conns.apply))
 		return;
-	if (f->stopping ||
-		(f->stop_lsn != INVALID_LSN && pos >= f->stop_lsn) ||
-		(f->endpos != INVALID_LSN && pos >= f->endpos))
-		finish(f, f->stopping && f->stop_requests > 0 ? OUTCOME_OK : OUTCOME_OK);
+	pos = confirmable_lsn(f);
+	if (f->stop.stopping ||
+		(f->stop.caught_up_lsn != INVALID_LSN && pos >= f->stop.caught_up_lsn) ||
+		(f->cfg.endpos != INVALID_LSN && pos >= f->cfg.endpos))
+		finish(f, OUTCOME_OK);
 }
 
 static void
 log_progress(Follow *f, bool force)
 {
+	FollowProgress *p = &f->progress;
 	const ApplyTotals *t;
 	double		now = now_seconds();
-	double		span = now - f->last_log;
+	double		span = now - p->last_log;
 	char		applied[LSN_FORMAT_LEN];
 	Lsn			wal_end;
 
-	if (f->stream == NULL || f->apply == NULL || (!force && span < LOG_SECONDS))
+	if (!attempt_live(f) || (!force && span < LOG_SECONDS))
 		return;
-	t = apply_totals(f->apply);
-	wal_end = stream_server_wal_end(f->stream);
+	t = apply_totals(f->conns.apply);
+	wal_end = stream_server_wal_end(f->conns.stream);
 	log_info("applied %s, %lld txns (%.0f/s), %lld rows (%.0f/s), %lld bytes behind the server",
 			 lsn_format(t->durable_lsn, applied), (long long) t->txns,
-			 span > 0 ? (t->txns - f->last_log_txns) / span : 0.0, (long long) t->rows,
-			 span > 0 ? (t->rows - f->last_log_rows) / span : 0.0,
+			 span > 0 ? (t->txns - p->last_log_txns) / span : 0.0, (long long) t->rows,
+			 span > 0 ? (t->rows - p->last_log_rows) / span : 0.0,
 			 (long long) (wal_end > t->durable_lsn ? wal_end - t->durable_lsn : 0));
-	f->last_log = now;
-	f->last_log_txns = t->txns;
-	f->last_log_rows = t->rows;
+	p->last_log = now;
+	p->last_log_txns = t->txns;
+	p->last_log_rows = t->rows;
 }
 
 /* Handles one logical message (heartbeats, switchover markers). */
@@ -221,7 +305,7 @@ on_logical_message(Follow *f, const Change *c)
 		json_t	   *hb = doc ? json_object_get(doc, "heartbeat") : NULL;
 
 		if (json_is_number(hb))
-			lag_heartbeat(&f->lag, c->lsn, json_number_value(hb), epoch_seconds());
+			lag_heartbeat(&f->progress.lag, c->lsn, json_number_value(hb), epoch_seconds());
 		json_decref(doc);
 	}
 }
@@ -231,12 +315,12 @@ static bool
 on_ddl_message(Follow *f, const Change *c)
 {
 	char	   *err = NULL;
-	int			rc = follow_ddl_handle(f->ddl, f->apply, f->state, c->lsn, c->content,
-									   c->content_len, &err);
+	Outcome		outcome = follow_ddl_handle(f->stages.ddl, f->conns.apply, f->conns.state, c->lsn,
+											c->content, c->content_len, &err);
 
-	if (rc != OUTCOME_OK)
+	if (outcome != OUTCOME_OK)
 	{
-		fail_follow(f, rc, "%s", err);
+		fail_follow(f, outcome, "%s", err);
 		free(err);
 		return false;
 	}
@@ -248,41 +332,56 @@ static void
 heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	Follow	   *f = w->data;
-	const char *params[1] = {f->opts->slot};
+	const char *params[1] = {f->cfg.opts->slot};
 	PGresult   *res;
 
-	(void) loop;
 	(void) revents;
-	if (!f->heartbeats || f->source == NULL)
+	if (!f->conns.heartbeats || !attempt_live(f))
 		return;
-	res = PQexecParams(f->source,
+	res = PQexecParams(f->conns.source,
 					   "SELECT pg_catalog.pg_logical_emit_message(false, 'pgcutover', "
 					   "pg_catalog.json_build_object('heartbeat', extract(epoch FROM pg_catalog.clock_timestamp()), "
 					   "'slot', $1::text)::text)", 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
-		char	   *e = db_error(f->source);
+		char	   *e = db_error(f->conns.source);
 
 		log_warn("heartbeats are off, lag in seconds is less precise on an idle source: %s; fix: GRANT EXECUTE ON FUNCTION pg_catalog.pg_logical_emit_message(boolean, text, text) TO %s on the source",
-				 e, PQuser(f->source));
+				 e, PQuser(f->conns.source));
 		free(e);
-		f->heartbeats = false;
-		ev_timer_stop(f->loop, &f->heartbeat_timer);
-		if (PQstatus(f->source) != CONNECTION_OK)
-			PQreset(f->source);
+		f->conns.heartbeats = false;
+		ev_timer_stop(loop, w);
+		if (PQstatus(f->conns.source) != CONNECTION_OK)
+			PQreset(f->conns.source);
 	}
 	PQclear(res);
 }
 
+/* Is this row change one follow leaves out? */
+static bool
+change_filtered_out(const Follow *f, const Change *c)
+{
+	if (c->action != CHANGE_INSERT && c->action != CHANGE_UPDATE && c->action != CHANGE_DELETE &&
+		c->action != CHANGE_TRUNCATE)
+		return false;
+	/* our own state (reverse direction), or excluded by the copy's filters */
+	return strcmp(c->schema, "pgcutover") == 0 ||
+		!catalog_table_selected(&f->cfg.selection, c->schema, c->table);
+}
+
+/*
+ * One XLogData message.  Returns false to stop reading: the attempt failed
+ * (fail_follow said so) or follow is done (finish).
+ */
 static bool
 on_data(void *arg, Lsn wal_start, const char *data, size_t len)
 {
 	Follow	   *f = arg;
+	Apply	   *apply = f->conns.apply;
 	Change		c;
 	const char *err;
 
-	(void) wal_start;
-	if (!decoder_decode(f->decoder, data, len, &c, &err))
+	if (!decoder_decode(f->stages.decoder, data, len, &c, &err))
 	{
 		fail_follow(f, OUTCOME_BUG, "cannot decode a wal2json message at %X/%X: %s; fix: report this as a bug with the message",
 					(unsigned) (wal_start >> 32), (unsigned) wal_start, err);
@@ -295,31 +394,28 @@ on_data(void *arg, Lsn wal_start, const char *data, size_t len)
 		on_logical_message(f, &c);
 		return true;
 	}
-	if (c.action == CHANGE_BEGIN && f->endpos != INVALID_LSN && c.nextlsn > f->endpos &&
-		!apply_group_open(f->apply))
+	if (c.action == CHANGE_BEGIN && f->cfg.endpos != INVALID_LSN && c.nextlsn > f->cfg.endpos &&
+		!apply_group_open(apply))
 	{
-		finish(f, OUTCOME_OK);		/* this transaction ends beyond --endpos */
+		finish(f, OUTCOME_OK);	/* this transaction ends beyond --endpos */
 		return false;
 	}
-	if ((c.action == CHANGE_INSERT || c.action == CHANGE_UPDATE || c.action == CHANGE_DELETE ||
-		 c.action == CHANGE_TRUNCATE) &&
-		(strcmp(c.schema, "pgcutover") == 0 || !catalog_table_selected(f->opts, c.schema, c.table)))
-		return true;			/* our own state (reverse direction), or excluded by the copy's filters */
-	if (!apply_change(f->apply, &c))
+	if (change_filtered_out(f, &c))
+		return true;
+	if (!apply_change(apply, &c))
 	{
-		fail_follow(f, apply_exit_code(f->apply), "%s", apply_error(f->apply));
+		fail_follow(f, apply_outcome(apply), "%s", apply_error(apply));
 		return false;
 	}
 	/* a long transaction must not starve the walsender of status updates */
-	if (++f->messages % 4096 == 0 && stream_reply_requested(f->stream))
-		send_feedback(f, false);
-	if (f->stream == NULL)
+	if (++f->progress.messages % 4096 == 0 && stream_reply_requested(f->conns.stream) &&
+		!send_feedback(f, false))
 		return false;
-	if (c.action == CHANGE_COMMIT && f->endpos != INVALID_LSN && c.nextlsn >= f->endpos)
+	if (c.action == CHANGE_COMMIT && f->cfg.endpos != INVALID_LSN && c.nextlsn >= f->cfg.endpos)
 	{
-		if (!apply_flush(f->apply))
+		if (!apply_flush(apply))
 		{
-			fail_follow(f, apply_exit_code(f->apply), "%s", apply_error(f->apply));
+			fail_follow(f, apply_outcome(apply), "%s", apply_error(apply));
 			return false;
 		}
 		check_stop(f);
@@ -335,25 +431,26 @@ stream_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void) loop;
 	(void) revents;
-	st = stream_read(f->stream, on_data, f);
-	if (f->stream == NULL)
-		return;					/* a callback lost a connection: reconnecting */
+	st = stream_read(f->conns.stream, on_data, f);
+	if (st == STREAM_STOPPED)
+		return;					/* on_data failed the attempt or finished */
 	if (st == STREAM_ERROR || st == STREAM_END)
 	{
-		char	   *e = stream_error(f->stream);
+		char	   *e = stream_error(f->conns.stream);
 
 		fail_follow(f, OUTCOME_CONNECTION, "%s; fix: rerun follow, it resumes from the last applied transaction", e);
 		free(e);
 		return;
 	}
-	if (stream_reply_requested(f->stream))
-		send_feedback(f, false);
+	if (stream_reply_requested(f->conns.stream) && !send_feedback(f, false))
+		return;
 	/* the stream is quiet for now: commit soon unless more arrives */
-	if (apply_group_open(f->apply) && !apply_in_transaction(f->apply))
-		ev_timer_again(f->loop, &f->idle_timer);
+	if (apply_group_open(f->conns.apply) && !apply_in_transaction(f->conns.apply))
+		ev_timer_again(loop, &f->w.idle);
 	check_stop(f);
 }
 
+/* The stream has been quiet: commit the open group. Stopped with the stream watcher. */
 static void
 idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -361,15 +458,12 @@ idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void) revents;
 	ev_timer_stop(loop, w);
-	if (f->apply == NULL)
-		return;
-	if (!apply_flush(f->apply))
+	if (!apply_flush(f->conns.apply))
 	{
-		fail_follow(f, apply_exit_code(f->apply), "%s", apply_error(f->apply));
+		fail_follow(f, apply_outcome(f->conns.apply), "%s", apply_error(f->conns.apply));
 		return;
 	}
-	send_feedback(f, false);
-	if (f->stream != NULL)
+	if (send_feedback(f, false))
 		check_stop(f);
 }
 
@@ -384,39 +478,26 @@ check_identities(Follow *f)
 	TableList	tables;
 	int			bad = -1;
 
-	f->last_identity_check = now_seconds();
-	if (!catalog_list_tables(f->source, f->opts, &tables))
+	f->progress.last_identity_check = now_seconds();
+	if (!catalog_list_tables(f->conns.source, &f->cfg.selection, &tables))
 		return true;			/* a transient source error: the stream will say more */
 	for (int i = 0; i < tables.count && bad < 0; i++)
 		if (catalog_table_lacks_identity(&tables.tables[i]))
 			bad = i;
 	if (bad >= 0)
 		fail_follow(f, OUTCOME_DRIFT, "table %s has no primary key and no replica identity on the source (any more): its UPDATEs and DELETEs are not decoded; fix: ALTER TABLE %s REPLICA IDENTITY FULL (or add the key back) on the source, then re-copy the table (its changes since the key was lost are missing)",
-				  tables.tables[bad].qualname, tables.tables[bad].qualname);
+					tables.tables[bad].qualname, tables.tables[bad].qualname);
 	catalog_free_tables(&tables);
 	return bad < 0;
-}
-
-/* Has switchover finished?  Then the target is the primary and we are done. */
-static bool
-switched_over(Follow *f)
-{
-	const char *params[1] = {f->opts->slot};
-	PGresult   *res = PQexecParams(f->state, "SELECT phase FROM pgcutover.migration WHERE slot_name = $1",
-								   1, NULL, params, NULL, NULL, 0);
-	bool		done = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-		strcmp(PQgetvalue(res, 0, 0), "switched_over") == 0;
-
-	PQclear(res);
-	return done;
 }
 
 /* Reads the source's WAL position and what the slot retains. */
 static void
 refresh_source_position(Follow *f)
 {
-	const char *params[1] = {f->opts->slot};
-	PGresult   *res = PQexecParams(f->source,
+	FollowProgress *p = &f->progress;
+	const char *params[1] = {f->cfg.opts->slot};
+	PGresult   *res = PQexecParams(f->conns.source,
 								   "SELECT pg_catalog.pg_current_wal_lsn()::text, "
 								   "  (SELECT pg_catalog.pg_current_wal_lsn() - restart_lsn FROM pg_catalog.pg_replication_slots WHERE slot_name = $1), "
 								   "  (SELECT wal_status FROM pg_catalog.pg_replication_slots WHERE slot_name = $1)",
@@ -425,117 +506,91 @@ refresh_source_position(Follow *f)
 
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && lsn_parse(PQgetvalue(res, 0, 0), &cur))
 	{
-		lag_source_position(&f->lag, cur);
-		f->retained_bytes = PQgetisnull(res, 0, 1) ? 0 : strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-		if (strcmp(f->wal_status, PQgetvalue(res, 0, 2)) != 0 && !PQgetisnull(res, 0, 2) &&
+		lag_source_position(&p->lag, cur);
+		p->retained_bytes = PQgetisnull(res, 0, 1) ? 0 : strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		if (strcmp(p->wal_status, PQgetvalue(res, 0, 2)) != 0 && !PQgetisnull(res, 0, 2) &&
 			strcmp(PQgetvalue(res, 0, 2), "reserved") != 0)
 			log_warn("slot %s wal_status is now %s: the source may remove WAL it still needs (%lld MB retained); fix: keep follow caught up, raise max_slot_wal_keep_size",
-					 f->opts->slot, PQgetvalue(res, 0, 2), (long long) (f->retained_bytes >> 20));
-		snprintf(f->wal_status, sizeof(f->wal_status), "%s", PQgetvalue(res, 0, 2));
+					 f->cfg.opts->slot, PQgetvalue(res, 0, 2), (long long) (p->retained_bytes >> 20));
+		snprintf(p->wal_status, sizeof(p->wal_status), "%s", PQgetvalue(res, 0, 2));
 	}
-	else if (PQstatus(f->source) != CONNECTION_OK)
-		PQreset(f->source);
+	else if (PQstatus(f->conns.source) != CONNECTION_OK)
+		PQreset(f->conns.source);
 	PQclear(res);
 }
 
 static LagSample
 current_lag(Follow *f)
 {
-	const ApplyTotals *t = apply_totals(f->apply);
+	const ApplyTotals *t = apply_totals(f->conns.apply);
 	Lsn			pos = confirmable_lsn(f);
-	bool		pending = apply_in_transaction(f->apply) || apply_group_open(f->apply);
+	bool		pending = apply_in_transaction(f->conns.apply) || apply_group_open(f->conns.apply);
 
-	lag_applied(&f->lag, pos, lag_parse_timestamp(t->last_commit_time));
-	return lag_compute(&f->lag, pos, pending, epoch_seconds());
+	lag_applied(&f->progress.lag, pos, lag_parse_timestamp(t->last_commit_time));
+	return lag_compute(&f->progress.lag, pos, pending, epoch_seconds());
 }
 
-/* Rewrites pgcutover.follower and the metrics snapshot (once a second). */
-static void
+/*
+ * Rewrites the follower's row on the target and the metrics snapshot (once
+ * a second); false if the target connection was lost while following (the
+ * attempt failed).
+ */
+static bool
 publish_state(Follow *f, const char *phase, const char *error)
 {
-	const ApplyTotals *t = apply_totals(f->apply);
+	FollowProgress *p = &f->progress;
+	const ApplyTotals *t = apply_totals(f->conns.apply);
 	LagSample	lag = current_lag(f);
 	double		now = now_seconds();
-	char		pid[16], started[32], applied[LSN_FORMAT_LEN], source[LSN_FORMAT_LEN],
-				bytes[24], seconds[32], txns[24], rows[24], trate[32], rrate[32], retained[24], behind[32];
-	const char *params[18];
+	FollowerRow row;
 	MetricsSnapshot snap;
-	PGresult   *res;
 
-	if (now > f->rate_at && f->rate_at > 0)
+	if (now > p->rate_at && p->rate_at > 0)
 	{
-		double		span = now - f->rate_at;
+		double		span = now - p->rate_at;
 
-		f->txn_rate = 0.5 * f->txn_rate + 0.5 * (t->txns - f->rate_txns) / span;
-		f->row_rate = 0.5 * f->row_rate + 0.5 * (t->rows - f->rate_rows) / span;
+		p->txn_rate = 0.5 * p->txn_rate + 0.5 * (t->txns - p->rate_txns) / span;
+		p->row_rate = 0.5 * p->row_rate + 0.5 * (t->rows - p->rate_rows) / span;
 	}
-	f->rate_at = now;
-	f->rate_txns = t->txns;
-	f->rate_rows = t->rows;
+	p->rate_at = now;
+	p->rate_txns = t->txns;
+	p->rate_rows = t->rows;
 	if (lag.caught_up)
-		f->behind_since = 0;
-	else if (f->behind_since == 0)
-		f->behind_since = epoch_seconds();
+		p->behind_since = 0;
+	else if (p->behind_since == 0)
+		p->behind_since = epoch_seconds();
 
-	snprintf(pid, sizeof(pid), "%d", (int) getpid());
-	snprintf(started, sizeof(started), "%.6f", f->started_epoch);
-	snprintf(bytes, sizeof(bytes), "%lld", (long long) lag.bytes);
-	snprintf(seconds, sizeof(seconds), "%.6f", lag.seconds);
-	snprintf(txns, sizeof(txns), "%lld", (long long) t->txns);
-	snprintf(rows, sizeof(rows), "%lld", (long long) t->rows);
-	snprintf(trate, sizeof(trate), "%.1f", f->txn_rate);
-	snprintf(rrate, sizeof(rrate), "%.1f", f->row_rate);
-	snprintf(retained, sizeof(retained), "%lld", (long long) f->retained_bytes);
-	snprintf(behind, sizeof(behind), "%.6f", f->behind_since);
-	params[0] = f->opts->slot;
-	params[1] = pid;
-	params[2] = started;
-	params[3] = phase;
-	params[4] = lsn_format(confirmable_lsn(f), applied);
-	params[5] = f->lag.source_lsn ? lsn_format(f->lag.source_lsn, source) : NULL;
-	params[6] = bytes;
-	params[7] = lag.seconds >= 0 ? seconds : NULL;
-	params[8] = txns;
-	params[9] = rows;
-	params[10] = trate;
-	params[11] = rrate;
-	params[12] = retained;
-	params[13] = f->wal_status[0] ? f->wal_status : NULL;
-	params[14] = f->heartbeats ? "true" : "false";
-	params[15] = f->behind_since > 0 ? behind : NULL;
-	params[16] = error;
-	params[17] = NULL;
-	res = PQexecParams(f->state,
-					   "INSERT INTO pgcutover.follower AS f (slot_name, pid, host, started_at, phase, applied_lsn, source_lsn, "
-					   "  lag_bytes, lag_seconds, txns, rows, txn_per_sec, rows_per_sec, slot_retained_wal_bytes, wal_status, "
-					   "  heartbeat, behind_since, last_error, updated_at) "
-					   "VALUES ($1, $2, pg_catalog.inet_client_addr()::text, pg_catalog.to_timestamp($3), $4, $5, $6, $7, $8, $9, $10, "
-					   "  $11, $12, $13, $14, $15, pg_catalog.to_timestamp($16), $17, pg_catalog.now()) "
-					   "ON CONFLICT (slot_name) DO UPDATE SET pid = EXCLUDED.pid, host = EXCLUDED.host, "
-					   "  started_at = EXCLUDED.started_at, phase = EXCLUDED.phase, applied_lsn = EXCLUDED.applied_lsn, "
-					   "  source_lsn = EXCLUDED.source_lsn, lag_bytes = EXCLUDED.lag_bytes, lag_seconds = EXCLUDED.lag_seconds, "
-					   "  txns = EXCLUDED.txns, rows = EXCLUDED.rows, txn_per_sec = EXCLUDED.txn_per_sec, "
-					   "  rows_per_sec = EXCLUDED.rows_per_sec, slot_retained_wal_bytes = EXCLUDED.slot_retained_wal_bytes, "
-					   "  wal_status = EXCLUDED.wal_status, heartbeat = EXCLUDED.heartbeat, behind_since = EXCLUDED.behind_since, "
-					   "  last_error = coalesce(EXCLUDED.last_error, CASE WHEN EXCLUDED.phase = 'following' THEN NULL ELSE f.last_error END), "
-					   "  updated_at = EXCLUDED.updated_at",
-					   17, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	memset(&row, 0, sizeof(row));
+	row.slot = f->cfg.opts->slot;
+	row.pid = (int) getpid();
+	row.started_epoch = p->started_epoch;
+	row.phase = phase;
+	row.applied_lsn = confirmable_lsn(f);
+	row.source_lsn = p->lag.source_lsn;
+	row.lag_bytes = lag.bytes;
+	row.lag_seconds = lag.seconds;
+	row.txns = t->txns;
+	row.rows = t->rows;
+	row.txn_per_sec = p->txn_rate;
+	row.rows_per_sec = p->row_rate;
+	row.slot_retained_wal_bytes = p->retained_bytes;
+	row.wal_status = p->wal_status[0] ? p->wal_status : NULL;
+	row.heartbeat = f->conns.heartbeats;
+	row.behind_since_epoch = p->behind_since;
+	row.last_error = error;
+	if (!progress_publish_follower(f->conns.state, &row))
 	{
-		char	   *e = db_error(f->state);
+		char	   *e = db_error(f->conns.state);
+		bool		lost = PQstatus(f->conns.state) != CONNECTION_OK && strcmp(phase, "following") == 0;
 
-		PQclear(res);
-		if (PQstatus(f->state) != CONNECTION_OK && strcmp(phase, "following") == 0)
-		{
+		if (lost)
 			fail_follow(f, OUTCOME_CONNECTION, "target connection lost: %s", e);
-			free(e);
-			return;
-		}
-		log_warn("cannot record the follower's state on the target: %s", e);
+		else
+			log_warn("cannot record the follower's state on the target: %s", e);
 		free(e);
-		res = NULL;
+		if (lost)
+			return false;
 	}
-	PQclear(res);
 
 	snap.up = strcmp(phase, "following") == 0;
 	snap.lag_bytes = lag.bytes;
@@ -543,11 +598,12 @@ publish_state(Follow *f, const char *phase, const char *error)
 	snap.transactions = t->txns;
 	snap.rows = t->rows;
 	snap.groups = t->groups;
-	snap.applied_lsn = confirmable_lsn(f);
-	snap.source_lsn = f->lag.source_lsn;
-	snap.slot_retained_wal_bytes = f->retained_bytes;
-	snap.start_time = f->started_epoch;
-	metrics_update(f->metrics, &snap);
+	snap.applied_lsn = row.applied_lsn;
+	snap.source_lsn = p->lag.source_lsn;
+	snap.slot_retained_wal_bytes = p->retained_bytes;
+	snap.start_time = p->started_epoch;
+	metrics_update(p->metrics, &snap);
+	return true;
 }
 
 static void
@@ -557,23 +613,21 @@ feedback_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void) loop;
 	(void) revents;
-	if (f->stream == NULL)
+	if (!attempt_live(f))
 		return;					/* reconnecting */
 	/* ask for a keepalive so an idle server tells us its position */
-	send_feedback(f, f->stop_lsn != INVALID_LSN || f->endpos != INVALID_LSN);
-	if (f->stream == NULL)
+	if (!send_feedback(f, f->stop.caught_up_lsn != INVALID_LSN || f->cfg.endpos != INVALID_LSN))
 		return;
 	refresh_source_position(f);
-	publish_state(f, "following", NULL);
-	if (f->stream == NULL)
+	if (!publish_state(f, "following", NULL))
 		return;
 	log_progress(f, false);
-	if (now_seconds() - f->last_identity_check >= IDENTITY_CHECK_SECONDS && !check_identities(f))
+	if (now_seconds() - f->progress.last_identity_check >= IDENTITY_CHECK_SECONDS && !check_identities(f))
 		return;
-	if (switched_over(f))
+	if (progress_switched_over(f->conns.state, f->cfg.opts->slot))
 	{
-		log_info("the migration of slot %s was switched over: the follower stops", f->opts->slot);
-		f->stopping = true;
+		log_info("the migration of slot %s was switched over: the follower stops", f->cfg.opts->slot);
+		f->stop.stopping = true;
 	}
 	check_stop(f);
 }
@@ -586,18 +640,19 @@ signal_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void) loop;
 	(void) revents;
 	signals_drain();
-	if (signals_interrupts() == f->stop_requests)
+	if (signals_interrupts() == f->stop.signals_seen)
 		return;
-	f->stop_requests = signals_interrupts();
-	if (f->stop_requests > 1)
+	f->stop.signals_seen = signals_interrupts();
+	if (f->stop.signals_seen > 1)
 	{
 		log_warn("second signal: stopping now, the open transaction is rolled back and will be applied again");
 		finish(f, OUTCOME_INTERRUPTED);
 		return;
 	}
 	log_info("signal received: stopping after the current transaction");
-	f->stopping = true;
-	if (f->apply == NULL || (!apply_in_transaction(f->apply) && apply_flush(f->apply)))
+	f->stop.stopping = true;
+	if (!attempt_live(f) ||
+		(!apply_in_transaction(f->conns.apply) && apply_flush(f->conns.apply)))
 		check_stop(f);
 }
 
@@ -623,117 +678,159 @@ static const char *const plugin_options[] = {
 static void
 log_attempt_failed(Follow *f, const char *err)
 {
-	if (f->streamed)
+	if (f->reconnect.streamed)
 		log_warn("%s", err);
 	else
 		log_error("%s", err);
 }
 
-#define FOLLOW_NOTHING_TO_DO (-1)		/* prepare_state: --endpos is behind us */
-
 /* Is --endpos at or before what the target has applied already? */
 static bool
 endpos_applied(Follow *f)
 {
-	const char *params[1] = {f->opts->slot};
-	PGresult   *res = db_query_params(f->state,
-									  "SELECT coalesce((SELECT applied_lsn FROM pgcutover.apply_progress WHERE slot_name = $1), "
-									  "  consistent_lsn)::text FROM pgcutover.migration WHERE slot_name = $1", 1, params);
-	Lsn			applied = INVALID_LSN;
+	Lsn			applied = progress_applied_or_consistent(f->conns.state, f->cfg.opts->slot);
 	char		a[LSN_FORMAT_LEN];
 
-	if (res && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-		lsn_parse(PQgetvalue(res, 0, 0), &applied);
-	PQclear(res);
-	if (applied == INVALID_LSN || f->endpos > applied)
+	if (applied == INVALID_LSN || f->cfg.endpos > applied)
 		return false;
 	log_info("--endpos %s is already applied (the target is at %s): nothing to do; fix: give a later LSN, or leave --endpos out to keep following",
-			 f->opts->endpos, lsn_format(applied, a));
+			 f->cfg.opts->endpos, lsn_format(applied, a));
 	return true;
 }
 
-/* Checks the state, takes the follower lock; returns an exit code. */
-static int
+/*
+ * Checks the state and takes the follower lock.  Sets stop.nothing_to_do
+ * (with OUTCOME_OK) when --endpos is behind us, stop.switched_over when the
+ * migration was switched over during a reconnect.
+ */
+static Outcome
 prepare_state(Follow *f)
 {
+	const Options *opts = f->cfg.opts;
 	char	   *err = NULL;
 	MigrationState st;
 	char	   *sql;
 	char	   *locked;
-	int			rc = OUTCOME_OK;
+	Outcome		outcome = OUTCOME_OK;
 
-	if ((f->state = db_connect(f->opts->target, "target", CONN_NORMAL, &err)) == NULL)
+	if ((f->conns.state = db_connect(opts->target, "target", CONN_NORMAL, &err)) == NULL)
 	{
 		log_attempt_failed(f, err);
 		free(err);
 		return OUTCOME_CONNECTION;
 	}
-	if (!state_load(f->state, f->opts->slot, &st))
+	if (!state_load(f->conns.state, opts->slot, &st))
 		return OUTCOME_SQL;
-	if (st.found && strcmp(st.phase, "switched_over") == 0 && f->streamed)
+	if (st.found && strcmp(st.phase, "switched_over") == 0 && f->reconnect.streamed)
 	{
-		log_info("the migration of slot %s was switched over while follow reconnected: the follower stops", f->opts->slot);
-		f->done_elsewhere = true;
-		state_free(&st);
-		return OUTCOME_STATE;
+		log_info("the migration of slot %s was switched over while follow reconnected: the follower stops", opts->slot);
+		f->stop.switched_over = true;
+		outcome = OUTCOME_STATE;
 	}
-	if (st.found && strcmp(st.phase, "switched_over") == 0)
+	else if (st.found && strcmp(st.phase, "switched_over") == 0)
 	{
 		log_error("the migration of slot %s was already switched over: the target is the primary now; fix: nothing to follow (run 'pgcutover cleanup' when done)",
-				  f->opts->slot);
-		state_free(&st);
-		return OUTCOME_STATE;
+				  opts->slot);
+		outcome = OUTCOME_STATE;
 	}
-	if (!st.found || strncmp(st.phase, "copy_", 5) == 0)
+	else if (!st.found || strncmp(st.phase, "copy_", 5) == 0)
 	{
 		log_error("no completed copy for slot %s on the target%s; fix: run 'pgcutover copy' first (or pass the right --slot)",
-				  f->opts->slot, st.found ? " (the copy is not finished)" : "");
-		state_free(&st);
-		return OUTCOME_STATE;
+				  opts->slot, st.found ? " (the copy is not finished)" : "");
+		outcome = OUTCOME_STATE;
 	}
 	state_free(&st);
-	if (f->endpos != INVALID_LSN && !f->streamed && endpos_applied(f))
-		return FOLLOW_NOTHING_TO_DO;
+	if (outcome != OUTCOME_OK)
+		return outcome;
+	if (f->cfg.endpos != INVALID_LSN && !f->reconnect.streamed && endpos_applied(f))
+	{
+		f->stop.nothing_to_do = true;
+		return OUTCOME_OK;
+	}
 	sql = psprintf("SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('pgcutover follow %s'))",
-				   f->opts->slot);
-	locked = db_scalar(f->state, sql);
+				   opts->slot);
+	locked = db_scalar(f->conns.state, sql);
 	free(sql);
 	if (locked == NULL || strcmp(locked, "t") != 0)
 	{
 		log_error("another pgcutover follow is already running for slot %s on this target; fix: stop it first (only one follower per slot)",
-				  f->opts->slot);
-		rc = OUTCOME_STATE;
+				  opts->slot);
+		outcome = OUTCOME_STATE;
 	}
 	free(locked);
-	if (rc == OUTCOME_OK && (!state_install(f->state) ||
-						  !state_load_filters(f->state, f->opts->slot, f->opts) ||
-						  !db_exec(f->state, "UPDATE pgcutover.migration SET phase = 'following', updated_at = now() "
-								   "WHERE phase = 'copied'")))
-		rc = OUTCOME_SQL;
-	return rc;
+	if (outcome == OUTCOME_OK &&
+		(!state_install(f->conns.state) || !progress_mark_following(f->conns.state, opts->slot)))
+		outcome = OUTCOME_SQL;
+	return outcome;
+}
+
+/* Adds the items of from missing in to. */
+static void
+strlist_merge(StrList *to, const StrList *from)
+{
+	for (int i = 0; i < from->count; i++)
+		if (!strlist_contains(to, from->items[i]))
+			strlist_add(to, from->items[i]);
+}
+
+/*
+ * Builds cfg.selection, once, before the loop: the command line's table
+ * filters and those the copy was made with (read from the target).
+ */
+static Outcome
+load_selection(Follow *f)
+{
+	const Options *opts = f->cfg.opts;
+	Options    *sel = &f->cfg.selection;
+	CopyFilters copied;
+
+	memset(&copied, 0, sizeof(copied));
+	if (!state_load_filters(f->conns.state, opts->slot, &copied))
+		return OUTCOME_SQL;
+	strlist_merge(&sel->include_schema, &opts->include_schema);
+	strlist_merge(&sel->include_schema, &copied.include_schema);
+	strlist_merge(&sel->exclude_schema, &opts->exclude_schema);
+	strlist_merge(&sel->exclude_schema, &copied.exclude_schema);
+	strlist_merge(&sel->include_table, &opts->include_table);
+	strlist_merge(&sel->include_table, &copied.include_table);
+	strlist_merge(&sel->exclude_table, &opts->exclude_table);
+	strlist_merge(&sel->exclude_table, &copied.exclude_table);
+	state_free_filters(&copied);
+	return OUTCOME_OK;
+}
+
+static void
+free_selection(Options *sel)
+{
+	strlist_free(&sel->include_schema);
+	strlist_free(&sel->exclude_schema);
+	strlist_free(&sel->include_table);
+	strlist_free(&sel->exclude_table);
 }
 
 /* Connects apply and the stream, and reads the --until-caught-up target. */
-static int
+static Outcome
 start_streaming(Follow *f)
 {
-	/* a group commits after 10k rows or 10 ms: big enough to catch up fast,
-	 * short enough to keep live lag in milliseconds */
-	ApplyConfig cfg = {f->opts->target, f->opts->source, f->opts->slot, 10000, 0.010};
+	const Options *opts = f->cfg.opts;
+	const Options *sel = &f->cfg.selection;
 	char	   *err = NULL;
-	int			code = OUTCOME_OK;
+	Outcome		outcome = OUTCOME_OK;
 	char		lsn[LSN_FORMAT_LEN];
 
-	if ((f->apply = apply_open(&cfg, &err, &code)) == NULL)
+	log_debug("table filters: %d included schema(s), %d excluded schema(s), %d included table(s), %d excluded table(s)",
+			  sel->include_schema.count, sel->exclude_schema.count, sel->include_table.count,
+			  sel->exclude_table.count);
+	if ((f->conns.apply = apply_open(&f->cfg.apply, &err, &outcome)) == NULL)
 	{
-		if (code == OUTCOME_CONNECTION)
+		if (outcome == OUTCOME_CONNECTION)
 			log_attempt_failed(f, err);
 		else
 			log_error("%s", err);
 		free(err);
-		return code;
+		return outcome;
 	}
-	if ((f->source = db_connect(f->opts->source, "source", CONN_NORMAL, &err)) == NULL)
+	if ((f->conns.source = db_connect(opts->source, "source", CONN_NORMAL, &err)) == NULL)
 	{
 		log_attempt_failed(f, err);
 		free(err);
@@ -741,176 +838,213 @@ start_streaming(Follow *f)
 	}
 	if (!check_identities(f))
 		return OUTCOME_DRIFT;
-	if (!follow_ddl_prepare(f->ddl, f->source, f->state))
+	if (!follow_ddl_prepare(f->stages.ddl, f->conns.source, f->conns.state))
 		return OUTCOME_SQL;
-	f->heartbeats = f->opts->heartbeat_interval > 0;
-	if (f->opts->metrics_listen && f->metrics == NULL &&
-		(f->metrics = metrics_start(f->opts->metrics_listen, f->opts->metrics_allow_public,
-									f->opts->slot, &err)) == NULL)
+	f->conns.heartbeats = opts->heartbeat_interval > 0;
+	if (opts->metrics_listen && f->progress.metrics == NULL &&
+		(f->progress.metrics = metrics_start(opts->metrics_listen, opts->metrics_allow_public,
+											 opts->slot, &err)) == NULL)
 	{
 		log_error("%s", err);
 		free(err);
 		return OUTCOME_USAGE;
 	}
-	if (f->metrics && !f->streamed)
-		log_info("serving metrics on http://%s/metrics", f->opts->metrics_listen);
-	if (f->opts->until_caught_up && f->stop_lsn == INVALID_LSN)
+	if (f->progress.metrics && !f->reconnect.streamed)
+		log_info("serving metrics on http://%s/metrics", opts->metrics_listen);
+	if (opts->until_caught_up && f->stop.caught_up_lsn == INVALID_LSN)
 	{
-		char	   *cur = db_scalar(f->source, "SELECT pg_catalog.pg_current_wal_insert_lsn()::text");
+		char	   *cur = db_scalar(f->conns.source, "SELECT pg_catalog.pg_current_wal_insert_lsn()::text");
 
-		if (cur == NULL || !lsn_parse(cur, &f->stop_lsn))
+		if (cur == NULL || !lsn_parse(cur, &f->stop.caught_up_lsn))
 		{
 			log_error("cannot read the source's current WAL position");
 			free(cur);
 			return OUTCOME_CONNECTION;
 		}
 		free(cur);
-		log_info("following until caught up with source position %s", lsn_format(f->stop_lsn, lsn));
+		log_info("following until caught up with source position %s", lsn_format(f->stop.caught_up_lsn, lsn));
 	}
-	f->stream = stream_start(f->opts->source, f->opts->slot, apply_totals(f->apply)->durable_lsn,
-							 plugin_options, &err);
-	if (f->stream == NULL)
+	f->conns.stream = stream_start(opts->source, opts->slot, apply_totals(f->conns.apply)->durable_lsn,
+								   plugin_options, &err);
+	if (f->conns.stream == NULL)
 	{
 		const char *e = err ? err : "";
-		/* right after a restart the old walsender may still hold the slot */
-		int			rc = strstr(e, "cannot connect") || (f->streamed && strstr(e, "in use"))
-			? OUTCOME_CONNECTION : OUTCOME_STATE;
 
-		f->slot_gone = strstr(e, "does not exist") || strstr(e, "invalidated");
+		/* right after a restart the old walsender may still hold the slot */
+		outcome = strstr(e, "cannot connect") || (f->reconnect.streamed && strstr(e, "in use"))
+			? OUTCOME_CONNECTION : OUTCOME_STATE;
+		f->stop.slot_gone = strstr(e, "does not exist") || strstr(e, "invalidated");
 		log_error("%s", e);
 		free(err);
-		return rc;
+		return outcome;
 	}
-	f->confirmed = apply_totals(f->apply)->durable_lsn;
-	log_info("streaming slot %s from %s", f->opts->slot,
-			 lsn_format(apply_totals(f->apply)->durable_lsn, lsn));
+	f->conns.confirmed = apply_totals(f->conns.apply)->durable_lsn;
+	log_info("streaming slot %s from %s", opts->slot,
+			 lsn_format(apply_totals(f->conns.apply)->durable_lsn, lsn));
 	return OUTCOME_OK;
 }
 
-/* Closes every connection of this attempt; the loop and its timers stay. */
+/*
+ * Frees the connections of the attempt.  Only from the top of the loop
+ * (teardown_cb, reconnect_cb) or after it: never under a caller that may
+ * still use them.
+ */
 static void
-disconnect_all(Follow *f)
+release_connections(Follow *f)
 {
-	ev_io_stop(f->loop, &f->stream_watcher);
-	ev_timer_stop(f->loop, &f->idle_timer);
-	stream_close(f->stream);
-	apply_close(f->apply);
-	PQfinish(f->state);
-	PQfinish(f->source);
-	f->stream = NULL;
-	f->apply = NULL;
-	f->state = f->source = NULL;
+	FollowConnections *c = &f->conns;
+
+	stream_close(c->stream);
+	apply_close(c->apply);
+	PQfinish(c->state);
+	PQfinish(c->source);
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * The attempt failed: its connections become unusable now (the watchers
+ * that would read them stop) and are freed on the loop's next pass.
+ */
+static void
+mark_for_teardown(Follow *f)
+{
+	if (f->conns.doomed)
+		return;
+	f->conns.doomed = true;
+	ev_io_stop(f->w.loop, &f->w.stream);
+	ev_timer_stop(f->w.loop, &f->w.idle);
+	ev_prepare_start(f->w.loop, &f->w.teardown);
 }
 
 static void
+teardown_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	Follow	   *f = w->data;
+
+	(void) revents;
+	ev_prepare_stop(loop, w);
+	if (f->conns.doomed)
+		release_connections(f);
+}
+
+/* Gives up this attempt and tries again after the backoff (once per failure). */
+static void
 schedule_reconnect(Follow *f)
 {
-	disconnect_all(f);
-	log_warn("reconnecting in %.0f s (nothing is lost: follow resumes from the last applied transaction)", f->backoff);
-	ev_timer_set(&f->reconnect_timer, f->backoff, 0.0);
-	ev_timer_start(f->loop, &f->reconnect_timer);
-	f->backoff = f->backoff * 2 > 30 ? 30 : f->backoff * 2;
+	if (f->conns.doomed && ev_is_active(&f->w.reconnect))
+		return;					/* this failure is being handled already */
+	mark_for_teardown(f);
+	log_warn("reconnecting in %.0f s (nothing is lost: follow resumes from the last applied transaction)",
+			 f->reconnect.backoff);
+	ev_timer_set(&f->w.reconnect, f->reconnect.backoff, 0.0);
+	ev_timer_start(f->w.loop, &f->w.reconnect);
+	f->reconnect.backoff = f->reconnect.backoff * 2 > RECONNECT_MAX_SECONDS
+		? RECONNECT_MAX_SECONDS : f->reconnect.backoff * 2;
 }
 
 static void
 reconnect_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	Follow	   *f = w->data;
-	int			rc;
+	Outcome		outcome;
 
 	(void) revents;
 	ev_timer_stop(loop, w);
-	if ((rc = prepare_state(f)) == OUTCOME_OK)
-		rc = start_streaming(f);
-	if (rc == OUTCOME_OK)
+	if (f->conns.doomed)
+		release_connections(f); /* the loop's top: nobody holds them */
+	if ((outcome = prepare_state(f)) == OUTCOME_OK)
+		outcome = start_streaming(f);
+	if (outcome == OUTCOME_OK)
 	{
 		log_info("reconnected");
-		f->backoff = 1;
-		ev_io_set(&f->stream_watcher, stream_socket(f->stream), EV_READ);
-		ev_io_start(loop, &f->stream_watcher);
-		ev_feed_event(loop, &f->stream_watcher, EV_READ);
+		f->reconnect.backoff = 1;
+		ev_io_set(&f->w.stream, stream_socket(f->conns.stream), EV_READ);
+		ev_io_start(loop, &f->w.stream);
+		ev_feed_event(loop, &f->w.stream, EV_READ);
 	}
-	else if (rc == OUTCOME_CONNECTION || (rc == OUTCOME_STATE && !f->slot_gone && !f->done_elsewhere))
+	else if (outcome == OUTCOME_CONNECTION ||
+			 (outcome == OUTCOME_STATE && !f->stop.slot_gone && !f->stop.switched_over))
 		schedule_reconnect(f);	/* servers coming back, locks and slots being freed */
-	else if (rc == FOLLOW_NOTHING_TO_DO || f->done_elsewhere)
-	{
-		disconnect_all(f);
-		finish(f, OUTCOME_OK);
-	}
 	else
 	{
-		disconnect_all(f);
-		finish(f, rc);
+		mark_for_teardown(f);
+		finish(f, f->stop.switched_over ? OUTCOME_OK : outcome);
 	}
 }
 
 static void
 run_loop(Follow *f)
 {
-	f->loop = ev_default_loop(EVFLAG_AUTO);
-	ev_io_init(&f->stream_watcher, stream_cb, stream_socket(f->stream), EV_READ);
-	ev_init(&f->idle_timer, idle_cb);
-	f->idle_timer.repeat = IDLE_COMMIT_SECONDS;
-	ev_timer_init(&f->feedback_timer, feedback_cb, FEEDBACK_SECONDS, FEEDBACK_SECONDS);
-	ev_timer_init(&f->heartbeat_timer, heartbeat_cb, 0.0, f->opts->heartbeat_interval);
-	ev_init(&f->reconnect_timer, reconnect_cb);
-	f->reconnect_timer.data = f;
-	f->backoff = 1;
-	f->streamed = true;
+	FollowWatchers *w = &f->w;
+
+	w->loop = ev_default_loop(EVFLAG_AUTO);
+	ev_io_init(&w->stream, stream_cb, stream_socket(f->conns.stream), EV_READ);
+	ev_init(&w->idle, idle_cb);
+	w->idle.repeat = IDLE_COMMIT_SECONDS;
+	ev_timer_init(&w->feedback, feedback_cb, FEEDBACK_SECONDS, FEEDBACK_SECONDS);
+	ev_timer_init(&w->heartbeat, heartbeat_cb, 0.0, f->cfg.opts->heartbeat_interval);
+	ev_init(&w->reconnect, reconnect_cb);
+	ev_prepare_init(&w->teardown, teardown_cb);
+	f->reconnect.backoff = 1;
+	f->reconnect.streamed = true;
 	signals_install();
-	ev_io_init(&f->signal_watcher, signal_cb, signals_fd(), EV_READ);
-	f->stream_watcher.data = f->idle_timer.data = f->feedback_timer.data = f->heartbeat_timer.data = f;
-	f->signal_watcher.data = f;
-	ev_io_start(f->loop, &f->stream_watcher);
-	ev_timer_start(f->loop, &f->feedback_timer);
-	if (f->heartbeats)
-		ev_timer_start(f->loop, &f->heartbeat_timer);
-	ev_io_start(f->loop, &f->signal_watcher);
+	ev_io_init(&w->signal, signal_cb, signals_fd(), EV_READ);
+	w->stream.data = w->idle.data = w->feedback.data = w->heartbeat.data = f;
+	w->reconnect.data = w->teardown.data = w->signal.data = f;
+	ev_io_start(w->loop, &w->stream);
+	ev_timer_start(w->loop, &w->feedback);
+	if (f->conns.heartbeats)
+		ev_timer_start(w->loop, &w->heartbeat);
+	ev_io_start(w->loop, &w->signal);
 	/* data may already be buffered by libpq; a signal may have come first */
-	ev_feed_event(f->loop, &f->stream_watcher, EV_READ);
+	ev_feed_event(w->loop, &w->stream, EV_READ);
 	if (signals_interrupts() > 0)
-		ev_feed_event(f->loop, &f->signal_watcher, EV_READ);
-	ev_run(f->loop, 0);
+		ev_feed_event(w->loop, &w->signal, EV_READ);
+	ev_run(w->loop, 0);
 }
 
+/* What the run leaves for the caller to print. */
 static void
-print_json_summary(Follow *f, int rc)
+fill_result(Follow *f, Outcome outcome, FollowResult *result)
 {
-	char		lsn[LSN_FORMAT_LEN];
-	json_t	   *doc = json_pack("{s:s, s:s, s:b, s:i}", "command", "follow", "slot", f->opts->slot,
-								"ok", rc == OUTCOME_OK, "exit_code", rc);
+	const ApplyTotals *t;
 
-	if (f->apply)
-	{
-		const ApplyTotals *t = apply_totals(f->apply);
-
-		json_object_set_new(doc, "applied_lsn", json_string(lsn_format(t->durable_lsn, lsn)));
-		json_object_set_new(doc, "transactions", json_integer(t->txns));
-		json_object_set_new(doc, "rows", json_integer(t->rows));
-		json_object_set_new(doc, "groups", json_integer(t->groups));
-		json_object_set_new(doc, "ddl_replayed", json_integer(t->ddl));
-		json_object_set_new(doc, "seconds", json_real(now_seconds() - f->started));
-	}
-	json_object_set_new(doc, "error", rc == OUTCOME_OK || f->apply == NULL ? json_null()
-						: json_string(apply_error(f->apply)));
-	json_dumpf(doc, stdout, JSON_INDENT(2));
-	fputc('\n', stdout);
-	json_decref(doc);
+	if (f->conns.apply == NULL)
+		return;
+	t = apply_totals(f->conns.apply);
+	result->applied_known = true;
+	result->applied_lsn = t->durable_lsn;
+	result->transactions = t->txns;
+	result->rows = t->rows;
+	result->groups = t->groups;
+	result->ddl_replayed = t->ddl;
+	result->seconds = now_seconds() - f->progress.started;
+	if (outcome != OUTCOME_OK)
+		result->error = pg_strdup(apply_error(f->conns.apply));
 }
 
-int
-cmd_follow(Options *opts)
+/* Checks what the options ask for; OUTCOME_OK or OUTCOME_USAGE (logged). */
+static Outcome
+configure(Follow *f, const Options *opts)
 {
-	Follow		f = {.opts = opts};
-	int			rc;
 	char	   *err = NULL;
 
+	f->cfg.opts = opts;
+	/* only the four filter lists are follow's own (load_selection) */
+	f->cfg.selection = *opts;
+	memset(&f->cfg.selection.include_schema, 0, sizeof(StrList));
+	memset(&f->cfg.selection.exclude_schema, 0, sizeof(StrList));
+	memset(&f->cfg.selection.include_table, 0, sizeof(StrList));
+	memset(&f->cfg.selection.exclude_table, 0, sizeof(StrList));
+	/* a group commits after 10k rows or 10 ms: big enough to catch up fast,
+	 * short enough to keep live lag in milliseconds */
+	f->cfg.apply = (ApplyConfig) {opts->target, opts->source, opts->slot, 10000, 0.010};
 	if (opts->source == NULL || opts->target == NULL)
 	{
 		log_error("follow needs both databases; fix: pass --source and --target (or set PGCUTOVER_SOURCE/PGCUTOVER_TARGET)");
 		return OUTCOME_USAGE;
 	}
-	if (opts->endpos && !lsn_parse(opts->endpos, &f.endpos))
+	if (opts->endpos && !lsn_parse(opts->endpos, &f->cfg.endpos))
 	{
 		log_error("invalid --endpos \"%s\"; fix: give a WAL position like 0/16B3748", opts->endpos);
 		return OUTCOME_USAGE;
@@ -921,45 +1055,74 @@ cmd_follow(Options *opts)
 		free(err);
 		return OUTCOME_USAGE;
 	}
-	if ((f.ddl = follow_ddl_create(opts, &err)) == NULL)
+	if ((f->stages.ddl = follow_ddl_create(opts, &f->cfg.selection, &err)) == NULL)
 	{
 		log_error("%s", err);
 		free(err);
 		return OUTCOME_USAGE;
 	}
+	return OUTCOME_OK;
+}
+
+Outcome
+follow_run(const Options *opts, FollowResult *result)
+{
+	Follow		f;
+	Outcome		outcome;
+
+	memset(&f, 0, sizeof(f));
+	memset(result, 0, sizeof(*result));
+	if ((outcome = configure(&f, opts)) != OUTCOME_OK)
+		goto done;
 	signal(SIGPIPE, SIG_IGN);
-	f.started = f.last_log = now_seconds();
-	f.started_epoch = epoch_seconds();
-	f.decoder = decoder_create();
-	if ((rc = prepare_state(&f)) == FOLLOW_NOTHING_TO_DO)
-		rc = OUTCOME_OK;
-	else if (rc == OUTCOME_OK && (rc = start_streaming(&f)) == OUTCOME_OK)
+	f.progress.started = f.progress.last_log = now_seconds();
+	f.progress.started_epoch = epoch_seconds();
+	f.stages.decoder = decoder_create();
+	outcome = prepare_state(&f);
+	if (outcome != OUTCOME_OK || f.stop.nothing_to_do)
+		goto done;
+	if ((outcome = load_selection(&f)) != OUTCOME_OK ||
+		(outcome = start_streaming(&f)) != OUTCOME_OK)
+		goto done;
+
+	run_loop(&f);
+	outcome = f.stop.outcome;
+	if (f.conns.doomed)
+		release_connections(&f);	/* the loop ended while reconnecting */
+	if (attempt_live(&f))
 	{
-		run_loop(&f);
-		rc = f.exit_code;
-		if (rc == OUTCOME_OK && f.apply && !apply_in_transaction(f.apply) && !apply_flush(f.apply))
+		if (outcome == OUTCOME_OK && !apply_in_transaction(f.conns.apply) && !apply_flush(f.conns.apply))
 		{
-			log_error("%s", apply_error(f.apply));
-			rc = apply_exit_code(f.apply);
+			log_error("%s", apply_error(f.conns.apply));
+			outcome = apply_outcome(f.conns.apply);
 		}
-		if (f.state && PQstatus(f.state) == CONNECTION_OK && f.stream)
+		if (PQstatus(f.conns.state) == CONNECTION_OK)
 			send_feedback(&f, false);
 		log_progress(&f, true);
 	}
-	if (f.apply && f.stream && f.state && PQstatus(f.state) == CONNECTION_OK)
-		publish_state(&f, rc == OUTCOME_OK || rc == OUTCOME_INTERRUPTED ? "stopped" : "failed",
-					  rc == OUTCOME_OK || rc == OUTCOME_INTERRUPTED ? NULL : f.last_error);
-	if (opts->json)
-		print_json_summary(&f, rc);
-	stream_close(f.stream);
-	apply_close(f.apply);
-	decoder_destroy(f.decoder);
-	follow_ddl_destroy(f.ddl);
-	PQfinish(f.state);
-	PQfinish(f.source);
-	metrics_stop(f.metrics);
-	free(f.last_error);
-	if (f.loop)
-		ev_loop_destroy(f.loop);
-	return rc;
+
+done:
+	if (attempt_live(&f) && f.conns.state && PQstatus(f.conns.state) == CONNECTION_OK)
+	{
+		bool		clean = outcome == OUTCOME_OK || outcome == OUTCOME_INTERRUPTED;
+
+		publish_state(&f, clean ? "stopped" : "failed", clean ? NULL : f.stop.first_error);
+	}
+	fill_result(&f, outcome, result);
+	release_connections(&f);
+	decoder_destroy(f.stages.decoder);
+	follow_ddl_destroy(f.stages.ddl);
+	metrics_stop(f.progress.metrics);
+	free_selection(&f.cfg.selection);
+	free(f.stop.first_error);
+	if (f.w.loop)
+		ev_loop_destroy(f.w.loop);
+	return outcome;
+}
+
+void
+follow_result_free(FollowResult *result)
+{
+	free(result->error);
+	result->error = NULL;
 }

@@ -15,10 +15,12 @@
 #include "log.h"
 #include "outcome.h"
 #include "pgconn.h"
+#include "progress.h"
 
 struct FollowDdl
 {
-	const Options *opts;
+	const Options *opts;		/* --ddl, --ddl-exclude, --resume-after-ddl, --slot */
+	const Options *selection;	/* the table filters (follow's, with the copy's) */
 	bool		apply;			/* else stop at every DDL */
 	bool		mode_given;
 	bool		have_exclude;
@@ -28,13 +30,14 @@ struct FollowDdl
 };
 
 FollowDdl *
-follow_ddl_create(const Options *opts, char **errmsg)
+follow_ddl_create(const Options *opts, const Options *selection, char **errmsg)
 {
 	FollowDdl  *d = pg_malloc0(sizeof(FollowDdl));
 	int			rc;
 
 	*errmsg = NULL;
 	d->opts = opts;
+	d->selection = selection;
 	if (opts->ddl_mode)
 	{
 		d->mode_given = true;
@@ -87,20 +90,16 @@ follow_ddl_prepare(FollowDdl *d, PGconn *source, PGconn *state)
 
 	if (d->opts->resume_after_ddl && d->resume_lsn == INVALID_LSN)
 	{
-		const char *params[1] = {d->opts->slot};
-		PGresult   *res = db_query_params(state,
-										  "SELECT ddl_stop_lsn::text FROM pgcutover.apply_progress "
-										  "WHERE slot_name = $1 AND ddl_stop_lsn IS NOT NULL", 1, params);
 		char		lsn[LSN_FORMAT_LEN];
+		bool		found;
 
-		if (res == NULL)
+		if (!progress_read_ddl_stop(state, d->opts->slot, &d->resume_lsn, &found))
 			return false;
-		if (PQntuples(res) == 1 && lsn_parse(PQgetvalue(res, 0, 0), &d->resume_lsn))
+		if (found)
 			log_warn("--resume-after-ddl: the captured DDL at %s is skipped; the target must already match the source's schema after it",
 					 lsn_format(d->resume_lsn, lsn));
 		else
 			log_info("--resume-after-ddl: no stop on a captured DDL is recorded; the target's schema is read afresh");
-		PQclear(res);
 	}
 	return true;
 }
@@ -119,25 +118,20 @@ selected(void *arg, const char *schema, const char *table)
  * was applied before this transaction is committed first, so the rerun
  * starts at it.
  */
-static int
+static Outcome
 stop_at(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, const char *why, char **errmsg)
 {
-	const char *params[2] = {d->opts->slot, NULL};
 	char		lsnbuf[LSN_FORMAT_LEN];
 	char	   *what = ddl_describe(ev);
 	/* the command text, unless it may hold a password */
 	bool		secret = strstr(ev->tag, "USER MAPPING") || strstr(ev->tag, "SERVER") ||
 		strcasestr(ev->command, "password") != NULL;
-	PGresult   *res;
 
-	params[1] = lsn_format(lsn, lsnbuf);
-	if (apply_exit_code(apply) == OUTCOME_OK && !apply_commit_before_current(apply))
+	lsn_format(lsn, lsnbuf);
+	if (apply_outcome(apply) == OUTCOME_OK && !apply_commit_before_current(apply))
 		log_warn("cannot commit the transactions before the DDL: %s", apply_error(apply));
-	res = db_query_params(state, "UPDATE pgcutover.apply_progress SET ddl_stop_lsn = $2 WHERE slot_name = $1",
-						  2, params);
-	if (res == NULL)
+	if (!progress_record_ddl_stop(state, d->opts->slot, lsn))
 		log_warn("cannot record this stop on the target: --resume-after-ddl will not know which command to skip");
-	PQclear(res);
 	*errmsg = psprintf("DDL on the source at %s stops follow: %s%s%.300s%s: %s; nothing of its transaction was applied; fix: run the equivalent on the target by hand, then 'pgcutover follow --resume-after-ddl' (skips exactly this command)",
 					   lsnbuf, what, secret ? "" : " [", secret ? "" : ev->command,
 					   secret ? "" : "]", why);
@@ -152,7 +146,7 @@ stop_at(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, 
  * command is done already.  Otherwise it is replayed and emptied (*after),
  * as the stream carried no rows of it.
  */
-static int
+static Outcome
 created_as(Apply *apply, const DdlEvent *ev, char **after)
 {
 	*after = NULL;
@@ -172,7 +166,7 @@ created_as(Apply *apply, const DdlEvent *ev, char **after)
 		free(parts[0]);
 		free(parts[1]);
 		if (!ok)
-			return apply_exit_code(apply);
+			return apply_outcome(apply);
 		if (exists)
 			log_info("%s %s: the table is on the target already (created by hand), not replayed",
 					 ev->tag, ev->objects[i].identity);
@@ -183,7 +177,7 @@ created_as(Apply *apply, const DdlEvent *ev, char **after)
 	return OUTCOME_OK;
 }
 
-static int
+static Outcome
 replay(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, char **errmsg)
 {
 	char	   *why = NULL;
@@ -191,7 +185,7 @@ replay(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, c
 	char	   *after = NULL;
 	char	   *what;
 	bool		ok;
-	int			rc;
+	Outcome		rc;
 
 	if (stmt == NULL)
 	{
@@ -215,10 +209,10 @@ replay(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, c
 	if (!ok)
 	{
 		free(stmt);
-		if (apply_exit_code(apply) != OUTCOME_SQL)
+		if (apply_outcome(apply) != OUTCOME_SQL)
 		{
 			*errmsg = pg_strdup(apply_error(apply));
-			return apply_exit_code(apply);
+			return apply_outcome(apply);
 		}
 		why = psprintf("it failed on the target (%s)", apply_error(apply));
 		rc = stop_at(d, apply, state, lsn, ev, why, errmsg);
@@ -243,16 +237,16 @@ keep_place(FollowDdl *d, const DdlEvent *ev)
 	free(ignored);
 }
 
-int
+Outcome
 follow_ddl_handle(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn,
 				  const char *content, size_t len, char **errmsg)
 {
 	DdlEvent	ev;
-	DdlPolicy	policy = {d->have_exclude ? &d->exclude : NULL, selected, (void *) d->opts};
+	DdlPolicy	policy = {d->have_exclude ? &d->exclude : NULL, selected, (void *) d->selection};
 	DdlVerdict	verdict;
 	char	   *why = NULL;
 	char	   *what;
-	int			rc = OUTCOME_OK;
+	Outcome		rc = OUTCOME_OK;
 	char		lsnbuf[LSN_FORMAT_LEN];
 
 	*errmsg = NULL;

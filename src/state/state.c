@@ -122,19 +122,31 @@ state_phase_end(PGconn *tgt, const char *slot, const char *phase)
 	return res != NULL;
 }
 
+void
+state_free_filters(CopyFilters *filters)
+{
+	strlist_free(&filters->include_schema);
+	strlist_free(&filters->exclude_schema);
+	strlist_free(&filters->include_table);
+	strlist_free(&filters->exclude_table);
+	memset(filters, 0, sizeof(*filters));
+}
+
 bool
-state_load_filters(PGconn *tgt, const char *slot, Options *opts)
+state_load_filters(PGconn *tgt, const char *slot, CopyFilters *filters)
 {
 	const char *params[1] = {slot};
-	PGresult   *res = db_query_params(tgt,
-									  "SELECT 0, unnest(include_schema) FROM pgcutover.migration WHERE slot_name = $1 "
-									  "UNION ALL SELECT 1, unnest(exclude_schema) FROM pgcutover.migration WHERE slot_name = $1 "
-									  "UNION ALL SELECT 2, unnest(include_table) FROM pgcutover.migration WHERE slot_name = $1 "
-									  "UNION ALL SELECT 3, unnest(exclude_table) FROM pgcutover.migration WHERE slot_name = $1",
-									  1, params);
-	StrList    *lists[4] = {&opts->include_schema, &opts->exclude_schema,
-	&opts->include_table, &opts->exclude_table};
+	StrList    *lists[4] = {&filters->include_schema, &filters->exclude_schema,
+	&filters->include_table, &filters->exclude_table};
+	PGresult   *res;
 
+	state_free_filters(filters);
+	res = db_query_params(tgt,
+						  "SELECT 0, unnest(include_schema) FROM pgcutover.migration WHERE slot_name = $1 "
+						  "UNION ALL SELECT 1, unnest(exclude_schema) FROM pgcutover.migration WHERE slot_name = $1 "
+						  "UNION ALL SELECT 2, unnest(include_table) FROM pgcutover.migration WHERE slot_name = $1 "
+						  "UNION ALL SELECT 3, unnest(exclude_table) FROM pgcutover.migration WHERE slot_name = $1",
+						  1, params);
 	if (res == NULL)
 		return false;
 	for (int i = 0; i < PQntuples(res); i++)

@@ -4,7 +4,7 @@
  *
  *	  Source transactions are applied in commit order; several small ones
  *	  are grouped into one target transaction, which also advances
- *	  pgcutover.apply_progress, so a group is durable with its position or
+ *	  the slot's applied position on the target (progress.h), so a group is durable with its position or
  *	  not at all.  Statements are prepared per (table, action, column set)
  *	  and sent in libpq pipeline mode.  Apply knows change records, not the
  *	  plugin that produced them.
@@ -42,7 +42,7 @@ typedef struct ApplyTotals
 typedef struct Apply Apply;
 
 /* Connects to the target and reads the durable position; NULL + *errmsg on failure. */
-Apply	   *apply_open(const ApplyConfig *cfg, char **errmsg, int *exit_code);
+Apply	   *apply_open(const ApplyConfig *cfg, char **errmsg, Outcome *outcome);
 
 /* Applies B, I, U, D, T or C.  false on error (see apply_error). */
 bool		apply_change(Apply *a, const Change *c);
@@ -79,7 +79,8 @@ bool		apply_group_open(const Apply *a);
 
 const ApplyTotals *apply_totals(const Apply *a);
 const char *apply_error(const Apply *a);
-int			apply_exit_code(const Apply *a);
+/* OUTCOME_OK, or what the first error means (apply_error says it). */
+Outcome		apply_outcome(const Apply *a);
 
 /* Rolls back anything uncommitted and disconnects. */
 void		apply_close(Apply *a);

@@ -1,0 +1,37 @@
+/*
+ * follow.h
+ *	  The follow engine: streams the slot of a migration, decodes, applies
+ *	  to the target exactly once, and keeps going through lost connections
+ *	  until told to stop (a signal, --until-caught-up, --endpos, switchover).
+ *	  It reports an Outcome and what it applied; the command line prints it.
+ */
+#ifndef PGCUTOVER_FOLLOW_H
+#define PGCUTOVER_FOLLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lsn.h"
+#include "options.h"
+#include "outcome.h"
+
+typedef struct FollowResult
+{
+	bool		applied_known;	/* apply was connected at the end: the fields below are set */
+	Lsn			applied_lsn;	/* durably applied position */
+	int64_t		transactions;	/* applied by this run */
+	int64_t		rows;
+	int64_t		groups;
+	int64_t		ddl_replayed;
+	double		seconds;		/* the run's duration */
+	char	   *error;			/* apply's error on failure (malloc'd), or NULL */
+} FollowResult;
+
+/*
+ * Follows the migration of opts->slot.  opts is only read.  *result is
+ * always filled (release it with follow_result_free).
+ */
+Outcome		follow_run(const Options *opts, FollowResult *result);
+void		follow_result_free(FollowResult *result);
+
+#endif							/* PGCUTOVER_FOLLOW_H */

@@ -1,0 +1,237 @@
+/*
+ * progress.c
+ *	  The run-time rows of follow and apply in schema pgcutover on the
+ *	  target: apply_progress (the applied position, the stop on a captured
+ *	  DDL), follower (what status and the operator read), the migration's
+ *	  phase as follow sees it, and the schema functions apply calls.  Only
+ *	  this file and state.c name the schema's tables.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgconn.h"
+#include "progress.h"
+
+bool
+progress_ensure_row(PGconn *tgt, const char *slot)
+{
+	const char *params[1] = {slot};
+	PGresult   *res = db_query_params(tgt,
+									  "INSERT INTO pgcutover.apply_progress (slot_name, applied_lsn) "
+									  "SELECT slot_name, consistent_lsn FROM pgcutover.migration WHERE slot_name = $1 "
+									  "ON CONFLICT (slot_name) DO NOTHING", 1, params);
+
+	PQclear(res);
+	return res != NULL;
+}
+
+bool
+progress_read_applied(PGconn *tgt, const char *slot, AppliedPosition *pos)
+{
+	const char *params[1] = {slot};
+	PGresult   *res = db_query_params(tgt,
+									  "SELECT applied_lsn::text, coalesce(source_commit_time::text, '') "
+									  "FROM pgcutover.apply_progress WHERE slot_name = $1", 1, params);
+	bool		found = false;
+
+	memset(pos, 0, sizeof(*pos));
+	if (res != NULL && PQntuples(res) == 1 && lsn_parse(PQgetvalue(res, 0, 0), &pos->applied_lsn))
+	{
+		snprintf(pos->commit_time, sizeof(pos->commit_time), "%s", PQgetvalue(res, 0, 1));
+		found = true;
+	}
+	PQclear(res);
+	return found;
+}
+
+Lsn
+progress_applied_or_consistent(PGconn *tgt, const char *slot)
+{
+	const char *params[1] = {slot};
+	PGresult   *res = db_query_params(tgt,
+									  "SELECT coalesce((SELECT applied_lsn FROM pgcutover.apply_progress WHERE slot_name = $1), "
+									  "  consistent_lsn)::text FROM pgcutover.migration WHERE slot_name = $1", 1, params);
+	Lsn			applied = INVALID_LSN;
+
+	if (res != NULL && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		lsn_parse(PQgetvalue(res, 0, 0), &applied);
+	PQclear(res);
+	return applied;
+}
+
+bool
+progress_send_advance(PGconn *tgt, const char *slot, Lsn end_lsn, const char *commit_time,
+					  int64_t txns, int64_t rows)
+{
+	char		lsn[LSN_FORMAT_LEN];
+	char		txns_text[24];
+	char		rows_text[24];
+	const char *params[5];
+
+	snprintf(txns_text, sizeof(txns_text), "%lld", (long long) txns);
+	snprintf(rows_text, sizeof(rows_text), "%lld", (long long) rows);
+	params[0] = slot;
+	params[1] = lsn_format(end_lsn, lsn);
+	params[2] = commit_time;
+	params[3] = txns_text;
+	params[4] = rows_text;
+	return PQsendQueryParams(tgt,
+							 "UPDATE pgcutover.apply_progress SET applied_lsn = $2, source_commit_time = $3, "
+							 "txns = txns + $4, rows = rows + $5, updated_at = now() WHERE slot_name = $1",
+							 5, NULL, params, NULL, NULL, 0) == 1;
+}
+
+bool
+progress_send_relax_identity(PGconn *tgt, const char *slot)
+{
+	const char *params[1] = {slot};
+
+	return PQsendQueryParams(tgt, "SELECT pgcutover.relax_identity($1)", 1, NULL, params,
+							 NULL, NULL, 0) == 1;
+}
+
+int
+progress_relax_identity(PGconn *tgt, const char *slot)
+{
+	const char *params[1] = {slot};
+	PGresult   *res = db_query_params(tgt, "SELECT pgcutover.relax_identity($1)", 1, params);
+	int			relaxed = -1;
+
+	if (res != NULL && PQntuples(res) == 1)
+		relaxed = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return relaxed;
+}
+
+bool
+progress_send_ddl_fix_missing(PGconn *tgt, const char *schema, const char *table,
+							  const char *column, const char *source_value)
+{
+	const char *params[4] = {schema, table, column, source_value};
+
+	return PQsendQueryParams(tgt, "SELECT pgcutover.ddl_fix_missing($1, $2, $3, $4)", 4, NULL,
+							 params, NULL, NULL, 0) == 1;
+}
+
+bool
+progress_read_ddl_stop(PGconn *tgt, const char *slot, Lsn *stop_lsn, bool *found)
+{
+	const char *params[1] = {slot};
+	PGresult   *res = db_query_params(tgt,
+									  "SELECT ddl_stop_lsn::text FROM pgcutover.apply_progress "
+									  "WHERE slot_name = $1 AND ddl_stop_lsn IS NOT NULL", 1, params);
+
+	*found = false;
+	*stop_lsn = INVALID_LSN;
+	if (res == NULL)
+		return false;
+	if (PQntuples(res) == 1 && lsn_parse(PQgetvalue(res, 0, 0), stop_lsn))
+		*found = true;
+	PQclear(res);
+	return true;
+}
+
+bool
+progress_record_ddl_stop(PGconn *tgt, const char *slot, Lsn stop_lsn)
+{
+	char		lsn[LSN_FORMAT_LEN];
+	const char *params[2] = {slot, lsn_format(stop_lsn, lsn)};
+	PGresult   *res = db_query_params(tgt,
+									  "UPDATE pgcutover.apply_progress SET ddl_stop_lsn = $2 WHERE slot_name = $1",
+									  2, params);
+
+	PQclear(res);
+	return res != NULL;
+}
+
+bool
+progress_mark_following(PGconn *tgt, const char *slot)
+{
+	const char *params[1] = {slot};
+	PGresult   *res = db_query_params(tgt,
+									  "UPDATE pgcutover.migration SET phase = 'following', updated_at = now() "
+									  "WHERE slot_name = $1 AND phase = 'copied'", 1, params);
+
+	PQclear(res);
+	return res != NULL;
+}
+
+bool
+progress_switched_over(PGconn *tgt, const char *slot)
+{
+	const char *params[1] = {slot};
+	PGresult   *res = PQexecParams(tgt, "SELECT phase FROM pgcutover.migration WHERE slot_name = $1",
+								   1, NULL, params, NULL, NULL, 0);
+	bool		switched = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		strcmp(PQgetvalue(res, 0, 0), "switched_over") == 0;
+
+	PQclear(res);
+	return switched;
+}
+
+bool
+progress_publish_follower(PGconn *tgt, const FollowerRow *row)
+{
+	char		pid[16],
+				started[32],
+				applied[LSN_FORMAT_LEN],
+				source[LSN_FORMAT_LEN],
+				lag_bytes[24],
+				lag_seconds[32],
+				txns[24],
+				rows[24],
+				txn_rate[32],
+				row_rate[32],
+				retained[24],
+				behind[32];
+	const char *params[17];
+	PGresult   *res;
+	bool		ok;
+
+	snprintf(pid, sizeof(pid), "%d", row->pid);
+	snprintf(started, sizeof(started), "%.6f", row->started_epoch);
+	snprintf(lag_bytes, sizeof(lag_bytes), "%lld", (long long) row->lag_bytes);
+	snprintf(lag_seconds, sizeof(lag_seconds), "%.6f", row->lag_seconds);
+	snprintf(txns, sizeof(txns), "%lld", (long long) row->txns);
+	snprintf(rows, sizeof(rows), "%lld", (long long) row->rows);
+	snprintf(txn_rate, sizeof(txn_rate), "%.1f", row->txn_per_sec);
+	snprintf(row_rate, sizeof(row_rate), "%.1f", row->rows_per_sec);
+	snprintf(retained, sizeof(retained), "%lld", (long long) row->slot_retained_wal_bytes);
+	snprintf(behind, sizeof(behind), "%.6f", row->behind_since_epoch);
+	params[0] = row->slot;
+	params[1] = pid;
+	params[2] = started;
+	params[3] = row->phase;
+	params[4] = lsn_format(row->applied_lsn, applied);
+	params[5] = row->source_lsn != INVALID_LSN ? lsn_format(row->source_lsn, source) : NULL;
+	params[6] = lag_bytes;
+	params[7] = row->lag_seconds >= 0 ? lag_seconds : NULL;
+	params[8] = txns;
+	params[9] = rows;
+	params[10] = txn_rate;
+	params[11] = row_rate;
+	params[12] = retained;
+	params[13] = row->wal_status;
+	params[14] = row->heartbeat ? "true" : "false";
+	params[15] = row->behind_since_epoch > 0 ? behind : NULL;
+	params[16] = row->last_error;
+	res = PQexecParams(tgt,
+					   "INSERT INTO pgcutover.follower AS f (slot_name, pid, host, started_at, phase, applied_lsn, source_lsn, "
+					   "  lag_bytes, lag_seconds, txns, rows, txn_per_sec, rows_per_sec, slot_retained_wal_bytes, wal_status, "
+					   "  heartbeat, behind_since, last_error, updated_at) "
+					   "VALUES ($1, $2, pg_catalog.inet_client_addr()::text, pg_catalog.to_timestamp($3), $4, $5, $6, $7, $8, $9, $10, "
+					   "  $11, $12, $13, $14, $15, pg_catalog.to_timestamp($16), $17, pg_catalog.now()) "
+					   "ON CONFLICT (slot_name) DO UPDATE SET pid = EXCLUDED.pid, host = EXCLUDED.host, "
+					   "  started_at = EXCLUDED.started_at, phase = EXCLUDED.phase, applied_lsn = EXCLUDED.applied_lsn, "
+					   "  source_lsn = EXCLUDED.source_lsn, lag_bytes = EXCLUDED.lag_bytes, lag_seconds = EXCLUDED.lag_seconds, "
+					   "  txns = EXCLUDED.txns, rows = EXCLUDED.rows, txn_per_sec = EXCLUDED.txn_per_sec, "
+					   "  rows_per_sec = EXCLUDED.rows_per_sec, slot_retained_wal_bytes = EXCLUDED.slot_retained_wal_bytes, "
+					   "  wal_status = EXCLUDED.wal_status, heartbeat = EXCLUDED.heartbeat, behind_since = EXCLUDED.behind_since, "
+					   "  last_error = coalesce(EXCLUDED.last_error, CASE WHEN EXCLUDED.phase = 'following' THEN NULL ELSE f.last_error END), "
+					   "  updated_at = EXCLUDED.updated_at",
+					   17, NULL, params, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	return ok;
+}
