@@ -132,6 +132,14 @@ CREATE TABLE IF NOT EXISTS pgcutover.follower (
 ALTER TABLE pgcutover.migration ADD COLUMN IF NOT EXISTS fenced_at timestamptz;
 ALTER TABLE pgcutover.migration ADD COLUMN IF NOT EXISTS fence_mode text;
 ALTER TABLE pgcutover.migration ADD COLUMN IF NOT EXISTS switched_over_at timestamptz;
+-- what the fence changed on the source, as it was before (JSON: connection
+-- rights, the database's own read-only setting, its grants), so that an
+-- abort, a later run or cleanup restores exactly that.
+ALTER TABLE pgcutover.migration ADD COLUMN IF NOT EXISTS fence_prior text;
+
+-- follow: the backend pids of the follower's own sessions on the source,
+-- which the switchover's fence spares (it ends every other session).
+ALTER TABLE pgcutover.follower ADD COLUMN IF NOT EXISTS source_pids int[];
 
 -- follow --ddl: a captured DDL command that stopped follow (it failed on the
 -- target, or --ddl=stop); `follow --resume-after-ddl` skips exactly this one.

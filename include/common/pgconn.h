@@ -14,7 +14,9 @@
 typedef enum ConnKind
 {
 	CONN_NORMAL,
-	CONN_REPLICATION			/* replication=database */
+	CONN_REPLICATION,			/* replication=database */
+	CONN_MAINTENANCE			/* a normal session on the server's "postgres"
+								 * database instead of the DSN's */
 } ConnKind;
 
 /*

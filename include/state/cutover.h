@@ -25,6 +25,8 @@ typedef struct CutoverRecord
 	bool		fenced_by_command;	/* fence_mode is "none" (--fence-command) */
 	char	   *fenced_at;		/* text, NULL when not fenced */
 	char	   *switched_over_at;	/* text, NULL before the switchover */
+	char	   *fence_prior;	/* JSON of what the fence changed, as it was
+								 * before (fence.h FencePrior); NULL if none */
 } CutoverRecord;
 
 /*
@@ -36,10 +38,19 @@ void		cutover_record_free(CutoverRecord *rec);
 
 /*
  * Records that the source is (about to be) fenced with fence_mode
- * ("default" or "none"), or that the fence is lifted.  False on SQL error,
+ * ("default" or "none") and what the fence changes as it was before
+ * (prior_json, may be NULL), or that the fence is lifted.  A killed run's
+ * prior is kept when a later run takes its fence over.  False on SQL error,
  * not logged: db_error(tgt) says why.
  */
-bool		cutover_record_fence(PGconn *tgt, const char *slot, const char *fence_mode);
+/*
+ * The follower's own sessions on the source (pgcutover.follower.source_pids)
+ * as an int[] literal, malloc'd; "{}" when unknown or on error.
+ */
+char	   *cutover_follower_source_pids(PGconn *tgt, const char *slot);
+
+bool		cutover_record_fence(PGconn *tgt, const char *slot, const char *fence_mode,
+								 const char *prior_json);
 bool		cutover_record_unfence(PGconn *tgt, const char *slot);
 
 /*

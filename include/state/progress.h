@@ -98,6 +98,8 @@ typedef struct FollowerRow
 	bool		heartbeat;
 	double		behind_since_epoch; /* 0: caught up */
 	const char *last_error;		/* NULL: keep the last one unless following */
+	const char *source_pids;	/* int[] literal of the follower's backend
+								 * pids on the source, NULL: none */
 } FollowerRow;
 
 /* Upserts the follower's row; false on error (the caller reads PQerrorMessage). */

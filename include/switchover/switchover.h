@@ -27,7 +27,8 @@ typedef struct SwitchoverResult
 	double		total_ms;
 	double		lag_at_fence;	/* seconds; < 0: unknown */
 	char		fence_marker_lsn[LSN_FORMAT_LEN + 8];	/* "" when none was written */
-	bool		source_fenced;	/* the source is read-only now */
+	bool		source_fenced;	/* the source is fenced now */
+	int			sessions_ended; /* other sessions the fence ended */
 	bool		already_switched_over;	/* a previous run completed it */
 	char	   *switched_over_at;	/* when, if already_switched_over */
 	bool		verified;		/* verify ran: verify holds its result */

@@ -612,6 +612,12 @@ relax_identity_columns(Apply *a)
 	return true;
 }
 
+int
+apply_source_pid(const Apply *a)
+{
+	return a && a->src && PQstatus(a->src) == CONNECTION_OK ? PQbackendPID(a->src) : 0;
+}
+
 Apply *
 apply_open(const ApplyConfig *cfg, char **errmsg, Outcome *outcome)
 {
@@ -632,7 +638,13 @@ apply_open(const ApplyConfig *cfg, char **errmsg, Outcome *outcome)
 		apply_close(a);
 		return NULL;
 	}
-	if (!prepare_target(a) || !relax_identity_columns(a) || PQenterPipelineMode(a->tgt) != 1)
+	/*
+	 * The source session is opened now, not at the first NaN or new table:
+	 * the switchover's fence spares the follower's sessions it knows of, and
+	 * refuses new ones.
+	 */
+	if (!ensure_source(a) || !prepare_target(a) || !relax_identity_columns(a) ||
+		PQenterPipelineMode(a->tgt) != 1)
 	{
 		*errmsg = pg_strdup(a->error ? a->error : "cannot enter pipeline mode on the target");
 		*outcome = a->error ? a->outcome : OUTCOME_BUG;

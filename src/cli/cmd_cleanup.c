@@ -4,8 +4,10 @@
  *	  looks before it acts, so cleanup is safe to run twice, after a crash,
  *	  or with half of the objects already gone:
  *	    1. release the snapshot keeper if one still runs here
- *	    2. lift the fence on the source if a switchover was aborted (after a
- *	       completed one the old source stays read-only: no split brain)
+ *	    2. lift the fence on the source if a switchover was aborted, restoring
+ *	       what it changed (after a completed one the old source stays
+ *	       fenced: no split brain; its slot is dropped through the server's
+ *	       maintenance database, and DDL capture stays on the retired source)
  *	    3. drop the slot on the source (refused while a follower uses it)
  *	    4. restore GENERATED ALWAYS identity columns on the target
  *	    5. drop schema pgcutover on the target (unless --keep-state)
@@ -118,6 +120,67 @@ remove_capture(PGconn *src, const Options *opts)
 	return EXIT_OK;
 }
 
+/* Restores what an aborted switchover's fence changed (fence.h). */
+static bool
+lift_fence(PGconn *conn, const char *dbname, const CutoverRecord *cutover, bool dry_run)
+{
+	FencePrior	prior = {.allow_connections = true};
+	bool		ok;
+
+	if (cutover->fence_prior && !fence_prior_from_json(cutover->fence_prior, &prior))
+		prior.allow_connections = true;
+	ok = fence_lift(conn, dbname, &prior, dry_run);
+	fence_prior_free(&prior);
+	return ok;
+}
+
+/*
+ * Connects to the source.  A fenced source refuses new sessions: an aborted
+ * switchover's fence is lifted through the server's maintenance database
+ * first; a switched-over source stays fenced, and *fenced_source says the
+ * session is the maintenance database's (enough to drop the slot).
+ */
+static int
+connect_source(const Options *opts, const MigrationState *st, const CutoverRecord *cutover,
+			   PGconn **src, bool *fenced_source)
+{
+	char	   *err = NULL;
+	int			rc = EXIT_OK;
+
+	*fenced_source = false;
+	if ((*src = db_connect(opts->source, "source", CONN_NORMAL, &err)) != NULL)
+		return EXIT_OK;
+	if (!fence_refused_connection(err) ||
+		(st->found && (!cutover->fenced || cutover->fenced_by_command || st->source_dbname == NULL)))
+	{
+		log_error("%s", err);
+		free(err);
+		return EXIT_CONNECTION;
+	}
+	free(err);
+	err = NULL;
+	if ((*src = fence_connect_maintenance(opts->source, "source", &err)) == NULL)
+	{
+		log_error("%s", err);
+		rc = EXIT_CONNECTION;
+	}
+	else if (!st->found || cutover->switched_over)
+		*fenced_source = true;	/* a retired source: it stays closed */
+	else if (!lift_fence(*src, st->source_dbname, cutover, opts->dry_run))
+		rc = EXIT_SQL;
+	else
+	{
+		PQfinish(*src);
+		if ((*src = db_connect(opts->source, "source", CONN_NORMAL, &err)) == NULL)
+		{
+			log_error("%s", err);
+			rc = EXIT_CONNECTION;
+		}
+	}
+	free(err);
+	return rc;
+}
+
 int
 cmd_cleanup(Options *opts)
 {
@@ -125,6 +188,8 @@ cmd_cleanup(Options *opts)
 			   *tgt = NULL;
 	MigrationState st = {0};
 	CutoverRecord cutover = {0};
+	bool		fenced_source = false;
+	char	   *err = NULL;
 	int			rc = EXIT_OK;
 
 	if (opts->source == NULL || opts->target == NULL)
@@ -134,13 +199,22 @@ cmd_cleanup(Options *opts)
 	}
 	if (!confirm(opts))
 		return EXIT_USAGE;
-	if (!db_connect_both(opts, &src, &tgt))
+	if ((tgt = db_connect(opts->target, "target", CONN_NORMAL, &err)) == NULL)
+	{
+		log_error("%s", err);
+		free(err);
 		return EXIT_CONNECTION;
+	}
 	if (!state_load(tgt, opts->slot, &st))
 	{
 		rc = EXIT_SQL;
 		goto done;
 	}
+	/* an unreadable record is one without a fence to lift */
+	if (st.found && !cutover_read_record(tgt, opts->slot, &cutover))
+		memset(&cutover, 0, sizeof(cutover));
+	if ((rc = connect_source(opts, &st, &cutover, &src, &fenced_source)) != EXIT_OK)
+		goto done;
 	if (st.found && st.keeper_socket && !opts->dry_run)
 	{
 		SnapshotLease lease;
@@ -151,11 +225,9 @@ cmd_cleanup(Options *opts)
 			log_info("released the snapshot keeper (pid %d)", lease.keeper_pid);
 		}
 	}
-	/* an unreadable record is one without a fence to lift */
-	if (st.found && cutover_read_record(tgt, opts->slot, &cutover) &&
-		cutover.fenced && !cutover.switched_over)
+	if (cutover.fenced && !cutover.switched_over && !fenced_source)
 	{
-		if (!unfence_database(src, opts->dry_run))
+		if (!lift_fence(src, PQdb(src), &cutover, opts->dry_run))
 			rc = EXIT_SQL;
 		else if (!opts->dry_run)
 			log_warn("the source database %s accepts writes again (the switchover fence is lifted)", PQdb(src));
@@ -171,12 +243,15 @@ cmd_cleanup(Options *opts)
 		else if (!opts->dry_run)
 			log_info("dropped schema pgcutover on the target");
 	}
-	if (rc == EXIT_OK)
+	if (rc == EXIT_OK && fenced_source)
+		log_info("DDL capture, if installed, stays on the old source: it refuses connections since the switchover (harmless there; 'pgcutover ddl-capture remove' drops it once you open it)");
+	else if (rc == EXIT_OK)
 		rc = remove_capture(src, opts);
 	if (rc == EXIT_OK && opts->json)
 		printf("{\"command\": \"cleanup\", \"ok\": true, \"exit_code\": 0, \"slot\": \"%s\", \"dry_run\": %s}\n",
 			   opts->slot, opts->dry_run ? "true" : "false");
 done:
+	free(err);
 	cutover_record_free(&cutover);
 	state_free(&st);
 	PQfinish(src);

@@ -38,7 +38,7 @@ connect_fix(const char *err, const char *who)
 		{"invalid URI", "fix the {who} DSN: it is not a valid postgresql:// URI"},
 		{"invalid integer value", "fix the {who} DSN: a numeric parameter is not a number"},
 		{"invalid port", "fix the port in the {who} DSN"},
-		{"is not currently accepting connections", "allow connections to the database on the {who} server (ALTER DATABASE ... ALLOW_CONNECTIONS true)"},
+		{"is not currently accepting connections", "the {who} database refuses connections (ALLOW_CONNECTIONS false); if a pgcutover switchover fenced it, that is on purpose ('pgcutover status' says so); otherwise allow them (ALTER DATABASE ... ALLOW_CONNECTIONS true)"},
 		{"too many connections for", "raise the CONNECTION LIMIT of the role or database on the {who} server, or close other sessions"},
 		{"too many clients", "raise max_connections on the {who} server or close other sessions"},
 		{"remaining connection slots", "raise max_connections on the {who} server or close other sessions"},
@@ -97,8 +97,8 @@ notice_to_log(void *arg, const char *message)
 PGconn *
 db_connect(const char *dsn, const char *who, ConnKind kind, char **errmsg)
 {
-	const char *keys[6];
-	const char *vals[6];
+	const char *keys[8];
+	const char *vals[8];
 	int			n = 0;
 	PGconn	   *conn;
 
@@ -107,6 +107,12 @@ db_connect(const char *dsn, const char *who, ConnKind kind, char **errmsg)
 	vals[n++] = dsn ? dsn : "";
 	keys[n] = "fallback_application_name";
 	vals[n++] = "pgcutover";
+	if (kind == CONN_MAINTENANCE)
+	{
+		/* a later keyword overrides what the expanded DSN said */
+		keys[n] = "dbname";
+		vals[n++] = "postgres";
+	}
 	if (kind == CONN_REPLICATION)
 	{
 		keys[n] = "replication";
@@ -136,7 +142,7 @@ db_connect(const char *dsn, const char *who, ConnKind kind, char **errmsg)
 		return NULL;
 	}
 	PQsetNoticeProcessor(conn, notice_to_log, (void *) (strcmp(who, "source") == 0 ? "source" : "target"));
-	if (kind == CONN_NORMAL)
+	if (kind != CONN_REPLICATION)
 	{
 		PGresult   *res = NULL;
 

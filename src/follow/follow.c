@@ -544,6 +544,7 @@ publish_state(Follow *f, const char *phase, const char *error)
 	double		now = now_seconds();
 	FollowerRow row;
 	MetricsSnapshot snap;
+	char		source_pids[40];
 
 	if (now > p->rate_at && p->rate_at > 0)
 	{
@@ -578,6 +579,11 @@ publish_state(Follow *f, const char *phase, const char *error)
 	row.heartbeat = f->conns.heartbeats;
 	row.behind_since_epoch = p->behind_since;
 	row.last_error = error;
+	/* the fence spares these two: the stream's walsender it finds by the slot */
+	snprintf(source_pids, sizeof(source_pids), "{%d,%d}",
+			 f->conns.source && PQstatus(f->conns.source) == CONNECTION_OK ? PQbackendPID(f->conns.source) : 0,
+			 apply_source_pid(f->conns.apply));
+	row.source_pids = source_pids;
 	if (!progress_publish_follower(f->conns.state, &row))
 	{
 		char	   *e = db_error(f->conns.state);

@@ -37,7 +37,8 @@ cutover_read_record(PGconn *tgt, const char *slot, CutoverRecord *rec)
 	/* not db_query_params: a missing schema is an answer here, not an error */
 	res = PQexecParams(tgt,
 					   "SELECT phase = 'switched_over', fenced_at IS NOT NULL, "
-					   "  coalesce(fence_mode, '') = 'none', switched_over_at::text, fenced_at::text "
+					   "  coalesce(fence_mode, '') = 'none', switched_over_at::text, fenced_at::text, "
+					   "  fence_prior "
 					   "FROM pgcutover.migration WHERE slot_name = $1",
 					   1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -51,6 +52,7 @@ cutover_read_record(PGconn *tgt, const char *slot, CutoverRecord *rec)
 	rec->fenced_by_command = PQgetvalue(res, 0, 2)[0] == 't';
 	rec->switched_over_at = value_or_null(res, 0, 3);
 	rec->fenced_at = value_or_null(res, 0, 4);
+	rec->fence_prior = value_or_null(res, 0, 5);
 done:
 	PQclear(res);
 	return ok;
@@ -61,16 +63,34 @@ cutover_record_free(CutoverRecord *rec)
 {
 	free(rec->fenced_at);
 	free(rec->switched_over_at);
+	free(rec->fence_prior);
 	memset(rec, 0, sizeof(*rec));
 }
 
-bool
-cutover_record_fence(PGconn *tgt, const char *slot, const char *fence_mode)
+char *
+cutover_follower_source_pids(PGconn *tgt, const char *slot)
 {
-	const char *params[2] = {slot, fence_mode};
+	const char *params[1] = {slot};
 	PGresult   *res = PQexecParams(tgt,
-								   "UPDATE pgcutover.migration SET fenced_at = now(), fence_mode = $2 WHERE slot_name = $1",
-								   2, NULL, params, NULL, NULL, 0);
+								   "SELECT coalesce(source_pids, '{}')::text FROM pgcutover.follower WHERE slot_name = $1",
+								   1, NULL, params, NULL, NULL, 0);
+	char	   *pids = pg_strdup(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
+								 ? PQgetvalue(res, 0, 0) : "{}");
+
+	PQclear(res);
+	return pids;
+}
+
+bool
+cutover_record_fence(PGconn *tgt, const char *slot, const char *fence_mode,
+					 const char *prior_json)
+{
+	const char *params[3] = {slot, fence_mode, prior_json};
+	PGresult   *res = PQexecParams(tgt,
+								   "UPDATE pgcutover.migration SET fenced_at = now(), fence_mode = $2, "
+								   "  fence_prior = coalesce(CASE WHEN fenced_at IS NOT NULL THEN fence_prior END, $3) "
+								   "WHERE slot_name = $1",
+								   3, NULL, params, NULL, NULL, 0);
 	bool		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 
 	PQclear(res);
@@ -88,7 +108,7 @@ cutover_record_unfence(PGconn *tgt, const char *slot)
 	 * abort.
 	 */
 	PGresult   *res = PQexecParams(tgt,
-								   "UPDATE pgcutover.migration SET fenced_at = NULL, fence_mode = NULL WHERE slot_name = $1",
+								   "UPDATE pgcutover.migration SET fenced_at = NULL, fence_mode = NULL, fence_prior = NULL WHERE slot_name = $1",
 								   1, NULL, params, NULL, NULL, 0);
 	bool		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 

@@ -185,7 +185,7 @@ progress_publish_follower(PGconn *tgt, const FollowerRow *row)
 				row_rate[32],
 				retained[24],
 				behind[32];
-	const char *params[17];
+	const char *params[18];
 	PGresult   *res;
 	bool		ok;
 
@@ -216,12 +216,13 @@ progress_publish_follower(PGconn *tgt, const FollowerRow *row)
 	params[14] = row->heartbeat ? "true" : "false";
 	params[15] = row->behind_since_epoch > 0 ? behind : NULL;
 	params[16] = row->last_error;
+	params[17] = row->source_pids;
 	res = PQexecParams(tgt,
 					   "INSERT INTO pgcutover.follower AS f (slot_name, pid, host, started_at, phase, applied_lsn, source_lsn, "
 					   "  lag_bytes, lag_seconds, txns, rows, txn_per_sec, rows_per_sec, slot_retained_wal_bytes, wal_status, "
-					   "  heartbeat, behind_since, last_error, updated_at) "
+					   "  heartbeat, behind_since, last_error, source_pids, updated_at) "
 					   "VALUES ($1, $2, pg_catalog.inet_client_addr()::text, pg_catalog.to_timestamp($3), $4, $5, $6, $7, $8, $9, $10, "
-					   "  $11, $12, $13, $14, $15, pg_catalog.to_timestamp($16), $17, pg_catalog.now()) "
+					   "  $11, $12, $13, $14, $15, pg_catalog.to_timestamp($16), $17, $18::int[], pg_catalog.now()) "
 					   "ON CONFLICT (slot_name) DO UPDATE SET pid = EXCLUDED.pid, host = EXCLUDED.host, "
 					   "  started_at = EXCLUDED.started_at, phase = EXCLUDED.phase, applied_lsn = EXCLUDED.applied_lsn, "
 					   "  source_lsn = EXCLUDED.source_lsn, lag_bytes = EXCLUDED.lag_bytes, lag_seconds = EXCLUDED.lag_seconds, "
@@ -229,8 +230,8 @@ progress_publish_follower(PGconn *tgt, const FollowerRow *row)
 					   "  rows_per_sec = EXCLUDED.rows_per_sec, slot_retained_wal_bytes = EXCLUDED.slot_retained_wal_bytes, "
 					   "  wal_status = EXCLUDED.wal_status, heartbeat = EXCLUDED.heartbeat, behind_since = EXCLUDED.behind_since, "
 					   "  last_error = coalesce(EXCLUDED.last_error, CASE WHEN EXCLUDED.phase = 'following' THEN NULL ELSE f.last_error END), "
-					   "  updated_at = EXCLUDED.updated_at",
-					   17, NULL, params, NULL, NULL, 0);
+					   "  source_pids = EXCLUDED.source_pids, updated_at = EXCLUDED.updated_at",
+					   18, NULL, params, NULL, NULL, 0);
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	PQclear(res);
 	return ok;

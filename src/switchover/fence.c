@@ -1,17 +1,22 @@
 /*
  * fence.c
- *	  Fencing the source and the other statements switchover and cleanup
+ *	  The airtight fence on the source (see fence.h for why it is airtight),
+ *	  lifting it exactly, and the other statements switchover and cleanup
  *	  share.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "alloc.h"
 #include "cutover.h"
 #include "fence.h"
 #include "log.h"
 #include "pgconn.h"
+#include "strbuf.h"
 #include "subprocess.h"
 
 bool
@@ -26,50 +31,320 @@ run_or_print(PGconn *conn, const char *who, const char *sql, bool dry_run)
 	return db_exec(conn, sql);
 }
 
+/* ALTER DATABASE <the connection's database or dbname> <rest>, malloc'd. */
 static char *
-alter_database_sql(PGconn *src, const char *action)
+alter_database_sql(PGconn *conn, const char *dbname, const char *rest)
 {
-	char	   *db = db_quote_ident(src, PQdb(src));
-	char	   *sql = psprintf("ALTER DATABASE %s %s default_transaction_read_only%s", db, action,
-							   strcmp(action, "SET") == 0 ? " = on" : "");
+	char	   *db = db_quote_ident(conn, dbname);
+	char	   *sql = psprintf("ALTER DATABASE %s %s", db, rest);
 
 	free(db);
 	return sql;
 }
 
-int
-fence_database(PGconn *src, bool dry_run)
+bool
+fence_read_prior(PGconn *src, FencePrior *prior)
 {
-	char	   *sql = alter_database_sql(src, "SET");
-	const char *kill_sql =
-		"SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity "
-		"WHERE datname = pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid() "
-		"AND backend_type = 'client backend' AND coalesce(application_name, '') NOT LIKE 'pgcutover%'";
-	int			killed = 0;
+	PGresult   *res = db_query(src,
+							   "SELECT d.datallowconn, "
+							   "  (SELECT pg_catalog.substr(c, pg_catalog.length('default_transaction_read_only=') + 1) "
+							   "     FROM pg_catalog.pg_db_role_setting s, pg_catalog.unnest(s.setconfig) c "
+							   "    WHERE s.setdatabase = d.oid AND s.setrole = 0 "
+							   "      AND c LIKE 'default\\_transaction\\_read\\_only=%'), "
+							   "  d.datacl::text "
+							   "FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()");
 
-	if (!run_or_print(src, "source", sql, dry_run))
-		killed = -1;
-	free(sql);
-	if (killed == 0 && dry_run)
-		printf("[source] %s;\n", kill_sql);
-	else if (killed == 0)
+	memset(prior, 0, sizeof(*prior));
+	if (res == NULL || PQntuples(res) != 1)
 	{
-		char	   *n = db_scalar(src, kill_sql);
-
-		killed = n ? atoi(n) : -1;
-		free(n);
+		PQclear(res);
+		return false;
 	}
-	return killed;
+	prior->allow_connections = PQgetvalue(res, 0, 0)[0] == 't';
+	if (!PQgetisnull(res, 0, 1))
+		prior->read_only = pg_strdup(PQgetvalue(res, 0, 1));
+	if (!PQgetisnull(res, 0, 2))
+		prior->acl = pg_strdup(PQgetvalue(res, 0, 2));
+	PQclear(res);
+	return true;
+}
+
+char *
+fence_prior_to_json(const FencePrior *prior)
+{
+	json_t	   *doc = json_pack("{s:b, s:s?, s:s?}", "allow_connections", prior->allow_connections,
+								"read_only", prior->read_only, "acl", prior->acl);
+	char	   *text = json_dumps(doc, JSON_COMPACT);
+	char	   *copy = pg_strdup(text);
+
+	free(text);
+	json_decref(doc);
+	return copy;
 }
 
 bool
-unfence_database(PGconn *src, bool dry_run)
+fence_prior_from_json(const char *json, FencePrior *prior)
 {
-	char	   *sql = alter_database_sql(src, "RESET");
-	bool		ok = run_or_print(src, "source", sql, dry_run);
+	json_t	   *doc = json ? json_loads(json, 0, NULL) : NULL;
+	int			allow = 1;
+	const char *read_only = NULL;
+	const char *acl = NULL;
+	bool		ok;
 
-	free(sql);
+	memset(prior, 0, sizeof(*prior));
+	ok = doc && json_unpack(doc, "{s?b, s?s, s?s}", "allow_connections", &allow,
+							"read_only", &read_only, "acl", &acl) == 0;
+	if (ok)
+	{
+		prior->allow_connections = allow;
+		prior->read_only = read_only ? pg_strdup(read_only) : NULL;
+		prior->acl = acl ? pg_strdup(acl) : NULL;
+	}
+	json_decref(doc);
 	return ok;
+}
+
+void
+fence_prior_free(FencePrior *prior)
+{
+	free(prior->read_only);
+	free(prior->acl);
+	memset(prior, 0, sizeof(*prior));
+}
+
+int
+fence_prepared_xacts(PGconn *src, char **what)
+{
+	PGresult   *res = db_query(src,
+							   "SELECT pg_catalog.count(*) OVER (), gid, owner, prepared::text "
+							   "FROM pg_catalog.pg_prepared_xacts WHERE database = pg_catalog.current_database() "
+							   "ORDER BY prepared LIMIT 3");
+	StrBuf		b;
+	int			n;
+
+	*what = NULL;
+	if (res == NULL)
+		return -1;
+	n = PQntuples(res) > 0 ? atoi(PQgetvalue(res, 0, 0)) : 0;
+	strbuf_init(&b);
+	for (int i = 0; i < PQntuples(res); i++)
+		strbuf_printf(&b, "%sgid '%s' of %s, prepared at %s", i ? "; " : "",
+					  PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
+	if (n > PQntuples(res))
+		strbuf_printf(&b, "; and %d more", n - PQntuples(res));
+	*what = b.data;
+	PQclear(res);
+	return n;
+}
+
+/*
+ * Every other session on the connection's database, or starting on it:
+ * pg_stat_activity misses a backend between its datallowconn check and its
+ * first report there, but such a backend holds a lock on the database
+ * object from before the check until after that report.  Background
+ * processes that write nothing of the user's (autovacuum, the checkpointer)
+ * are left alone.
+ */
+static const char *const other_sessions_sql =
+"SELECT s.pid, coalesce(a.usename, '?'), coalesce(a.application_name, ''), "
+"       coalesce(a.backend_type, 'starting'), coalesce(r.rolsuper, false) "
+"FROM (SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname = pg_catalog.current_database() "
+"      UNION "
+"      SELECT l.pid FROM pg_catalog.pg_locks l "
+"      WHERE l.locktype = 'object' AND l.database = 0 "
+"        AND l.classid = 'pg_catalog.pg_database'::pg_catalog.regclass "
+"        AND l.objid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())) s "
+"LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = s.pid "
+"LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.usesysid "
+"WHERE s.pid <> pg_catalog.pg_backend_pid() AND s.pid <> ALL ($1::int[]) "
+"  AND coalesce(a.backend_type, 'starting') IN ('client backend', 'walsender', 'logical replication worker', 'starting') "
+"ORDER BY s.pid";
+
+/*
+ * Ends every other session (see above) but keep_pids (an int[] literal), then waits until none
+ * is left.  Sessions this role may not end are named in *errmsg.
+ */
+static bool
+end_other_sessions(PGconn *src, const char *keep_pids, double deadline, int *terminated, char **errmsg)
+{
+	const char *params[1] = {keep_pids};
+	PGresult   *res = NULL;
+	StrBuf		refused;
+	bool		ok = false;
+
+	strbuf_init(&refused);
+	for (;;)
+	{
+		int			n;
+
+		PQclear(res);
+		if ((res = db_query_params(src, other_sessions_sql, 1, params)) == NULL)
+		{
+			*errmsg = pg_strdup("cannot list the source's sessions (error above)");
+			goto done;
+		}
+		if ((n = PQntuples(res)) == 0)
+			break;
+		strbuf_reset(&refused);
+		for (int i = 0; i < n; i++)
+		{
+			const char *pid = PQgetvalue(res, i, 0);
+			const char *p1[1] = {pid};
+			PGresult   *kill = PQexecParams(src, "SELECT pg_catalog.pg_terminate_backend($1::int)",
+											1, NULL, p1, NULL, NULL, 0);
+
+			if (PQresultStatus(kill) == PGRES_TUPLES_OK && PQgetvalue(kill, 0, 0)[0] == 't')
+				(*terminated)++;
+			else if (PQresultStatus(kill) != PGRES_TUPLES_OK)
+				strbuf_printf(&refused, "%spid %s (role %s%s, %s%s%s)", refused.len ? ", " : "", pid,
+							  PQgetvalue(res, i, 1), PQgetvalue(res, i, 4)[0] == 't' ? ", superuser" : "",
+							  PQgetvalue(res, i, 3), PQgetvalue(res, i, 2)[0] ? ", " : "", PQgetvalue(res, i, 2));
+			PQclear(kill);
+		}
+		if (refused.len > 0)
+		{
+			*errmsg = psprintf("this role may not end session(s) %s, which could still write after the fence; fix: end them first (SELECT pg_terminate_backend(pid) as a superuser), or switch over as a role that may (superuser for superusers' sessions, pg_signal_backend for other roles')",
+							   refused.data);
+			goto done;
+		}
+		if (now_seconds() > deadline)
+		{
+			*errmsg = psprintf("%d session(s) of the source did not end in time (pid %s, %s); fix: find what holds them (pg_stat_activity) and retry",
+							   n, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 3));
+			goto done;
+		}
+		usleep(2000);
+	}
+	ok = true;
+done:
+	PQclear(res);
+	strbuf_free(&refused);
+	return ok;
+}
+
+Outcome
+fence_raise(PGconn *src, PGconn *maintenance, const char *keep_pids, double deadline, bool dry_run,
+			int *terminated, char **errmsg)
+{
+	char	   *deny = alter_database_sql(src, PQdb(src), "ALLOW_CONNECTIONS false");
+	char	   *ro = alter_database_sql(src, PQdb(src), "SET default_transaction_read_only = on");
+	Outcome		rc = OUTCOME_OK;
+
+	*terminated = 0;
+	*errmsg = NULL;
+	if (dry_run)
+	{
+		printf("[source] %s;\n[source maintenance database] %s;\n", ro, deny);
+		printf("[source] -- every other session of the database, and every backend still starting on it, but the follower's own:\n"
+			   "[source] SELECT pg_terminate_backend(pid) ...;  -- repeated until none is left\n");
+		goto done;
+	}
+	if (!run_or_print(src, "source", ro, false) ||
+		!run_or_print(maintenance, "source", deny, false))
+	{
+		/* run_or_print logged the statement's error: name the fix */
+		char	   *e = pg_strdup("see the error above");
+
+		*errmsg = psprintf("cannot fence the source: %s; fix: the fence needs the source role to own the database (ALTER DATABASE %s OWNER TO %s) and, to end other roles' sessions, GRANT pg_signal_backend TO %s; or fence elsewhere with --fence none --fence-command CMD",
+						   e, PQdb(src), PQuser(src), PQuser(src));
+		free(e);
+		rc = OUTCOME_SQL;
+		goto done;
+	}
+	if (!end_other_sessions(src, keep_pids, deadline, terminated, errmsg))
+		rc = OUTCOME_PREFLIGHT;
+done:
+	free(deny);
+	free(ro);
+	return rc;
+}
+
+bool
+fence_lift(PGconn *conn, const char *dbname, const FencePrior *prior, bool dry_run)
+{
+	char	   *allow = alter_database_sql(conn, dbname, prior->allow_connections
+										   ? "ALLOW_CONNECTIONS true" : "ALLOW_CONNECTIONS false");
+	char	   *ro;
+	bool		ok;
+
+	if (prior->read_only)
+	{
+		char	   *lit = db_quote_literal(conn, prior->read_only);
+		char	   *rest = psprintf("SET default_transaction_read_only = %s", lit);
+
+		ro = alter_database_sql(conn, dbname, rest);
+		free(rest);
+		free(lit);
+	}
+	else
+		ro = alter_database_sql(conn, dbname, "RESET default_transaction_read_only");
+	ok = run_or_print(conn, "source", ro, dry_run) && run_or_print(conn, "source", allow, dry_run);
+	free(allow);
+	free(ro);
+	return ok;
+}
+
+bool
+fence_rest_for_reverse(PGconn *src, bool dry_run, char **errmsg)
+{
+	char	   *db = db_quote_ident(src, PQdb(src));
+	char	   *me = db_quote_ident(src, PQuser(src));
+	char	   *grants = psprintf("REVOKE CONNECT ON DATABASE %s FROM PUBLIC; GRANT CONNECT ON DATABASE %s TO %s",
+								  db, db, me);
+	const char *revoke_others =
+		"SELECT pg_catalog.format('REVOKE CONNECT ON DATABASE %I FROM %I', d.datname, r.rolname) "
+		"FROM pg_catalog.pg_database d, pg_catalog.aclexplode(d.datacl) a "
+		"JOIN pg_catalog.pg_roles r ON r.oid = a.grantee "
+		"WHERE d.datname = pg_catalog.current_database() AND a.privilege_type = 'CONNECT' "
+		"  AND r.rolname <> current_user";
+	char	   *allow = alter_database_sql(src, PQdb(src), "ALLOW_CONNECTIONS true");
+	PGresult   *res = NULL;
+	bool		ok = false;
+	int			terminated = 0;
+
+	*errmsg = NULL;
+	if (!run_or_print(src, "source", grants, dry_run))
+		goto failed;
+	if (dry_run)
+		printf("[source] -- REVOKE CONNECT from every other role holding it:\n[source] %s;\n", revoke_others);
+	else
+	{
+		if ((res = db_query(src, revoke_others)) == NULL)
+			goto failed;
+		for (int i = 0; i < PQntuples(res); i++)
+			if (!db_exec(src, PQgetvalue(res, i, 0)))
+				goto failed;
+	}
+	if (!run_or_print(src, "source", allow, dry_run))
+		goto failed;
+	ok = dry_run || end_other_sessions(src, "{}", now_seconds() + 10, &terminated, errmsg);
+	goto done;
+failed:
+	{
+		char	   *e = db_error(src);
+
+		*errmsg = psprintf("cannot open the fenced source to the reverse follower only: %s", e);
+		free(e);
+	}
+done:
+	PQclear(res);
+	free(allow);
+	free(grants);
+	free(me);
+	free(db);
+	return ok;
+}
+
+PGconn *
+fence_connect_maintenance(const char *dsn, const char *who, char **errmsg)
+{
+	return db_connect(dsn, who, CONN_MAINTENANCE, errmsg);
+}
+
+bool
+fence_refused_connection(const char *errmsg)
+{
+	return errmsg && strstr(errmsg, "is not currently accepting connections") != NULL;
 }
 
 bool

@@ -4,8 +4,10 @@
  *	  `pgcutover switchover` and by `migrate --switchover`.  With a follower
  *	  running (another process or migrate's child):
  *
+ *	    0. refuse while the source has prepared transactions
  *	    1. wait until lag <= --max-lag
- *	    2. fence writes on the source                        <- downtime starts
+ *	    2. fence the source airtight (fence.h): no session but ours and the
+ *	       follower's walsender, none can start          <- downtime starts
  *	    3. emit a transactional fence marker, wait until the follower has
  *	       durably applied it: nothing committed before the fence is missing
  *	    4. set every sequence on the target to the source's value (+ gap)
@@ -13,9 +15,12 @@
  *	    6. run --post-command, restore identity columns    <- target ready
  *	    7. mark the migration switched over; the follower exits 0
  *
- *	  Any failure, timeout or SIGINT before the end lifts the fence and
- *	  leaves the follower running.  --dry-run prints every statement.  What
- *	  the run did is returned in a SwitchoverResult; src/cli/ prints it.
+ *	  Any failure, timeout or SIGINT before the end lifts the fence, restoring
+ *	  exactly what was there, and leaves the follower running.  After the
+ *	  end the old source stays fenced (with --reverse: open to the migration
+ *	  role only, for the reverse follower).  --dry-run prints every statement
+ *	  of that sequence.  What the run did is returned in a SwitchoverResult;
+ *	  src/cli/ prints it.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,6 +37,7 @@
 #include "outcome.h"
 #include "pgconn.h"
 #include "signals.h"
+#include "state.h"
 #include "status.h"
 #include "subprocess.h"
 #include "switchover.h"
@@ -43,8 +49,14 @@ typedef struct Switchover
 	const Options *opts;
 	PGconn	   *src;
 	PGconn	   *tgt;
+	PGconn	   *maintenance;	/* the source server's "postgres" database,
+								 * opened before the fence: the fenced
+								 * database refuses new sessions, even ours */
+	char	   *dbname;			/* the source database */
 	bool		fenced;
 	bool		fenced_by_command;	/* the fence is --fence-command's (this or a killed run) */
+	FencePrior	prior;			/* what the default fence changes, as it was */
+	bool		have_prior;
 	double		t_fence;
 	char	   *reverse_slot;	/* created or reused by this run: dropped on abort */
 	SwitchoverResult *result;
@@ -66,9 +78,16 @@ set_fenced_state(Switchover *sw, bool fenced)
 
 	if (sw->opts->dry_run)
 		return;
-	recorded = fenced
-		? cutover_record_fence(sw->tgt, sw->opts->slot, sw->opts->fence ? sw->opts->fence : "default")
-		: cutover_record_unfence(sw->tgt, sw->opts->slot);
+	if (fenced)
+	{
+		char	   *prior = sw->have_prior ? fence_prior_to_json(&sw->prior) : NULL;
+
+		recorded = cutover_record_fence(sw->tgt, sw->opts->slot,
+										sw->opts->fence ? sw->opts->fence : "default", prior);
+		free(prior);
+	}
+	else
+		recorded = cutover_record_unfence(sw->tgt, sw->opts->slot);
 	if (!recorded)
 	{
 		char	   *e = db_error(sw->tgt);
@@ -76,6 +95,40 @@ set_fenced_state(Switchover *sw, bool fenced)
 		log_warn("cannot record the fence state on the target: %s", e);
 		free(e);
 	}
+}
+
+/*
+ * Restores what the default fence changed.  Our session on the fenced
+ * database may be gone (a kill, a lost connection): then through the
+ * server's maintenance database, since the fenced one refuses new sessions.
+ */
+static bool
+lift_fence(Switchover *sw)
+{
+	FencePrior	unknown = {.allow_connections = true};
+	const FencePrior *prior = sw->have_prior ? &sw->prior : &unknown;
+	PGconn	   *conn = sw->src;
+	PGconn	   *maintenance = NULL;
+	bool		ok;
+
+	if (sw->maintenance && PQstatus(sw->maintenance) == CONNECTION_OK &&
+		PQtransactionStatus(sw->maintenance) == PQTRANS_IDLE)
+		conn = sw->maintenance;
+	else if (conn == NULL || PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE)
+	{
+		char	   *err = NULL;
+
+		if ((maintenance = fence_connect_maintenance(sw->opts->source, "source", &err)) == NULL)
+		{
+			log_error("%s", err);
+			free(err);
+			return false;
+		}
+		conn = maintenance;
+	}
+	ok = fence_lift(conn, sw->dbname, prior, sw->opts->dry_run);
+	PQfinish(maintenance);
+	return ok;
 }
 
 /* Lifts the fence and says so; returns outcome. */
@@ -109,15 +162,15 @@ abort_switchover(Switchover *sw, Outcome outcome, const char *fmt,...)
 		return outcome;
 	if (sw->fenced_by_command)
 		log_error("the source was fenced by your --fence-command: UNDO IT NOW so the application can write again; the follower keeps running");
-	else if (unfence_database(sw->src, sw->opts->dry_run))
+	else if (lift_fence(sw))
 	{
 		set_fenced_state(sw, false);
 		sw->fenced = false;
 		log_warn("the fence is lifted: the source accepts writes again and the follower keeps applying them");
 	}
 	else
-		log_error("THE SOURCE IS STILL FENCED (read-only) and lifting it failed; fix: ALTER DATABASE %s RESET default_transaction_read_only",
-				  PQdb(sw->src));
+		log_error("THE SOURCE IS STILL FENCED (it refuses connections) and lifting it failed; fix: as the database owner, from another database of the source server: ALTER DATABASE %s ALLOW_CONNECTIONS true; ALTER DATABASE %s RESET default_transaction_read_only",
+				  sw->dbname, sw->dbname);
 	return outcome;
 }
 
@@ -154,6 +207,8 @@ take_over_killed_run(Switchover *sw, Outcome *outcome)
 		/* a killed run's fence: this run owns it now, and lifts it if it fails */
 		sw->fenced = true;
 		sw->fenced_by_command = rec.fenced_by_command;
+		/* what was there before is what that run saw, not today's fenced state */
+		sw->have_prior = rec.fence_prior && fence_prior_from_json(rec.fence_prior, &sw->prior);
 		log_warn("a previous switchover of slot %s was interrupted with the source fenced (since %s): this run takes over and lifts the fence if it fails",
 				 sw->opts->slot, rec.fenced_at ? rec.fenced_at : "");
 	}
@@ -197,6 +252,92 @@ wait_for_lag(Switchover *sw, double deadline)
 	}
 }
 
+static bool
+uses_fence_command(const Switchover *sw)
+{
+	return sw->opts->fence && strcmp(sw->opts->fence, "none") == 0;
+}
+
+/*
+ * Step 0, and again behind the fence: a prepared transaction could be
+ * committed on the old source after the switchover by anyone the database
+ * is opened to again.  Refused, not handled: only its owner knows whether
+ * it should commit.
+ */
+static Outcome
+refuse_prepared_transactions(Switchover *sw, bool behind_fence)
+{
+	char	   *what = NULL;
+	int			n;
+	Outcome		rc = OUTCOME_OK;
+
+	if (sw->opts->dry_run)
+	{
+		if (!behind_fence)
+			printf("[source] -- refuse while pg_prepared_xacts holds a transaction of this database\n");
+		return OUTCOME_OK;
+	}
+	if ((n = fence_prepared_xacts(sw->src, &what)) < 0)
+		rc = abort_switchover(sw, OUTCOME_SQL, "cannot read the source's prepared transactions");
+	else if (n > 0)
+		rc = abort_switchover(sw, OUTCOME_PREFLIGHT,
+							  "the source database has %d prepared transaction(s) (%s)%s, which could commit on the old source after the switchover; fix: COMMIT PREPARED or ROLLBACK PREPARED them (their owner knows which), then run the switchover again",
+							  n, what, behind_fence ? ", prepared while the fence went up" : "");
+	free(what);
+	return rc;
+}
+
+/*
+ * The follower's sessions on the source, the only ones the fence spares: its
+ * walsender (the slot's active pid) and the sessions it publishes in the
+ * state.  An int[] literal, malloc'd.
+ */
+static char *
+follower_session_pids(Switchover *sw)
+{
+	const char *params[1] = {sw->opts->slot};
+	char	   *published = cutover_follower_source_pids(sw->tgt, sw->opts->slot);
+	PGresult   *res = db_query_params(sw->src,
+									  "SELECT coalesce(active_pid, 0) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+									  1, params);
+	int			walsender = res && PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : 0;
+	size_t		len = strlen(published);
+	char	   *pids = len > 2
+		? psprintf("{%d,%.*s}", walsender, (int) (len - 2), published + 1)
+		: psprintf("{%d}", walsender);
+
+	PQclear(res);
+	free(published);
+	return pids;
+}
+
+/* Step 2 with the default fence (fence.h); aborts (lifting it) on failure. */
+static Outcome
+raise_default_fence(Switchover *sw, double deadline)
+{
+	char	   *err = NULL;
+	int			ended = 0;
+	double		give_up = now_seconds() + 30;
+	Outcome		rc;
+
+	char	   *keep = sw->opts->dry_run ? pg_strdup("{}") : follower_session_pids(sw);
+
+	sw->fenced = true;			/* from the first statement on, an abort lifts it */
+	rc = fence_raise(sw->src, sw->maintenance, keep, give_up < deadline ? give_up : deadline,
+					 sw->opts->dry_run, &ended, &err);
+	free(keep);
+	if (rc != OUTCOME_OK)
+	{
+		rc = abort_switchover(sw, rc, "%s", err);
+		free(err);
+		return rc;
+	}
+	sw->result->sessions_ended = ended;
+	if (ended > 0)
+		log_info("fence: ended %d session(s) of the source", ended);
+	return refuse_prepared_transactions(sw, true);
+}
+
 /* Steps 2 and 3: fence, then wait until the marker is durably applied. */
 static Outcome
 fence_and_drain(Switchover *sw, double deadline)
@@ -207,11 +348,18 @@ fence_and_drain(Switchover *sw, double deadline)
 	char	   *lsn;
 
 	/*
-	 * The state says "fenced" before the fence is up: a run killed in
-	 * between leaves a record, and the next run (or cleanup) lifts it.
+	 * The state says "fenced", with what the fence changes as it was, before
+	 * the fence is up: a run killed in between leaves a record, and the next
+	 * run (or cleanup) restores exactly that.
 	 */
+	if (!uses_fence_command(sw) && !sw->have_prior && !sw->opts->dry_run)
+	{
+		if (!fence_read_prior(sw->src, &sw->prior))
+			return abort_switchover(sw, OUTCOME_SQL, "cannot read the source database's settings");
+		sw->have_prior = true;
+	}
 	set_fenced_state(sw, true);
-	if (sw->opts->fence && strcmp(sw->opts->fence, "none") == 0)
+	if (uses_fence_command(sw))
 	{
 		sw->fenced_by_command = true;
 		if (!run_shell_command("--fence-command", sw->opts->fence_command, sw->opts->dry_run))
@@ -223,11 +371,12 @@ fence_and_drain(Switchover *sw, double deadline)
 				: abort_switchover(sw, OUTCOME_BUG, "--fence-command failed, the source was not fenced");
 		}
 	}
-	else if (fence_database(sw->src, sw->opts->dry_run) < 0)
+	else
 	{
-		sw->fenced = true;		/* the ALTER may have committed: lift it */
-		return abort_switchover(sw, OUTCOME_SQL, "cannot fence the source (error above); fix: the default fence needs the source role to own the database (ALTER DATABASE %s OWNER TO %s) and, to end other roles' sessions, GRANT pg_signal_backend TO %s; or fence elsewhere with --fence none --fence-command CMD",
-								PQdb(sw->src), PQuser(sw->src), PQuser(sw->src));
+		Outcome		rc = raise_default_fence(sw, deadline);
+
+		if (rc != OUTCOME_OK)
+			return rc;
 	}
 	sw->fenced = true;
 	sw->t_fence = t0;
@@ -395,15 +544,117 @@ finish_switchover(Switchover *sw)
 	return OUTCOME_OK;
 }
 
+/*
+ * After the end the old source keeps its fence: connections refused, so no
+ * client, however it asks, writes there again.  With --reverse the reverse
+ * follower must connect: the database opens to the migration role only.
+ */
+static void
+rest_fence(Switchover *sw)
+{
+	char	   *err = NULL;
+
+	if (uses_fence_command(sw))
+		return;
+	if (!sw->opts->reverse)
+	{
+		if (sw->opts->dry_run)
+			printf("[source] -- the fence stays: the old source refuses connections from now on\n");
+		return;
+	}
+	if (fence_rest_for_reverse(sw->src, sw->opts->dry_run, &err))
+		log_warn("--reverse: the old source accepts connections again for the reverse follower, from role %s only (CONNECT revoked from every other role); superusers can still connect and, asking READ WRITE, write",
+				 PQuser(sw->src));
+	else
+	{
+		log_error("%s; the old source still refuses connections, so the reverse follower cannot start; fix: ALTER DATABASE %s ALLOW_CONNECTIONS true when you need it",
+				  err, sw->dbname);
+		free(err);
+	}
+}
+
+/*
+ * The default fence closes the database to new sessions from another
+ * database of the server, and lifts it from there if our own session is
+ * lost: that session is opened now, before anything changes.
+ */
+static Outcome
+connect_maintenance(Switchover *sw)
+{
+	char	   *err = NULL;
+
+	if (uses_fence_command(sw) || sw->maintenance)
+		return OUTCOME_OK;
+	if ((sw->maintenance = fence_connect_maintenance(sw->opts->source, "source", &err)) != NULL)
+		return OUTCOME_OK;
+	log_error("the fence needs a session on the source server's \"postgres\" database (it closes %s to new sessions from there): %s",
+			  sw->dbname, err);
+	free(err);
+	return OUTCOME_CONNECTION;
+}
+
+/*
+ * The target first: a switchover completed earlier needs nothing of the
+ * source, and a killed run's record says whether the source refusing us is
+ * that run's fence.  Then the source; if the fence of a killed run keeps us
+ * out, it is opened for this run, whose own fence goes up again at once.
+ */
+static Outcome
+connect_databases(Switchover *sw)
+{
+	Outcome		rc = OUTCOME_OK;
+	char	   *err = NULL;
+	MigrationState st = {0};
+
+	if ((sw->tgt = db_connect(sw->opts->target, "target", CONN_NORMAL, &err)) == NULL)
+	{
+		log_error("%s", err);
+		rc = OUTCOME_CONNECTION;
+		goto done;
+	}
+	if (!sw->opts->dry_run && take_over_killed_run(sw, &rc))
+		goto done;				/* sw->src stays NULL */
+	rc = OUTCOME_OK;
+	if ((sw->src = db_connect(sw->opts->source, "source", CONN_NORMAL, &err)) != NULL)
+	{
+		sw->dbname = pg_strdup(PQdb(sw->src));
+		rc = connect_maintenance(sw);
+		goto done;
+	}
+	if (!(sw->fenced && !sw->fenced_by_command && fence_refused_connection(err)) ||
+		!state_load(sw->tgt, sw->opts->slot, &st) || !st.found || st.source_dbname == NULL)
+	{
+		log_error("%s", err);
+		rc = OUTCOME_CONNECTION;
+		goto done;
+	}
+	free(err);
+	err = NULL;
+	sw->dbname = pg_strdup(st.source_dbname);
+	if (!lift_fence(sw) ||
+		(sw->src = db_connect(sw->opts->source, "source", CONN_NORMAL, &err)) == NULL)
+	{
+		if (err)
+			log_error("%s", err);
+		rc = OUTCOME_CONNECTION;
+		goto done;
+	}
+	log_warn("the fence of the killed switchover refused new sessions: lifted for this run, which raises it again");
+	rc = connect_maintenance(sw);
+done:
+	state_free(&st);
+	free(err);
+	return rc;
+}
+
 /* Runs the steps in order; the first that fails ends the run. */
 static Outcome
 run_steps(Switchover *sw, double deadline)
 {
 	Outcome		rc;
 
-	if (!sw->opts->dry_run && take_over_killed_run(sw, &rc))
-		return rc;
-	if ((rc = wait_for_lag(sw, deadline)) != OUTCOME_OK ||
+	if ((rc = refuse_prepared_transactions(sw, false)) != OUTCOME_OK ||
+		(rc = wait_for_lag(sw, deadline)) != OUTCOME_OK ||
 		(rc = fence_and_drain(sw, deadline)) != OUTCOME_OK ||
 		(rc = sync_sequences(sw)) != OUTCOME_OK ||
 		(rc = verify_fenced(sw)) != OUTCOME_OK ||
@@ -434,25 +685,27 @@ switchover_run(const Options *opts, SwitchoverResult *result)
 	}
 	signals_install();
 	subprocess_set_cancel(signals_interrupt_flag());
-	if (!db_connect_both(opts, &sw.src, &sw.tgt))
-	{
-		rc = OUTCOME_CONNECTION;
+	if ((rc = connect_databases(&sw)) != OUTCOME_OK)
 		goto done;
-	}
 	result->connected = true;
+	if (sw.src == NULL)
+		goto done;				/* switched over by an earlier run */
 	/* the marker must reach the walsender now, not at the next WAL writer round */
 	db_exec(sw.src, "SET synchronous_commit = on");
 	rc = run_steps(&sw, deadline);
 	if (rc == OUTCOME_OK && sw.t_fence > 0)
 		result->downtime_ms = (now_seconds() - sw.t_fence) * 1000;
-	if (rc == OUTCOME_OK && sw.fenced && opts->dry_run)
-		unfence_database(sw.src, true);
-	result->source_fenced = (sw.fenced || result->already_switched_over) && !opts->dry_run;
+	if (rc == OUTCOME_OK && sw.fenced)
+		rest_fence(&sw);
 done:
+	result->source_fenced = (sw.fenced || result->already_switched_over) && !opts->dry_run;
 	result->outcome = rc;
 	result->total_ms = (now_seconds() - t_start) * 1000;
 	subprocess_set_cancel(NULL);
+	fence_prior_free(&sw.prior);
+	free(sw.dbname);
 	free(sw.reverse_slot);
+	PQfinish(sw.maintenance);
 	PQfinish(sw.src);
 	PQfinish(sw.tgt);
 	return rc;

@@ -29,6 +29,7 @@ switchover_report_json(const SwitchoverResult *result, int exit_code)
 	json_object_set_new(doc, "fence_marker_lsn",
 						result->fence_marker_lsn[0] ? json_string(result->fence_marker_lsn) : json_null());
 	json_object_set_new(doc, "source_fenced", json_boolean(result->source_fenced));
+	json_object_set_new(doc, "sessions_ended", json_integer(result->sessions_ended));
 	json_object_set_new(doc, "already_switched_over", json_boolean(result->already_switched_over));
 	if (result->verified)
 		json_object_set_new(doc, "verify", verify_json(&result->verify));

@@ -44,6 +44,9 @@ typedef struct Apply Apply;
 /* Connects to the target and reads the durable position; NULL + *errmsg on failure. */
 Apply	   *apply_open(const ApplyConfig *cfg, char **errmsg, Outcome *outcome);
 
+/* The backend pid of apply's own session on the source (0: none). */
+int			apply_source_pid(const Apply *a);
+
 /* Applies B, I, U, D, T or C.  false on error (see apply_error). */
 bool		apply_change(Apply *a, const Change *c);
 
