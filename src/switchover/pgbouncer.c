@@ -831,7 +831,10 @@ pgbouncer_pause(PgBouncerSet *set, double deadline)
 			AdminStatus st = ADMIN_OK;
 
 			if (dry_run)
+			{
 				printf("[pgbouncer %s] %s;\n", b->label, sql);
+				b->paused[d] = true;	/* so that the RESUME is printed too */
+			}
 			else if (!b->paused[d])
 			{
 				if (b->t_pause_sent == 0)
