@@ -25,9 +25,11 @@
  *	                        the abort path: RESUME whatever this run paused
  *	                        or took over (clients go on against the source).
  *
- *	  PgBouncer versions: PAUSE db, RESUME db, RELOAD and SHOW DATABASES (with
- *	  the "paused" column) exist in every supported release (1.x since 1.8);
- *	  tested with 1.18.  The admin console cannot change a database entry in
+ *	  PgBouncer versions: PAUSE db, RESUME db, RELOAD and SHOW DATABASES are in
+ *	  every supported release; only 1.18 is tested.  Columns are read by
+ *	  name: a release whose SHOW DATABASES has no "paused" column (older than
+ *	  about 1.12) works, but an entry a killed run left paused is not
+ *	  recognised (resume it by hand).  The admin console cannot change a database entry in
  *	  any release, hence the file or the command.  Pool modes: transaction
  *	  (and statement) pooling is required for a short pause: PAUSE waits until
  *	  every server connection is back in the pool, which in session pooling
