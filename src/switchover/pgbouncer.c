@@ -93,12 +93,14 @@ admin_connect(PgBouncer *b)
 }
 
 /*
- * Runs one admin console statement, waiting until deadline.  *result gets
- * the rows of a SHOW (NULL otherwise or on failure).  On a timeout or an
- * interrupt the session is closed: its statement may still be running.
+ * Runs one admin console statement, waiting until deadline (and, when
+ * interruptible, until SIGINT/SIGTERM: PAUSE is, RESUME is not, since it
+ * is what an interrupted run must still send).  *result gets the rows of a
+ * SHOW (NULL otherwise or on failure).  On a timeout or an interrupt the
+ * session is closed: its statement may still be running.
  */
 static AdminStatus
-admin_run(PgBouncer *b, const char *sql, double deadline, PGresult **result)
+admin_run(PgBouncer *b, const char *sql, double deadline, bool interruptible, PGresult **result)
 {
 	AdminStatus status = ADMIN_OK;
 	PGresult   *res;
@@ -117,7 +119,7 @@ admin_run(PgBouncer *b, const char *sql, double deadline, PGresult **result)
 		struct pollfd pfd = {.fd = PQsocket(b->conn), .events = POLLIN};
 		double		left_ms = (deadline - now_seconds()) * 1000;
 
-		if (signals_interrupts() > 0)
+		if (interruptible && signals_interrupts() > 0)
 		{
 			status = ADMIN_INTERRUPTED;
 			goto failed;
@@ -691,7 +693,7 @@ pgbouncer_prepare(PgBouncerSet *set, const Options *opts, PGconn *src, PGconn *t
 			rc = OUTCOME_CONNECTION;
 			break;
 		}
-		if (admin_run(b, "SHOW DATABASES", now_seconds() + ADMIN_STATEMENT_TIMEOUT, &res) != ADMIN_OK || res == NULL)
+		if (admin_run(b, "SHOW DATABASES", now_seconds() + ADMIN_STATEMENT_TIMEOUT, false, &res) != ADMIN_OK || res == NULL)
 		{
 			char	   *err = admin_error(b);
 
@@ -786,7 +788,7 @@ resume_bouncer(PgBouncer *b, bool dry_run)
 			st = ADMIN_OK;
 		}
 		else
-			st = admin_run(b, sql, now_seconds() + ADMIN_STATEMENT_TIMEOUT, NULL);
+			st = admin_run(b, sql, now_seconds() + ADMIN_STATEMENT_TIMEOUT, false, NULL);
 		if (st == ADMIN_ERROR)
 		{
 			char	   *err = admin_error(b);
@@ -841,7 +843,7 @@ pgbouncer_pause(PgBouncerSet *set, double deadline)
 					b->t_pause_sent = now_seconds();
 				/* PgBouncer pauses the entry as soon as it reads PAUSE: resume it whatever happens */
 				b->paused[d] = true;
-				st = admin_run(b, sql, deadline, NULL);
+				st = admin_run(b, sql, deadline, true, NULL);
 			}
 			if (st == ADMIN_TIMEOUT)
 			{
@@ -937,7 +939,7 @@ reload_bouncer(PgBouncerSet *set, PgBouncer *b, bool check_target)
 		printf("[pgbouncer %s] RELOAD;\n", b->label);
 		return true;
 	}
-	if (admin_run(b, "RELOAD", now_seconds() + ADMIN_STATEMENT_TIMEOUT, NULL) != ADMIN_OK)
+	if (admin_run(b, "RELOAD", now_seconds() + ADMIN_STATEMENT_TIMEOUT, false, NULL) != ADMIN_OK)
 	{
 		char	   *err = admin_error(b);
 
@@ -947,7 +949,7 @@ reload_bouncer(PgBouncerSet *set, PgBouncer *b, bool check_target)
 	}
 	if (!check_target)
 		return true;
-	if (admin_run(b, "SHOW DATABASES", now_seconds() + ADMIN_STATEMENT_TIMEOUT, &res) != ADMIN_OK || res == NULL)
+	if (admin_run(b, "SHOW DATABASES", now_seconds() + ADMIN_STATEMENT_TIMEOUT, false, &res) != ADMIN_OK || res == NULL)
 	{
 		log_error("pgbouncer %s: SHOW DATABASES failed after RELOAD", b->label);
 		PQclear(res);
@@ -958,7 +960,7 @@ reload_bouncer(PgBouncerSet *set, PgBouncer *b, bool check_target)
 		bool		at_target = false;
 
 		for (int row = 0; row < PQntuples(res); row++)
-			if (strcmp(PQgetvalue(res, row, PQfnumber(res, "name")), b->databases.items[d]) == 0)
+			if (field(res, row, "name") && strcmp(field(res, row, "name"), b->databases.items[d]) == 0)
 				at_target = entry_points_at(field(res, row, "host"), field(res, row, "port"), field(res, row, "database"),
 											set->target_host, set->target_port, set->target_dbname);
 		if (!at_target)

@@ -79,6 +79,35 @@ assert_contains "$ERR" "app -> 127.0.0.1:$TGT_PORT/app" "the refusal lists what 
 assert_contains "$ERR" "fix: point an entry at the source" "the refusal names the fix"
 assert_eq 0 "$(src_sql -c "SELECT count(*) FROM pg_db_role_setting WHERE array_to_string(setconfig, ',') LIKE '%default_transaction_read_only%'")" "refusal: the source was not fenced"
 
+# PAUSE cannot finish (a query holds its server connection): at --timeout
+# the entry is resumed, nothing is fenced, the running query is unharmed
+through_bouncer -c "SELECT pg_sleep(7)" >/dev/null 2>&1 &
+long_query=$!
+sleep 0.5
+run_pgcutover switchover --timeout 3 --pgbouncer "$ADMIN_DSN" --pgbouncer-ini "$INI" --source "$SRC_DSN" --target "$TGT_DSN"
+assert_eq 9 "$RC" "PAUSE past --timeout: timeout exit code"
+assert_contains "$ERR" "PAUSE app did not finish within --timeout" "the timeout names PAUSE and the fix"
+assert_eq "$SRC_PORT|app|0" "$(entry_row)" "PAUSE timeout: the entry is resumed, at the source"
+assert_eq 0 "$(src_sql -c "SELECT count(*) FROM pg_db_role_setting WHERE array_to_string(setconfig, ',') LIKE '%default_transaction_read_only%'")" "PAUSE timeout: the source was never fenced"
+assert_eq 1 "$(through_bouncer -c "SELECT 1")" "PAUSE timeout: new queries go through"
+set +e; wait "$long_query"; lrc=$?; set -e
+assert_eq 0 "$lrc" "PAUSE timeout: the query that held the pool finished without error"
+
+# SIGINT while PAUSE waits: the entry is resumed, exit 10
+through_bouncer -c "SELECT pg_sleep(6)" >/dev/null 2>&1 &
+long_query=$!
+sleep 0.5
+"$PGCUTOVER" switchover --pgbouncer "$ADMIN_DSN" --pgbouncer-ini "$INI" --source "$SRC_DSN" --target "$TGT_DSN" \
+  >"$HARNESS_DIR/sw-int.out" 2>"$HARNESS_DIR/sw-int.err" &
+sw=$!
+for _ in $(seq 1 100); do [ "$(pgbouncer_admin pgb -c "SHOW DATABASES" | awk -F'|' '$1 == "app" { print $12 }')" = 1 ] && break; sleep 0.05; done
+kill -INT "$sw"; set +e; wait "$sw"; rc=$?; set -e
+cat "$HARNESS_DIR/sw-int.out" "$HARNESS_DIR/sw-int.err" >> "$HARNESS_DIR/all-output.log"
+assert_eq 10 "$rc" "SIGINT during PAUSE: interrupted exit code"
+assert_eq "$SRC_PORT|app|0" "$(entry_row)" "SIGINT during PAUSE: the entry is resumed, at the source"
+set +e; wait "$long_query"; lrc=$?; set -e
+assert_eq 0 "$lrc" "SIGINT during PAUSE: the running query finished without error"
+
 # abort: a verify mismatch with --abort-on-mismatch, clients writing through PgBouncer
 tgt_sql -c "SET session_replication_role = replica" -c "UPDATE pgbench_branches SET bbalance = bbalance + 1 WHERE bid = 1"
 pgbench_through_bouncer abort 10 -c 2
