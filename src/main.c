@@ -80,6 +80,8 @@ main(int argc, char **argv)
 	log_init((LogLevel) opts.log_level, opts.log_json);
 	prepare_dsn(&opts.source, "source", argc, argv);
 	prepare_dsn(&opts.target, "target", argc, argv);
+	for (int i = 0; i < opts.pgbouncer.count; i++)
+		prepare_dsn(&opts.pgbouncer.items[i], "--pgbouncer", argc, argv);
 
 	cmd = cli_find_command(opts.command);
 	rc = cmd->run(&opts);

@@ -67,6 +67,9 @@ typedef struct Options
 	bool		abort_on_mismatch;
 	bool		reverse;
 	bool		check_constraints;	/* verify --constraints */
+	StrList		pgbouncer;		/* --pgbouncer: admin console DSNs */
+	StrList		pgbouncer_ini;	/* --pgbouncer-ini: one, or one per --pgbouncer */
+	char	   *repoint_command;	/* --repoint-command, instead of the ini */
 
 	/* status / switchover */
 	double		wait_lag;

@@ -33,6 +33,9 @@ typedef struct SwitchoverResult
 	char	   *switched_over_at;	/* when, if already_switched_over */
 	bool		verified;		/* verify ran: verify holds its result */
 	VerifyResult verify;
+	json_t	   *pgbouncer;		/* --pgbouncer: [{admin, databases, paused_ms,
+								 * ...}], else NULL */
+	double		max_client_pause_ms;	/* the longest PgBouncer pause window */
 } SwitchoverResult;
 
 /*

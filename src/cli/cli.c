@@ -58,7 +58,11 @@ static const Command commands[] = {
 		"source (read-only database, other sessions ended; or --fence=none with\n"
 		"--fence-command), wait until a fence marker is applied, set sequences,\n"
 		"verify, run --post-command, then the follower exits.  Any failure or\n"
-		"SIGINT before the end lifts the fence.  --dry-run prints every statement.\n"},
+		"SIGINT before the end lifts the fence.  --dry-run prints every statement.\n\n"
+		"With --pgbouncer (transaction pooling): the source's entries are PAUSEd\n"
+		"before the fence and, once verified, repointed at the target (--pgbouncer-ini\n"
+		"or --repoint-command), RELOADed and RESUMEd: clients wait, they see no error.\n"
+		"On abort they are RESUMEd against the source.\n"},
 	{"verify", "compare row counts and checksums of source and target", cmd_verify,
 		"Per table: row count and an order-independent checksum (sum of a 64-bit\n"
 		"hash of each row's text) on both sides at once; per sequence: the target\n"
@@ -101,7 +105,7 @@ enum
 	O_WATCH, O_MAX_LAG, O_KEEP_STATE, O_HEARTBEAT, O_METRICS, O_METRICS_PUBLIC,
 	O_FENCE, O_FENCE_COMMAND, O_POST_COMMAND, O_SEQ_GAP, O_SKIP_VERIFY, O_ABORT_MISMATCH,
 	O_DATABASE, O_SWITCHOVER, O_REVERSE, O_CONSTRAINTS, O_CONFIG, O_DDL, O_DDL_EXCLUDE,
-	O_RESUME_AFTER_DDL
+	O_RESUME_AFTER_DDL, O_PGBOUNCER, O_PGBOUNCER_INI, O_REPOINT_COMMAND
 };
 
 static const OptSpec optspecs[] = {
@@ -151,6 +155,9 @@ static const OptSpec optspecs[] = {
 	{{"constraints", no_argument, NULL, O_CONSTRAINTS}, C_VERIFY, NULL, "also look for rows on the target that break a foreign key"},
 	{{"reverse", no_argument, NULL, O_REVERSE}, C_SWITCHOVER | C_MIGRATE, NULL, "prepare replication back to the old source (rollback path)"},
 	{{"abort-on-mismatch", no_argument, NULL, O_ABORT_MISMATCH}, C_SWITCHOVER | C_MIGRATE, NULL, "lift the fence when verification finds a difference"},
+	{{"pgbouncer", required_argument, NULL, O_PGBOUNCER}, C_SWITCHOVER, "ADMIN_DSN", "PAUSE this PgBouncer's entries of the source, repoint, RESUME (repeatable; dbname=pgbouncer)"},
+	{{"pgbouncer-ini", required_argument, NULL, O_PGBOUNCER_INI}, C_SWITCHOVER, "PATH", "repoint by rewriting the [databases] entry in PATH (one, or one per --pgbouncer)"},
+	{{"repoint-command", required_argument, NULL, O_REPOINT_COMMAND}, C_SWITCHOVER, "CMD", "repoint by running CMD (env PGCUTOVER_TARGET_HOST/_PORT/_DBNAME/_USER)"},
 	{{NULL, 0, NULL, 0}, 0, NULL, NULL}
 };
 
@@ -326,6 +333,9 @@ apply_option(int code, const char *name, const char *arg, Options *opts, FILE *e
 			return true;
 		case O_DDL_EXCLUDE: set_str(&opts->ddl_exclude, arg); return true;
 		case O_RESUME_AFTER_DDL: opts->resume_after_ddl = true; return true;
+		case O_PGBOUNCER: strlist_add(&opts->pgbouncer, arg); return true;
+		case O_PGBOUNCER_INI: strlist_add(&opts->pgbouncer_ini, arg); return true;
+		case O_REPOINT_COMMAND: set_str(&opts->repoint_command, arg); return true;
 	}
 	return true;
 }
@@ -600,6 +610,27 @@ cli_parse(int argc, char **argv, Options *opts, FILE *out, FILE *err)
 		fprintf(err, "pgcutover: --fence-command goes with --fence=none; fix: add --fence=none\n");
 		return CLI_EXIT_USAGE;
 	}
+	if (opts->pgbouncer.count > 0 && opts->pgbouncer_ini.count == 0 && opts->repoint_command == NULL)
+	{
+		fprintf(err, "pgcutover: --pgbouncer needs a way to point PgBouncer at the target; fix: add --pgbouncer-ini PATH (the file with its [databases] entry) or --repoint-command CMD\n");
+		return CLI_EXIT_USAGE;
+	}
+	if ((opts->pgbouncer_ini.count > 0 || opts->repoint_command) && opts->pgbouncer.count == 0)
+	{
+		fprintf(err, "pgcutover: --pgbouncer-ini and --repoint-command go with --pgbouncer; fix: add --pgbouncer ADMIN_DSN (the admin console, dbname=pgbouncer)\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (opts->pgbouncer_ini.count > 0 && opts->repoint_command)
+	{
+		fprintf(err, "pgcutover: --pgbouncer-ini and --repoint-command are two ways of doing the same; fix: give only one of them\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (opts->pgbouncer_ini.count > 1 && opts->pgbouncer_ini.count != opts->pgbouncer.count)
+	{
+		fprintf(err, "pgcutover: %d --pgbouncer-ini for %d --pgbouncer; fix: give one --pgbouncer-ini for all, or one per --pgbouncer in the same order\n",
+				opts->pgbouncer_ini.count, opts->pgbouncer.count);
+		return CLI_EXIT_USAGE;
+	}
 
 	if (opts->source == NULL && getenv("PGCUTOVER_SOURCE"))
 		opts->source = pg_strdup(getenv("PGCUTOVER_SOURCE"));
@@ -636,4 +667,7 @@ options_free(Options *opts)
 	strlist_free(&opts->include_table);
 	strlist_free(&opts->exclude_table);
 	strlist_free(&opts->databases);
+	strlist_free(&opts->pgbouncer);
+	strlist_free(&opts->pgbouncer_ini);
+	free(opts->repoint_command);
 }

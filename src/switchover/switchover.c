@@ -35,6 +35,7 @@
 #include "log.h"
 #include "lsn.h"
 #include "outcome.h"
+#include "pgbouncer.h"
 #include "pgconn.h"
 #include "signals.h"
 #include "state.h"
@@ -59,6 +60,7 @@ typedef struct Switchover
 	bool		have_prior;
 	double		t_fence;
 	char	   *reverse_slot;	/* created or reused by this run: dropped on abort */
+	PgBouncerSet bouncers;		/* --pgbouncer: paused around the fence */
 	SwitchoverResult *result;
 } Switchover;
 
@@ -647,6 +649,48 @@ done:
 	return rc;
 }
 
+/*
+ * --pgbouncer (pgbouncer.c): find the source's entries before anything
+ * runs; PAUSE them after the lag check, just before the fence; once the
+ * target is verified, repoint and RESUME them.  An abort RESUMEs them
+ * against the source (switchover_run, after the fence is lifted).
+ */
+static Outcome
+pgbouncer_preflight(Switchover *sw)
+{
+	Outcome		rc = pgbouncer_prepare(&sw->bouncers, sw->opts, sw->src, sw->tgt);
+
+	return rc == OUTCOME_OK ? rc : abort_switchover(sw, rc, "the PgBouncer check failed (above); nothing was paused or fenced");
+}
+
+static Outcome
+pause_clients(Switchover *sw, double deadline)
+{
+	double		t0 = now_seconds();
+	Outcome		rc;
+
+	if (sw->bouncers.count == 0)
+		return OUTCOME_OK;
+	if ((rc = pgbouncer_pause(&sw->bouncers, deadline)) != OUTCOME_OK)
+		return abort_switchover(sw, rc, "cannot PAUSE PgBouncer (above); its entries are resumed, nothing was fenced");
+	step_done(sw, "pause", t0);
+	return OUTCOME_OK;
+}
+
+static Outcome
+resume_clients(Switchover *sw)
+{
+	double		t0 = now_seconds();
+	Outcome		rc;
+
+	if (sw->bouncers.count == 0)
+		return OUTCOME_OK;
+	if ((rc = pgbouncer_repoint_and_resume(&sw->bouncers)) != OUTCOME_OK)
+		return abort_switchover(sw, rc, "cannot point PgBouncer at the target (above)");
+	step_done(sw, "resume", t0);
+	return OUTCOME_OK;
+}
+
 /* Runs the steps in order; the first that fails ends the run. */
 static Outcome
 run_steps(Switchover *sw, double deadline)
@@ -654,11 +698,14 @@ run_steps(Switchover *sw, double deadline)
 	Outcome		rc;
 
 	if ((rc = refuse_prepared_transactions(sw, false)) != OUTCOME_OK ||
+		(rc = pgbouncer_preflight(sw)) != OUTCOME_OK ||
 		(rc = wait_for_lag(sw, deadline)) != OUTCOME_OK ||
+		(rc = pause_clients(sw, deadline)) != OUTCOME_OK ||
 		(rc = fence_and_drain(sw, deadline)) != OUTCOME_OK ||
 		(rc = sync_sequences(sw)) != OUTCOME_OK ||
 		(rc = verify_fenced(sw)) != OUTCOME_OK ||
-		(sw->opts->reverse && (rc = prepare_reverse(sw)) != OUTCOME_OK))
+		(sw->opts->reverse && (rc = prepare_reverse(sw)) != OUTCOME_OK) ||
+		(rc = resume_clients(sw)) != OUTCOME_OK)
 		return rc;
 	return finish_switchover(sw);
 }
@@ -693,6 +740,13 @@ switchover_run(const Options *opts, SwitchoverResult *result)
 	/* the marker must reach the walsender now, not at the next WAL writer round */
 	db_exec(sw.src, "SET synchronous_commit = on");
 	rc = run_steps(&sw, deadline);
+	if (rc != OUTCOME_OK)
+		(void) pgbouncer_resume_all(&sw.bouncers);	/* the fence is lifted by now */
+	if (sw.bouncers.count > 0)
+	{
+		result->pgbouncer = pgbouncer_json(&sw.bouncers);
+		result->max_client_pause_ms = pgbouncer_max_pause_ms(&sw.bouncers);
+	}
 	if (rc == OUTCOME_OK && sw.t_fence > 0)
 		result->downtime_ms = (now_seconds() - sw.t_fence) * 1000;
 	if (rc == OUTCOME_OK && sw.fenced)
@@ -705,6 +759,7 @@ done:
 	fence_prior_free(&sw.prior);
 	free(sw.dbname);
 	free(sw.reverse_slot);
+	pgbouncer_finish(&sw.bouncers);
 	PQfinish(sw.maintenance);
 	PQfinish(sw.src);
 	PQfinish(sw.tgt);
@@ -717,6 +772,7 @@ switchover_result_free(SwitchoverResult *result)
 	free(result->slot);
 	free(result->switched_over_at);
 	json_decref(result->steps);
+	json_decref(result->pgbouncer);
 	verify_free(&result->verify);
 	memset(result, 0, sizeof(*result));
 }

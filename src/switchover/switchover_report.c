@@ -33,6 +33,11 @@ switchover_report_json(const SwitchoverResult *result, int exit_code)
 	json_object_set_new(doc, "already_switched_over", json_boolean(result->already_switched_over));
 	if (result->verified)
 		json_object_set_new(doc, "verify", verify_json(&result->verify));
+	if (result->pgbouncer)
+	{
+		json_object_set(doc, "pgbouncer", result->pgbouncer);
+		json_object_set_new(doc, "max_client_pause_ms", json_real(result->max_client_pause_ms));
+	}
 	return doc;
 }
 
@@ -60,6 +65,9 @@ switchover_report_print(const SwitchoverResult *result, FILE *out)
 	if (result->verified)
 		fprintf(out, "  verified: %d tables identical, %d sequences not behind\n", result->verify.ntables,
 				result->verify.sequences - result->verify.sequences_behind);
+	if (result->pgbouncer && !result->dry_run)
+		fprintf(out, "  PgBouncer: %zu repointed at the target; longest client-visible pause %.1f ms\n",
+				json_array_size(result->pgbouncer), result->max_client_pause_ms);
 	if (!result->dry_run)
 		fprintf(out, "  the source stays read-only; the target is writable; the follower stops by itself\n");
 	if (result->reverse && !result->dry_run)
