@@ -92,8 +92,7 @@ bool		fence_lift(PGconn *conn, const char *dbname, const FencePrior *prior, bool
  * The fence a switched-over source keeps with --reverse, whose follower must
  * connect to it: connections allowed again, CONNECT revoked from PUBLIC and
  * every role but the current one (superusers are not stopped by that: the
- * report says so), the read-only default kept; then every other session is
- * ended again.
+ * report says so), the read-only default kept.
  */
 bool		fence_rest_for_reverse(PGconn *src, bool dry_run, char **errmsg);
 

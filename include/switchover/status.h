@@ -34,13 +34,20 @@ typedef struct Status
 	double		behind_seconds; /* how long lag has not been zero, 0 if caught up */
 	double		since_seen;		/* seconds since the follower last wrote its state, -1 */
 	json_t	   *warnings;
+	bool		source_given;	/* a source was given (it may not answer) */
+	bool		source_known;	/* the source answered: slot_* and wal_status
+								 * are facts; else unknown, never "missing" */
+	char	   *switched_over_at;	/* when state is switched_over */
+	const char *next_step;		/* what the operator runs next (static) */
 } Status;
 
 /*
  * Reads the state of slot into *s (always initialised: free it with
- * status_free); OUTCOME_STATE when nothing was ever started.  src may be NULL.
+ * status_free); OUTCOME_STATE when nothing was ever started.  src may be
+ * NULL: source_wanted says whether a source was given that did not answer
+ * (state source_unreachable) or none was given (the slot is just unknown).
  */
-Outcome		status_read(PGconn *src, PGconn *tgt, const char *slot, Status *s);
+Outcome		status_read(PGconn *src, PGconn *tgt, const char *slot, bool source_wanted, Status *s);
 void		status_free(Status *s);
 
 /*
@@ -50,7 +57,7 @@ void		status_free(Status *s);
  * *last holds the last reading, for the caller to report and free; on any
  * other (a failed reading) *last is empty.
  */
-Outcome		status_wait_lag(PGconn *src, PGconn *tgt, const char *slot, double max_lag,
-							double timeout, Status *last);
+Outcome		status_wait_lag(PGconn *src, PGconn *tgt, const char *slot, bool source_wanted,
+							double max_lag, double timeout, Status *last);
 
 #endif

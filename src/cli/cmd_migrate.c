@@ -121,7 +121,7 @@ wait_caught_up(Database *d, double deadline)
 	while (tgt && !signals_interrupts() && now_seconds() < deadline)
 	{
 		Status		s;
-		Outcome		outcome = status_read(src, tgt, d->opts.slot, &s);
+		Outcome		outcome = status_read(src, tgt, d->opts.slot, true, &s);
 		bool		done = outcome == OUTCOME_OK && s.follower_alive && s.lag_seconds >= 0 &&
 			s.lag_seconds <= d->opts.max_lag;
 		int			wstatus;

@@ -31,8 +31,13 @@ status_json(const Status *s, const char *slot, ExitCode code)
 	json_object_set_new(doc, "follower_pid", s->follower_pid ? json_integer(s->follower_pid) : json_null());
 	json_object_set_new(doc, "follower_alive", json_boolean(s->follower_alive));
 	json_object_set_new(doc, "follower_last_seen", s->last_seen ? json_string(s->last_seen) : json_null());
-	json_object_set_new(doc, "slot_exists", json_boolean(s->slot_exists));
-	json_object_set_new(doc, "slot_active", json_boolean(s->slot_active));
+	/* unknown stays unknown: null, never false */
+	json_object_set_new(doc, "slot_exists", s->source_known ? json_boolean(s->slot_exists) : json_null());
+	json_object_set_new(doc, "slot_active", s->source_known ? json_boolean(s->slot_active) : json_null());
+	json_object_set_new(doc, "source_reachable", s->source_known ? json_true()
+						: s->source_given ? json_false() : json_null());
+	json_object_set_new(doc, "switched_over_at", s->switched_over_at ? json_string(s->switched_over_at) : json_null());
+	json_object_set_new(doc, "next_step", s->next_step ? json_string(s->next_step) : json_null());
 	json_object_set_new(doc, "slot_retained_wal_bytes", json_integer(s->retained));
 	json_object_set_new(doc, "wal_status", s->wal_status ? json_string(s->wal_status) : json_null());
 	json_object_set_new(doc, "last_error", s->last_error ? json_string(s->last_error) : json_null());
@@ -58,9 +63,16 @@ print_human(const Status *s, const char *slot, FILE *out)
 			s->applied_lsn ? s->applied_lsn : "-");
 	fprintf(out, "lag             %lld bytes, %s\nrate            %.0f txn/s, %.0f rows/s\n",
 			(long long) s->lag_bytes, lag, s->txn_per_sec, s->rows_per_sec);
-	fprintf(out, "slot on source  %s, %s, retains %lld kB of WAL\n",
-			s->slot_exists ? (s->slot_active ? "active" : "inactive") : "MISSING",
-			s->wal_status ? s->wal_status : "-", (long long) (s->retained / 1024));
+	if (s->source_known)
+		fprintf(out, "slot on source  %s, %s, retains %lld kB of WAL\n",
+				s->slot_exists ? (s->slot_active ? "active" : "inactive") : "MISSING",
+				s->wal_status ? s->wal_status : "-", (long long) (s->retained / 1024));
+	else
+		fprintf(out, "slot on source  unknown (%s)\n", s->source_given ? "the source did not answer" : "no --source given");
+	if (s->switched_over_at)
+		fprintf(out, "switched over   %s\n", s->switched_over_at);
+	if (s->next_step)
+		fprintf(out, "next            %s\n", s->next_step);
 	if (s->last_error)
 		fprintf(out, "last error      %s\n", s->last_error);
 	for (size_t i = 0; i < json_array_size(s->warnings); i++)
@@ -91,7 +103,8 @@ static Outcome
 wait_lag(const Options *opts, PGconn *src, PGconn *tgt)
 {
 	Status		last;
-	Outcome		outcome = status_wait_lag(src, tgt, opts->slot, opts->wait_lag, opts->timeout, &last);
+	Outcome		outcome = status_wait_lag(src, tgt, opts->slot, opts->source != NULL, opts->wait_lag,
+										  opts->timeout, &last);
 
 	if (outcome == OUTCOME_OK || outcome == OUTCOME_STATE || outcome == OUTCOME_TIMEOUT)
 		print_reading(opts, &last, outcome);
@@ -109,7 +122,7 @@ read_and_print(const Options *opts, PGconn *src, PGconn *tgt)
 	{
 		Status		s;
 
-		outcome = status_read(src, tgt, opts->slot, &s);
+		outcome = status_read(src, tgt, opts->slot, opts->source != NULL, &s);
 		if (opts->watch && isatty(STDOUT_FILENO))
 			printf("\033[H\033[2J");
 		print_reading(opts, &s, outcome);

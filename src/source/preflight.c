@@ -15,6 +15,7 @@
 #include "log.h"
 #include "pgconn.h"
 #include "preflight.h"
+#include "strbuf.h"
 
 typedef struct Preflight
 {
@@ -371,6 +372,77 @@ check_ddl_capture(Preflight *p)
 					 n == 0 ? "not installed" : "partly installed");
 }
 
+/*
+ * Which switchover fence this source role can raise (the switchover's
+ * fence.h): closing the database to connections needs its ownership and a
+ * session on the server's "postgres" database; ending other roles'
+ * sessions needs pg_signal_backend, superusers' sessions superuser.
+ */
+static void
+check_fence(Preflight *p)
+{
+	PGresult   *res = db_query(p->src,
+							   "SELECT r.rolsuper, "
+							   "  pg_catalog.pg_has_role(current_user, d.datdba, 'MEMBER'), "
+							   "  pg_catalog.pg_has_role(current_user, 'pg_signal_backend', 'MEMBER'), "
+							   "  EXISTS (SELECT 1 FROM pg_catalog.pg_database m WHERE m.datname = 'postgres' "
+							   "          AND m.datallowconn AND pg_catalog.has_database_privilege(m.oid, 'CONNECT')), "
+							   "  d.datname "
+							   "FROM pg_catalog.pg_database d, pg_catalog.pg_roles r "
+							   "WHERE d.datname = pg_catalog.current_database() AND r.rolname = current_user");
+	bool		super,
+				owner,
+				signal,
+				maintenance;
+	const char *db;
+
+	if (res == NULL || PQntuples(res) != 1)
+	{
+		PQclear(res);
+		return;
+	}
+	super = PQgetvalue(res, 0, 0)[0] == 't';
+	owner = PQgetvalue(res, 0, 1)[0] == 't';
+	signal = PQgetvalue(res, 0, 2)[0] == 't';
+	maintenance = PQgetvalue(res, 0, 3)[0] == 't';
+	db = PQgetvalue(res, 0, 4);
+	if (owner && maintenance && (super || signal))
+		findings_add(p->f, FINDING_OK, "fence", NULL,
+					 "switchover can raise the airtight fence on %s (owner, %s)", db,
+					 super ? "superuser: may end every session"
+					 : "pg_signal_backend: may end other roles' sessions, not superusers' (none may be open at the switchover)");
+	else
+	{
+		StrBuf		fix,
+					needs;
+
+		strbuf_init(&fix);
+		strbuf_init(&needs);
+		if (!owner)
+		{
+			strbuf_printf(&fix, "ALTER DATABASE %s OWNER TO %s; ", db, PQuser(p->src));
+			strbuf_append(&needs, "ownership of the database");
+		}
+		if (!super && !signal)
+		{
+			strbuf_printf(&fix, "GRANT pg_signal_backend TO %s; ", PQuser(p->src));
+			strbuf_printf(&needs, "%spg_signal_backend", needs.len ? ", " : "");
+		}
+		if (!maintenance)
+		{
+			strbuf_append(&fix, "let the role connect to database postgres; ");
+			strbuf_printf(&needs, "%sa session on database postgres", needs.len ? ", " : "");
+		}
+		strbuf_append(&fix, "or cut over with --pgbouncer, or fence elsewhere with --fence none --fence-command CMD");
+		findings_add(p->f, FINDING_WARN, "fence", fix.data,
+					 "the default switchover fence is not available to role %s on %s (it needs %s)",
+					 PQuser(p->src), db, needs.data);
+		strbuf_free(&fix);
+		strbuf_free(&needs);
+	}
+	PQclear(res);
+}
+
 static void
 check_extensions(Preflight *p)
 {
@@ -567,6 +639,7 @@ preflight_run(PGconn *src, PGconn *tgt, const Options *opts, Findings *f)
 	check_replica_identity(&p);
 	check_large_objects(&p);
 	check_ddl_capture(&p);
+	check_fence(&p);
 	check_extensions(&p);
 	check_disk(&p);
 	check_target_empty(&p);

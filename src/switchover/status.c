@@ -39,6 +39,7 @@ status_free(Status *s)
 	free(s->last_seen);
 	free(s->wal_status);
 	free(s->last_error);
+	free(s->switched_over_at);
 	json_decref(s->warnings);
 	memset(s, 0, sizeof(*s));
 }
@@ -113,6 +114,7 @@ read_source(PGconn *src, const char *slot, Status *s)
 						  1, params);
 	if (res == NULL)
 		return;
+	s->source_known = true;
 	free(s->source_lsn);
 	s->source_lsn = col(res, 0);
 	s->slot_exists = !PQgetisnull(res, 0, 1);
@@ -134,6 +136,24 @@ read_source(PGconn *src, const char *slot, Status *s)
 static void
 add_warnings(Status *s, const char *slot)
 {
+	if (strcmp(s->phase, "switched_over") == 0)
+	{
+		snprintf(s->state, sizeof(s->state), "switched_over");
+		s->next_step = "the application runs on the target and the old source stays fenced; then 'pgcutover cleanup' drops the slot and this state";
+		return;
+	}
+	if (!s->source_known)
+	{
+		/* unknown is not missing: nothing here may advise a re-copy */
+		if (s->source_given)
+		{
+			snprintf(s->state, sizeof(s->state), "source_unreachable");
+			warn(s, "the source did not answer: the slot's state is unknown (lag is the follower's last report); fix: check the source server and the network, then run status again");
+		}
+		if (!s->follower_alive && (strcmp(s->state, "stopped") == 0 || strcmp(s->state, "failed") == 0 || strcmp(s->state, "copied") == 0))
+			warn(s, "no follower is running for slot %s; fix: start 'pgcutover follow'", slot);
+		return;
+	}
 	if (!s->slot_exists && strncmp(s->phase, "copy_", 5) != 0)
 	{
 		snprintf(s->state, sizeof(s->state), "slot_missing");
@@ -155,7 +175,7 @@ add_warnings(Status *s, const char *slot)
 }
 
 Outcome
-status_read(PGconn *src, PGconn *tgt, const char *slot, Status *s)
+status_read(PGconn *src, PGconn *tgt, const char *slot, bool source_wanted, Status *s)
 {
 	MigrationState st;
 	bool		found;
@@ -180,7 +200,16 @@ status_read(PGconn *src, PGconn *tgt, const char *slot, Status *s)
 		snprintf(s->state, sizeof(s->state), "never_started");
 		return OUTCOME_STATE;
 	}
+	s->source_given = src != NULL || source_wanted;
 	read_source(src, slot, s);
+	if (strcmp(s->phase, "switched_over") == 0)
+	{
+		CutoverRecord rec;
+
+		if (cutover_read_record(tgt, slot, &rec) && rec.switched_over_at)
+			s->switched_over_at = pg_strdup(rec.switched_over_at);
+		cutover_record_free(&rec);
+	}
 	add_warnings(s, slot);
 	/*
 	 * A live follower's lag is a second old at most.  Without one: caught up
@@ -195,15 +224,15 @@ status_read(PGconn *src, PGconn *tgt, const char *slot, Status *s)
 }
 
 Outcome
-status_wait_lag(PGconn *src, PGconn *tgt, const char *slot, double max_lag, double timeout,
-				Status *last)
+status_wait_lag(PGconn *src, PGconn *tgt, const char *slot, bool source_wanted,
+				double max_lag, double timeout, Status *last)
 {
 	double		start = now_seconds();
 	bool		told = false;
 
 	for (;;)
 	{
-		Outcome		rc = status_read(src, tgt, slot, last);
+		Outcome		rc = status_read(src, tgt, slot, source_wanted, last);
 
 		if (rc != OUTCOME_OK && rc != OUTCOME_STATE)
 		{

@@ -226,7 +226,7 @@ wait_for_lag(Switchover *sw, double deadline)
 	for (;;)
 	{
 		Status		s;
-		Outcome		rc = status_read(sw->src, sw->tgt, sw->opts->slot, &s);
+		Outcome		rc = status_read(sw->src, sw->tgt, sw->opts->slot, true, &s);
 		bool		alive = s.follower_alive;
 		double		lag = s.lag_seconds;
 		bool		slot_gone = rc == OUTCOME_OK && (strcmp(s.state, "slot_missing") == 0 || strcmp(s.state, "slot_lost") == 0);

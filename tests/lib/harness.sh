@@ -159,6 +159,15 @@ harness_start() {
   export SRC_PORT TGT_PORT SRC_DSN TGT_DSN
 }
 src_sql() { DB=app cluster_sql src "$@"; }
+
+# After a switchover the old source refuses every connection (the fence);
+# source_reopen DB asserts that, then allows connections again so the test
+# can read it (writes stay refused by the read-only default unless asked).
+source_reopen() {
+  local db=${1:-app}
+  assert_eq f "$(cluster_sql src -c "SELECT datallowconn FROM pg_database WHERE datname = '$db'")" "the old source $db refuses connections after the switchover"
+  cluster_sql src -c "ALTER DATABASE \"$db\" ALLOW_CONNECTIONS true" >/dev/null
+}
 tgt_sql() { DB=app cluster_sql tgt "$@"; }
 
 # --- assertions: each prints one "ok"/"not ok" line and counts ---------------
