@@ -21,9 +21,16 @@
  *	    threads          the thread that called workpool_start, alone, until
  *	                     workpool_finish.
  *
+ *	    stopping         the pool's, under its mutex: set by workpool_wait in
+ *	                     the starting thread when spec->stop_requested says so.
+ *
  *	  Stopping: a worker takes no new index once any worker has failed or
- *	  spec->stop_requested says so; it finishes the index in hand.  A job
- *	  function that runs long should poll workpool_failed() itself.
+ *	  the pool is stopping; it finishes the index in hand.  A job function
+ *	  that runs long should poll workpool_stopping() itself.
+ *
+ *	  Signals: workers block SIGINT, SIGTERM and SIGCHLD, so the process's
+ *	  one handler (signals.h) runs in the starting thread; stop_requested is
+ *	  called only there, so the interrupt counter is never read by a worker.
  *
  *	  Thread creation is checked: when only some workers start, the pool runs
  *	  with those (and logs a warning saying how many); when none starts,
@@ -59,7 +66,10 @@ typedef struct WorkPoolSpec
 	/* In each worker thread after its last index (may be NULL). */
 	void		(*worker_end) (void *arg, void *worker_state);
 
-	/* Polled before each index (may be NULL): true takes no more (interrupts). */
+	/*
+	 * Polled by the starting thread in workpool_wait (may be NULL): true
+	 * stops the pool (interrupts).  Never called by a worker.
+	 */
 	bool		(*stop_requested) (void *arg);
 } WorkPoolSpec;
 
@@ -71,19 +81,23 @@ typedef struct WorkPoolSpec
 WorkPool   *workpool_start(const WorkPoolSpec *spec, int *started);
 
 /*
- * Waits up to timeout_ms for every worker to end; true once they all have.
- * For a caller that reports progress between waits.
+ * Polls spec->stop_requested, then waits up to timeout_ms for every worker
+ * to end; true once they all have.  The starting thread only; call it until
+ * it returns true (workpool_run does), reporting progress in between.
  */
 bool		workpool_wait(WorkPool *pool, int timeout_ms);
 
 /* Whether a worker has failed; any thread, any time. */
 bool		workpool_failed(WorkPool *pool);
 
+/* Whether workers should give up: a worker failed or the pool was stopped; any thread. */
+bool		workpool_stopping(WorkPool *pool);
+
 /* Waits for every worker, joins and frees the pool; the first failure or OUTCOME_OK. */
 Outcome		workpool_finish(WorkPool *pool);
 
 /*
- * workpool_start + workpool_finish.  OUTCOME_BUG when no thread could be
+ * workpool_start, workpool_wait until done, workpool_finish.  OUTCOME_BUG when no thread could be
  * created; OUTCOME_OK at once when there is nothing to run.
  */
 Outcome		workpool_run(const WorkPoolSpec *spec);

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,6 +30,7 @@ struct WorkPool
 	int			next_item;
 	int			running;
 	Outcome		failure;		/* the first failure, OUTCOME_OK if none */
+	bool		stopping;		/* the starting thread saw stop_requested */
 };
 
 /* Records a failure; the first one wins.  Caller holds no lock. */
@@ -45,11 +47,10 @@ record_failure(WorkPool *pool, Outcome failure)
 static int
 take_item(WorkPool *pool)
 {
-	bool		stop = pool->spec.stop_requested && pool->spec.stop_requested(pool->spec.arg);
 	int			item = -1;
 
 	pthread_mutex_lock(&pool->lock);
-	if (!stop && pool->failure == OUTCOME_OK && pool->next_item < pool->spec.nitems)
+	if (!pool->stopping && pool->failure == OUTCOME_OK && pool->next_item < pool->spec.nitems)
 		item = pool->next_item++;
 	pthread_mutex_unlock(&pool->lock);
 	return item;
@@ -90,6 +91,8 @@ workpool_start(const WorkPoolSpec *spec, int *started)
 	WorkPool   *pool;
 	int			wanted = spec->nworkers < spec->nitems ? spec->nworkers : spec->nitems;
 	int			create_errno = 0;
+	sigset_t	interrupts,
+				saved_mask;
 
 	*started = 0;
 	if (wanted < 1)
@@ -101,6 +104,16 @@ workpool_start(const WorkPoolSpec *spec, int *started)
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->ended, NULL);
 
+	/*
+	 * Workers inherit a mask blocking the interrupt signals: the handler then
+	 * runs in the starting thread, the only one that polls the interrupt
+	 * counter (through stop_requested), and relays it to the workers.
+	 */
+	sigemptyset(&interrupts);
+	sigaddset(&interrupts, SIGINT);
+	sigaddset(&interrupts, SIGTERM);
+	sigaddset(&interrupts, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &interrupts, &saved_mask);
 	for (int i = 0; i < wanted; i++)
 	{
 		/* count the worker before it runs, so that running never drops to 0 early */
@@ -117,6 +130,7 @@ workpool_start(const WorkPoolSpec *spec, int *started)
 		}
 		pool->nthreads++;
 	}
+	pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
 
 	if (pool->nthreads == 0)
 	{
@@ -149,7 +163,11 @@ workpool_wait(WorkPool *pool, int timeout_ms)
 		deadline.tv_sec++;
 		deadline.tv_nsec -= 1000000000L;
 	}
+	bool		stop = pool->spec.stop_requested && pool->spec.stop_requested(pool->spec.arg);
+
 	pthread_mutex_lock(&pool->lock);
+	if (stop)
+		pool->stopping = true;
 	while (pool->running > 0)
 	{
 		if (pthread_cond_timedwait(&pool->ended, &pool->lock, &deadline) == ETIMEDOUT)
@@ -169,6 +187,17 @@ workpool_failed(WorkPool *pool)
 	failed = pool->failure != OUTCOME_OK;
 	pthread_mutex_unlock(&pool->lock);
 	return failed;
+}
+
+bool
+workpool_stopping(WorkPool *pool)
+{
+	bool		stopping;
+
+	pthread_mutex_lock(&pool->lock);
+	stopping = pool->stopping || pool->failure != OUTCOME_OK;
+	pthread_mutex_unlock(&pool->lock);
+	return stopping;
 }
 
 Outcome
@@ -195,5 +224,7 @@ workpool_run(const WorkPoolSpec *spec)
 
 	if (pool == NULL)
 		return spec->nworkers >= 1 && spec->nitems >= 1 ? OUTCOME_BUG : OUTCOME_OK;
+	while (!workpool_wait(pool, 100))
+		;
 	return workpool_finish(pool);
 }

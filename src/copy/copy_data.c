@@ -74,12 +74,6 @@ copy_connect_snapshot(const CopyContext *ctx, char **errmsg)
 	return conn;
 }
 
-/* Whether a worker should give up its job: interrupted, or another worker failed. */
-static bool
-stop_requested(const DataShared *sh, WorkPool *pool)
-{
-	return *sh->ctx->interrupted || workpool_failed(pool);
-}
 
 static void
 add_progress(DataShared *sh, int done, int64_t rows, int64_t bytes)
@@ -142,7 +136,7 @@ pipe_rows(DataShared *sh, WorkPool *pool, PGconn *src, PGconn *tgt)
 			since_check = 0;
 			add_progress(sh, 0, 0, bytes);
 			bytes = 0;
-			if (stop_requested(sh, pool))
+			if (workpool_stopping(pool))
 				return -1;
 		}
 	}
@@ -294,8 +288,8 @@ data_run_item(WorkPool *pool, void *arg, void *worker_state, int item)
 
 	if (run_job(sh, pool, w->src, w->tgt, &sh->jobs.jobs[item]))
 		return OUTCOME_OK;
-	if (*sh->ctx->interrupted)
-		return OUTCOME_INTERRUPTED;
+	if (workpool_stopping(pool))
+		return OUTCOME_INTERRUPTED; /* stopped by an interrupt or another worker's failure */
 	return PQstatus(w->tgt) != CONNECTION_OK || PQstatus(w->src) != CONNECTION_OK
 		? OUTCOME_CONNECTION : OUTCOME_SQL;
 }
@@ -313,6 +307,7 @@ data_worker_end(void *arg, void *worker_state)
 	free(w);
 }
 
+/* WorkPoolSpec.stop_requested: in the starting thread, which alone reads the interrupt counter. */
 static bool
 data_stop_requested(void *arg)
 {

@@ -124,6 +124,7 @@ step_worker_end(void *arg, void *worker_state)
 	PQfinish(worker_state);
 }
 
+/* WorkPoolSpec.stop_requested: in the starting thread, which alone reads the interrupt counter. */
 static bool
 step_stop_requested(void *arg)
 {
