@@ -1,6 +1,7 @@
 /*
  * copy.h
- *	  The `copy` command's phases, shared between its modules:
+ *	  The copy engine: copy_run() and what it reports (CopyResult); and the
+ *	  phases, shared between its modules:
  *	    copy_schema.c  pg_dump in the snapshot; restore pre-data and plan the
  *	                   rest (jobs, post-data steps, sequences) in one target
  *	                   transaction
@@ -8,7 +9,9 @@
  *	                   transaction with its 'done' mark
  *	    copy_post.c    post-data steps (indexes, keys, FKs, triggers), in
  *	                   parallel stages, each step marked done with its DDL
- *	    cmd_copy.c     the command: state, snapshot keeper, phases, report
+ *	    copy.c         the engine: state, snapshot keeper, phases, result
+ *	  The command (src/cli/cmd_copy.c) prints the result and picks the exit
+ *	  code; the engine prints nothing but log lines.
  */
 #ifndef PGCUTOVER_COPY_H
 #define PGCUTOVER_COPY_H
@@ -17,7 +20,9 @@
 #include <stdint.h>
 #include <libpq-fe.h>
 
+#include "copy_jobs.h"
 #include "options.h"
+#include "outcome.h"
 #include "snapshot.h"
 
 typedef struct CopyStats
@@ -46,10 +51,37 @@ typedef struct CopyContext
 	CopyStats	stats;
 } CopyContext;
 
+/* What one copy_run did, for the command's report. */
+typedef struct CopyResult
+{
+	bool		attempted;		/* the copy started or resumed: a report is due */
+	bool		resumed;		/* it continued an interrupted copy */
+	bool		have_totals;	/* totals were read from the state */
+	CopyTotals	totals;			/* over every run of this copy */
+	double		seconds_schema; /* this run's phases */
+	double		seconds_data;
+	double		seconds_post;
+	char	   *backup_path;	/* --backup file written, or NULL */
+	long		peak_rss_kb;
+
+	/* --dry-run: nothing ran, this is the plan */
+	bool		dry_run;
+	bool		dry_run_resumes;	/* would resume an interrupted copy */
+	char	   *pg_bin;			/* directory of the pg_dump it would run */
+} CopyResult;
+
+/*
+ * Copies (or resumes copying) the source into the target in one snapshot
+ * and leaves the slot ready for follow.  Fills *result; free it with
+ * copy_result_free whatever the outcome.
+ */
+Outcome		copy_run(const Options *opts, CopyResult *result);
+void		copy_result_free(CopyResult *result);
+
 /* Opens a source connection reading in the lease's snapshot. */
 PGconn	   *copy_connect_snapshot(const CopyContext *ctx, char **errmsg);
 
-/* Phases; each returns an ExitCode. */
+/* Phases; each returns an Outcome. */
 int			copy_schema_run(CopyContext *ctx);
 int			copy_data_run(CopyContext *ctx);
 int			copy_post_run(CopyContext *ctx);

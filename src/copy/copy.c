@@ -1,14 +1,15 @@
 /*
- * cmd_copy.c
- *	  `pgcutover copy`: stage 1 of a migration.  Creates the slot with an
+ * copy.c
+ *	  The copy engine, stage 1 of a migration.  Creates the slot with an
  *	  exported snapshot (held by the snapshot keeper), then runs the phases
- *	  recorded in pgcutover.migration.phase on the target:
+ *	  recorded as the migration's phase in the state on the target:
  *
  *	    copy_schema -> copy_data -> copy_post -> copied
  *
  *	  A rerun looks at the phase and continues from there, in the same
  *	  snapshot; if the snapshot is gone while it is still needed, it says so
- *	  and never mixes snapshots.
+ *	  and never mixes snapshots.  It prints nothing but log lines: what it
+ *	  did goes into a CopyResult, which src/cli/cmd_copy.c reports.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -17,10 +18,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
-#include "cli.h"
 #include "copy.h"
+#include "copy_jobs.h"
 #include "dsn.h"
 #include "log.h"
 #include "outcome.h"
@@ -64,12 +63,9 @@ start_new_copy(CopyContext *ctx)
 {
 	char	   *err = NULL;
 	char		lsn[LSN_FORMAT_LEN];
-	char		pid[16];
-	char		version[16];
 	char	   *sysid;
-	const char *params[12];
-	char	   *arrays[4];
-	PGresult   *res;
+	CopySnapshotRecord rec;
+	bool		recorded;
 
 	char		sock[108];
 
@@ -104,63 +100,36 @@ start_new_copy(CopyContext *ctx)
 		free(err);
 		return OUTCOME_USAGE;
 	}
-	params[0] = ctx->slot;
-	params[1] = sock;
-	params[2] = PQdb(ctx->src);
-	res = db_query_params(ctx->tgt,
-						  "INSERT INTO pgcutover.migration (slot_name, run_id, phase, keeper_socket, source_dbname, copy_started_at) "
-						  "VALUES ($1, md5(random()::text || clock_timestamp()::text), 'copy_init', $2, $3, now())",
-						  3, params);
-	if (res == NULL)
+	if (!copy_state_begin(ctx->tgt, ctx->slot, sock, PQdb(ctx->src)))
 		return OUTCOME_SQL;
-	PQclear(res);
 	log_info("creating replication slot %s (wal2json) with an exported snapshot", ctx->slot);
 	if (!snapshot_create(ctx->opts->source, ctx->slot, ctx->opts->snapshot_hold, &ctx->lease, &err))
 	{
 		log_error("%s", err);
 		free(err);
-		res = db_query_params(ctx->tgt, "DELETE FROM pgcutover.migration WHERE slot_name = $1 AND phase = 'copy_init'",
-							  1, params);
-		PQclear(res);
+		(void) copy_state_discard_start(ctx->tgt, ctx->slot);
 		return OUTCOME_STATE;
 	}
 	sysid = db_scalar(ctx->src, "SELECT system_identifier::text FROM pg_catalog.pg_control_system()");
-	snprintf(pid, sizeof(pid), "%d", ctx->lease.keeper_pid);
-	snprintf(version, sizeof(version), "%d", PQserverVersion(ctx->src));
-	params[0] = ctx->slot;
-	params[1] = lsn_format(ctx->lease.consistent_lsn, lsn);
-	params[2] = ctx->lease.snapshot;
-	params[3] = ctx->lease.socket_path;
-	params[4] = pid;
-	params[5] = sysid;
-	params[6] = PQdb(ctx->src);
-	params[7] = version;
-	params[8] = arrays[0] = db_text_array(&ctx->opts->include_schema);
-	params[9] = arrays[1] = db_text_array(&ctx->opts->exclude_schema);
-	params[10] = arrays[2] = db_text_array(&ctx->opts->include_table);
-	params[11] = arrays[3] = db_text_array(&ctx->opts->exclude_table);
-	res = db_query_params(ctx->tgt,
-						  "UPDATE pgcutover.migration SET phase = 'copy_schema', consistent_lsn = $2, snapshot_name = $3, "
-						  "  keeper_socket = $4, keeper_pid = $5, source_sysid = $6, source_dbname = $7, source_version = $8, "
-						  "  include_schema = $9, exclude_schema = $10, include_table = $11, exclude_table = $12, "
-						  "  updated_at = now() "
-						  "WHERE slot_name = $1 AND phase = 'copy_init' RETURNING 1",
-						  12, params);
-	if (res && PQntuples(res) != 1)
+	rec = (CopySnapshotRecord)
 	{
-		PQclear(res);
-		res = NULL;
-	}
+		.consistent_lsn = lsn_format(ctx->lease.consistent_lsn, lsn),
+			.snapshot_name = ctx->lease.snapshot,
+			.keeper_socket = ctx->lease.socket_path,
+			.keeper_pid = ctx->lease.keeper_pid,
+			.source_sysid = sysid,
+			.source_dbname = PQdb(ctx->src),
+			.source_version = PQserverVersion(ctx->src),
+			.filters = ctx->opts,
+	};
+	recorded = copy_state_record_snapshot(ctx->tgt, ctx->slot, &rec);
 	free(sysid);
-	for (int i = 0; i < 4; i++)
-		free(arrays[i]);
-	if (res == NULL)
+	if (!recorded)
 	{
 		log_error("cannot record the migration on the target; the slot %s exists on the source: drop it with 'pgcutover cleanup --slot %s'",
 				  ctx->slot, ctx->slot);
 		return OUTCOME_SQL;
 	}
-	PQclear(res);
 	log_info("slot %s created at consistent point %s, snapshot %s", ctx->slot, lsn, ctx->lease.snapshot);
 	return OUTCOME_OK;
 }
@@ -220,10 +189,7 @@ discard_unfinished_start(CopyContext *ctx, const MigrationState *st)
 		log_info("dropped the half-made slot %s", ctx->slot);
 	}
 	PQclear(res);
-	res = db_query_params(ctx->tgt, "DELETE FROM pgcutover.migration WHERE slot_name = $1 AND phase = 'copy_init'",
-						  1, params);
-	PQclear(res);
-	return res ? OUTCOME_OK : OUTCOME_SQL;
+	return copy_state_discard_start(ctx->tgt, ctx->slot) ? OUTCOME_OK : OUTCOME_SQL;
 }
 
 /* Re-attaches to the snapshot of an interrupted copy, or explains why not. */
@@ -307,17 +273,10 @@ static int
 finish_copy(CopyContext *ctx)
 {
 	int			rc = copy_sequences_run(ctx);
-	const char *params[1] = {ctx->slot};
-	PGresult   *res;
 
 	if (rc != OUTCOME_OK)
 		return rc;
-	res = db_query_params(ctx->tgt,
-						  "UPDATE pgcutover.migration SET phase = 'copied', copy_finished_at = now(), "
-						  "snapshot_name = NULL, keeper_socket = NULL, keeper_pid = NULL, updated_at = now() "
-						  "WHERE slot_name = $1", 1, params);
-	PQclear(res);
-	return res ? OUTCOME_OK : OUTCOME_SQL;
+	return copy_state_finish(ctx->tgt, ctx->slot) ? OUTCOME_OK : OUTCOME_SQL;
 }
 
 /* Runs the phases from where the state says we are. */
@@ -365,81 +324,42 @@ run_phases(CopyContext *ctx, const char *phase, char **backup_path)
 	return rc;
 }
 
-/* Prints the summary (human or JSON), from the state so resumed runs add up. */
+/*
+ * Fills what the report needs: this run's phase times and, from the state so
+ * that resumed runs add up, the totals.
+ */
 static void
-report(CopyContext *ctx, int rc, bool resumed, const char *backup)
+collect_result(CopyContext *ctx, Outcome rc, CopyResult *result)
 {
-	const char *params[1] = {ctx->slot};
-	PGresult   *res = rc == OUTCOME_OK || rc == OUTCOME_STATE
-		? PQexecParams(ctx->tgt,
-					   "SELECT m.consistent_lsn::text, "
-					   "  (SELECT count(DISTINCT (nspname, relname)) FROM pgcutover.copy_job j WHERE j.slot_name = m.slot_name), "
-					   "  (SELECT count(*) FROM pgcutover.copy_job j WHERE j.slot_name = m.slot_name), "
-					   "  (SELECT coalesce(sum(rows_copied), 0) FROM pgcutover.copy_job j WHERE j.slot_name = m.slot_name), "
-					   "  (SELECT coalesce(sum(bytes_copied), 0) FROM pgcutover.copy_job j WHERE j.slot_name = m.slot_name), "
-					   "  (SELECT count(*) FROM pgcutover.post_step p WHERE p.slot_name = m.slot_name AND p.step > 0), "
-					   "  (SELECT count(*) FROM pgcutover.copy_sequence s WHERE s.slot_name = m.slot_name), "
-					   "  extract(epoch FROM coalesce(m.copy_finished_at, now()) - m.copy_started_at) "
-					   "FROM pgcutover.migration m WHERE m.slot_name = $1", 1, NULL, params, NULL, NULL, 0)
-		: NULL;
-	bool		have = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
 	struct rusage ru;
-	char		b[32];
 
+	result->seconds_schema = ctx->stats.seconds_schema;
+	result->seconds_data = ctx->stats.seconds_data;
+	result->seconds_post = ctx->stats.seconds_post;
+	if (rc == OUTCOME_OK || rc == OUTCOME_STATE)
+		result->have_totals = copy_state_totals(ctx->tgt, ctx->slot, &result->totals);
 	getrusage(RUSAGE_SELF, &ru);
-	if (ctx->opts->json)
-	{
-		json_t	   *doc = json_pack("{s:s, s:s, s:b, s:i, s:b}", "command", "copy", "slot", ctx->slot,
-									"ok", rc == OUTCOME_OK, "exit_code", rc, "resumed", resumed);
-
-		if (have)
-		{
-			json_object_set_new(doc, "consistent_lsn", json_string(PQgetvalue(res, 0, 0)));
-			json_object_set_new(doc, "tables", json_integer(atoll(PQgetvalue(res, 0, 1))));
-			json_object_set_new(doc, "jobs", json_integer(atoll(PQgetvalue(res, 0, 2))));
-			json_object_set_new(doc, "rows", json_integer(atoll(PQgetvalue(res, 0, 3))));
-			json_object_set_new(doc, "bytes", json_integer(atoll(PQgetvalue(res, 0, 4))));
-			json_object_set_new(doc, "post_steps", json_integer(atoll(PQgetvalue(res, 0, 5))));
-			json_object_set_new(doc, "sequences", json_integer(atoll(PQgetvalue(res, 0, 6))));
-			json_object_set_new(doc, "seconds_total", json_real(atof(PQgetvalue(res, 0, 7))));
-		}
-		json_object_set_new(doc, "seconds", json_pack("{s:f, s:f, s:f}",
-													  "schema", ctx->stats.seconds_schema,
-													  "data", ctx->stats.seconds_data,
-													  "post_data", ctx->stats.seconds_post));
-		json_object_set_new(doc, "backup", backup ? json_string(backup) : json_null());
-		json_object_set_new(doc, "peak_rss_kb", json_integer(ru.ru_maxrss));
-		json_dumpf(doc, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(doc);
-	}
-	else if (have && rc == OUTCOME_OK)
-	{
-		format_bytes(atoll(PQgetvalue(res, 0, 4)), b, sizeof(b));
-		printf("copy complete%s: %s tables (%s jobs), %s rows, %s in %.1f s\n",
-			   resumed ? " (resumed)" : "", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
-			   PQgetvalue(res, 0, 3), b, atof(PQgetvalue(res, 0, 7)));
-		printf("  this run: schema %.1f s, data %.1f s, post-data %.1f s (%s steps), %s sequences set, peak RSS %ld kB\n",
-			   ctx->stats.seconds_schema, ctx->stats.seconds_data, ctx->stats.seconds_post,
-			   PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6), ru.ru_maxrss);
-		if (backup)
-			printf("  backup: %s (+ .sha256)\n", backup);
-		printf("  slot %s holds every change after %s: next, run 'pgcutover follow'\n",
-			   ctx->slot, PQgetvalue(res, 0, 0));
-	}
-	PQclear(res);
+	result->peak_rss_kb = ru.ru_maxrss;
 }
 
-int
-cmd_copy(Options *opts)
+void
+copy_result_free(CopyResult *result)
+{
+	copy_totals_free(&result->totals);
+	free(result->backup_path);
+	free(result->pg_bin);
+	memset(result, 0, sizeof(*result));
+}
+
+Outcome
+copy_run(const Options *opts, CopyResult *result)
 {
 	CopyContext ctx = {.opts = opts, .slot = opts->slot, .interrupted = signals_interrupt_flag()};
 	MigrationState st = {0};
 	char	   *err = NULL;
-	char	   *backup = NULL;
-	bool		resumed = false;
-	int			rc;
+	Outcome		rc;
 
+	memset(result, 0, sizeof(*result));
 	ctx.lease.fd = -1;
 	if (opts->source == NULL || opts->target == NULL)
 	{
@@ -472,10 +392,9 @@ cmd_copy(Options *opts)
 	if (opts->dry_run)
 	{
 		rc = preflight_for_copy(&ctx);
-		printf("dry run: %s copy of slot %s; would run %s/pg_dump --section=pre-data/post-data in the slot's snapshot, "
-			   "copy with %d jobs (split above %lld bytes), build indexes with %d jobs\n",
-			   st.found ? "resume the" : "start a new", ctx.slot, ctx.pg_bin, opts->jobs,
-			   (long long) opts->split_threshold, opts->index_jobs);
+		result->dry_run = true;
+		result->dry_run_resumes = st.found;
+		result->pg_bin = pg_strdup(ctx.pg_bin);
 		goto done;
 	}
 	if (st.found && strcmp(st.phase, "copy_init") == 0)
@@ -486,7 +405,7 @@ cmd_copy(Options *opts)
 	}
 	if (st.found)
 	{
-		resumed = true;
+		result->resumed = true;
 		rc = resume_copy(&ctx, &st);
 	}
 	else if ((rc = preflight_for_copy(&ctx)) == OUTCOME_OK)
@@ -496,16 +415,16 @@ cmd_copy(Options *opts)
 		st.phase = pg_strdup("copy_schema");
 	}
 	if (rc == OUTCOME_OK)
-		rc = run_phases(&ctx, st.phase, &backup);
+		rc = run_phases(&ctx, st.phase, &result->backup_path);
 	if (rc == OUTCOME_INTERRUPTED)
 		log_error("copy interrupted; the snapshot is kept for %d s: rerun 'pgcutover copy' to resume",
 				  opts->snapshot_hold);
-	report(&ctx, rc, resumed, backup);
+	result->attempted = true;
+	collect_result(&ctx, rc, result);
 done:
 	if (ctx.lease.fd >= 0)
 		close(ctx.lease.fd);	/* keeps the snapshot for a resume */
 	state_free(&st);
-	free(backup);
 	free(err);
 	free(ctx.pg_bin);
 	PQfinish(ctx.src);

@@ -16,38 +16,35 @@
 #include <unistd.h>
 
 #include "copy.h"
+#include "copy_jobs.h"
 #include "log.h"
 #include "outcome.h"
 #include "pgconn.h"
 #include "state.h"
+#include "workpool.h"
 
-typedef struct DataJob
-{
-	char	   *nspname;
-	char	   *relname;
-	char	   *qualname;
-	char	   *columns;		/* quoted list, may be empty */
-	int			part;
-	int			parts;
-	char	   *block_from;		/* NULL: whole table */
-	char	   *block_to;		/* NULL: open-ended */
-	bool		binary;
-} DataJob;
-
+/*
+ * What the data workers share.  ctx and jobs are read-only while the pool
+ * runs (the pool hands each job index to one worker); the counters are
+ * written by the workers and read by the progress loop, under progress_lock.
+ */
 typedef struct DataShared
 {
 	CopyContext *ctx;
-	DataJob    *jobs;
-	int			njobs;
-	int			next;
-	int			done;
-	int64_t		rows;
-	int64_t		bytes;
-	bool		failed;
-	int			fail_code;
-	int			running;
-	pthread_mutex_t lock;
+	CopyJobList jobs;
+
+	pthread_mutex_t progress_lock;
+	int			done;			/* under progress_lock */
+	int64_t		rows;			/* under progress_lock */
+	int64_t		bytes;			/* under progress_lock */
 } DataShared;
+
+/* One worker's own connections. */
+typedef struct DataWorker
+{
+	PGconn	   *src;			/* in the exported snapshot */
+	PGconn	   *tgt;
+} DataWorker;
 
 PGconn *
 copy_connect_snapshot(const CopyContext *ctx, char **errmsg)
@@ -77,24 +74,19 @@ copy_connect_snapshot(const CopyContext *ctx, char **errmsg)
 	return conn;
 }
 
-static bool
-stop_requested(DataShared *sh)
-{
-	return *sh->ctx->interrupted || sh->failed;
-}
 
 static void
-mark_failed(DataShared *sh, int code)
+add_progress(DataShared *sh, int done, int64_t rows, int64_t bytes)
 {
-	pthread_mutex_lock(&sh->lock);
-	if (!sh->failed)
-		sh->fail_code = code;
-	sh->failed = true;
-	pthread_mutex_unlock(&sh->lock);
+	pthread_mutex_lock(&sh->progress_lock);
+	sh->done += done;
+	sh->rows += rows;
+	sh->bytes += bytes;
+	pthread_mutex_unlock(&sh->progress_lock);
 }
 
 static char *
-source_copy_sql(const DataJob *j)
+source_copy_sql(const CopyJob *j)
 {
 	const char *fmt = j->binary ? "(FORMAT binary)" : "";
 	bool		cols = j->columns[0] != '\0';
@@ -109,7 +101,7 @@ source_copy_sql(const DataJob *j)
 }
 
 static char *
-target_copy_sql(const DataJob *j)
+target_copy_sql(const CopyJob *j)
 {
 	bool		freeze = j->block_from == NULL;
 	const char *opts = j->binary ? (freeze ? "(FORMAT binary, FREEZE)" : "(FORMAT binary)")
@@ -122,7 +114,7 @@ target_copy_sql(const DataJob *j)
 
 /* Pipes the rows of one COPY OUT into one COPY IN; returns bytes or -1. */
 static int64_t
-pipe_rows(DataShared *sh, PGconn *src, PGconn *tgt)
+pipe_rows(DataShared *sh, WorkPool *pool, PGconn *src, PGconn *tgt)
 {
 	int64_t		total = 0;
 	int64_t		bytes = 0;
@@ -142,17 +134,13 @@ pipe_rows(DataShared *sh, PGconn *src, PGconn *tgt)
 		if (++since_check == 1024)
 		{
 			since_check = 0;
-			pthread_mutex_lock(&sh->lock);
-			sh->bytes += bytes;
-			pthread_mutex_unlock(&sh->lock);
+			add_progress(sh, 0, 0, bytes);
 			bytes = 0;
-			if (stop_requested(sh))
+			if (workpool_stopping(pool))
 				return -1;
 		}
 	}
-	pthread_mutex_lock(&sh->lock);
-	sh->bytes += bytes;
-	pthread_mutex_unlock(&sh->lock);
+	add_progress(sh, 0, 0, bytes);
 	return n == -1 ? total : -1;
 }
 
@@ -195,19 +183,16 @@ start_copy(PGconn *conn, const char *sql, ExecStatusType want)
 
 /* Copies one job in one target transaction together with its 'done' mark. */
 static bool
-run_job(DataShared *sh, PGconn *src, PGconn *tgt, const DataJob *j)
+run_job(DataShared *sh, WorkPool *pool, PGconn *src, PGconn *tgt, const CopyJob *j)
 {
 	char	   *src_sql = source_copy_sql(j);
 	char	   *tgt_sql = target_copy_sql(j);
 	char	   *trunc = psprintf("TRUNCATE ONLY %s", j->qualname);
-	char		part[16];
-	char		bytes[24];
 	int64_t		nbytes;
-	char	   *rows = NULL;
+	int64_t		rows = -1;
 	bool		ok = false;
 	PGresult   *res;
 
-	snprintf(part, sizeof(part), "%d", j->part);
 	if (!db_exec(tgt, "BEGIN") ||
 		(j->block_from == NULL && !db_exec(tgt, trunc)) ||
 		!start_copy(tgt, tgt_sql, PGRES_COPY_IN))
@@ -217,7 +202,7 @@ run_job(DataShared *sh, PGconn *src, PGconn *tgt, const DataJob *j)
 		PQputCopyEnd(tgt, "source failed");
 		goto done;
 	}
-	if ((nbytes = pipe_rows(sh, src, tgt)) < 0)
+	if ((nbytes = pipe_rows(sh, pool, src, tgt)) < 0)
 	{
 		PQputCopyEnd(tgt, "copy interrupted");
 		goto done;
@@ -231,7 +216,7 @@ run_job(DataShared *sh, PGconn *src, PGconn *tgt, const DataJob *j)
 		goto done;
 	res = PQgetResult(tgt);
 	if (PQresultStatus(res) == PGRES_COMMAND_OK)
-		rows = pg_strdup(PQcmdTuples(res));
+		rows = strtoll(PQcmdTuples(res), NULL, 10);
 	else
 	{
 		char	   *e = db_error(tgt);
@@ -248,27 +233,14 @@ run_job(DataShared *sh, PGconn *src, PGconn *tgt, const DataJob *j)
 	PQclear(res);
 	while ((res = PQgetResult(tgt)) != NULL)
 		PQclear(res);
-	if (rows == NULL)
+	if (rows < 0)
 		goto done;
-	{
-		const char *params[6] = {sh->ctx->slot, j->nspname, j->relname, part, rows, bytes};
-
-		snprintf(bytes, sizeof(bytes), "%lld", (long long) nbytes);
-		res = db_query_params(tgt,
-							  "UPDATE pgcutover.copy_job SET status = 'done', rows_copied = $5, "
-							  "bytes_copied = $6, started_at = now(), finished_at = clock_timestamp() "
-							  "WHERE slot_name = $1 AND nspname = $2 AND relname = $3 AND part = $4",
-							  6, params);
-		ok = res != NULL && db_exec(tgt, "COMMIT");
-		PQclear(res);
-	}
+	/* the 'done' mark commits with the rows: a crash keeps both or neither */
+	ok = copy_job_mark_done(tgt, sh->ctx->slot, j, rows, nbytes) && db_exec(tgt, "COMMIT");
 	if (ok)
 	{
-		pthread_mutex_lock(&sh->lock);
-		sh->rows += strtoll(rows, NULL, 10);
-		sh->done++;
-		pthread_mutex_unlock(&sh->lock);
-		log_debug("copied %s part %d/%d: %s rows", j->qualname, j->part + 1, j->parts, rows);
+		add_progress(sh, 1, rows, 0);
+		log_debug("copied %s part %d/%d: %lld rows", j->qualname, j->part + 1, j->parts, (long long) rows);
 	}
 done:
 	if (!ok)
@@ -278,139 +250,105 @@ done:
 			PQclear(res);
 		PQclear(PQexec(tgt, "ROLLBACK"));
 	}
-	free(rows);
 	free(trunc);
 	free(src_sql);
 	free(tgt_sql);
 	return ok;
 }
 
-static void *
-worker_main(void *arg)
+/* WorkPoolSpec.worker_start: the worker's source (in the snapshot) and target connections. */
+static Outcome
+data_worker_start(void *arg, void **worker_state)
 {
 	DataShared *sh = arg;
+	DataWorker *w = pg_malloc0(sizeof(DataWorker));
 	char	   *err = NULL;
-	PGconn	   *src = copy_connect_snapshot(sh->ctx, &err);
-	PGconn	   *tgt = src ? db_connect(sh->ctx->opts->target, "target", CONN_NORMAL, &err) : NULL;
+	Outcome		rc = OUTCOME_OK;
 
-	if (tgt == NULL || !db_exec(tgt, "SET synchronous_commit = off"))
+	*worker_state = w;
+	w->src = copy_connect_snapshot(sh->ctx, &err);
+	if (w->src != NULL)
+		w->tgt = db_connect(sh->ctx->opts->target, "target", CONN_NORMAL, &err);
+	if (w->tgt == NULL || !db_exec(w->tgt, "SET synchronous_commit = off"))
 	{
 		if (err)
 			log_error("%s", err);
-		mark_failed(sh, src == NULL && err && strstr(err, "snapshot") ? OUTCOME_STATE : OUTCOME_CONNECTION);
-		goto done;
+		rc = w->src == NULL && err && strstr(err, "snapshot") ? OUTCOME_STATE : OUTCOME_CONNECTION;
 	}
-	for (;;)
-	{
-		DataJob    *j = NULL;
-
-		pthread_mutex_lock(&sh->lock);
-		if (!stop_requested(sh) && sh->next < sh->njobs)
-			j = &sh->jobs[sh->next++];
-		pthread_mutex_unlock(&sh->lock);
-		if (j == NULL)
-			break;
-		if (!run_job(sh, src, tgt, j))
-		{
-			if (!*sh->ctx->interrupted)
-				mark_failed(sh, PQstatus(tgt) != CONNECTION_OK || PQstatus(src) != CONNECTION_OK
-							? OUTCOME_CONNECTION : OUTCOME_SQL);
-			break;
-		}
-	}
-done:
 	free(err);
-	PQfinish(src);
-	PQfinish(tgt);
-	pthread_mutex_lock(&sh->lock);
-	sh->running--;
-	pthread_mutex_unlock(&sh->lock);
-	return NULL;
+	return rc;
 }
 
+/* WorkPoolSpec.run_item: one copy job. */
+static Outcome
+data_run_item(WorkPool *pool, void *arg, void *worker_state, int item)
+{
+	DataShared *sh = arg;
+	DataWorker *w = worker_state;
+
+	if (run_job(sh, pool, w->src, w->tgt, &sh->jobs.jobs[item]))
+		return OUTCOME_OK;
+	if (workpool_stopping(pool))
+		return OUTCOME_INTERRUPTED; /* stopped by an interrupt or another worker's failure */
+	return PQstatus(w->tgt) != CONNECTION_OK || PQstatus(w->src) != CONNECTION_OK
+		? OUTCOME_CONNECTION : OUTCOME_SQL;
+}
+
+static void
+data_worker_end(void *arg, void *worker_state)
+{
+	DataWorker *w = worker_state;
+
+	(void) arg;
+	if (w == NULL)
+		return;
+	PQfinish(w->src);
+	PQfinish(w->tgt);
+	free(w);
+}
+
+/* WorkPoolSpec.stop_requested: in the starting thread, which alone reads the interrupt counter. */
 static bool
-load_jobs(DataShared *sh)
+data_stop_requested(void *arg)
 {
-	const char *params[1] = {sh->ctx->slot};
-	PGresult   *res = db_query_params(sh->ctx->tgt,
-									  "SELECT nspname, relname, pg_catalog.quote_ident(nspname) || '.' || pg_catalog.quote_ident(relname), "
-									  "  columns, part, parts, block_from, block_to, binary_copy "
-									  "FROM pgcutover.copy_job WHERE slot_name = $1 AND status <> 'done' "
-									  "ORDER BY est_bytes DESC, nspname, relname, part", 1, params);
+	DataShared *sh = arg;
 
-	if (res == NULL)
-		return false;
-	sh->njobs = PQntuples(res);
-	sh->jobs = pg_malloc0(sizeof(DataJob) * (sh->njobs + 1));
-	for (int i = 0; i < sh->njobs; i++)
-	{
-		DataJob    *j = &sh->jobs[i];
-
-		j->nspname = pg_strdup(PQgetvalue(res, i, 0));
-		j->relname = pg_strdup(PQgetvalue(res, i, 1));
-		j->qualname = pg_strdup(PQgetvalue(res, i, 2));
-		j->columns = pg_strdup(PQgetvalue(res, i, 3));
-		j->part = atoi(PQgetvalue(res, i, 4));
-		j->parts = atoi(PQgetvalue(res, i, 5));
-		j->block_from = PQgetisnull(res, i, 6) ? NULL : pg_strdup(PQgetvalue(res, i, 6));
-		j->block_to = PQgetisnull(res, i, 7) ? NULL : pg_strdup(PQgetvalue(res, i, 7));
-		j->binary = PQgetvalue(res, i, 8)[0] == 't';
-	}
-	PQclear(res);
-	return true;
+	return *sh->ctx->interrupted;
 }
 
+/* Prints progress until every worker has ended. */
 static void
-free_jobs(DataShared *sh)
-{
-	for (int i = 0; i < sh->njobs; i++)
-	{
-		free(sh->jobs[i].nspname);
-		free(sh->jobs[i].relname);
-		free(sh->jobs[i].qualname);
-		free(sh->jobs[i].columns);
-		free(sh->jobs[i].block_from);
-		free(sh->jobs[i].block_to);
-	}
-	free(sh->jobs);
-}
-
-/* Prints progress until every worker has stopped. */
-static void
-watch_progress(DataShared *sh, double t0)
+watch_progress(DataShared *sh, WorkPool *pool, double t0)
 {
 	bool		tty = isatty(STDERR_FILENO) && !sh->ctx->opts->json && log_level() <= LOG_INFO;
 	double		last_line = t0;
+	bool		all_ended = false;
 
-	for (;;)
+	while (!all_ended)
 	{
-		int			running,
-					done;
+		int			done;
 		int64_t		bytes,
 					rows;
 		double		now;
 		char		b[32];
 
-		usleep(200 * 1000);
-		pthread_mutex_lock(&sh->lock);
-		running = sh->running;
+		all_ended = workpool_wait(pool, 200);
+		pthread_mutex_lock(&sh->progress_lock);
 		done = sh->done;
 		bytes = sh->bytes;
 		rows = sh->rows;
-		pthread_mutex_unlock(&sh->lock);
+		pthread_mutex_unlock(&sh->progress_lock);
 		now = now_seconds();
 		format_bytes(bytes, b, sizeof(b));
 		if (tty)
-			fprintf(stderr, "\r  data: %d/%d jobs, %lld rows, %s, %.1f MB/s   ", done, sh->njobs,
+			fprintf(stderr, "\r  data: %d/%d jobs, %lld rows, %s, %.1f MB/s   ", done, sh->jobs.count,
 					(long long) rows, b, bytes / 1048576.0 / (now - t0 + 1e-9));
 		else if (now - last_line >= 10)
 		{
-			log_info("data: %d/%d jobs, %lld rows, %s, %.1f MB/s", done, sh->njobs,
+			log_info("data: %d/%d jobs, %lld rows, %s, %.1f MB/s", done, sh->jobs.count,
 					 (long long) rows, b, bytes / 1048576.0 / (now - t0));
 			last_line = now;
 		}
-		if (running == 0)
-			break;
 	}
 	if (tty)
 		fputc('\n', stderr);
@@ -419,32 +357,45 @@ watch_progress(DataShared *sh, double t0)
 int
 copy_data_run(CopyContext *ctx)
 {
-	DataShared	sh = {.ctx = ctx, .lock = PTHREAD_MUTEX_INITIALIZER};
-	pthread_t  *threads;
-	int			nthreads;
+	DataShared	sh = {.ctx = ctx};
+	WorkPoolSpec spec = {
+		.what = "data copy worker",
+		.arg = &sh,
+		.worker_start = data_worker_start,
+		.run_item = data_run_item,
+		.worker_end = data_worker_end,
+		.stop_requested = data_stop_requested,
+	};
+	WorkPool   *pool = NULL;
+	int			started = 0;
 	double		t0 = now_seconds();
+	Outcome		rc = OUTCOME_OK;
 
-	if (!state_phase_begin(ctx->tgt, ctx->slot, "copy_data") || !load_jobs(&sh))
+	if (!state_phase_begin(ctx->tgt, ctx->slot, "copy_data") ||
+		!copy_jobs_load_pending(ctx->tgt, ctx->slot, &sh.jobs))
 		return OUTCOME_SQL;
-	nthreads = ctx->opts->jobs < sh.njobs ? ctx->opts->jobs : sh.njobs;
-	log_info("copying data: %d jobs left, %d workers", sh.njobs, nthreads);
-	threads = pg_malloc0(sizeof(pthread_t) * (nthreads + 1));
-	sh.running = nthreads;
-	for (int i = 0; i < nthreads; i++)
-		pthread_create(&threads[i], NULL, worker_main, &sh);
-	if (nthreads > 0)
-		watch_progress(&sh, t0);
-	for (int i = 0; i < nthreads; i++)
-		pthread_join(threads[i], NULL);
-	free(threads);
+	pthread_mutex_init(&sh.progress_lock, NULL);
+	spec.nitems = sh.jobs.count;
+	spec.nworkers = ctx->opts->jobs < sh.jobs.count ? ctx->opts->jobs : sh.jobs.count;
+	log_info("copying data: %d jobs left, %d workers", sh.jobs.count, spec.nworkers);
+	if (spec.nworkers > 0)
+	{
+		if ((pool = workpool_start(&spec, &started)) == NULL)
+			rc = OUTCOME_BUG;
+		else
+		{
+			watch_progress(&sh, pool, t0);
+			rc = workpool_finish(pool);
+		}
+	}
 
+	/* every worker has ended: the counters are ours alone */
 	ctx->stats.rows += sh.rows;
 	ctx->stats.bytes += sh.bytes;
 	ctx->stats.seconds_data = now_seconds() - t0;
-	free_jobs(&sh);
+	copy_job_list_free(&sh.jobs);
+	pthread_mutex_destroy(&sh.progress_lock);
 	if (*ctx->interrupted)
 		return OUTCOME_INTERRUPTED;
-	if (sh.failed)
-		return sh.fail_code;
-	return OUTCOME_OK;
+	return rc;
 }

@@ -7,40 +7,32 @@
  *	  'done' mark, so a rerun runs only what is missing.  Index builds get a
  *	  large maintenance_work_mem, which pg_restore does not ask for.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "copy.h"
+#include "copy_jobs.h"
 #include "log.h"
 #include "outcome.h"
 #include "pgconn.h"
 #include "state.h"
+#include "workpool.h"
 
 #define DEADLOCK_RETRIES 5
 
-typedef struct PostStep
-{
-	int			step;
-	char	   *kind;
-	char	   *name;
-	char	   *sql;
-} PostStep;
-
+/*
+ * What the step workers of one stage share; all of it is read-only while
+ * the pool runs (the pool hands each step index to one worker).
+ */
 typedef struct PostShared
 {
 	CopyContext *ctx;
-	const char *preamble;
-	PostStep   *steps;
-	int			nsteps;
-	int			next;
-	bool		failed;
-	int			fail_code;
-	pthread_mutex_t lock;
+	const char *preamble;		/* the dump's session settings, NULL if none */
+	PostStepList stage;
 } PostShared;
 
 static PGconn *
-connect_for_steps(PostShared *sh)
+connect_for_steps(const PostShared *sh)
 {
 	char	   *err = NULL;
 	PGconn	   *conn = db_connect(sh->ctx->opts->target, "target", CONN_NORMAL, &err);
@@ -62,12 +54,8 @@ connect_for_steps(PostShared *sh)
 
 /* Runs one step and its 'done' mark in one transaction, retrying deadlocks. */
 static bool
-run_step(PostShared *sh, PGconn *conn, const PostStep *s)
+run_step(const PostShared *sh, PGconn *conn, const PostStep *s)
 {
-	char		stepbuf[16];
-	const char *params[2] = {sh->ctx->slot, stepbuf};
-
-	snprintf(stepbuf, sizeof(stepbuf), "%d", s->step);
 	for (int attempt = 0; attempt < DEADLOCK_RETRIES; attempt++)
 	{
 		double		t0 = now_seconds();
@@ -99,17 +87,9 @@ run_step(PostShared *sh, PGconn *conn, const PostStep *s)
 			return false;
 		}
 		PQclear(res);
-		{
-			char		secs[32];
-			const char *p3[3] = {params[0], params[1], secs};
-
-			snprintf(secs, sizeof(secs), "%.3f", now_seconds() - t0);
-			res = db_query_params(conn,
-								  "UPDATE pgcutover.post_step SET status = 'done', seconds = $3 "
-								  "WHERE slot_name = $1 AND step = $2", 3, p3);
-		}
-		ok = res != NULL && db_exec(conn, "COMMIT");
-		PQclear(res);
+		/* the 'done' mark commits with the step's DDL */
+		ok = post_step_mark_done(conn, sh->ctx->slot, s->step, now_seconds() - t0) &&
+			db_exec(conn, "COMMIT");
 		if (ok)
 			log_debug("%s %s: %.2f s", s->kind, s->name, now_seconds() - t0);
 		return ok;
@@ -117,128 +97,91 @@ run_step(PostShared *sh, PGconn *conn, const PostStep *s)
 	return false;
 }
 
-static void *
-step_worker(void *arg)
+/* WorkPoolSpec.worker_start: the worker's own target connection. */
+static Outcome
+step_worker_start(void *arg, void **worker_state)
 {
-	PostShared *sh = arg;
-	PGconn	   *conn = connect_for_steps(sh);
+	PGconn	   *conn = connect_for_steps(arg);
 
-	for (;;)
-	{
-		PostStep   *s = NULL;
-
-		pthread_mutex_lock(&sh->lock);
-		if (conn == NULL && !sh->failed)
-		{
-			sh->failed = true;
-			sh->fail_code = OUTCOME_CONNECTION;
-		}
-		if (!sh->failed && !*sh->ctx->interrupted && sh->next < sh->nsteps)
-			s = &sh->steps[sh->next++];
-		pthread_mutex_unlock(&sh->lock);
-		if (s == NULL)
-			break;
-		if (!run_step(sh, conn, s))
-		{
-			pthread_mutex_lock(&sh->lock);
-			if (!sh->failed)
-				sh->fail_code = OUTCOME_SQL;
-			sh->failed = true;
-			pthread_mutex_unlock(&sh->lock);
-			break;
-		}
-	}
-	PQfinish(conn);
-	return NULL;
+	*worker_state = conn;
+	return conn ? OUTCOME_OK : OUTCOME_CONNECTION;
 }
 
-static bool
-load_stage(PostShared *sh, int stage)
+/* WorkPoolSpec.run_item: one post-data step. */
+static Outcome
+step_run_item(WorkPool *pool, void *arg, void *worker_state, int item)
 {
-	char		stagebuf[8];
-	const char *params[2] = {sh->ctx->slot, stagebuf};
-	PGresult   *res;
+	const PostShared *sh = arg;
 
-	snprintf(stagebuf, sizeof(stagebuf), "%d", stage);
-	res = db_query_params(sh->ctx->tgt,
-						  "SELECT step, kind, name, sql FROM pgcutover.post_step "
-						  "WHERE slot_name = $1 AND stage = $2 AND status <> 'done' ORDER BY step",
-						  2, params);
-	if (res == NULL)
-		return false;
-	sh->nsteps = PQntuples(res);
-	sh->next = 0;
-	sh->steps = pg_malloc0(sizeof(PostStep) * (sh->nsteps + 1));
-	for (int i = 0; i < sh->nsteps; i++)
-	{
-		sh->steps[i].step = atoi(PQgetvalue(res, i, 0));
-		sh->steps[i].kind = pg_strdup(PQgetvalue(res, i, 1));
-		sh->steps[i].name = pg_strdup(PQgetvalue(res, i, 2));
-		sh->steps[i].sql = pg_strdup(PQgetvalue(res, i, 3));
-	}
-	PQclear(res);
-	return true;
+	(void) pool;
+	return run_step(sh, worker_state, &sh->stage.steps[item]) ? OUTCOME_OK : OUTCOME_SQL;
 }
 
 static void
-free_stage(PostShared *sh)
+step_worker_end(void *arg, void *worker_state)
 {
-	for (int i = 0; i < sh->nsteps; i++)
-	{
-		free(sh->steps[i].kind);
-		free(sh->steps[i].name);
-		free(sh->steps[i].sql);
-	}
-	free(sh->steps);
-	sh->steps = NULL;
-	sh->nsteps = 0;
+	(void) arg;
+	PQfinish(worker_state);
 }
 
+/* WorkPoolSpec.stop_requested: in the starting thread, which alone reads the interrupt counter. */
+static bool
+step_stop_requested(void *arg)
+{
+	const PostShared *sh = arg;
+
+	return *sh->ctx->interrupted;
+}
+
+/*
+ * Runs the steps of one stage left to do with up to nworkers connections
+ * (never more than there are steps).
+ */
 static int
 run_stage(PostShared *sh, int stage, int nworkers)
 {
-	pthread_t	threads[64];
+	WorkPoolSpec spec = {
+		.what = "post-data worker",
+		.arg = sh,
+		.worker_start = step_worker_start,
+		.run_item = step_run_item,
+		.worker_end = step_worker_end,
+		.stop_requested = step_stop_requested,
+	};
+	Outcome		rc;
 
-	if (!load_stage(sh, stage))
+	if (!post_steps_load_stage(sh->ctx->tgt, sh->ctx->slot, stage, &sh->stage))
 		return OUTCOME_SQL;
-	if (nworkers > sh->nsteps)
-		nworkers = sh->nsteps;
-	if (nworkers > 64)
-		nworkers = 64;
-	if (sh->nsteps > 0)
-		log_info("post-data stage %d: %d step(s), %d connection(s)", stage, sh->nsteps, nworkers);
-	for (int i = 0; i < nworkers; i++)
-		pthread_create(&threads[i], NULL, step_worker, sh);
-	for (int i = 0; i < nworkers; i++)
-		pthread_join(threads[i], NULL);
-	sh->ctx->stats.post_steps += sh->nsteps;
-	free_stage(sh);
+	if (nworkers > sh->stage.count)
+		nworkers = sh->stage.count;
+	spec.nitems = sh->stage.count;
+	spec.nworkers = nworkers;
+	if (sh->stage.count > 0)
+		log_info("post-data stage %d: %d step(s), %d connection(s)", stage, sh->stage.count, nworkers);
+	rc = workpool_run(&spec);
+	sh->ctx->stats.post_steps += sh->stage.count;
+	post_step_list_free(&sh->stage);
 	if (*sh->ctx->interrupted)
 		return OUTCOME_INTERRUPTED;
-	return sh->failed ? sh->fail_code : OUTCOME_OK;
+	return rc;
 }
 
 int
 copy_post_run(CopyContext *ctx)
 {
-	PostShared	sh = {.ctx = ctx, .lock = PTHREAD_MUTEX_INITIALIZER};
-	const char *params[1] = {ctx->slot};
-	PGresult   *pre;
+	PostShared	sh = {.ctx = ctx};
+	char	   *preamble = NULL;
 	double		t0 = now_seconds();
 	int			rc = OUTCOME_OK;
 
-	if (!state_phase_begin(ctx->tgt, ctx->slot, "copy_post"))
+	if (!state_phase_begin(ctx->tgt, ctx->slot, "copy_post") ||
+		!post_steps_load_preamble(ctx->tgt, ctx->slot, &preamble))
 		return OUTCOME_SQL;
-	pre = db_query_params(ctx->tgt,
-						  "SELECT sql FROM pgcutover.post_step WHERE slot_name = $1 AND stage = 0",
-						  1, params);
-	if (pre == NULL)
-		return OUTCOME_SQL;
-	sh.preamble = PQntuples(pre) > 0 ? PQgetvalue(pre, 0, 0) : NULL;
+	sh.preamble = preamble;
 	ctx->stats.post_steps = 0;
 	for (int stage = 1; stage <= 4 && rc == OUTCOME_OK; stage++)
 		rc = run_stage(&sh, stage, stage == 4 ? 1 : ctx->opts->index_jobs);
-	PQclear(pre);
+	free(preamble);
 	ctx->stats.seconds_post = now_seconds() - t0;
 	if (rc == OUTCOME_OK && !state_phase_end(ctx->tgt, ctx->slot, "copy_post"))
 		rc = OUTCOME_SQL;
@@ -248,16 +191,7 @@ copy_post_run(CopyContext *ctx)
 int
 copy_sequences_run(CopyContext *ctx)
 {
-	const char *params[1] = {ctx->slot};
-	PGresult   *res = db_query_params(ctx->tgt,
-									  "SELECT pg_catalog.setval(pg_catalog.format('%I.%I', nspname, relname)::pg_catalog.regclass, last_value, is_called) "
-									  "FROM pgcutover.copy_sequence s "
-									  "WHERE slot_name = $1 AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', nspname, relname)) IS NOT NULL",
-									  1, params);
-
-	if (res == NULL)
+	if (!copy_sequences_apply(ctx->tgt, ctx->slot, &ctx->stats.sequences))
 		return OUTCOME_SQL;
-	ctx->stats.sequences = PQntuples(res);
-	PQclear(res);
 	return OUTCOME_OK;
 }

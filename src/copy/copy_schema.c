@@ -13,6 +13,7 @@
 
 #include "catalog.h"
 #include "copy.h"
+#include "copy_jobs.h"
 #include "dsn.h"
 #include "log.h"
 #include "outcome.h"
@@ -200,15 +201,6 @@ strip_meta_commands(char *sql)
 	}
 }
 
-static bool
-insert_row(PGconn *tgt, const char *sql, int n, const char *const *params)
-{
-	PGresult   *res = db_query_params(tgt, sql, n, params);
-
-	PQclear(res);
-	return res != NULL;
-}
-
 /* Plans one copy job per table, or per CTID range of a table above the threshold. */
 static bool
 plan_jobs(CopyContext *ctx, PGconn *tgt)
@@ -247,24 +239,23 @@ plan_jobs(CopyContext *ctx, PGconn *tgt)
 			parts = t->relpages;
 		for (int64_t p = 0; p < parts && ok; p++)
 		{
-			char		part[16],
-						nparts[16],
-						from[24],
-						to[24],
-						est[24];
-			const char *params[10] = {ctx->slot, t->nspname, t->relname, part, nparts,
-				parts > 1 ? from : NULL, parts > 1 && p < parts - 1 ? to : NULL, est,
-			PQgetvalue(cols, 0, 1), PQgetvalue(cols, 0, 0)};
+			char		from[24],
+						to[24];
+			CopyJob		job = {
+				.nspname = t->nspname,
+				.relname = t->relname,
+				.columns = PQgetvalue(cols, 0, 0),
+				.part = (int) p,
+				.parts = (int) parts,
+				.block_from = parts > 1 ? from : NULL,
+				.block_to = parts > 1 && p < parts - 1 ? to : NULL,
+				.est_bytes = t->bytes / parts,
+				.binary = PQgetvalue(cols, 0, 1)[0] == 't',
+			};
 
-			snprintf(part, sizeof(part), "%d", (int) p);
-			snprintf(nparts, sizeof(nparts), "%d", (int) parts);
 			snprintf(from, sizeof(from), "%lld", (long long) (t->relpages * p / parts));
 			snprintf(to, sizeof(to), "%lld", (long long) (t->relpages * (p + 1) / parts));
-			snprintf(est, sizeof(est), "%lld", (long long) (t->bytes / parts));
-			ok = insert_row(tgt,
-							"INSERT INTO pgcutover.copy_job (slot_name, nspname, relname, part, parts, "
-							"  block_from, block_to, est_bytes, binary_copy, columns) "
-							"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10, params);
+			ok = copy_job_add(tgt, ctx->slot, &job);
 			ctx->stats.jobs++;
 		}
 		ctx->stats.tables++;
@@ -285,14 +276,11 @@ plan_sequences(CopyContext *ctx, PGconn *tgt)
 
 	for (int i = 0; ok && i < PQntuples(res); i++)
 	{
-		const char *params[4] = {ctx->slot, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-		PQgetvalue(res, i, 2)};
+		const char *nspname = PQgetvalue(res, i, 0);
 
-		if (!catalog_schema_selected(ctx->opts, params[1]))
+		if (!catalog_schema_selected(ctx->opts, nspname))
 			continue;
-		ok = insert_row(tgt,
-						"INSERT INTO pgcutover.copy_sequence (slot_name, nspname, relname, last_value, is_called) "
-						"VALUES ($1, $2, $3, $4, true)", 4, params);
+		ok = copy_sequence_add(tgt, ctx->slot, nspname, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
 		ctx->stats.sequences++;
 	}
 	PQclear(res);
@@ -338,22 +326,17 @@ static bool
 add_post_step(CopyContext *ctx, PGconn *tgt, int step, const char *type, const char *name,
 			  const char *sql, size_t len)
 {
-	char		stepbuf[16],
-				stagebuf[8];
 	char	   *text;
-	const char *params[6] = {ctx->slot, stepbuf, stagebuf, type, name, NULL};
+	PostStep	planned = {.step = step, .stage = step > 0 ? post_stage(type) : 0,
+	.kind = (char *) type, .name = (char *) name};
 	bool		ok;
 
 	/* our own DDL capture on the source is not the application's schema */
 	if (strcmp(type, "EVENT TRIGGER") == 0 && strncmp(name, "pgcutover_ddl_", 14) == 0)
 		return true;
-	params[5] = text = pg_malloc0(len + 1);
+	planned.sql = text = pg_malloc0(len + 1);
 	memcpy(text, sql, len);
-	snprintf(stepbuf, sizeof(stepbuf), "%d", step);
-	snprintf(stagebuf, sizeof(stagebuf), "%d", step > 0 ? post_stage(type) : 0);
-	ok = insert_row(tgt,
-					"INSERT INTO pgcutover.post_step (slot_name, step, stage, kind, name, sql) "
-					"VALUES ($1, $2, $3, $4, $5, $6)", 6, params);
+	ok = post_step_add(tgt, ctx->slot, &planned);
 	free(text);
 	ctx->stats.post_steps += step > 0;
 	return ok;

@@ -1,0 +1,92 @@
+/*
+ * cmd_copy.c
+ *	  `pgcutover copy`: runs the copy engine (src/copy/copy.c) and reports
+ *	  what it did, as text or as one JSON document, with the exit code for
+ *	  its outcome.  Parses nothing: the options come from cli.c.
+ */
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "copy.h"
+#include "log.h"
+#include "pgconn.h"
+
+static void
+print_dry_run(const Options *opts, const CopyResult *r)
+{
+	printf("dry run: %s copy of slot %s; would run %s/pg_dump --section=pre-data/post-data in the slot's snapshot, "
+		   "copy with %d jobs (split above %lld bytes), build indexes with %d jobs\n",
+		   r->dry_run_resumes ? "resume the" : "start a new", opts->slot, r->pg_bin, opts->jobs,
+		   (long long) opts->split_threshold, opts->index_jobs);
+}
+
+static void
+print_json(const Options *opts, const CopyResult *r, ExitCode code)
+{
+	const CopyTotals *t = &r->totals;
+	json_t	   *doc = json_pack("{s:s, s:s, s:b, s:i, s:b}", "command", "copy", "slot", opts->slot,
+								"ok", code == EXIT_OK, "exit_code", (int) code, "resumed", r->resumed);
+
+	if (r->have_totals)
+	{
+		if (t->consistent_lsn)
+			json_object_set_new(doc, "consistent_lsn", json_string(t->consistent_lsn));
+		json_object_set_new(doc, "tables", json_integer(t->tables));
+		json_object_set_new(doc, "jobs", json_integer(t->jobs));
+		json_object_set_new(doc, "rows", json_integer(t->rows));
+		json_object_set_new(doc, "bytes", json_integer(t->bytes));
+		json_object_set_new(doc, "post_steps", json_integer(t->post_steps));
+		json_object_set_new(doc, "sequences", json_integer(t->sequences));
+		json_object_set_new(doc, "seconds_total", json_real(t->seconds_total));
+	}
+	json_object_set_new(doc, "seconds", json_pack("{s:f, s:f, s:f}",
+												  "schema", r->seconds_schema,
+												  "data", r->seconds_data,
+												  "post_data", r->seconds_post));
+	json_object_set_new(doc, "backup", r->backup_path ? json_string(r->backup_path) : json_null());
+	json_object_set_new(doc, "peak_rss_kb", json_integer(r->peak_rss_kb));
+	json_dumpf(doc, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(doc);
+}
+
+static void
+print_text(const Options *opts, const CopyResult *r)
+{
+	const CopyTotals *t = &r->totals;
+	char		b[32];
+
+	format_bytes(t->bytes, b, sizeof(b));
+	printf("copy complete%s: %lld tables (%lld jobs), %lld rows, %s in %.1f s\n",
+		   r->resumed ? " (resumed)" : "", (long long) t->tables, (long long) t->jobs,
+		   (long long) t->rows, b, t->seconds_total);
+	printf("  this run: schema %.1f s, data %.1f s, post-data %.1f s (%lld steps), %lld sequences set, peak RSS %ld kB\n",
+		   r->seconds_schema, r->seconds_data, r->seconds_post,
+		   (long long) t->post_steps, (long long) t->sequences, r->peak_rss_kb);
+	if (r->backup_path)
+		printf("  backup: %s (+ .sha256)\n", r->backup_path);
+	printf("  slot %s holds every change after %s: next, run 'pgcutover follow'\n",
+		   opts->slot, t->consistent_lsn ? t->consistent_lsn : "");
+}
+
+int
+cmd_copy(Options *opts)
+{
+	CopyResult	result;
+	Outcome		outcome = copy_run(opts, &result);
+	ExitCode	code = exit_code_for(outcome);
+
+	if (result.dry_run)
+		print_dry_run(opts, &result);
+	else if (result.attempted)
+	{
+		if (opts->json)
+			print_json(opts, &result, code);
+		else if (result.have_totals && outcome == OUTCOME_OK)
+			print_text(opts, &result);
+	}
+	copy_result_free(&result);
+	return code;
+}
