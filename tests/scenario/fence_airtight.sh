@@ -28,6 +28,15 @@ for _ in $(seq 1 100); do
   sleep 0.05
 done
 
+# --- status never calls an unknown slot missing ------------------------------
+run_pgcutover status --json --source "host=127.0.0.1 port=1 dbname=app user=postgres password=$TEST_PASSWORD connect_timeout=2" --target "$TGT_DSN"
+assert_eq 0 "$RC" "status with the source down exits 0"
+assert_eq "source_unreachable None False" "$("$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["state"], d["slot_exists"], d["source_reachable"])' <<<"$OUT")" "status with the source down: source_unreachable, slot unknown"
+assert_not_contains "$OUT$ERR" "copy again" "status with the source down advises no re-copy"
+run_pgcutover status --target "$TGT_DSN" --wait-lag 5 --timeout 20
+assert_eq 0 "$RC" "status --wait-lag without --source waits on the follower's lag and exits 0"
+assert_not_contains "$OUT$ERR" "gone from the source" "status without --source does not call the slot gone"
+
 # --- a prepared transaction refuses the switchover, nothing is fenced --------
 src_sql -c "BEGIN" -c "INSERT INTO ledger (kind) VALUES ('2pc')" -c "PREPARE TRANSACTION 'before_fence'"
 run_pgcutover switchover --source "$SRC_DSN" --target "$TGT_DSN"

@@ -31,6 +31,11 @@ assert_eq 0 "$RC" "dry run exits 0"
 assert_contains "$OUT" "ALTER DATABASE \"app\" SET default_transaction_read_only = on" "dry run prints the fence"
 assert_contains "$OUT" "pg_logical_emit_message(true, 'pgcutover'" "dry run prints the marker"
 assert_contains "$OUT" "pg_terminate_backend" "dry run prints the session termination"
+assert_contains "$OUT" "ALLOW_CONNECTIONS false" "dry run prints the connection fence"
+assert_contains "$OUT" "prepared" "dry run prints the prepared-transaction check"
+assert_contains "$OUT" "verify: row count and checksum" "dry run prints the verify step"
+assert_contains "$OUT" "the fence stays" "dry run ends with the fence left in place"
+assert_not_contains "$OUT" "RESET default_transaction_read_only" "dry run prints no RESET the real run never does"
 assert_eq yes "$(source_writable)" "dry run: source still writable"
 assert_eq following "$(tgt_sql -c "SELECT phase FROM pgcutover.migration")" "dry run: migration still following"
 
@@ -73,6 +78,9 @@ assert_eq "fence drain sequences verify reverse post" "$("$PY" -c 'import json,s
 set +e; wait "$bench"; set -e   # pgbench loses its sessions at the fence
 set +e; wait "$FOLLOWER"; frc=$?; set -e
 assert_eq 0 "$frc" "the follower exits 0 after the switchover"
+run_pgcutover status --json --source "$SRC_DSN" --target "$TGT_DSN"
+assert_eq "switched_over cleanup" "$("$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["state"], "cleanup" if "cleanup" in (d["next_step"] or "") and d["switched_over_at"] else "-")' <<<"$OUT")" "status after the switchover: switched_over, when, and the next step"
+assert_not_contains "$OUT" "start 'pgcutover follow'" "status after the switchover does not ask to start follow"
 assert_eq no "$(source_writable)" "the source is read-only"
 assert_eq "$(src_sql -c "SELECT count(*) FROM ledger")" "$(tgt_sql -c "SELECT count(*) FROM ledger")" "every committed ledger row is on the target"
 assert_eq t "$(src_sql -c "SELECT count(*) > 100 FROM ledger")" "pgbench really wrote during the test"
