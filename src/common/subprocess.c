@@ -132,7 +132,13 @@ subprocess_run(char *const argv[], const char *password, bool capture_stdout,
 
 		while (open_fds > 0)
 		{
-			if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			/*
+			 * The flag is looked at before each wait, and the wait is short
+			 * while one is set: a signal that came before the child started
+			 * (so it interrupts no poll) still ends it at once.
+			 */
+			if (!(cancel_flag && *cancel_flag && !cancelled) &&
+				poll(fds, 2, cancel_flag ? 100 : -1) < 0 && errno != EINTR)
 				break;
 			if (cancel_flag && *cancel_flag && !cancelled)
 			{

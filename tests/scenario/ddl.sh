@@ -237,6 +237,7 @@ assert_eq 0 "$RC" "switchover after all the DDL exits 0 (verify included)"
 [ "$RC" = 0 ] || { echo "# $(tail -c 1500 <<<"$OUT$ERR")"; kill -TERM "$FOLLOWER"; }
 set +e; wait "$FOLLOWER"; set -e
 cat "$FOLLOW_LOG" >>"$HARNESS_DIR/all-output.log"
+source_reopen app
 replayed=$(grep -c "replayed DDL on the target" "$HARNESS_DIR/all-output.log" || true)
 assert_eq 1 "$([ "$replayed" -ge 14 ] && echo 1 || echo 0)" "follow logged every replayed DDL ($replayed)"
 assert_eq "$(src_sql -c "SELECT count(*) FROM ledger")" "$(tgt_sql -c "SELECT count(*) FROM ledger")" "ledger counts equal"
