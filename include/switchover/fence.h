@@ -34,8 +34,8 @@
  *
  *	  fence_lift restores exactly what fence_read_prior saw (connection
  *	  rights, the database's own read-only setting); the fence changes no
- *	  grant (only the rest fence of --reverse does, after the point of no
- *	  return; the prior grants are kept in the state for the DBA).
+ *	  grant.  After the switchover, fence_rest swaps the closed door for
+ *	  write-refusing triggers, so the old source can be read again.
  *	  Whoever restores may no longer reach the fenced database: the lift
  *	  works from any database of the server (fence_connect_maintenance).
  */
@@ -89,12 +89,19 @@ Outcome		fence_raise(PGconn *src, PGconn *maintenance, const char *keep_pids, do
 bool		fence_lift(PGconn *conn, const char *dbname, const FencePrior *prior, bool dry_run);
 
 /*
- * The fence a switched-over source keeps with --reverse, whose follower must
- * connect to it: connections allowed again, CONNECT revoked from PUBLIC and
- * every role but the current one (superusers are not stopped by that: the
- * report says so), the read-only default kept.
+ * The fence a switched-over source keeps: a statement trigger on every user
+ * table and partition (schema pgcutover_fence) refusing INSERT, UPDATE,
+ * DELETE and TRUNCATE, whoever asks (READ WRITE, superusers) unless in
+ * session_replication_role replica, which is how the reverse follower
+ * writes and which ordinary roles may not set; then connections are allowed
+ * again as before the fence (prior), so the old source can be read and
+ * compared.  Made in one transaction: if this role cannot put a trigger on
+ * some table, nothing is made, false with *errmsg, and the database stays
+ * closed to connections (still airtight).  Lifted by DROP SCHEMA
+ * pgcutover_fence CASCADE.
  */
-bool		fence_rest_for_reverse(PGconn *src, bool dry_run, char **errmsg);
+bool		fence_rest(PGconn *src, const char *dbname, const FencePrior *prior, bool dry_run,
+					   char **errmsg);
 
 /*
  * A session on the "postgres" database of the server dsn names (same host,

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "alloc.h"
+#include "catalog.h"
 #include "cutover.h"
 #include "fence.h"
 #include "log.h"
@@ -86,19 +87,20 @@ bool
 fence_prior_from_json(const char *json, FencePrior *prior)
 {
 	json_t	   *doc = json ? json_loads(json, 0, NULL) : NULL;
-	int			allow = 1;
-	const char *read_only = NULL;
-	const char *acl = NULL;
+	json_t	   *allow = NULL;
+	json_t	   *read_only = NULL;
+	json_t	   *acl = NULL;
 	bool		ok;
 
 	memset(prior, 0, sizeof(*prior));
-	ok = doc && json_unpack(doc, "{s?b, s?s, s?s}", "allow_connections", &allow,
-							"read_only", &read_only, "acl", &acl) == 0;
+	/* absent and null alike mean "none" for the two strings */
+	ok = doc && json_unpack(doc, "{s:o, s?o, s?o}", "allow_connections", &allow,
+							"read_only", &read_only, "acl", &acl) == 0 && json_is_boolean(allow);
 	if (ok)
 	{
-		prior->allow_connections = allow;
-		prior->read_only = read_only ? pg_strdup(read_only) : NULL;
-		prior->acl = acl ? pg_strdup(acl) : NULL;
+		prior->allow_connections = json_is_true(allow);
+		prior->read_only = json_is_string(read_only) ? pg_strdup(json_string_value(read_only)) : NULL;
+		prior->acl = json_is_string(acl) ? pg_strdup(json_string_value(acl)) : NULL;
 	}
 	json_decref(doc);
 	return ok;
@@ -141,23 +143,29 @@ fence_prepared_xacts(PGconn *src, char **what)
  * Every other session on the connection's database, or starting on it:
  * pg_stat_activity misses a backend between its datallowconn check and its
  * first report there, but such a backend holds a lock on the database
- * object from before the check until after that report.  Background
- * processes that write nothing of the user's (autovacuum, the checkpointer)
- * are left alone.
+ * object from before the check until after that report (pg_locks is read
+ * first, so a backend moving from one view to the other is in one of them).
+ * A backend is a session when it runs as a role (client backends,
+ * walsenders, subscription workers; their type may be hidden from a role
+ * without pg_read_all_stats, their role is not) or is still starting;
+ * processes without a role (autovacuum, background workers of the server)
+ * commit nothing of a client's and are left alone.
  */
 static const char *const other_sessions_sql =
 "SELECT s.pid, coalesce(a.usename, '?'), coalesce(a.application_name, ''), "
-"       coalesce(a.backend_type, 'starting'), coalesce(r.rolsuper, false) "
-"FROM (SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname = pg_catalog.current_database() "
-"      UNION "
-"      SELECT l.pid FROM pg_catalog.pg_locks l "
+"       coalesce(a.backend_type, CASE WHEN a.pid IS NULL THEN 'starting' ELSE 'session' END), "
+"       coalesce(r.rolsuper, false) "
+"FROM (SELECT l.pid FROM pg_catalog.pg_locks l "
 "      WHERE l.locktype = 'object' AND l.database = 0 "
 "        AND l.classid = 'pg_catalog.pg_database'::pg_catalog.regclass "
-"        AND l.objid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())) s "
+"        AND l.objid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) "
+"      UNION "
+"      SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname = pg_catalog.current_database()) s "
 "LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = s.pid "
 "LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.usesysid "
 "WHERE s.pid <> pg_catalog.pg_backend_pid() AND s.pid <> ALL ($1::int[]) "
-"  AND coalesce(a.backend_type, 'starting') IN ('client backend', 'walsender', 'logical replication worker', 'starting') "
+"  AND (a.pid IS NULL OR (a.usesysid IS NOT NULL AND "
+"       coalesce(a.backend_type, 'client backend') IN ('client backend', 'walsender', 'logical replication worker'))) "
 "ORDER BY s.pid";
 
 /*
@@ -284,54 +292,74 @@ fence_lift(PGconn *conn, const char *dbname, const FencePrior *prior, bool dry_r
 	return ok;
 }
 
+/* The function every table's rest-fence trigger calls. */
+static const char *const rest_fence_function_sql =
+"CREATE SCHEMA IF NOT EXISTS pgcutover_fence; "
+"REVOKE ALL ON SCHEMA pgcutover_fence FROM PUBLIC; "
+"CREATE OR REPLACE FUNCTION pgcutover_fence.refuse_write() RETURNS trigger "
+"LANGUAGE plpgsql SET search_path = pg_catalog AS $fence$ "
+"BEGIN "
+"  RAISE EXCEPTION 'database % was switched over by pgcutover: it takes no writes', current_database() "
+"    USING ERRCODE = 'read_only_sql_transaction', "
+"          HINT = 'write to the new primary; pgcutover_fence explains how to lift this fence'; "
+"END $fence$; "
+"COMMENT ON SCHEMA pgcutover_fence IS 'pgcutover: this database was switched over; every table has a "
+"trigger pgcutover_fence refusing writes (the reverse follower, in session_replication_role replica, "
+"passes). To lift: DROP SCHEMA pgcutover_fence CASCADE'";
+
+/* One statement-level trigger per user table (and partition), made once. */
+static const char *const rest_fence_triggers_sql =
+"SELECT pg_catalog.format('CREATE TRIGGER pgcutover_fence BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE "
+"ON %I.%I FOR EACH STATEMENT EXECUTE FUNCTION pgcutover_fence.refuse_write()', n.nspname, c.relname) "
+"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+"WHERE c.relkind IN ('r', 'p') AND n.nspname <> 'pgcutover_fence' AND " CATALOG_USER_RELATION_FILTER " "
+"  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'pgcutover_fence') "
+"ORDER BY n.nspname, c.relname";
+
 bool
-fence_rest_for_reverse(PGconn *src, bool dry_run, char **errmsg)
+fence_rest(PGconn *src, const char *dbname, const FencePrior *prior, bool dry_run, char **errmsg)
 {
-	char	   *db = db_quote_ident(src, PQdb(src));
-	char	   *me = db_quote_ident(src, PQuser(src));
-	char	   *grants = psprintf("REVOKE CONNECT ON DATABASE %s FROM PUBLIC; GRANT CONNECT ON DATABASE %s TO %s",
-								  db, db, me);
-	const char *revoke_others =
-		"SELECT pg_catalog.format('REVOKE CONNECT ON DATABASE %I FROM %I', d.datname, r.rolname) "
-		"FROM pg_catalog.pg_database d, pg_catalog.aclexplode(d.datacl) a "
-		"JOIN pg_catalog.pg_roles r ON r.oid = a.grantee "
-		"WHERE d.datname = pg_catalog.current_database() AND a.privilege_type = 'CONNECT' "
-		"  AND r.rolname <> current_user";
-	char	   *allow = alter_database_sql(src, PQdb(src), "ALLOW_CONNECTIONS true");
 	PGresult   *res = NULL;
+	char	   *allow = alter_database_sql(src, dbname, prior->allow_connections
+										   ? "ALLOW_CONNECTIONS true" : "ALLOW_CONNECTIONS false");
 	bool		ok = false;
+	int			made = 0;
 
 	*errmsg = NULL;
-	if (!run_or_print(src, "source", grants, dry_run))
-		goto failed;
 	if (dry_run)
-		printf("[source] -- REVOKE CONNECT from every other role holding it:\n[source] %s;\n", revoke_others);
-	else
 	{
-		if ((res = db_query(src, revoke_others)) == NULL)
-			goto failed;
-		for (int i = 0; i < PQntuples(res); i++)
-			if (!db_exec(src, PQgetvalue(res, i, 0)))
-				goto failed;
+		printf("[source] %s;\n", rest_fence_function_sql);
+		printf("[source] -- on every user table and partition:\n"
+			   "[source] CREATE TRIGGER pgcutover_fence BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON … FOR EACH STATEMENT EXECUTE FUNCTION pgcutover_fence.refuse_write();\n");
+		printf("[source] %s;  -- readable again; every write is refused\n", allow);
+		ok = true;
+		goto done;
 	}
-	if (!run_or_print(src, "source", allow, dry_run))
+	/* all or nothing: a table this role cannot fence keeps the database closed */
+	if (!db_exec(src, "BEGIN") || !db_exec(src, rest_fence_function_sql) ||
+		(res = db_query(src, rest_fence_triggers_sql)) == NULL)
 		goto failed;
-	/* no sweep: until now nobody but pgcutover could connect */
-	ok = true;
+	for (int i = 0; i < PQntuples(res); i++, made++)
+		if (!db_exec(src, PQgetvalue(res, i, 0)))
+			goto failed;
+	if (!db_exec(src, "COMMIT"))
+		goto failed;
+	log_debug("rest fence: %d trigger(s) made", made);
+	ok = run_or_print(src, "source", allow, false);
+	if (!ok)
+		*errmsg = pg_strdup("cannot allow connections again (error above)");
 	goto done;
 failed:
 	{
 		char	   *e = db_error(src);
 
-		*errmsg = psprintf("cannot open the fenced source to the reverse follower only: %s", e);
+		*errmsg = psprintf("cannot put write-refusing triggers on every table of the old source: %s", e);
 		free(e);
+		PQclear(PQexec(src, "ROLLBACK"));
 	}
 done:
 	PQclear(res);
 	free(allow);
-	free(grants);
-	free(me);
-	free(db);
 	return ok;
 }
 

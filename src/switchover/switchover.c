@@ -354,7 +354,7 @@ fence_and_drain(Switchover *sw, double deadline)
 	 * the fence is up: a run killed in between leaves a record, and the next
 	 * run (or cleanup) restores exactly that.
 	 */
-	if (!uses_fence_command(sw) && !sw->have_prior && !sw->opts->dry_run)
+	if (!uses_fence_command(sw) && !sw->have_prior)
 	{
 		if (!fence_read_prior(sw->src, &sw->prior))
 			return abort_switchover(sw, OUTCOME_SQL, "cannot read the source database's settings");
@@ -423,8 +423,11 @@ sync_sequences(Switchover *sw)
 	for (int i = 0; i < PQntuples(res) && rc == OUTCOME_OK; i++)
 	{
 		char	   *lit = db_quote_literal(sw->tgt, PQgetvalue(res, i, 0));
-		char	   *sql = psprintf("SELECT pg_catalog.setval(%s, %lld + %lld, true)", lit,
-								   atoll(PQgetvalue(res, i, 1)), (long long) sw->opts->sequence_gap);
+		/* never backwards: after a killed run the target may have used it already */
+		char	   *sql = psprintf("SELECT pg_catalog.setval(%s, GREATEST(%lld + %lld, "
+								   "(SELECT last_value FROM %s)), true)", lit,
+								   atoll(PQgetvalue(res, i, 1)), (long long) sw->opts->sequence_gap,
+								   PQgetvalue(res, i, 0));
 
 		if (!run_or_print(sw->tgt, "target", sql, sw->opts->dry_run))
 			rc = abort_switchover(sw, OUTCOME_SQL, "cannot set sequence %s on the target", PQgetvalue(res, i, 0));
@@ -552,9 +555,11 @@ finish_switchover(Switchover *sw)
 }
 
 /*
- * After the end the old source keeps its fence: connections refused, so no
- * client, however it asks, writes there again.  With --reverse the reverse
- * follower must connect: the database opens to the migration role only.
+ * After the end the old source keeps a fence: write-refusing triggers on
+ * every table, whoever asks, and connections allowed again so it can be read
+ * (and, with --reverse, followed: the reverse follower writes in replica
+ * role, which the triggers let pass).  If the triggers cannot be made, the
+ * database simply stays closed to connections.
  */
 static void
 rest_fence(Switchover *sw)
@@ -563,21 +568,15 @@ rest_fence(Switchover *sw)
 
 	if (uses_fence_command(sw))
 		return;
-	if (!sw->opts->reverse)
+	if (fence_rest(sw->src, sw->dbname, &sw->prior, sw->opts->dry_run, &err))
 	{
-		if (sw->opts->dry_run)
-			printf("[source] -- the fence stays: the old source refuses connections from now on\n");
+		if (!sw->opts->dry_run)
+			log_info("the old source is readable again; every write there is refused (schema pgcutover_fence)");
 		return;
 	}
-	if (fence_rest_for_reverse(sw->src, sw->opts->dry_run, &err))
-		log_warn("--reverse: the old source accepts connections again for the reverse follower, from role %s only (CONNECT revoked from every other role); superusers can still connect and, asking READ WRITE, write",
-				 PQuser(sw->src));
-	else
-	{
-		log_error("%s; the old source still refuses connections, so the reverse follower cannot start; fix: ALTER DATABASE %s ALLOW_CONNECTIONS true when you need it",
-				  err, sw->dbname);
-		free(err);
-	}
+	log_warn("%s; the old source stays closed to connections instead%s; fix: to read it, ALTER DATABASE %s ALLOW_CONNECTIONS true (then only the read-only default stops writes)",
+			 err, sw->opts->reverse ? ", so the reverse follower cannot start" : "", sw->dbname);
+	free(err);
 }
 
 /*
@@ -598,6 +597,70 @@ connect_maintenance(Switchover *sw)
 			  sw->dbname, err);
 	free(err);
 	return OUTCOME_CONNECTION;
+}
+
+/*
+ * A killed run's fence refuses our own new session too.  For the moment it
+ * takes to connect, the door opens to this role alone (CONNECT is revoked
+ * from everyone else first, and given back right after); then it closes,
+ * and the fence is raised again before anything else.  Only a superuser's
+ * session could slip in during those milliseconds: it is ended, and what it
+ * committed precedes the marker this run writes, so it is drained.
+ */
+static Outcome
+reenter_fenced_source(Switchover *sw)
+{
+	const char *params[1] = {sw->dbname};
+	PGresult   *grantees = db_query_params(sw->maintenance,
+										   "SELECT pg_catalog.string_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
+										   "         ELSE pg_catalog.quote_ident(r.rolname) END, ', ') "
+										   "FROM pg_catalog.pg_database d, "
+										   "  pg_catalog.aclexplode(coalesce(d.datacl, pg_catalog.acldefault('d', d.datdba))) a "
+										   "LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee "
+										   "WHERE d.datname = $1 AND a.privilege_type = 'CONNECT' "
+										   "  AND (a.grantee = 0 OR r.rolname <> current_user)",
+										   1, params);
+	const char *others = grantees && !PQgetisnull(grantees, 0, 0) ? PQgetvalue(grantees, 0, 0) : NULL;
+	char	   *quoted = db_quote_ident(sw->maintenance, sw->dbname);
+	char	   *open_sql = psprintf("ALTER DATABASE %s ALLOW_CONNECTIONS true", quoted);
+	char	   *close_sql = psprintf("ALTER DATABASE %s ALLOW_CONNECTIONS false", quoted);
+	char	   *revoke_sql = others ? psprintf("REVOKE CONNECT ON DATABASE %s FROM %s", quoted, others) : NULL;
+	char	   *grant_sql = others ? psprintf("GRANT CONNECT ON DATABASE %s TO %s", quoted, others) : NULL;
+	char	   *err = NULL;
+	char	   *keep = NULL;
+	int			ended = 0;
+	bool		revoked = false;
+	Outcome		rc = OUTCOME_CONNECTION;
+
+	if (grantees == NULL || (revoke_sql && !(revoked = db_exec(sw->maintenance, revoke_sql))) ||
+		!db_exec(sw->maintenance, open_sql))
+		goto done;
+	sw->src = db_connect(sw->opts->source, "source", CONN_NORMAL, &err);
+	if (!db_exec(sw->maintenance, close_sql) || sw->src == NULL)
+	{
+		if (err)
+			log_error("%s", err);
+		goto done;
+	}
+	keep = follower_session_pids(sw);
+	rc = fence_raise(sw->src, sw->maintenance, keep, now_seconds() + 30, false, &ended, &err);
+	if (rc != OUTCOME_OK)
+		log_error("%s", err);
+	else
+		log_warn("the killed switchover's fence refused new sessions: this run came in (CONNECT revoked from every other role meanwhile) and raised it again at once (%d session(s) ended)",
+				 ended);
+done:
+	if (revoked && !db_exec(sw->maintenance, grant_sql))
+		log_error("cannot give CONNECT back on the source database; fix: %s", grant_sql);
+	PQclear(grantees);
+	free(keep);
+	free(err);
+	free(quoted);
+	free(open_sql);
+	free(close_sql);
+	free(revoke_sql);
+	free(grant_sql);
+	return rc;
 }
 
 /*
@@ -638,16 +701,9 @@ connect_databases(Switchover *sw)
 	free(err);
 	err = NULL;
 	sw->dbname = pg_strdup(st.source_dbname);
-	if (!lift_fence(sw) ||
-		(sw->src = db_connect(sw->opts->source, "source", CONN_NORMAL, &err)) == NULL)
-	{
-		if (err)
-			log_error("%s", err);
-		rc = OUTCOME_CONNECTION;
+	if ((rc = connect_maintenance(sw)) != OUTCOME_OK)
 		goto done;
-	}
-	log_warn("the fence of the killed switchover refused new sessions: lifted for this run, which raises it again");
-	rc = connect_maintenance(sw);
+	rc = reenter_fenced_source(sw);
 done:
 	state_free(&st);
 	free(err);

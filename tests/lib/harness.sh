@@ -160,13 +160,12 @@ harness_start() {
 }
 src_sql() { DB=app cluster_sql src "$@"; }
 
-# After a switchover the old source refuses every connection (the fence);
-# source_reopen DB asserts that, then allows connections again so the test
-# can read it (writes stay refused by the read-only default unless asked).
-source_reopen() {
+# After a switchover the old source stays fenced: readable, but a trigger on
+# every table refuses writes whoever asks (schema pgcutover_fence).
+assert_source_fenced() {
   local db=${1:-app}
-  assert_eq f "$(cluster_sql src -c "SELECT datallowconn FROM pg_database WHERE datname = '$db'")" "the old source $db refuses connections after the switchover"
-  cluster_sql src -c "ALTER DATABASE \"$db\" ALLOW_CONNECTIONS true" >/dev/null
+  assert_eq "t t" "$(DB=$db cluster_sql src -c "SELECT (SELECT datallowconn FROM pg_database WHERE datname = current_database()), count(*) > 0 FROM pg_trigger WHERE tgname = 'pgcutover_fence'" | tr '|' ' ')" \
+    "the old source $db is readable and its tables refuse writes after the switchover"
 }
 tgt_sql() { DB=app cluster_sql tgt "$@"; }
 

@@ -331,7 +331,7 @@ assert_eq 0 "$RC" "big: cleanup exits 0"
 start_follower
 run_pgcutover switchover --source "$SRC_DSN" --target "$TGT_DSN"
 assert_eq 0 "$RC" "switchover after the interrupted ones exits 0"
-source_reopen app
+assert_source_fenced app
 set +e; wait "$FOLLOWER"; set -e
 cat "$HARNESS_DIR/follower.out" "$HARNESS_DIR/follower.err" >> "$HARNESS_DIR/all-output.log"
 assert_eq "$(db_fingerprint src)" "$(db_fingerprint tgt)" "after the switchover every table is identical"

@@ -237,7 +237,7 @@ assert_eq 0 "$RC" "switchover after all the DDL exits 0 (verify included)"
 [ "$RC" = 0 ] || { echo "# $(tail -c 1500 <<<"$OUT$ERR")"; kill -TERM "$FOLLOWER"; }
 set +e; wait "$FOLLOWER"; set -e
 cat "$FOLLOW_LOG" >>"$HARNESS_DIR/all-output.log"
-source_reopen app
+assert_source_fenced app
 replayed=$(grep -c "replayed DDL on the target" "$HARNESS_DIR/all-output.log" || true)
 assert_eq 1 "$([ "$replayed" -ge 14 ] && echo 1 || echo 0)" "follow logged every replayed DDL ($replayed)"
 assert_eq "$(src_sql -c "SELECT count(*) FROM ledger")" "$(tgt_sql -c "SELECT count(*) FROM ledger")" "ledger counts equal"
@@ -247,8 +247,9 @@ run_pgcutover cleanup --yes --source "$SRC_DSN" --target "$TGT_DSN"
 assert_eq 0 "$RC" "cleanup exits 0"
 assert_eq 0 "$(src_sql -c "SELECT count(*) FROM pg_event_trigger")" "cleanup removes DDL capture from the source"
 schema() {
-  as_pg "$PG_BIN/pg_dump" -s -O -x -N pgcutover -h "$HARNESS_DIR/$1" -p "$(cluster_port "$1")" -U postgres app |
-    grep -v -e '^--' -e '^\\restrict' -e '^\\unrestrict' -e '^$' || true
+  # the old source's rest fence (schema pgcutover_fence, a trigger per table) is ours
+  as_pg "$PG_BIN/pg_dump" -s -O -x -N pgcutover -N pgcutover_fence -h "$HARNESS_DIR/$1" -p "$(cluster_port "$1")" -U postgres app |
+    grep -v -e '^--' -e '^\\restrict' -e '^\\unrestrict' -e '^$' -e 'pgcutover_fence' || true
 }
 diff <(schema src) <(schema tgt) >"$HARNESS_DIR/schema.diff" && d=clean || d="differs: $(head -c 600 "$HARNESS_DIR/schema.diff")"
 assert_eq clean "$d" "pg_dump --schema-only of source and target identical"

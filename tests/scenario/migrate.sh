@@ -22,8 +22,8 @@ sleep 1
 run_pgcutover migrate --json --switchover --database app --database app2 --source "$SRC_BASE" --target "$TGT_BASE"
 assert_eq 0 "$RC" "migrate --switchover of two databases exits 0"
 set +e; wait "$bench"; set -e
-source_reopen app
-source_reopen app2
+assert_source_fenced app
+assert_source_fenced app2
 assert_eq "True 2 pgcutover_app pgcutover_app2" "$("$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], len(d["databases"]), " ".join(x["slot"] for x in d["databases"]))' <<<"$OUT")" "report: both databases with their slots"
 assert_eq "True True" "$("$PY" -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(str(x["switchover"]["ok"] and x["switchover"]["downtime_ms"] > 0) for x in d["databases"]))' <<<"$OUT")" "report: downtime per database"
 assert_eq "$(src_sql -c "SELECT count(*) FROM ledger")" "$(tgt_sql -c "SELECT count(*) FROM ledger")" "every committed ledger row is on the target"

@@ -38,7 +38,7 @@ assert_eq 0 "$rc" "every runbook command succeeded"
 assert_contains "$(cat "$HARNESS_DIR/runbook.out")" "switchover complete" "the runbook's switchover ran"
 assert_eq "$(db_fingerprint src)" "$(db_fingerprint tgt)" "app: target equals source"
 for db in account knowledge_db; do
-  source_reopen "$db"
+  assert_source_fenced "$db"
   assert_eq "$(db_fingerprint src $db)" "$(db_fingerprint tgt $db)" "$db: migrated by the runbook's migrate"
 done
 assert_eq "0 0" "$(src_sql -c "SELECT count(*) FROM pg_replication_slots") $(tgt_sql -c "SELECT count(*) FROM pg_replication_slots")" "no slot left on either side"

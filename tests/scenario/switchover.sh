@@ -34,7 +34,7 @@ assert_contains "$OUT" "pg_terminate_backend" "dry run prints the session termin
 assert_contains "$OUT" "ALLOW_CONNECTIONS false" "dry run prints the connection fence"
 assert_contains "$OUT" "prepared" "dry run prints the prepared-transaction check"
 assert_contains "$OUT" "verify: row count and checksum" "dry run prints the verify step"
-assert_contains "$OUT" "the fence stays" "dry run ends with the fence left in place"
+assert_contains "$OUT" "every write is refused" "dry run ends with the fence left in place (write-refusing triggers)"
 assert_not_contains "$OUT" "RESET default_transaction_read_only" "dry run prints no RESET the real run never does"
 assert_eq yes "$(source_writable)" "dry run: source still writable"
 assert_eq following "$(tgt_sql -c "SELECT phase FROM pgcutover.migration")" "dry run: migration still following"
