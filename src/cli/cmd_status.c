@@ -91,8 +91,11 @@ print_reading(const Options *opts, const Status *s, Outcome outcome)
 		fputc('\n', stdout);
 		json_decref(doc);
 	}
+	else if (outcome == OUTCOME_STATE && s->next_step)
+		printf("no migration state for slot %s on the target: %s\n", opts->slot, s->next_step);
 	else if (outcome == OUTCOME_STATE)
-		printf("no migration for slot %s on the target (never started); run 'pgcutover copy' first\n", opts->slot);
+		printf("no migration for slot %s on the target: never started there, or cleaned up after its switchover; to start one, run 'pgcutover copy' into an empty target\n",
+			   opts->slot);
 	else
 		print_human(s, opts->slot, stdout);
 	fflush(stdout);

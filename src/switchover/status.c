@@ -187,7 +187,17 @@ status_read(PGconn *src, PGconn *tgt, const char *slot, bool source_wanted, Stat
 		return OUTCOME_SQL;
 	if (!st.found)
 	{
-		snprintf(s->state, sizeof(s->state), "never_started");
+		char	   *fenced = src ? db_scalar(src, "SELECT pg_catalog.to_regnamespace('pgcutover_fence') IS NOT NULL") : NULL;
+
+		/* the state is gone; a switched-over source says what happened */
+		if (fenced && fenced[0] == 't')
+		{
+			snprintf(s->state, sizeof(s->state), "cleaned_up");
+			s->next_step = "nothing: this migration was switched over and cleaned up; the old source keeps its write fence (schema pgcutover_fence)";
+		}
+		else
+			snprintf(s->state, sizeof(s->state), "never_started");
+		free(fenced);
 		state_free(&st);
 		return OUTCOME_STATE;
 	}

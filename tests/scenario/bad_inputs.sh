@@ -149,7 +149,7 @@ bad "version downgrade: copy" 4 "no pg_dump for PostgreSQL 16 found" "fix: apt-g
 kill "$proxy"; wait "$proxy" 2>/dev/null || true
 
 # === 4. state: commands in the wrong order ====================================
-bad "status before anything" 7 "no migration for slot pgcutover on the target (never started)" "run 'pgcutover copy' first" -- status --source "$SRC_DSN" --target "$TGT_DSN"
+bad "status before anything" 7 "no migration for slot pgcutover on the target: never started there" "to start one, run 'pgcutover copy' into an empty target" -- status --source "$SRC_DSN" --target "$TGT_DSN"
 bad "follow before copy" 7 "no completed copy for slot pgcutover on the target" "fix: run 'pgcutover copy' first" -- follow --source "$SRC_DSN" --target "$TGT_DSN" --until-caught-up
 bad "switchover before copy" 7 "no migration for slot pgcutover on the target" "fix: run copy and follow first" -- switchover --source "$SRC_DSN" --target "$TGT_DSN"
 bad "cleanup without --yes on a non-tty" 2 "cleanup drops the slot pgcutover and the migration state and asks first" "fix: pass --yes" -- cleanup --source "$SRC_DSN" --target "$TGT_DSN" </dev/null

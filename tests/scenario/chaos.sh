@@ -195,7 +195,9 @@ for cycle in $(seq 1 "$CYCLES"); do
   assert_eq 0 "$RC" "cycle $cycle: cleanup exits 0"
   run_pgcutover cleanup --yes --source "$TGT" --target "$SRC_DSN" --slot "${slot}_reverse"
   assert_eq 0 "$RC" "cycle $cycle: cleanup of the reverse direction exits 0"
-  src_sql -c "SET default_transaction_read_only = off" -c "ALTER DATABASE app RESET default_transaction_read_only"
+  # the switched-over source keeps its rest fence (write-refusing triggers): lift it
+  src_sql -c "SET default_transaction_read_only = off" -c "ALTER DATABASE app RESET default_transaction_read_only" \
+    -c "DROP SCHEMA IF EXISTS pgcutover_fence CASCADE"
   cluster_sql tgt -c "DROP DATABASE $db"
   cat "$HARNESS_DIR"/copy-$cycle.log "$HARNESS_DIR"/follow-$cycle.log >> "$HARNESS_DIR/all-output.log" 2>/dev/null || true
   note "done after $(($(date +%s) - t_start)) s"

@@ -104,7 +104,7 @@ wait_log "$n0" "reconnected" 30 || true
 case1=$(log_since "$n0")
 assert_contains "$case1" "terminating connection due to administrator command" "case 1: follow logged the lost target connection"
 assert_contains "$case1" "not currently accepting connections" "case 1: follow logged the refused reconnect"
-assert_contains "$case1" "fix: allow connections to the database on the target server" "case 1: the refused reconnect names the fix"
+assert_contains "$case1" "fix: the target database refuses connections (ALLOW_CONNECTIONS false)" "case 1: the refused reconnect names the cause and the fix"
 assert_contains "$case1" "reconnecting in 1 s" "case 1: follow retried after 1 s"
 assert_contains "$case1" "reconnecting in 2 s" "case 1: and backed off to 2 s"
 assert_contains "$case1" "reconnected" "case 1: follow reconnected"
