@@ -55,9 +55,10 @@ static const Command commands[] = {
 		"slot_missing.  --wait-lag S exits 0 once lag <= S s (9 after --timeout).\n"},
 	{"switchover", "fence the source, drain, sync sequences, verify", cmd_switchover,
 		"With a follower running: wait for lag <= --max-lag, fence writes on the\n"
-		"source (read-only database, other sessions ended; or --fence=none with\n"
-		"--fence-command), wait until a fence marker is applied, set sequences,\n"
-		"verify, run --post-command, then the follower exits.  Any failure or\n"
+		"source (airtight: no new connection, every other session ended; or\n"
+		"--fence=none with --fence-command), wait until a fence marker is applied,\n"
+		"set sequences, verify, run --post-command, then the follower exits; the\n"
+		"old source stays fenced (readable, every write refused).  Any failure or\n"
 		"SIGINT before the end lifts the fence.  --dry-run prints every statement.\n\n"
 		"With --pgbouncer (transaction pooling): the source's entries are PAUSEd\n"
 		"before the fence and, once verified, repointed at the target (--pgbouncer-ini\n"
@@ -147,7 +148,7 @@ static const OptSpec optspecs[] = {
 	{{"keep-state", no_argument, NULL, O_KEEP_STATE}, C_CLEANUP | C_MIGRATE, NULL, "keep the pgcutover schema (the report)"},
 	{{"database", required_argument, NULL, O_DATABASE}, C_MIGRATE, "NAME", "migrate this database of the DSNs' servers (repeatable; one slot each)"},
 	{{"switchover", no_argument, NULL, O_SWITCHOVER}, C_MIGRATE, NULL, "switch over and clean up once caught up (default: keep following)"},
-	{{"fence", required_argument, NULL, O_FENCE}, C_SWITCHOVER | C_MIGRATE, "MODE", "how writes stop: default (read-only database + sessions ended) or none"},
+	{{"fence", required_argument, NULL, O_FENCE}, C_SWITCHOVER | C_MIGRATE, "MODE", "how writes stop: default (airtight: connections refused + every other session ended) or none"},
 	{{"fence-command", required_argument, NULL, O_FENCE_COMMAND}, C_SWITCHOVER | C_MIGRATE, "CMD", "with --fence=none: shell command that stops writes"},
 	{{"post-command", required_argument, NULL, O_POST_COMMAND}, C_SWITCHOVER | C_MIGRATE, "CMD", "shell command once the target is ready (repoint the app)"},
 	{{"sequence-gap", required_argument, NULL, O_SEQ_GAP}, C_SWITCHOVER | C_MIGRATE, "N", "add N to every sequence on the target (default 0)"},
