@@ -160,6 +160,17 @@ harness_start() {
 }
 src_sql() { DB=app cluster_sql src "$@"; }
 
+# follower_start [follow options...]: `pgcutover follow` from SRC_DSN to
+# TGT_DSN in the background (FOLLOWER is its pid), back once it is following.
+follower_start() {
+  "$PGCUTOVER" follow --source "$SRC_DSN" --target "$TGT_DSN" "$@" >>"$HARNESS_DIR/all-output.log" 2>&1 &
+  FOLLOWER=$!
+  for _ in $(seq 1 100); do
+    [ "$(tgt_sql -c "SELECT count(*) FROM pgcutover.follower WHERE phase = 'following'" 2>/dev/null)" = 1 ] && break
+    sleep 0.05
+  done
+}
+
 # After a switchover the old source stays fenced: readable, but a trigger on
 # every table refuses writes whoever asks (schema pgcutover_fence).
 assert_source_fenced() {

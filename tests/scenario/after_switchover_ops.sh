@@ -13,12 +13,8 @@ PY=/usr/bin/python3
 src_sql -c "CREATE TABLE ledger (id bigserial PRIMARY KEY, n int)" -c "INSERT INTO ledger (n) SELECT g FROM generate_series(1, 100) g"
 run_pgcutover copy --source "$SRC_DSN" --target "$TGT_DSN"
 assert_eq 0 "$RC" "copy exits 0"
-"$PGCUTOVER" follow --source "$SRC_DSN" --target "$TGT_DSN" >>"$HARNESS_DIR/all-output.log" 2>&1 &
-follower=$!
-for _ in $(seq 1 100); do
-  [ "$(tgt_sql -c "SELECT count(*) FROM pgcutover.follower WHERE phase = 'following'" 2>/dev/null)" = 1 ] && break
-  sleep 0.05
-done
+follower_start
+follower=$FOLLOWER
 PGPASSWORD=$TEST_PASSWORD "$PG_BIN/pg_recvlogical" -h 127.0.0.1 -p "$SRC_PORT" -U postgres -d app --slot other --create-slot -P test_decoding
 PGPASSWORD=$TEST_PASSWORD "$PG_BIN/pg_recvlogical" -h 127.0.0.1 -p "$SRC_PORT" -U postgres -d app --slot other --start -f "$HARNESS_DIR/other.out" \
   >"$HARNESS_DIR/recvlogical.log" 2>&1 &

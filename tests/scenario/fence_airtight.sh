@@ -13,20 +13,11 @@ harness_start "max_prepared_transactions = 5"
 PY=/usr/bin/python3
 PGB=(-h 127.0.0.1 -p "$SRC_PORT" app)
 
-src_sql <<SQL
-CREATE TABLE ledger (id bigserial PRIMARY KEY, kind text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp());
-CREATE ROLE app_rw LOGIN PASSWORD '$TEST_PASSWORD';
-GRANT INSERT, SELECT ON ledger TO app_rw;
-GRANT USAGE ON SEQUENCE ledger_id_seq TO app_rw;
-SQL
+src_sql -v pw="$TEST_PASSWORD" -f "$(dirname "$0")/../sql/ledger_app.sql"
 run_pgcutover copy --source "$SRC_DSN" --target "$TGT_DSN"
 assert_eq 0 "$RC" "copy exits 0"
-"$PGCUTOVER" follow --source "$SRC_DSN" --target "$TGT_DSN" >>"$HARNESS_DIR/all-output.log" 2>&1 &
-follower=$!
-for _ in $(seq 1 100); do
-  [ "$(tgt_sql -c "SELECT count(*) FROM pgcutover.follower WHERE phase = 'following'" 2>/dev/null)" = 1 ] && break
-  sleep 0.05
-done
+follower_start
+follower=$FOLLOWER
 
 # --- status never calls an unknown slot missing ------------------------------
 run_pgcutover status --json --source "host=127.0.0.1 port=1 dbname=app user=postgres password=$TEST_PASSWORD connect_timeout=2" --target "$TGT_DSN"

@@ -7,20 +7,11 @@
 # source.  The rerun must therefore never open the source to those clients.
 . "$(dirname "$0")/../lib/harness.sh"
 harness_start
-src_sql <<SQL
-CREATE TABLE ledger (id bigserial PRIMARY KEY, kind text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp());
-CREATE ROLE app_rw LOGIN PASSWORD '$TEST_PASSWORD';
-GRANT INSERT, SELECT ON ledger TO app_rw;
-GRANT USAGE ON SEQUENCE ledger_id_seq TO app_rw;
-SQL
+src_sql -v pw="$TEST_PASSWORD" -f "$(dirname "$0")/../sql/ledger_app.sql"
 run_pgcutover copy --source "$SRC_DSN" --target "$TGT_DSN"
 assert_eq 0 "$RC" "copy exits 0"
-"$PGCUTOVER" follow --source "$SRC_DSN" --target "$TGT_DSN" >>"$HARNESS_DIR/all-output.log" 2>&1 &
-follower=$!
-for _ in $(seq 1 100); do
-  [ "$(tgt_sql -c "SELECT count(*) FROM pgcutover.follower WHERE phase = 'following'" 2>/dev/null)" = 1 ] && break
-  sleep 0.1
-done
+follower_start
+follower=$FOLLOWER
 echo "INSERT INTO ledger (kind) VALUES ('app');" > "$HARNESS_DIR/w.sql"
 # clients connecting per transaction in a tight loop, retrying through errors
 writer_loop() {

@@ -17,12 +17,7 @@ src_sql -c "ALTER TABLE pgbench_history REPLICA IDENTITY FULL" \
         -c "CREATE TABLE ledger (id bigserial PRIMARY KEY, n int, at timestamptz DEFAULT now())"
 run_pgcutover copy --source "$SRC_DSN" --target "$TGT_DSN"
 assert_eq 0 "$RC" "copy exits 0"
-"$PGCUTOVER" follow --source "$SRC_DSN" --target "$TGT_DSN" >>"$HARNESS_DIR/all-output.log" 2>&1 &
-FOLLOWER=$!
-for _ in $(seq 1 100); do
-  [ "$(tgt_sql -c "SELECT count(*) FROM pgcutover.follower WHERE phase = 'following'" 2>/dev/null)" = 1 ] && break
-  sleep 0.05
-done
+follower_start
 
 pgbouncer_start pgb transaction
 pgbouncer_set_database pgb app src
