@@ -17,8 +17,10 @@
  *
  *	  Any failure, timeout or SIGINT before the end lifts the fence, restoring
  *	  exactly what was there, and leaves the follower running.  After the
- *	  end the old source stays fenced (with --reverse: open to the migration
- *	  role only, for the reverse follower).  --dry-run prints every statement
+ *	  end the old source stays fenced: readable again, every write refused by
+ *	  a trigger per table (the reverse follower, in replica role, passes);
+ *	  closed to connections when the role cannot make the triggers (fence.h).
+ *	  --dry-run prints every statement
  *	  of that sequence.  What the run did is returned in a SwitchoverResult;
  *	  src/cli/ prints it.
  */
@@ -197,7 +199,7 @@ take_over_killed_run(Switchover *sw, Outcome *outcome)
 		goto done;				/* no state: wait_for_lag says so */
 	if (rec.switched_over)
 	{
-		log_info("the migration of slot %s was already switched over (at %s): nothing to do; the source stays read-only",
+		log_info("the migration of slot %s was already switched over (at %s): nothing to do; the old source stays fenced",
 				 sw->opts->slot, rec.switched_over_at ? rec.switched_over_at : "");
 		sw->result->already_switched_over = true;
 		sw->result->switched_over_at = pg_strdup(rec.switched_over_at ? rec.switched_over_at : "");

@@ -69,7 +69,7 @@ switchover_report_print(const SwitchoverResult *result, FILE *out)
 		fprintf(out, "  PgBouncer: %zu repointed at the target; longest client-visible pause %.1f ms\n",
 				json_array_size(result->pgbouncer), result->max_client_pause_ms);
 	if (!result->dry_run)
-		fprintf(out, "  the source stays read-only; the target is writable; the follower stops by itself\n");
+		fprintf(out, "  the old source stays fenced (every write refused); the target is writable; the follower stops by itself\n");
 	if (result->reverse && !result->dry_run)
 		fprintf(out, "  rollback path: run 'pgcutover follow --source <target> --target <old source> --slot %s_reverse' to keep the old database current\n",
 				result->slot);
