@@ -2,8 +2,8 @@
  * pgbouncer.c
  *	  The switchover's PgBouncer side (see pgbouncer.h for the sequence and
  *	  the versions): admin console sessions driven asynchronously against a
- *	  deadline, the [databases] entries that point at the source, and the
- *	  atomic rewrite of the ini file that defines them.
+ *	  deadline and the [databases] entries that point at the source; the
+ *	  rewrite of the ini file that defines them is pgbouncer_ini.c's.
  *
  *	  Every wait is bounded: a statement is sent with PQsendQuery and its
  *	  answer awaited with poll() on the session's socket until the deadline,
@@ -12,17 +12,16 @@
  *	  the session), and the next statement opens a new one.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dsn.h"
 #include "log.h"
 #include "pgbouncer.h"
+#include "pgbouncer_ini.h"
 #include "signals.h"
 #include "subprocess.h"
 
@@ -30,10 +29,6 @@
 #define ADMIN_STATEMENT_TIMEOUT 10.0
 /* The longest sleep in a wait, so that SIGINT is noticed, ms. */
 #define POLL_SLICE_MS 50
-/* %include nesting PgBouncer itself accepts is small; so is ours. */
-#define INI_MAX_INCLUDE_DEPTH 10
-/* Longest section name, key or %include path read from an ini line. */
-#define INI_WORD_LEN 1024
 
 typedef enum AdminStatus
 {
@@ -43,13 +38,6 @@ typedef enum AdminStatus
 	ADMIN_TIMEOUT,
 	ADMIN_INTERRUPTED
 } AdminStatus;
-
-/* Where an entry is defined: the file, and the section its text starts in. */
-typedef struct IniEntry
-{
-	char	   *path;
-	char		start_section[INI_WORD_LEN];
-} IniEntry;
 
 static void
 notice_to_debug(void *arg, const char *message)
@@ -241,396 +229,6 @@ entry_index(const PgBouncer *b, const char *name)
 	return -1;
 }
 
-/* ---- the ini file ------------------------------------------------------ */
-
-static char *
-read_text_file(const char *path)
-{
-	FILE	   *f = fopen(path, "r");
-	char	   *text = NULL;
-	size_t		len = 0,
-				cap = 0;
-	size_t		n;
-	char		buf[8192];
-
-	if (f == NULL)
-		return NULL;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-	{
-		if (len + n + 1 > cap)
-		{
-			cap = (len + n + 1) * 2;
-			text = pg_realloc(text, cap);
-		}
-		memcpy(text + len, buf, n);
-		len += n;
-	}
-	if (ferror(f))
-	{
-		free(text);
-		text = NULL;
-	}
-	else if (text == NULL)
-		text = pg_strdup("");
-	else
-		text[len] = '\0';
-	fclose(f);
-	return text;
-}
-
-/* Splits an ini line: a "[section]", a "%include path", or "key = value". */
-typedef enum IniLineKind
-{
-	INI_OTHER,
-	INI_SECTION,
-	INI_INCLUDE,
-	INI_KEY
-} IniLineKind;
-
-static IniLineKind
-ini_parse_line(const char *line, size_t len, char *word, size_t wordsize,
-			   const char **value, size_t *value_len)
-{
-	const char *p = line,
-			   *end = line + len,
-			   *w;
-	size_t		wlen;
-
-	while (p < end && (*p == ' ' || *p == '\t'))
-		p++;
-	while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-		end--;
-	if (p == end || *p == ';' || *p == '#')
-		return INI_OTHER;
-	if (*p == '[')
-	{
-		const char *close = memchr(p, ']', (size_t) (end - p));
-
-		if (close == NULL)
-			return INI_OTHER;
-		snprintf(word, wordsize, "%.*s", (int) (close - p - 1), p + 1);
-		return INI_SECTION;
-	}
-	if (strncmp(p, "%include", 8) == 0 && p + 8 < end && (p[8] == ' ' || p[8] == '\t'))
-	{
-		for (p += 8; p < end && (*p == ' ' || *p == '\t'); p++)
-			;
-		snprintf(word, wordsize, "%.*s", (int) (end - p), p);
-		return INI_INCLUDE;
-	}
-	for (w = p; p < end && *p != '=' && *p != ' ' && *p != '\t'; p++)
-		;
-	wlen = (size_t) (p - w);
-	while (p < end && (*p == ' ' || *p == '\t'))
-		p++;
-	if (p == end || *p != '=' || wlen == 0 || wlen >= wordsize)
-		return INI_OTHER;
-	memcpy(word, w, wlen);
-	word[wlen] = '\0';
-	for (p++; p < end && (*p == ' ' || *p == '\t'); p++)
-		;
-	*value = p;
-	*value_len = (size_t) (end - p);
-	return INI_KEY;
-}
-
-/*
- * Finds the file that defines [databases] entry name, starting at path in
- * *section and following %include; *section is the section at its end.
- */
-static bool
-ini_find_entry(const char *path, const char *name, char *section, size_t sectionsize,
-			   int depth, IniEntry *found)
-{
-	char	   *text = read_text_file(path);
-	char		start[INI_WORD_LEN];
-	bool		hit = false;
-
-	if (text == NULL)
-	{
-		log_error("cannot read the PgBouncer ini file %s: %s; fix: give --pgbouncer-ini a readable file", path, strerror(errno));
-		return false;
-	}
-	snprintf(start, sizeof(start), "%s", section);
-	for (char *line = text; line && *line && !hit;)
-	{
-		char	   *nl = strchr(line, '\n');
-		size_t		len = nl ? (size_t) (nl - line) : strlen(line);
-		char		word[INI_WORD_LEN];
-		const char *value;
-		size_t		value_len;
-
-		switch (ini_parse_line(line, len, word, sizeof(word), &value, &value_len))
-		{
-			case INI_SECTION:
-				snprintf(section, sectionsize, "%s", word);
-				break;
-			case INI_INCLUDE:
-				if (depth < INI_MAX_INCLUDE_DEPTH)
-					hit = ini_find_entry(word, name, section, sectionsize, depth + 1, found);
-				break;
-			case INI_KEY:
-				if (strcmp(section, "databases") == 0 && strcmp(word, name) == 0)
-				{
-					found->path = pg_strdup(path);
-					snprintf(found->start_section, sizeof(found->start_section), "%s", start);
-					hit = true;
-				}
-				break;
-			case INI_OTHER:
-				break;
-		}
-		line = nl ? nl + 1 : NULL;
-	}
-	free(text);
-	return hit;
-}
-
-/* Appends " key=value" to buf, quoting the value when it needs it. */
-static void
-append_pair(char **buf, const char *key, const char *value)
-{
-	char	   *old = *buf;
-	bool		quote = value[0] == '\0' || strpbrk(value, " \t'\\") != NULL;
-
-	if (quote)
-	{
-		char	   *escaped = pg_malloc0(2 * strlen(value) + 1),
-				   *o = escaped;
-
-		for (const char *p = value; *p; p++)
-		{
-			if (*p == '\'' || *p == '\\')
-				*o++ = '\\';
-			*o++ = *p;
-		}
-		*buf = psprintf("%s%s%s='%s'", old, old[0] ? " " : "", key, escaped);
-		free(escaped);
-	}
-	else
-		*buf = psprintf("%s%s%s=%s", old, old[0] ? " " : "", key, value);
-	free(old);
-}
-
-/*
- * The connection string of an entry with host, port and dbname replaced
- * (added when missing); every other pair is kept as written.
- */
-static char *
-connstr_repointed(const char *value, size_t len, const char *host, const char *port, const char *dbname)
-{
-	const char *p = value,
-			   *end = value + len;
-	char	   *out = pg_strdup("");
-	bool		seen_host = false,
-				seen_port = false,
-				seen_dbname = false;
-
-	while (p < end)
-	{
-		const char *key,
-				   *val;
-		size_t		keylen;
-
-		while (p < end && (*p == ' ' || *p == '\t'))
-			p++;
-		if (p == end)
-			break;
-		for (key = p; p < end && *p != '=' && *p != ' ' && *p != '\t'; p++)
-			;
-		keylen = (size_t) (p - key);
-		while (p < end && (*p == ' ' || *p == '\t'))
-			p++;
-		if (p < end && *p == '=')
-			for (p++; p < end && (*p == ' ' || *p == '\t'); p++)
-				;
-		val = p;
-		if (p < end && *p == '\'')
-		{
-			for (p++; p < end && *p != '\''; p++)
-				if (*p == '\\' && p + 1 < end)
-					p++;
-			if (p < end)
-				p++;
-		}
-		else
-			while (p < end && *p != ' ' && *p != '\t')
-				p++;
-		if (keylen == 4 && strncmp(key, "host", 4) == 0)
-		{
-			append_pair(&out, "host", host);
-			seen_host = true;
-		}
-		else if (keylen == 4 && strncmp(key, "port", 4) == 0)
-		{
-			append_pair(&out, "port", port);
-			seen_port = true;
-		}
-		else if (keylen == 6 && strncmp(key, "dbname", 6) == 0)
-		{
-			append_pair(&out, "dbname", dbname);
-			seen_dbname = true;
-		}
-		else
-		{
-			char	   *old = out;
-
-			out = psprintf("%s%s%.*s=%.*s", old, old[0] ? " " : "", (int) keylen, key, (int) (p - val), val);
-			free(old);
-		}
-	}
-	if (!seen_host)
-		append_pair(&out, "host", host);
-	if (!seen_port)
-		append_pair(&out, "port", port);
-	if (!seen_dbname)
-		append_pair(&out, "dbname", dbname);
-	return out;
-}
-
-/* Writes text to path through a temporary file, fsync and rename, with st's mode and owner. */
-static bool
-write_file_atomically(const char *path, const char *text, const struct stat *st)
-{
-	char	   *tmp = psprintf("%s.pgcutover-tmp", path);
-	char	   *dir = pg_strdup(path);
-	char	   *slash = strrchr(dir, '/');
-	size_t		len = strlen(text);
-	size_t		done = 0;
-	bool		ok = false;
-	int			fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-	if (fd < 0)
-		goto done;
-	while (done < len)
-	{
-		ssize_t		n = write(fd, text + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto done;
-		done += (size_t) n;
-	}
-	if (fchmod(fd, st->st_mode & 07777) < 0)
-		goto done;
-	if ((st->st_uid != geteuid() || st->st_gid != getegid()) && fchown(fd, st->st_uid, st->st_gid) < 0)
-		goto done;
-	if (fsync(fd) < 0)
-		goto done;
-	if (close(fd) < 0)
-	{
-		fd = -1;
-		goto done;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0)
-		goto done;
-	if (slash)
-		*slash = '\0';
-	{
-		int			dfd = open(slash ? (dir[0] ? dir : "/") : ".", O_RDONLY | O_CLOEXEC);
-
-		if (dfd >= 0)
-		{
-			(void) fsync(dfd);
-			close(dfd);
-		}
-	}
-	ok = true;
-done:
-	if (!ok)
-	{
-		int			saved = errno;
-
-		log_error("cannot write %s atomically: %s; fix: let pgcutover's user write the file and its directory", path, strerror(saved));
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-	}
-	free(dir);
-	free(tmp);
-	return ok;
-}
-
-/*
- * Points [databases] entry name of the ini file at host/port/dbname.  The
- * first change to a file in this run keeps its text in PATH.pgcutover-backup.
- */
-static bool
-ini_repoint_entry(const char *ini_path, const char *name,
-				  const char *host, const char *port, const char *dbname, StrList *backed_up)
-{
-	IniEntry	entry = {0};
-	char		section[INI_WORD_LEN] = "";
-	char	   *text = NULL;
-	char	   *rewritten = NULL;
-	char	   *backup = NULL;
-	struct stat st;
-	bool		ok = false;
-
-	if (!ini_find_entry(ini_path, name, section, sizeof(section), 0, &entry))
-	{
-		log_error("no entry \"%s\" in the [databases] section of %s (or the files it %%includes); fix: give --pgbouncer-ini the file PgBouncer reads",
-				  name, ini_path);
-		goto done;
-	}
-	if ((text = read_text_file(entry.path)) == NULL || stat(entry.path, &st) < 0)
-	{
-		log_error("cannot read %s: %s", entry.path, strerror(errno));
-		goto done;
-	}
-	snprintf(section, sizeof(section), "%s", entry.start_section);
-	rewritten = pg_strdup("");
-	for (char *line = text; line && *line;)
-	{
-		char	   *nl = strchr(line, '\n');
-		size_t		len = nl ? (size_t) (nl - line) : strlen(line);
-		char		word[INI_WORD_LEN];
-		const char *value;
-		size_t		value_len;
-		IniLineKind kind = ini_parse_line(line, len, word, sizeof(word), &value, &value_len);
-		char	   *old = rewritten;
-
-		if (kind == INI_SECTION)
-			snprintf(section, sizeof(section), "%s", word);
-		if (kind == INI_KEY && strcmp(section, "databases") == 0 && strcmp(word, name) == 0)
-		{
-			char	   *connstr = connstr_repointed(value, value_len, host, port, dbname);
-
-			rewritten = psprintf("%s%.*s%s%s", old, (int) (value - line), line, connstr, nl ? "\n" : "");
-			free(connstr);
-		}
-		else
-			rewritten = psprintf("%s%.*s%s", old, (int) len, line, nl ? "\n" : "");
-		free(old);
-		line = nl ? nl + 1 : NULL;
-	}
-	if (strcmp(rewritten, text) == 0)
-	{
-		ok = true;				/* already there (one file for several PgBouncers) */
-		goto done;
-	}
-	if (!strlist_contains(backed_up, entry.path))
-	{
-		backup = psprintf("%s.pgcutover-backup", entry.path);
-		if (!write_file_atomically(backup, text, &st))
-			goto done;
-		strlist_add(backed_up, entry.path);
-	}
-	if (!write_file_atomically(entry.path, rewritten, &st))
-		goto done;
-	log_info("%s: entry %s now points at host=%s port=%s dbname=%s%s%s", entry.path, name, host, port, dbname,
-			 backup ? "; the previous file is " : "", backup ? backup : "");
-	ok = true;
-done:
-	free(backup);
-	free(rewritten);
-	free(text);
-	free(entry.path);
-	return ok;
-}
-
 /* ---- the steps --------------------------------------------------------- */
 
 /* Describes b's SHOW DATABASES rows for a refusal: "app -> host:port/db (paused), ...". */
@@ -742,22 +340,21 @@ pgbouncer_prepare(PgBouncerSet *set, const Options *opts, PGconn *src, PGconn *t
 		/* the ini file must define every entry now, not when the source is fenced */
 		for (int d = 0; rc == OUTCOME_OK && b->ini_path && d < b->databases.count; d++)
 		{
-			IniEntry	entry = {0};
-			char		section[INI_WORD_LEN] = "";
+			char	   *defined_in = NULL;
 
-			if (!ini_find_entry(b->ini_path, b->databases.items[d], section, sizeof(section), 0, &entry))
+			if (!pgbouncer_ini_find_entry(b->ini_path, b->databases.items[d], &defined_in))
 			{
 				log_error("pgbouncer %s: entry %s is not in the [databases] section of %s (or the files it %%includes); fix: give --pgbouncer-ini the file this PgBouncer reads",
 						  b->label, b->databases.items[d], b->ini_path);
 				rc = OUTCOME_PREFLIGHT;
 			}
-			else if (access(entry.path, W_OK) != 0)
+			else if (access(defined_in, W_OK) != 0)
 			{
 				log_error("pgbouncer %s: cannot write %s: %s; fix: run pgcutover as a user who may write PgBouncer's configuration",
-						  b->label, entry.path, strerror(errno));
+						  b->label, defined_in, strerror(errno));
 				rc = OUTCOME_PREFLIGHT;
 			}
-			free(entry.path);
+			free(defined_in);
 		}
 		if (rc == OUTCOME_OK)
 			log_info("pgbouncer %s: %d database entr%s point%s at the source", b->label, b->databases.count,
@@ -920,7 +517,7 @@ rewrite_ini_files(PgBouncerSet *set, const char *host, const char *port, const c
 				printf("[pgbouncer %s] -- in %s: %s = host=%s port=%s dbname=%s (other keys kept)\n",
 					   b->label, b->ini_path, b->databases.items[d], host, port, dbname);
 			else
-				ok = ini_repoint_entry(b->ini_path, b->databases.items[d], host, port, dbname, &backed_up);
+				ok = pgbouncer_ini_repoint_entry(b->ini_path, b->databases.items[d], host, port, dbname, &backed_up);
 		}
 	}
 	strlist_free(&backed_up);
