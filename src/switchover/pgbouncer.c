@@ -23,6 +23,7 @@
 #include "pgbouncer.h"
 #include "pgbouncer_ini.h"
 #include "signals.h"
+#include "strbuf.h"
 #include "subprocess.h"
 
 /* How long RELOAD, RESUME and SHOW may take, seconds. */
@@ -235,29 +236,25 @@ entry_index(const PgBouncer *b, const char *name)
 static char *
 describe_entries(PGresult *res)
 {
-	char	   *out = pg_strdup("");
+	StrBuf		out;
 
+	strbuf_init(&out);
 	for (int row = 0; row < PQntuples(res); row++)
 	{
-		char	   *old = out;
 		const char *name = field(res, row, "name");
 		const char *paused = field(res, row, "paused");
 
 		if (name && strcmp(name, "pgbouncer") == 0)
 			continue;
-		out = psprintf("%s%s%s -> %s:%s/%s%s", old, old[0] ? ", " : "", name ? name : "?",
-					   field(res, row, "host") ? field(res, row, "host") : "(socket)",
-					   field(res, row, "port") ? field(res, row, "port") : "?",
-					   field(res, row, "database") ? field(res, row, "database") : "?",
-					   paused && strcmp(paused, "1") == 0 ? " (paused)" : "");
-		free(old);
+		strbuf_printf(&out, "%s%s -> %s:%s/%s%s", out.len ? ", " : "", name ? name : "?",
+					  field(res, row, "host") ? field(res, row, "host") : "(socket)",
+					  field(res, row, "port") ? field(res, row, "port") : "?",
+					  field(res, row, "database") ? field(res, row, "database") : "?",
+					  paused && strcmp(paused, "1") == 0 ? " (paused)" : "");
 	}
-	if (out[0] == '\0')
-	{
-		free(out);
-		out = pg_strdup("no database entries");
-	}
-	return out;
+	if (out.len == 0)
+		strbuf_append(&out, "no database entries");
+	return out.data;
 }
 
 Outcome

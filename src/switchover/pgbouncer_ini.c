@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "pgbouncer_ini.h"
+#include "strbuf.h"
 
 /* %include nesting PgBouncer itself accepts is small; so is ours. */
 #define INI_MAX_INCLUDE_DEPTH 10
@@ -34,35 +35,19 @@ static char *
 read_text_file(const char *path)
 {
 	FILE	   *f = fopen(path, "r");
-	char	   *text = NULL;
-	size_t		len = 0,
-				cap = 0;
+	StrBuf		text;
 	size_t		n;
 	char		buf[8192];
 
 	if (f == NULL)
 		return NULL;
+	strbuf_init(&text);
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-	{
-		if (len + n + 1 > cap)
-		{
-			cap = (len + n + 1) * 2;
-			text = pg_realloc(text, cap);
-		}
-		memcpy(text + len, buf, n);
-		len += n;
-	}
+		strbuf_append_len(&text, buf, n);
 	if (ferror(f))
-	{
-		free(text);
-		text = NULL;
-	}
-	else if (text == NULL)
-		text = pg_strdup("");
-	else
-		text[len] = '\0';
+		strbuf_free(&text);		/* leaves data NULL */
 	fclose(f);
-	return text;
+	return text.data;
 }
 
 /* Splits an ini line: a "[section]", a "%include path", or "key = value". */
@@ -175,28 +160,19 @@ ini_find_entry(const char *path, const char *name, char *section, size_t section
 
 /* Appends " key=value" to buf, quoting the value when it needs it. */
 static void
-append_pair(char **buf, const char *key, const char *value)
+append_pair(StrBuf *buf, const char *key, const char *value)
 {
-	char	   *old = *buf;
 	bool		quote = value[0] == '\0' || strpbrk(value, " \t'\\") != NULL;
 
-	if (quote)
+	strbuf_printf(buf, "%s%s=%s", buf->len ? " " : "", key, quote ? "'" : "");
+	for (const char *p = value; *p; p++)
 	{
-		char	   *escaped = pg_malloc0(2 * strlen(value) + 1),
-				   *o = escaped;
-
-		for (const char *p = value; *p; p++)
-		{
-			if (*p == '\'' || *p == '\\')
-				*o++ = '\\';
-			*o++ = *p;
-		}
-		*buf = psprintf("%s%s%s='%s'", old, old[0] ? " " : "", key, escaped);
-		free(escaped);
+		if (quote && (*p == '\'' || *p == '\\'))
+			strbuf_append_len(buf, "\\", 1);
+		strbuf_append_len(buf, p, 1);
 	}
-	else
-		*buf = psprintf("%s%s%s=%s", old, old[0] ? " " : "", key, value);
-	free(old);
+	if (quote)
+		strbuf_append(buf, "'");
 }
 
 /*
@@ -208,11 +184,12 @@ connstr_repointed(const char *value, size_t len, const char *host, const char *p
 {
 	const char *p = value,
 			   *end = value + len;
-	char	   *out = pg_strdup("");
+	StrBuf		out;
 	bool		seen_host = false,
 				seen_port = false,
 				seen_dbname = false;
 
+	strbuf_init(&out);
 	while (p < end)
 	{
 		const char *key,
@@ -259,12 +236,7 @@ connstr_repointed(const char *value, size_t len, const char *host, const char *p
 			seen_dbname = true;
 		}
 		else
-		{
-			char	   *old = out;
-
-			out = psprintf("%s%s%.*s=%.*s", old, old[0] ? " " : "", (int) keylen, key, (int) (p - val), val);
-			free(old);
-		}
+			strbuf_printf(&out, "%s%.*s=%.*s", out.len ? " " : "", (int) keylen, key, (int) (p - val), val);
 	}
 	if (!seen_host)
 		append_pair(&out, "host", host);
@@ -272,7 +244,7 @@ connstr_repointed(const char *value, size_t len, const char *host, const char *p
 		append_pair(&out, "port", port);
 	if (!seen_dbname)
 		append_pair(&out, "dbname", dbname);
-	return out;
+	return out.data;
 }
 
 /* Writes text to path through a temporary file, fsync and rename, with st's mode and owner. */
@@ -347,11 +319,12 @@ pgbouncer_ini_repoint_entry(const char *ini_path, const char *name,
 	IniEntry	entry = {0};
 	char		section[INI_WORD_LEN] = "";
 	char	   *text = NULL;
-	char	   *rewritten = NULL;
+	StrBuf		rewritten;
 	char	   *backup = NULL;
 	struct stat st;
 	bool		ok = false;
 
+	strbuf_init(&rewritten);
 	if (!ini_find_entry(ini_path, name, section, sizeof(section), 0, &entry))
 	{
 		log_error("no entry \"%s\" in the [databases] section of %s (or the files it %%includes); fix: give --pgbouncer-ini the file PgBouncer reads",
@@ -364,7 +337,6 @@ pgbouncer_ini_repoint_entry(const char *ini_path, const char *name,
 		goto done;
 	}
 	snprintf(section, sizeof(section), "%s", entry.start_section);
-	rewritten = pg_strdup("");
 	for (char *line = text; line && *line;)
 	{
 		char	   *nl = strchr(line, '\n');
@@ -373,7 +345,6 @@ pgbouncer_ini_repoint_entry(const char *ini_path, const char *name,
 		const char *value;
 		size_t		value_len;
 		IniLineKind kind = ini_parse_line(line, len, word, sizeof(word), &value, &value_len);
-		char	   *old = rewritten;
 
 		if (kind == INI_SECTION)
 			snprintf(section, sizeof(section), "%s", word);
@@ -381,15 +352,17 @@ pgbouncer_ini_repoint_entry(const char *ini_path, const char *name,
 		{
 			char	   *connstr = connstr_repointed(value, value_len, host, port, dbname);
 
-			rewritten = psprintf("%s%.*s%s%s", old, (int) (value - line), line, connstr, nl ? "\n" : "");
+			strbuf_append_len(&rewritten, line, (size_t) (value - line));
+			strbuf_append(&rewritten, connstr);
 			free(connstr);
 		}
 		else
-			rewritten = psprintf("%s%.*s%s", old, (int) len, line, nl ? "\n" : "");
-		free(old);
+			strbuf_append_len(&rewritten, line, len);
+		if (nl)
+			strbuf_append(&rewritten, "\n");
 		line = nl ? nl + 1 : NULL;
 	}
-	if (strcmp(rewritten, text) == 0)
+	if (strcmp(rewritten.data, text) == 0)
 	{
 		ok = true;				/* already there (one file for several PgBouncers) */
 		goto done;
@@ -401,14 +374,14 @@ pgbouncer_ini_repoint_entry(const char *ini_path, const char *name,
 			goto done;
 		strlist_add(backed_up, entry.path);
 	}
-	if (!write_file_atomically(entry.path, rewritten, &st))
+	if (!write_file_atomically(entry.path, rewritten.data, &st))
 		goto done;
 	log_info("%s: entry %s now points at host=%s port=%s dbname=%s%s%s", entry.path, name, host, port, dbname,
 			 backup ? "; the previous file is " : "", backup ? backup : "");
 	ok = true;
 done:
 	free(backup);
-	free(rewritten);
+	strbuf_free(&rewritten);
 	free(text);
 	free(entry.path);
 	return ok;
