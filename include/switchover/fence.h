@@ -110,6 +110,24 @@ bool		fence_rest(PGconn *src, const char *dbname, const FencePrior *prior, bool 
  */
 PGconn	   *fence_connect_maintenance(const char *dsn, const char *who, char **errmsg);
 
+/*
+ * Lifts the fence of dbname as the state recorded it (prior_json, from
+ * pgcutover.migration.fence_prior; NULL or unreadable: connections allowed
+ * and no read-only setting of the database's own).
+ */
+bool		fence_lift_recorded(PGconn *conn, const char *dbname, const char *prior_json, bool dry_run);
+
+/*
+ * A session on the fenced database dbname for whoever raised the fence
+ * (a rerun after a killed switchover): for the moment it takes to connect,
+ * the database opens to this role alone (CONNECT revoked from PUBLIC and
+ * every other role first, given back right after), then closes again.
+ * Only a superuser could slip in meanwhile; the caller raises the fence at
+ * once.  maintenance is a session on another database of the server.
+ * NULL (logged) on failure.
+ */
+PGconn	   *fence_reenter(PGconn *maintenance, const char *dsn, const char *dbname);
+
 /* Whether a connection error means the database refuses connections (ALLOW_CONNECTIONS false). */
 bool		fence_refused_connection(const char *errmsg);
 

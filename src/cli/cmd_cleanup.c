@@ -120,20 +120,6 @@ remove_capture(PGconn *src, const Options *opts)
 	return EXIT_OK;
 }
 
-/* Restores what an aborted switchover's fence changed (fence.h). */
-static bool
-lift_fence(PGconn *conn, const char *dbname, const CutoverRecord *cutover, bool dry_run)
-{
-	FencePrior	prior = {.allow_connections = true};
-	bool		ok;
-
-	if (cutover->fence_prior && !fence_prior_from_json(cutover->fence_prior, &prior))
-		prior.allow_connections = true;
-	ok = fence_lift(conn, dbname, &prior, dry_run);
-	fence_prior_free(&prior);
-	return ok;
-}
-
 /*
  * Connects to the source.  A fenced source refuses new sessions: an aborted
  * switchover's fence is lifted through the server's maintenance database
@@ -166,7 +152,7 @@ connect_source(const Options *opts, const MigrationState *st, const CutoverRecor
 	}
 	else if (!st->found || cutover->switched_over)
 		*fenced_source = true;	/* a retired source: it stays closed */
-	else if (!lift_fence(*src, st->source_dbname, cutover, opts->dry_run))
+	else if (!fence_lift_recorded(*src, st->source_dbname, cutover->fence_prior, opts->dry_run))
 		rc = EXIT_SQL;
 	else
 	{
@@ -227,7 +213,7 @@ cmd_cleanup(Options *opts)
 	}
 	if (cutover.fenced && !cutover.switched_over && !fenced_source)
 	{
-		if (!lift_fence(src, PQdb(src), &cutover, opts->dry_run))
+		if (!fence_lift_recorded(src, PQdb(src), cutover.fence_prior, opts->dry_run))
 			rc = EXIT_SQL;
 		else if (!opts->dry_run)
 			log_warn("the source database %s accepts writes again (the switchover fence is lifted)", PQdb(src));

@@ -364,6 +364,67 @@ done:
 }
 
 PGconn *
+fence_reenter(PGconn *maintenance, const char *dsn, const char *dbname)
+{
+	const char *params[1] = {dbname};
+	PGresult   *grantees = db_query_params(maintenance,
+										   "SELECT pg_catalog.string_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
+										   "         ELSE pg_catalog.quote_ident(r.rolname) END, ', ') "
+										   "FROM pg_catalog.pg_database d, "
+										   "  pg_catalog.aclexplode(coalesce(d.datacl, pg_catalog.acldefault('d', d.datdba))) a "
+										   "LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee "
+										   "WHERE d.datname = $1 AND a.privilege_type = 'CONNECT' "
+										   "  AND (a.grantee = 0 OR r.rolname <> current_user)",
+										   1, params);
+	const char *others = grantees && !PQgetisnull(grantees, 0, 0) ? PQgetvalue(grantees, 0, 0) : NULL;
+	char	   *quoted = db_quote_ident(maintenance, dbname);
+	char	   *open_sql = alter_database_sql(maintenance, dbname, "ALLOW_CONNECTIONS true");
+	char	   *close_sql = alter_database_sql(maintenance, dbname, "ALLOW_CONNECTIONS false");
+	char	   *revoke_sql = others ? psprintf("REVOKE CONNECT ON DATABASE %s FROM %s", quoted, others) : NULL;
+	char	   *grant_sql = others ? psprintf("GRANT CONNECT ON DATABASE %s TO %s", quoted, others) : NULL;
+	char	   *err = NULL;
+	PGconn	   *src = NULL;
+	bool		revoked = false;
+
+	if (grantees == NULL || (revoke_sql && !(revoked = db_exec(maintenance, revoke_sql))) ||
+		!db_exec(maintenance, open_sql))
+		goto done;
+	src = db_connect(dsn, "source", CONN_NORMAL, &err);
+	if (!db_exec(maintenance, close_sql) || src == NULL)
+	{
+		if (err)
+			log_error("%s", err);
+		PQfinish(src);
+		src = NULL;
+	}
+done:
+	if (revoked && !db_exec(maintenance, grant_sql))
+		log_error("cannot give CONNECT back on the source database; fix: %s", grant_sql);
+	PQclear(grantees);
+	free(err);
+	free(quoted);
+	free(open_sql);
+	free(close_sql);
+	free(revoke_sql);
+	free(grant_sql);
+	return src;
+}
+
+bool
+fence_lift_recorded(PGconn *conn, const char *dbname, const char *prior_json, bool dry_run)
+{
+	FencePrior	prior;
+	bool		ok;
+
+	/* no record, or an unreadable one: connections allowed, no setting of its own */
+	if (!fence_prior_from_json(prior_json, &prior))
+		prior.allow_connections = true;
+	ok = fence_lift(conn, dbname, &prior, dry_run);
+	fence_prior_free(&prior);
+	return ok;
+}
+
+PGconn *
 fence_connect_maintenance(const char *dsn, const char *who, char **errmsg)
 {
 	return db_connect(dsn, who, CONN_MAINTENANCE, errmsg);

@@ -602,48 +602,21 @@ connect_maintenance(Switchover *sw)
 }
 
 /*
- * A killed run's fence refuses our own new session too.  For the moment it
- * takes to connect, the door opens to this role alone (CONNECT is revoked
- * from everyone else first, and given back right after); then it closes,
- * and the fence is raised again before anything else.  Only a superuser's
- * session could slip in during those milliseconds: it is ended, and what it
- * committed precedes the marker this run writes, so it is drained.
+ * A killed run's fence refuses our own new session too: come in through
+ * fence_reenter, and raise the fence again before anything else.  Whoever
+ * slipped in is ended, and what they committed precedes the marker this run
+ * writes, so it is drained.
  */
 static Outcome
 reenter_fenced_source(Switchover *sw)
 {
-	const char *params[1] = {sw->dbname};
-	PGresult   *grantees = db_query_params(sw->maintenance,
-										   "SELECT pg_catalog.string_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
-										   "         ELSE pg_catalog.quote_ident(r.rolname) END, ', ') "
-										   "FROM pg_catalog.pg_database d, "
-										   "  pg_catalog.aclexplode(coalesce(d.datacl, pg_catalog.acldefault('d', d.datdba))) a "
-										   "LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee "
-										   "WHERE d.datname = $1 AND a.privilege_type = 'CONNECT' "
-										   "  AND (a.grantee = 0 OR r.rolname <> current_user)",
-										   1, params);
-	const char *others = grantees && !PQgetisnull(grantees, 0, 0) ? PQgetvalue(grantees, 0, 0) : NULL;
-	char	   *quoted = db_quote_ident(sw->maintenance, sw->dbname);
-	char	   *open_sql = psprintf("ALTER DATABASE %s ALLOW_CONNECTIONS true", quoted);
-	char	   *close_sql = psprintf("ALTER DATABASE %s ALLOW_CONNECTIONS false", quoted);
-	char	   *revoke_sql = others ? psprintf("REVOKE CONNECT ON DATABASE %s FROM %s", quoted, others) : NULL;
-	char	   *grant_sql = others ? psprintf("GRANT CONNECT ON DATABASE %s TO %s", quoted, others) : NULL;
 	char	   *err = NULL;
 	char	   *keep = NULL;
 	int			ended = 0;
-	bool		revoked = false;
-	Outcome		rc = OUTCOME_CONNECTION;
+	Outcome		rc;
 
-	if (grantees == NULL || (revoke_sql && !(revoked = db_exec(sw->maintenance, revoke_sql))) ||
-		!db_exec(sw->maintenance, open_sql))
-		goto done;
-	sw->src = db_connect(sw->opts->source, "source", CONN_NORMAL, &err);
-	if (!db_exec(sw->maintenance, close_sql) || sw->src == NULL)
-	{
-		if (err)
-			log_error("%s", err);
-		goto done;
-	}
+	if ((sw->src = fence_reenter(sw->maintenance, sw->opts->source, sw->dbname)) == NULL)
+		return OUTCOME_CONNECTION;
 	keep = follower_session_pids(sw);
 	rc = fence_raise(sw->src, sw->maintenance, keep, now_seconds() + 30, false, &ended, &err);
 	if (rc != OUTCOME_OK)
@@ -651,17 +624,8 @@ reenter_fenced_source(Switchover *sw)
 	else
 		log_warn("the killed switchover's fence refused new sessions: this run came in (CONNECT revoked from every other role meanwhile) and raised it again at once (%d session(s) ended)",
 				 ended);
-done:
-	if (revoked && !db_exec(sw->maintenance, grant_sql))
-		log_error("cannot give CONNECT back on the source database; fix: %s", grant_sql);
-	PQclear(grantees);
 	free(keep);
 	free(err);
-	free(quoted);
-	free(open_sql);
-	free(close_sql);
-	free(revoke_sql);
-	free(grant_sql);
 	return rc;
 }
 
