@@ -222,3 +222,116 @@ BEGIN
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END $$;
+
+-- verify --online: one row per verification of a slot's migration.  The row
+-- is also the protocol between `verify --online` and the running follower
+-- (src/verify/online.c and src/follow/verify_barrier.c say who writes what):
+--   requested  -> holding    the follower stopped at a transaction boundary
+--              -> lsn_known  the verifier's source snapshot shows lsn
+--              -> exported   the follower applied everything up to lsn and
+--                            nothing after, and exported target_snapshot
+--              -> imported   the verifier's sessions hold both snapshots;
+--                            the follower lets its exporting session go
+--              -> done / failed.
+-- Each step is followed by NOTIFY pgcutover_verify.
+CREATE TABLE IF NOT EXISTS pgcutover.verification (
+    id              bigserial PRIMARY KEY,
+    slot_name       text NOT NULL REFERENCES pgcutover.migration ON DELETE CASCADE,
+    mode            text NOT NULL,          -- online, full, incremental
+    state           text NOT NULL,
+    lsn             pg_lsn,                 -- online: the position both sides are compared at
+    target_snapshot text,                   -- online: exported by the follower at lsn
+    target_xmin     text,                   -- online: pg_current_snapshot() of that export
+    pause_ms        double precision,       -- online: how long the follower stood still
+    rows_compared   bigint,
+    tables_checked  int,
+    mismatches      int,
+    ok              boolean,
+    verdicts        jsonb,                  -- per table: {table, match, rows, differing_keys}
+    error           text,
+    requested_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    finished_at     timestamptz
+);
+CREATE INDEX IF NOT EXISTS verification_slot ON pgcutover.verification (slot_name, id);
+
+-- follow: the key of every row it applied after the lsn of an online
+-- verification (written in the same target transaction as the row), so that
+-- switchover --verify incremental compares only those keys.
+CREATE TABLE IF NOT EXISTS pgcutover.changed_key (
+    verification_id bigint NOT NULL REFERENCES pgcutover.verification ON DELETE CASCADE,
+    nspname         text NOT NULL,
+    relname         text NOT NULL,
+    key             jsonb NOT NULL,         -- {"column": "text value", ...}
+    PRIMARY KEY (verification_id, nspname, relname, key)
+);
+
+-- follow: tables whose changes after that lsn can not be told by key (no
+-- key, TRUNCATE, too many keys): the incremental verify compares them whole.
+CREATE TABLE IF NOT EXISTS pgcutover.changed_table (
+    verification_id bigint NOT NULL REFERENCES pgcutover.verification ON DELETE CASCADE,
+    nspname         text NOT NULL,
+    relname         text NOT NULL,
+    reason          text NOT NULL,
+    PRIMARY KEY (verification_id, nspname, relname)
+);
+
+-- verify --online: writes on the target by anyone but the follower, noted by
+-- a statement trigger on every table (pgcutover_target_write, installed by
+-- pgcutover.watch_target_writes, dropped with this function at switchover
+-- and by cleanup).  The incremental verify compares such tables whole when
+-- the writing transaction is not in the online verification's snapshot.
+CREATE TABLE IF NOT EXISTS pgcutover.target_write (
+    nspname   text NOT NULL,
+    relname   text NOT NULL,
+    xid       xid8 NOT NULL,
+    noted_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (nspname, relname, xid)
+);
+
+CREATE OR REPLACE FUNCTION pgcutover.note_target_write() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO pgcutover.target_write (nspname, relname, xid)
+    VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_current_xact_id())
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+
+-- Puts the trigger on every table of the list (quoted qualified names) that
+-- exists and lacks it.  ENABLE ALWAYS: a session with session_replication_role = replica is
+-- noted too; only the follower (pgcutover.role = follower) is not.
+CREATE OR REPLACE FUNCTION pgcutover.watch_target_writes(tables text[]) RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    name text;
+    t regclass;
+    n int := 0;
+BEGIN
+    FOREACH name IN ARRAY tables LOOP
+        t := to_regclass(name);
+        CONTINUE WHEN t IS NULL OR EXISTS (SELECT 1 FROM pg_trigger
+                              WHERE tgrelid = t AND tgname = 'pgcutover_target_write');
+        EXECUTE format('CREATE TRIGGER pgcutover_target_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE '
+                       'ON %s FOR EACH STATEMENT '
+                       'WHEN (pg_catalog.current_setting(''pgcutover.role'', true) IS DISTINCT FROM ''follower'') '
+                       'EXECUTE FUNCTION pgcutover.note_target_write()', t);
+        EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER pgcutover_target_write', t);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END $$;
+
+-- Takes the triggers of watch_target_writes off every table again.
+CREATE OR REPLACE FUNCTION pgcutover.unwatch_target_writes() RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t regclass;
+    n int := 0;
+BEGIN
+    FOR t IN SELECT tgrelid::regclass FROM pg_trigger WHERE tgname = 'pgcutover_target_write' LOOP
+        EXECUTE format('DROP TRIGGER pgcutover_target_write ON %s', t);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END $$;

@@ -199,6 +199,7 @@ rollback_group(Apply *a)
 	a->npending = 0;
 	a->ddl_in_group = false;
 	nanfix_clear(a->nanfix);
+	keytrack_discard(a);
 	if (PQstatus(a->tgt) != CONNECTION_OK)
 		return false;
 	PQsendQueryParams(a->tgt, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0);
@@ -222,6 +223,9 @@ commit_group(Apply *a)
 		return true;
 	/* first prove every statement did what it should */
 	if (!apply_flush_rows(a) || !apply_sync_results(a) || !resolve_nans(a))
+		return false;
+	/* the keys it changed (an online verification), and */
+	if (!keytrack_send(a))
 		return false;
 	/* the position advances in this transaction and pipeline: exactly once */
 	if (!progress_send_advance(a->tgt, a->cfg.slot, a->group_end_lsn,
@@ -361,6 +365,8 @@ apply_row(Apply *a, const Change *c)
 	if (c->action != CHANGE_DELETE && t->any_special && !nanfix_remember(a->nanfix, t, c))
 		log_warn("%s has no key on the target: a NULL in a float/numeric column cannot be told from NaN/Infinity there; verify the table after switchover",
 				 t->qualname);
+	if (!keytrack_note_row(a, t, c))
+		return false;
 	a->group_rows++;
 	apply_buffer_row(a, t, shape);
 	if (a->nrows >= BUFFER_ROWS && !apply_flush_rows(a))
@@ -377,7 +383,7 @@ collect_truncate(Apply *a, const Change *c)
 {
 	TableMeta  *t = lookup_table(a, c);
 
-	if (t == NULL)
+	if (t == NULL || !keytrack_note_whole(a, t, "truncated"))
 		return false;
 	strbuf_printf(&a->truncate, "%s%s%s", a->ntruncate ? ", " : "TRUNCATE ",
 				  t->relkind == 'p' ? "" : "ONLY ", t->qualname);
@@ -580,8 +586,9 @@ prepare_target(Apply *a)
 	if (!db_exec(a->tgt, "SET session_replication_role = replica"))
 		return apply_fail(a, OUTCOME_PREFLIGHT,
 					"cannot SET session_replication_role = replica on the target (needs superuser or your cloud's equivalent role); without it triggers and foreign keys would fire twice; fix: run follow as such a role");
+	/* pgcutover.role: the target-write triggers of an online verification pass us */
 	if (!db_exec(a->tgt, "SET synchronous_commit = on; SET lock_timeout = '60s'; SET statement_timeout = 0; "
-				 "SET idle_in_transaction_session_timeout = 0"))
+				 "SET idle_in_transaction_session_timeout = 0; SET pgcutover.role = 'follower'"))
 		return apply_fail(a, OUTCOME_SQL, "cannot configure the target session");
 	if ((a->search_path = db_scalar(a->tgt, "SHOW search_path")) == NULL)
 		return apply_fail(a, OUTCOME_SQL, "cannot read search_path on the target");
@@ -630,6 +637,7 @@ apply_open(const ApplyConfig *cfg, char **errmsg, Outcome *outcome)
 	strbuf_init(&a->truncate);
 	strbuf_init(&a->arena);
 	strbuf_init(&a->batch_sql);
+	strbuf_init(&a->track.keys);
 	*errmsg = NULL;
 	if ((a->tgt = db_connect(cfg->target_dsn, "target", CONN_NORMAL, errmsg)) == NULL ||
 		(a->meta = db_connect(cfg->target_dsn, "target", CONN_NORMAL, errmsg)) == NULL)
@@ -670,6 +678,7 @@ apply_close(Apply *a)
 	strbuf_free(&a->truncate);
 	strbuf_free(&a->arena);
 	strbuf_free(&a->batch_sql);
+	strbuf_free(&a->track.keys);
 	free(a->rows);
 	free(a->param_off);
 	free(a->buf_tables);

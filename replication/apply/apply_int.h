@@ -32,6 +32,17 @@ typedef struct BufRow
 	int			next;			/* next buffered row of the same table, -1 */
 } BufRow;
 
+/*
+ * The keys of the rows a group changed, recorded for an online verification
+ * (keytrack.c): sent with the group's commit, so they are durable with it.
+ */
+typedef struct KeyTrack
+{
+	int64_t		verification_id;	/* 0: not recording */
+	StrBuf		keys;			/* JSON array of [schema, table, {key}] */
+	int			nkeys;
+} KeyTrack;
+
 #define BUFFER_ROWS 4096		/* rows buffered before they are sent */
 #define MAX_BATCH 256			/* rows in one statement */
 
@@ -82,6 +93,8 @@ struct Apply
 	StrBuf		truncate;		/* "TRUNCATE ONLY a, ONLY b" being collected */
 	int			ntruncate;
 
+	KeyTrack	track;
+
 	char	   *error;
 	Outcome		outcome;		/* what the first error means, with error */
 };
@@ -90,6 +103,12 @@ bool		apply_fail(Apply *a, Outcome outcome, const char *fmt,...) __attribute__((
 Pending    *apply_push_pending(Apply *a, int expect_rows, const char *what, const char *table);
 bool		apply_sync_results(Apply *a);
 bool		apply_maybe_sync(Apply *a);
+
+/* keytrack.c */
+bool		keytrack_note_row(Apply *a, TableMeta *t, const Change *c);
+bool		keytrack_note_whole(Apply *a, TableMeta *t, const char *reason);
+bool		keytrack_send(Apply *a);
+void		keytrack_discard(Apply *a);
 
 /* apply_batch.c */
 PreparedStmt *apply_plan_shape(Apply *a, TableMeta *t, const Change *c);

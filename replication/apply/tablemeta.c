@@ -93,6 +93,17 @@ tablecache_forget_statements(TableCache *tc)
 }
 
 void
+tablecache_forget_tracking(TableCache *tc)
+{
+	for (int b = 0; b < NBUCKETS; b++)
+		for (TableMeta *t = tc->buckets[b]; t; t = t->next)
+		{
+			t->tracked_keys = 0;
+			t->tracked_whole = false;
+		}
+}
+
+void
 tablecache_destroy(TableCache *tc)
 {
 	if (tc == NULL)

@@ -8,6 +8,8 @@
  *	    feedback timer              -> standby status update, progress log
  *	    heartbeat timer             -> a logical message on the source
  *	    interrupt pipe (signals.h)  -> stop after the current transaction
+ *	    target notification         -> an online verification moved on
+ *	                                   (verify_barrier.h: hold, export)
  *	    reconnect timer             -> a new attempt after a lost connection
  *	    teardown (ev_prepare)       -> frees a failed attempt's connections
  *
@@ -28,8 +30,10 @@
  *	               the loop frees them.  This is what keeps stream_read and
  *	               apply from running on freed memory when one of their
  *	               callbacks loses a connection.
- *	    stages     the decoder and the DDL policy: live across attempts;
- *	               used from stream_cb (on_data).
+ *	    stages     the decoder, the DDL policy and the online verification's
+ *	               barrier: live across attempts; used from stream_cb
+ *	               (on_data), and the barrier from notify_cb, feedback_cb,
+ *	               idle_cb (barrier_step, barrier_act).
  *	    w          the watchers; started and stopped by run_loop,
  *	               mark_for_teardown, schedule_reconnect and reconnect_cb.
  *	    stop       stop conditions and the outcome: written by finish,
@@ -64,6 +68,8 @@
 #include "signals.h"
 #include "state.h"
 #include "stream.h"
+#include "verification.h"
+#include "verify_barrier.h"
 
 #define IDLE_COMMIT_SECONDS 0.001	/* stream quiet this long: commit the group */
 #define FEEDBACK_SECONDS 1.0
@@ -103,6 +109,7 @@ typedef struct FollowStages
 {
 	Decoder    *decoder;
 	FollowDdl  *ddl;			/* captured DDL: apply, skip or stop */
+	VerifyBarrier *barrier;		/* verify --online: hold and export */
 } FollowStages;
 
 typedef struct FollowWatchers
@@ -110,6 +117,7 @@ typedef struct FollowWatchers
 	struct ev_loop *loop;		/* NULL until run_loop */
 	ev_io		stream;			/* the replication socket */
 	ev_io		signal;			/* the interrupt pipe of signals.h */
+	ev_io		notify;			/* the state connection: NOTIFY of verify --online */
 	ev_timer	idle;
 	ev_timer	feedback;
 	ev_timer	heartbeat;
@@ -357,6 +365,133 @@ heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	PQclear(res);
 }
 
+/*
+ * verify --online (verify_barrier.h): everything up to the verification's
+ * LSN is committed, nothing after: export the target's snapshot there, and
+ * from now on record the keys of what is applied.  false if that failed
+ * the attempt.
+ */
+static bool
+export_at_barrier(Follow *f)
+{
+	int64_t		id;
+
+	if (!apply_flush(f->conns.apply))
+	{
+		fail_follow(f, apply_outcome(f->conns.apply), "%s", apply_error(f->conns.apply));
+		return false;
+	}
+	if ((id = barrier_export(f->stages.barrier, f->conns.state)) != 0)
+		apply_track_keys(f->conns.apply, id);
+	return true;
+}
+
+/*
+ * Does what the online verification's barrier asks at this point, between
+ * two messages of the stream.  Returns false when the stream must not be
+ * read on now (standing still, or the attempt failed).
+ */
+static bool
+barrier_act(Follow *f)
+{
+	VerifyBarrier *b = f->stages.barrier;
+	Apply	   *apply = f->conns.apply;
+
+	if (!attempt_live(f))
+		return false;
+	switch (barrier_phase(b))
+	{
+		case BARRIER_HOLD_WANTED:
+			if (apply_in_transaction(apply))
+				return true;	/* at its commit */
+			if (!apply_flush(apply))
+			{
+				fail_follow(f, apply_outcome(apply), "%s", apply_error(apply));
+				return false;
+			}
+			if (!barrier_hold(b, f->conns.state))
+				return true;
+			ev_io_stop(f->w.loop, &f->w.stream);
+			ev_timer_stop(f->w.loop, &f->w.idle);
+			return false;
+		case BARRIER_HOLDING:
+			return false;
+		case BARRIER_RELEASED:
+			if (!ev_is_active(&f->w.stream))
+			{
+				/* read on, and ask the server where it is (for an idle source) */
+				ev_io_start(f->w.loop, &f->w.stream);
+				ev_feed_event(f->w.loop, &f->w.stream, EV_READ);
+				if (!send_feedback(f, true))
+					return false;
+			}
+			/* the server sent everything up to the LSN, and it is applied */
+			if (!apply_in_transaction(apply) &&
+				stream_server_wal_end(f->conns.stream) >= barrier_lsn(b))
+				return export_at_barrier(f);
+			return true;
+		case BARRIER_IDLE:
+		case BARRIER_EXPORTED:
+			if (!ev_is_active(&f->w.stream))
+			{
+				/* given up while standing still */
+				ev_io_start(f->w.loop, &f->w.stream);
+				ev_feed_event(f->w.loop, &f->w.stream, EV_READ);
+			}
+			return true;
+	}
+	return true;
+}
+
+/* Reads the verification's row and acts on it (NOTIFY, each second). */
+static void
+barrier_step(Follow *f)
+{
+	if (!attempt_live(f))
+		return;
+	if (!barrier_poll(f->stages.barrier, f->conns.state))
+	{
+		if (PQstatus(f->conns.state) != CONNECTION_OK)
+		{
+			char	   *e = db_error(f->conns.state);
+
+			fail_follow(f, OUTCOME_CONNECTION, "target connection lost: %s", e);
+			free(e);
+		}
+		return;
+	}
+	(void) barrier_act(f);
+}
+
+/* A notification on the state connection (verify --online moved on). */
+static void
+notify_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	Follow	   *f = w->data;
+	PGnotify   *n;
+	bool		any = false;
+
+	(void) loop;
+	(void) revents;
+	if (!attempt_live(f))
+		return;
+	if (PQconsumeInput(f->conns.state) != 1)
+	{
+		char	   *e = db_error(f->conns.state);
+
+		fail_follow(f, OUTCOME_CONNECTION, "target connection lost: %s", e);
+		free(e);
+		return;
+	}
+	while ((n = PQnotifies(f->conns.state)) != NULL)
+	{
+		any = true;
+		PQfreemem(n);
+	}
+	if (any)
+		barrier_step(f);
+}
+
 /* Is this row change one follow leaves out? */
 static bool
 change_filtered_out(const Follow *f, const Change *c)
@@ -400,6 +535,10 @@ on_data(void *arg, Lsn wal_start, const char *data, size_t len)
 		finish(f, OUTCOME_OK);	/* this transaction ends beyond --endpos */
 		return false;
 	}
+	/* the first transaction after an online verification's LSN */
+	if (c.action == CHANGE_BEGIN && barrier_phase(f->stages.barrier) == BARRIER_RELEASED &&
+		c.nextlsn > barrier_lsn(f->stages.barrier) && !export_at_barrier(f))
+		return false;
 	if (change_filtered_out(f, &c))
 		return true;
 	if (!apply_change(apply, &c))
@@ -407,6 +546,9 @@ on_data(void *arg, Lsn wal_start, const char *data, size_t len)
 		fail_follow(f, apply_outcome(apply), "%s", apply_error(apply));
 		return false;
 	}
+	/* an online verification waits for this transaction boundary */
+	if (c.action == CHANGE_COMMIT && barrier_phase(f->stages.barrier) == BARRIER_HOLD_WANTED)
+		return barrier_act(f);
 	/* a long transaction must not starve the walsender of status updates */
 	if (++f->progress.messages % 4096 == 0 && stream_reply_requested(f->conns.stream) &&
 		!send_feedback(f, false))
@@ -433,7 +575,8 @@ stream_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void) revents;
 	st = stream_read(f->conns.stream, on_data, f);
 	if (st == STREAM_STOPPED)
-		return;					/* on_data failed the attempt or finished */
+		return;					/* on_data failed the attempt, finished, or
+								 * stands still for an online verification */
 	if (st == STREAM_ERROR || st == STREAM_END)
 	{
 		char	   *e = stream_error(f->conns.stream);
@@ -443,6 +586,8 @@ stream_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	if (stream_reply_requested(f->conns.stream) && !send_feedback(f, false))
+		return;
+	if (barrier_phase(f->stages.barrier) != BARRIER_IDLE && !barrier_act(f))
 		return;
 	/* the stream is quiet for now: commit soon unless more arrives */
 	if (apply_group_open(f->conns.apply) && !apply_in_transaction(f->conns.apply))
@@ -463,7 +608,9 @@ idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		fail_follow(f, apply_outcome(f->conns.apply), "%s", apply_error(f->conns.apply));
 		return;
 	}
-	if (send_feedback(f, false))
+	if (barrier_phase(f->stages.barrier) != BARRIER_IDLE)
+		(void) barrier_act(f);
+	if (attempt_live(f) && send_feedback(f, false))
 		check_stop(f);
 }
 
@@ -628,6 +775,9 @@ feedback_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (!publish_state(f, "following", NULL))
 		return;
 	log_progress(f, false);
+	barrier_step(f);
+	if (!attempt_live(f))
+		return;
 	if (now_seconds() - f->progress.last_identity_check >= IDENTITY_CHECK_SECONDS && !check_identities(f))
 		return;
 	if (progress_switched_over(f->conns.state, f->cfg.opts->slot))
@@ -765,7 +915,8 @@ prepare_state(Follow *f)
 	}
 	free(locked);
 	if (outcome == OUTCOME_OK &&
-		(!state_install(f->conns.state) || !progress_mark_following(f->conns.state, opts->slot)))
+		(!state_install(f->conns.state) || !progress_mark_following(f->conns.state, opts->slot) ||
+		 !db_exec(f->conns.state, "LISTEN " VERIFICATION_CHANNEL)))
 		outcome = OUTCOME_SQL;
 	return outcome;
 }
@@ -835,6 +986,15 @@ start_streaming(Follow *f)
 			log_error("%s", err);
 		free(err);
 		return outcome;
+	}
+	{
+		/* an online verification before a restart: keep recording its keys */
+		VerificationRow tracked;
+
+		if (!verification_read_tracked(f->conns.state, opts->slot, &tracked))
+			return OUTCOME_SQL;
+		if (tracked.id != 0)
+			apply_track_keys(f->conns.apply, tracked.id);
 	}
 	if ((f->conns.source = db_connect(opts->source, "source", CONN_NORMAL, &err)) == NULL)
 	{
@@ -918,6 +1078,9 @@ mark_for_teardown(Follow *f)
 		return;
 	f->conns.doomed = true;
 	ev_io_stop(f->w.loop, &f->w.stream);
+	ev_io_stop(f->w.loop, &f->w.notify);
+	/* a snapshot at the verification's LSN can no longer be promised */
+	barrier_abandon(f->stages.barrier, NULL, "the follower lost a connection");
 	ev_timer_stop(f->w.loop, &f->w.idle);
 	ev_prepare_start(f->w.loop, &f->w.teardown);
 }
@@ -967,6 +1130,8 @@ reconnect_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_io_set(&f->w.stream, stream_socket(f->conns.stream), EV_READ);
 		ev_io_start(loop, &f->w.stream);
 		ev_feed_event(loop, &f->w.stream, EV_READ);
+		ev_io_set(&f->w.notify, PQsocket(f->conns.state), EV_READ);
+		ev_io_start(loop, &f->w.notify);
 	}
 	else if (outcome == OUTCOME_CONNECTION ||
 			 (outcome == OUTCOME_STATE && !f->stop.slot_gone && !f->stop.switched_over))
@@ -995,13 +1160,15 @@ run_loop(Follow *f)
 	f->reconnect.streamed = true;
 	signals_install();
 	ev_io_init(&w->signal, signal_cb, signals_fd(), EV_READ);
+	ev_io_init(&w->notify, notify_cb, PQsocket(f->conns.state), EV_READ);
 	w->stream.data = w->idle.data = w->feedback.data = w->heartbeat.data = f;
-	w->reconnect.data = w->teardown.data = w->signal.data = f;
+	w->reconnect.data = w->teardown.data = w->signal.data = w->notify.data = f;
 	ev_io_start(w->loop, &w->stream);
 	ev_timer_start(w->loop, &w->feedback);
 	if (f->conns.heartbeats)
 		ev_timer_start(w->loop, &w->heartbeat);
 	ev_io_start(w->loop, &w->signal);
+	ev_io_start(w->loop, &w->notify);
 	/* data may already be buffered by libpq; a signal may have come first */
 	ev_feed_event(w->loop, &w->stream, EV_READ);
 	if (signals_interrupts() > 0)
@@ -1084,6 +1251,7 @@ follow_run(const Options *opts, FollowResult *result)
 	f.progress.started = f.progress.last_log = now_seconds();
 	f.progress.started_epoch = epoch_seconds();
 	f.stages.decoder = decoder_create();
+	f.stages.barrier = barrier_create(opts->target, opts->slot);
 	outcome = prepare_state(&f);
 	if (outcome != OUTCOME_OK || f.stop.nothing_to_do)
 		goto done;
@@ -1112,11 +1280,13 @@ done:
 	{
 		bool		clean = outcome == OUTCOME_OK || outcome == OUTCOME_INTERRUPTED;
 
+		barrier_abandon(f.stages.barrier, f.conns.state, "the follower stopped");
 		publish_state(&f, clean ? "stopped" : "failed", clean ? NULL : f.stop.first_error);
 	}
 	fill_result(&f, outcome, result);
 	release_connections(&f);
 	decoder_destroy(f.stages.decoder);
+	barrier_destroy(f.stages.barrier);
 	follow_ddl_destroy(f.stages.ddl);
 	metrics_stop(f.progress.metrics);
 	free_selection(&f.cfg.selection);

@@ -73,6 +73,13 @@ bool		apply_commit_before_current(Apply *a);
 /* Is the current source transaction one that was applied before (skipped)? */
 bool		apply_skipping(const Apply *a);
 
+/*
+ * From now on records the key of every row change applied (sent with each
+ * group's commit) for the online verification verification_id; 0 stops.
+ * Call it with no group open (after apply_flush).
+ */
+void		apply_track_keys(Apply *a, int64_t verification_id);
+
 /* Commits the open group if no source transaction is half applied. */
 bool		apply_flush(Apply *a);
 

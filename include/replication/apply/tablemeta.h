@@ -56,6 +56,9 @@ typedef struct TableMeta
 	int			buf_head;		/* apply's buffered rows of this table (-1: none) */
 	int			buf_tail;
 	bool		source_checked; /* source has a usable replica identity */
+	int64_t		tracked_keys;	/* keys recorded for an online verification
+								 * since this shape was loaded (keytrack.c) */
+	bool		tracked_whole;	/* ... or the table is to be compared whole */
 	PreparedStmt *stmts;
 	struct TableMeta *next;		/* hash chain */
 } TableMeta;
@@ -82,6 +85,9 @@ TableMeta  *tablecache_get(TableCache *tc, PGconn *tgt, const char *schema,
 /* Drops every cached table (after DDL) or only their statements (new connection). */
 void		tablecache_invalidate(TableCache *tc);
 void		tablecache_forget_statements(TableCache *tc);
+
+/* Zeroes what keytrack.c counted per table (a new verification starts). */
+void		tablecache_forget_tracking(TableCache *tc);
 
 /* Column index by name, -1 when absent. */
 int			tablemeta_column(const TableMeta *t, const char *name);
