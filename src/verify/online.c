@@ -1,0 +1,323 @@
+/*
+ * online.c
+ *	  `verify --online`: both sides compared at one LSN while follow runs
+ *	  (online.h).  The verifier's half of the protocol with the follower:
+ *
+ *	    1. request      a verification row (requested) on the target
+ *	    2. wait         the follower is holding at a transaction boundary
+ *	    3. slot         CREATE_REPLICATION_SLOT ... TEMPORARY ... EXPORT_SNAPSHOT
+ *	                    on the source: snapshot S at consistent point L;
+ *	                    every source session imports S, then the
+ *	                    replication connection (and its slot) goes
+ *	    4. lsn_known    the follower applies up to L and exports T
+ *	    5. imported     every target session imports T
+ *	    6. compare      at leisure (compare.h), then done with the verdicts
+ *
+ *	  Any failure marks the row failed, which lets a holding follower go on.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "catalog.h"
+#include "cutover.h"
+#include "log.h"
+#include "online.h"
+#include "pgconn.h"
+#include "signals.h"
+#include "strbuf.h"
+#include "verification.h"
+
+#define HOLD_WAIT_SECONDS 20.0	/* for the follower to stop at a boundary */
+#define EXPORT_WAIT_SECONDS 120.0	/* for it to reach L (it may lag) */
+
+typedef struct Online
+{
+	const Options *opts;
+	PGconn	   *tgt;			/* the verification's row */
+	PGconn	   *repl;			/* the source's replication session (step 3) */
+	ComparePair *pairs;
+	int			npairs;
+	int64_t		id;				/* 0 until requested */
+} Online;
+
+static Outcome
+fail(Online *o, Outcome rc, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+
+/* Logs the line and marks the verification failed (the follower goes on). */
+static Outcome
+fail(Online *o, Outcome rc, const char *fmt,...)
+{
+	va_list		ap;
+	char	   *msg;
+
+	va_start(ap, fmt);
+	msg = pvsprintf(fmt, ap);
+	va_end(ap);
+	log_error("%s", msg);
+	if (o->id != 0 && o->tgt != NULL &&
+		!verification_finish(o->tgt, o->id, false, msg, 0, 0, 0, NULL))
+		log_warn("cannot mark online verification %lld failed on the target", (long long) o->id);
+	free(msg);
+	return rc;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Waits until the row reaches state 'want'; *row holds it then. */
+static Outcome
+wait_for(Online *o, const char *want, double seconds, VerificationRow *row)
+{
+	double		deadline = now_seconds() + seconds;
+
+	for (;;)
+	{
+		if (!verification_read(o->tgt, o->id, row))
+			return fail(o, OUTCOME_SQL, "cannot read online verification %lld on the target", (long long) o->id);
+		if (strcmp(row->state, want) == 0)
+			return OUTCOME_OK;
+		if (row->finished)
+			return fail(o, OUTCOME_TIMEOUT, "the follower gave online verification %lld up (its log says why); fix: run verify --online again",
+						(long long) o->id);
+		if (signals_interrupts() > 0)
+			return fail(o, OUTCOME_INTERRUPTED, "interrupted: online verification %lld abandoned, the follower goes on",
+						(long long) o->id);
+		if (now_seconds() > deadline)
+			return strcmp(want, "holding") == 0
+				? fail(o, OUTCOME_TIMEOUT, "the follower did not stop at a transaction boundary within %.0f s (a long transaction being applied?); fix: run verify --online again when it has caught up",
+					   seconds)
+				: fail(o, OUTCOME_TIMEOUT, "the follower did not reach the verification's LSN within %.0f s (it lags); fix: let it catch up ('pgcutover status'), then run verify --online again",
+					   seconds);
+		sleep_ms(2);
+	}
+}
+
+/* The follower must be running: it is the one that exports the target's side. */
+static Outcome
+check_follower(Online *o)
+{
+	CutoverProgress p;
+	Outcome		rc = OUTCOME_OK;
+
+	if (!cutover_read_progress(o->tgt, o->opts->slot, &p))
+		return fail(o, OUTCOME_SQL, "cannot read the migration of slot %s on the target", o->opts->slot);
+	if (!p.found)
+		rc = fail(o, OUTCOME_STATE, "no migration for slot %s on the target; fix: run 'pgcutover copy' and 'pgcutover follow' first (or pass the right --slot)",
+				  o->opts->slot);
+	else if (strcmp(p.phase, "switched_over") == 0)
+		rc = fail(o, OUTCOME_STATE, "the migration of slot %s is switched over: nothing is followed any more; fix: run 'pgcutover verify' without --online",
+				  o->opts->slot);
+	else if (!p.follower_alive || p.follower_phase == NULL || strcmp(p.follower_phase, "following") != 0)
+		rc = fail(o, OUTCOME_STATE, "verify --online needs 'pgcutover follow' running for slot %s (it exports the target's side at the verification's LSN); fix: start follow, then run verify --online again",
+				  o->opts->slot);
+	cutover_progress_free(&p);
+	return rc;
+}
+
+/* Puts the target-write triggers on every table of the selection. */
+static Outcome
+watch_target(Online *o, OnlineVerification *info)
+{
+	TableList	tables;
+	StrList		names = {0};
+	char	   *array;
+	bool		ok;
+
+	if (!catalog_list_tables(o->pairs[0].source, o->opts, &tables))
+		return fail(o, OUTCOME_SQL, "cannot list the source's tables");
+	for (int i = 0; i < tables.count; i++)
+		if (tables.tables[i].relkind == 'r' || tables.tables[i].relkind == 'p')
+			strlist_add(&names, tables.tables[i].qualname);
+	array = db_text_array(&names);
+	ok = verification_watch_target_writes(o->tgt, array, &info->triggers_added);
+	free(array);
+	strlist_free(&names);
+	catalog_free_tables(&tables);
+	if (!ok)
+		return fail(o, OUTCOME_SQL, "cannot put the target-write triggers on the target's tables (needs the tables' owner); fix: run verify --online as the role follow runs as");
+	return OUTCOME_OK;
+}
+
+/* Every session of one side enters a transaction showing snapshot name. */
+static bool
+import_snapshot(Online *o, bool source, const char *name)
+{
+	for (int i = 0; i < o->npairs; i++)
+	{
+		PGconn	   *conn = source ? o->pairs[i].source : o->pairs[i].target;
+		char	   *lit = db_quote_literal(conn, name);
+		char	   *sql = psprintf("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT %s", lit);
+		bool		ok = db_exec(conn, sql);
+
+		free(sql);
+		free(lit);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Step 3: the source's snapshot at a temporary slot's consistent point
+ * (o->repl was opened before the follower was asked to stand still).
+ */
+static Outcome
+source_snapshot(Online *o, Lsn *lsn)
+{
+	char	   *sql;
+	PGresult   *res;
+	Outcome		rc = OUTCOME_OK;
+
+	sql = psprintf("CREATE_REPLICATION_SLOT \"pgcutover_verify_%lld\" TEMPORARY LOGICAL wal2json EXPORT_SNAPSHOT",
+				   (long long) o->id);
+	res = PQexec(o->repl, sql);
+	free(sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+	{
+		char	   *e = db_error(o->repl);
+
+		rc = fail(o, OUTCOME_PREFLIGHT, "cannot create a temporary logical slot on the source for the verification: %s; fix: leave room for one more slot and WAL sender (max_replication_slots, max_wal_senders)",
+				  e);
+		free(e);
+	}
+	else if (!lsn_parse(PQgetvalue(res, 0, 1), lsn))
+		rc = fail(o, OUTCOME_BUG, "the source returned an unreadable consistent point \"%s\"", PQgetvalue(res, 0, 1));
+	else if (!import_snapshot(o, true, PQgetvalue(res, 0, 2)))
+		rc = fail(o, OUTCOME_SQL, "cannot import the verification's snapshot on the source");
+	PQclear(res);
+	/* the sessions hold the snapshot now: the slot may go */
+	PQfinish(o->repl);
+	o->repl = NULL;
+	return rc;
+}
+
+/* Steps 4 and 5. */
+static Outcome
+target_snapshot(Online *o, Lsn lsn, OnlineVerification *info)
+{
+	VerificationRow row;
+	Outcome		rc;
+	bool		moved;
+
+	if (!verification_set_lsn(o->tgt, o->id, lsn))
+		return fail(o, OUTCOME_TIMEOUT, "the follower gave online verification %lld up before it got the LSN (its log says why); fix: run verify --online again",
+					(long long) o->id);
+	if ((rc = wait_for(o, "exported", EXPORT_WAIT_SECONDS, &row)) != OUTCOME_OK)
+		return rc;
+	if (!import_snapshot(o, false, row.target_snapshot))
+		return fail(o, OUTCOME_SQL, "cannot import the follower's snapshot on the target");
+	if (!verification_move(o->tgt, o->id, "exported", "imported", &moved) || !moved)
+		return fail(o, OUTCOME_SQL, "cannot record online verification %lld as imported", (long long) o->id);
+	info->pause_ms = row.pause_ms;
+	return OUTCOME_OK;
+}
+
+/* Step 6, and the verdicts recorded. */
+static Outcome
+compare_at_lsn(Online *o, const CompareConfig *cfg, VerifyResult *r)
+{
+	TableList	tables;
+	CompareTask *tasks;
+	int			ntasks = 0;
+	bool		ok;
+	json_t	   *doc;
+	char	   *verdicts;
+	double		t0 = now_seconds();
+
+	if (!catalog_list_tables(o->pairs[0].source, o->opts, &tables))
+		return fail(o, OUTCOME_SQL, "cannot list the source's tables");
+	tasks = pg_malloc0(sizeof(CompareTask) * (tables.count + 1));
+	r->tables = pg_malloc0(sizeof(TableVerdict) * (tables.count + 1));
+	for (int i = 0; i < tables.count; i++)
+		if (tables.tables[i].relkind == 'r')
+			tasks[ntasks++] = (CompareTask) {&tables.tables[i], COMPARE_ALL_ROWS, NULL};
+	r->jobs = o->npairs;
+	ok = compare_tables(o->pairs, o->npairs, cfg, tasks, ntasks, r);
+	r->seconds = now_seconds() - t0;
+	free(tasks);
+	catalog_free_tables(&tables);
+	if (!ok)
+		return fail(o, signals_interrupts() > 0 ? OUTCOME_INTERRUPTED : OUTCOME_SQL,
+					"online verification %lld could not compare every table", (long long) o->id);
+	doc = verify_json(r);
+	verdicts = json_dumps(json_object_get(doc, "tables"), JSON_COMPACT);
+	if (!verification_finish(o->tgt, o->id, r->mismatches == 0, NULL, r->ntables, r->mismatches,
+							 r->rows_compared, verdicts))
+		log_warn("cannot record the verdicts of online verification %lld on the target", (long long) o->id);
+	free(verdicts);
+	json_decref(doc);
+	return OUTCOME_OK;
+}
+
+Outcome
+verify_online(const Options *opts, const CompareConfig *cfg, VerifyResult *r,
+			  OnlineVerification *info)
+{
+	Online		o = {.opts = opts};
+	char	   *err = NULL;
+	double		t0 = now_seconds();
+	VerificationRow row;
+	Outcome		rc;
+
+	memset(r, 0, sizeof(*r));
+	memset(info, 0, sizeof(*info));
+	signals_install();
+	o.npairs = opts->jobs < 1 ? 1 : opts->jobs > COMPARE_MAX_PAIRS ? COMPARE_MAX_PAIRS : opts->jobs;
+	if ((o.tgt = db_connect(opts->target, "target", CONN_NORMAL, &err)) == NULL)
+	{
+		log_error("%s", err);
+		free(err);
+		return OUTCOME_CONNECTION;
+	}
+	if ((rc = check_follower(&o)) != OUTCOME_OK)
+		goto done;
+	if (!compare_pairs_open(opts, o.npairs, &o.pairs))
+	{
+		rc = OUTCOME_CONNECTION;
+		o.npairs = 0;
+		goto done;
+	}
+	if ((rc = watch_target(&o, info)) != OUTCOME_OK)
+		goto done;
+	/* connected before the follower stands still: it waits for less */
+	if ((o.repl = db_connect(opts->source, "source", CONN_REPLICATION, &err)) == NULL)
+	{
+		log_error("%s", err);
+		free(err);
+		rc = OUTCOME_CONNECTION;
+		goto done;
+	}
+	if (!verification_begin(o.tgt, opts->slot, "online", &o.id))
+	{
+		rc = fail(&o, OUTCOME_SQL, "cannot record the online verification on the target");
+		goto done;
+	}
+	info->id = o.id;
+	if ((rc = wait_for(&o, "holding", HOLD_WAIT_SECONDS, &row)) != OUTCOME_OK ||
+		(rc = source_snapshot(&o, &info->lsn)) != OUTCOME_OK ||
+		(rc = target_snapshot(&o, info->lsn, info)) != OUTCOME_OK)
+		goto done;
+	info->snapshot_ms = (now_seconds() - t0) * 1000;
+	{
+		char		lsn[LSN_FORMAT_LEN];
+
+		log_info("online verification %lld: both sides at %s (the follower stood still %.1f ms); comparing on %d session pair(s)",
+				 (long long) o.id, lsn_format(info->lsn, lsn), info->pause_ms, o.npairs);
+	}
+	rc = compare_at_lsn(&o, cfg, r);
+done:
+	if (o.pairs)
+		compare_pairs_close(o.pairs, o.npairs);
+	PQfinish(o.repl);
+	PQfinish(o.tgt);
+	return rc;
+}
