@@ -1,93 +1,17 @@
 /*
  * verify.c
- *	  Table and sequence comparison.  The two sides run the same statement at
- *	  the same time (asynchronous libpq), one table after the other.  The
- *	  row text depends on session settings, which db_connect makes equal on
- *	  both sides (DateStyle, IntervalStyle, extra_float_digits, TimeZone).
+ *	  `verify` and the switchover's verification: every selected table
+ *	  compared by the engine (compare.c), then sequences and, on request,
+ *	  foreign key orphans; and the result, as text and as JSON.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "catalog.h"
+#include "compare.h"
 #include "log.h"
 #include "pgconn.h"
 #include "verify.h"
-
-static PGresult *
-wait_result(PGconn *conn)
-{
-	PGresult   *res = PQgetResult(conn);
-	PGresult   *extra;
-
-	while ((extra = PQgetResult(conn)) != NULL)
-		PQclear(extra);
-	return res;
-}
-
-/* Runs sql on both sides concurrently; false when either fails. */
-static bool
-both(PGconn *src, PGconn *tgt, const char *sql, PGresult **sres, PGresult **tres)
-{
-	bool		ok = PQsendQuery(src, sql) == 1 && PQsendQuery(tgt, sql) == 1;
-
-	*sres = wait_result(src);
-	*tres = wait_result(tgt);
-	return ok && PQresultStatus(*sres) == PGRES_TUPLES_OK;
-}
-
-/* Did the statement fail because the table is not there (42P01)? */
-static bool
-undefined_table(const PGresult *res)
-{
-	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-	return state && strcmp(state, "42P01") == 0;
-}
-
-/*
- * Compares one table; a table absent from the target is a difference, any
- * other failure (a timeout, a lost connection) is an error: false, logged.
- */
-static bool
-compare_table(PGconn *src, PGconn *tgt, const TableInfo *t, TableVerdict *v)
-{
-	bool		ok = true;
-
-	char	   *sql = psprintf("SELECT count(*), coalesce(sum(pg_catalog.hashtextextended(r::text, 0)), 0)::text "
-							   "FROM ONLY %s r", t->qualname);
-	PGresult   *sres,
-			   *tres;
-
-	v->qualname = pg_strdup(t->qualname);
-	if (both(src, tgt, sql, &sres, &tres))
-	{
-		v->source_rows = atoll(PQgetvalue(sres, 0, 0));
-		v->source_sum = pg_strdup(PQgetvalue(sres, 0, 1));
-	}
-	if (PQresultStatus(tres) == PGRES_TUPLES_OK)
-	{
-		v->target_rows = atoll(PQgetvalue(tres, 0, 0));
-		v->target_sum = pg_strdup(PQgetvalue(tres, 0, 1));
-	}
-	else if (undefined_table(tres))
-		v->missing = true;
-	if ((PQresultStatus(sres) != PGRES_TUPLES_OK && !undefined_table(sres)) ||
-		(PQresultStatus(tres) != PGRES_TUPLES_OK && !undefined_table(tres)))
-	{
-		PGresult   *bad = PQresultStatus(sres) != PGRES_TUPLES_OK ? sres : tres;
-
-		log_error("cannot compare %s on the %s: %s; fix: see the message (a statement_timeout or lock on that side?), then verify again",
-				  t->qualname, bad == sres ? "source" : "target",
-				  PQresultErrorField(bad, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(bad, PG_DIAG_MESSAGE_PRIMARY) : "no result");
-		ok = false;
-	}
-	v->match = !v->missing && v->source_sum && v->source_rows == v->target_rows &&
-		strcmp(v->source_sum, v->target_sum) == 0;
-	PQclear(sres);
-	PQclear(tres);
-	free(sql);
-	return ok;
-}
 
 static bool
 compare_sequences(PGconn *src, PGconn *tgt, VerifyResult *r)
@@ -127,17 +51,17 @@ static bool
 check_foreign_keys(PGconn *tgt, VerifyResult *r)
 {
 	PGresult   *fks = db_query(tgt,
-								"SELECT c.conname, format('%I.%I', n.nspname, t.relname), format('%I.%I', fn.nspname, ft.relname), "
-								"  (SELECT string_agg(format('x.%I', a.attname), ', ' ORDER BY k.i) FROM unnest(c.conkey) WITH ORDINALITY k(att, i) "
-								"     JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.att), "
-								"  (SELECT string_agg(format('p.%I', a.attname), ', ' ORDER BY k.i) FROM unnest(c.confkey) WITH ORDINALITY k(att, i) "
-								"     JOIN pg_catalog.pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.att), "
-								"  (SELECT string_agg(format('x.%I IS NOT NULL', a.attname), ' AND ') FROM unnest(c.conkey) k(att) "
-								"     JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.att) "
-								"FROM pg_catalog.pg_constraint c "
-								"JOIN pg_catalog.pg_class t ON t.oid = c.conrelid JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace "
-								"JOIN pg_catalog.pg_class ft ON ft.oid = c.confrelid JOIN pg_catalog.pg_namespace fn ON fn.oid = ft.relnamespace "
-								"WHERE c.contype = 'f' AND n.nspname <> 'pgcutover' AND c.conparentid = 0 ORDER BY 1");
+							   "SELECT c.conname, format('%I.%I', n.nspname, t.relname), format('%I.%I', fn.nspname, ft.relname), "
+							   "  (SELECT string_agg(format('x.%I', a.attname), ', ' ORDER BY k.i) FROM unnest(c.conkey) WITH ORDINALITY k(att, i) "
+							   "     JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.att), "
+							   "  (SELECT string_agg(format('p.%I', a.attname), ', ' ORDER BY k.i) FROM unnest(c.confkey) WITH ORDINALITY k(att, i) "
+							   "     JOIN pg_catalog.pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.att), "
+							   "  (SELECT string_agg(format('x.%I IS NOT NULL', a.attname), ' AND ') FROM unnest(c.conkey) k(att) "
+							   "     JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.att) "
+							   "FROM pg_catalog.pg_constraint c "
+							   "JOIN pg_catalog.pg_class t ON t.oid = c.conrelid JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace "
+							   "JOIN pg_catalog.pg_class ft ON ft.oid = c.confrelid JOIN pg_catalog.pg_namespace fn ON fn.oid = ft.relnamespace "
+							   "WHERE c.contype = 'f' AND n.nspname <> 'pgcutover' AND c.conparentid = 0 ORDER BY 1");
 
 	if (fks == NULL)
 		return false;
@@ -165,34 +89,35 @@ check_foreign_keys(PGconn *tgt, VerifyResult *r)
 }
 
 bool
-verify_run(PGconn *src, PGconn *tgt, const Options *opts, VerifyResult *r)
+verify_run(ComparePair *pairs, int npairs, const Options *opts, VerifyResult *r)
 {
 	TableList	tables;
+	CompareConfig cfg = COMPARE_CONFIG_DEFAULT;
+	CompareTask *tasks;
+	int			ntasks = 0;
 	double		t0 = now_seconds();
+	bool		ok;
 
 	memset(r, 0, sizeof(*r));
-	if (!catalog_list_tables(src, opts, &tables))
+	r->jobs = npairs;
+	if (!catalog_list_tables(pairs[0].source, opts, &tables))
 		return false;
 	r->tables = pg_malloc0(sizeof(TableVerdict) * (tables.count + 1));
+	tasks = pg_malloc0(sizeof(CompareTask) * (tables.count + 1));
 	for (int i = 0; i < tables.count; i++)
 	{
-		TableVerdict *v;
-
 		if (tables.tables[i].relkind != 'r')
 			continue;
-		v = &r->tables[r->ntables++];
-		if (!compare_table(src, tgt, &tables.tables[i], v))
-		{
-			catalog_free_tables(&tables);
-			return false;
-		}
-		if (!v->match)
-			r->mismatches++;
+		tasks[ntasks].table = &tables.tables[i];
+		tasks[ntasks].scope = COMPARE_ALL_ROWS;
+		ntasks++;
 	}
+	ok = compare_tables(pairs, npairs, &cfg, tasks, ntasks, r);
+	free(tasks);
 	catalog_free_tables(&tables);
-	if (!compare_sequences(src, tgt, r))
+	if (!ok || !compare_sequences(pairs[0].source, pairs[0].target, r))
 		return false;
-	if (opts->check_constraints && !check_foreign_keys(tgt, r))
+	if (opts->check_constraints && !check_foreign_keys(pairs[0].target, r))
 		return false;
 	r->seconds = now_seconds() - t0;
 	return true;
@@ -207,12 +132,29 @@ verify_print(const VerifyResult *r, FILE *out)
 
 		if (v->missing)
 			fprintf(out, "MISSING   %-40s not on the target\n", v->qualname);
+		else if (v->match)
+			fprintf(out, "ok        %-40s %lld %s\n", v->qualname, v->source_rows,
+					strcmp(v->scope, "changed keys") == 0 ? "changed keys" : "rows");
+		else if (strcmp(v->scope, "changed keys") == 0)
+			fprintf(out, "MISMATCH  %-40s %lld changed keys compared, %lld differ\n",
+					v->qualname, v->source_rows, v->keys_differing);
 		else
-			fprintf(out, "%-8s  %-40s %lld rows%s", v->match ? "ok" : "MISMATCH", v->qualname,
-					v->source_rows, v->match ? "\n" : "");
-		if (!v->match && !v->missing)
-			fprintf(out, " on the source, %lld on the target, checksum %s vs %s\n",
-					v->target_rows, v->source_sum ? v->source_sum : "?", v->target_sum ? v->target_sum : "?");
+			fprintf(out, "MISMATCH  %-40s %lld rows on the source, %lld on the target, checksum %s vs %s\n",
+					v->qualname, v->source_rows, v->target_rows,
+					v->source_sum ? v->source_sum : "?", v->target_sum ? v->target_sum : "?");
+		for (size_t k = 0; v->differing_keys && k < json_array_size(v->differing_keys); k++)
+		{
+			json_t	   *d = json_array_get(v->differing_keys, k);
+			char	   *key = json_dumps(json_object_get(d, "key"), JSON_COMPACT | JSON_ENCODE_ANY);
+
+			fprintf(out, "  key %s: %s\n", key ? key : "?", json_string_value(json_object_get(d, "problem")));
+			free(key);
+		}
+		if (!v->match && !v->missing && v->keys_differing > (long long) json_array_size(v->differing_keys))
+			fprintf(out, "  ... %lld more differing keys\n",
+					v->keys_differing - (long long) json_array_size(v->differing_keys));
+		if (!v->match && v->keys_note)
+			fprintf(out, "  keys not named: %s\n", v->keys_note);
 	}
 	for (size_t i = 0; r->violations && i < json_array_size(r->violations); i++)
 	{
@@ -225,10 +167,10 @@ verify_print(const VerifyResult *r, FILE *out)
 			r->ntables, r->ntables - r->mismatches, r->mismatches, r->sequences, r->sequences_behind);
 	if (r->violations)
 		fprintf(out, "; %d foreign keys, %d with orphans", r->foreign_keys, r->foreign_key_violations);
-	fprintf(out, " (%.2f s)\n", r->seconds);
+	fprintf(out, " (%lld rows, %d jobs, %.2f s)\n", r->rows_compared, r->jobs, r->seconds);
 }
 
-json_t *
+json_t	   *
 verify_json(const VerifyResult *r)
 {
 	json_t	   *tables = json_array();
@@ -236,21 +178,28 @@ verify_json(const VerifyResult *r)
 	for (int i = 0; i < r->ntables; i++)
 	{
 		const TableVerdict *v = &r->tables[i];
+		json_t	   *t = json_pack("{s:s, s:b, s:b, s:I, s:I, s:s?, s:s?, s:i, s:s?, s:b, s:O?, s:s?}",
+								  "table", v->qualname, "match", v->match, "missing", v->missing,
+								  "source_rows", (json_int_t) v->source_rows,
+								  "target_rows", (json_int_t) v->target_rows,
+								  "source_checksum", v->source_sum, "target_checksum", v->target_sum,
+								  "chunks", v->chunks, "scope", v->scope, "keyless", v->keyless,
+								  "differing_keys", v->differing_keys, "keys_note", v->keys_note);
 
-		json_array_append_new(tables, json_pack("{s:s, s:b, s:b, s:I, s:I, s:s?, s:s?}",
-												"table", v->qualname, "match", v->match, "missing", v->missing,
-												"source_rows", (json_int_t) v->source_rows,
-												"target_rows", (json_int_t) v->target_rows,
-												"source_checksum", v->source_sum, "target_checksum", v->target_sum));
+		json_object_set_new(t, "differing_keys_count",
+							v->keys_differing >= 0 ? json_integer(v->keys_differing) : json_null());
+		json_array_append_new(tables, t);
 	}
-	return json_pack("{s:b, s:i, s:i, s:i, s:i, s:O, s:f, s:o, s:i, s:O}", "ok",
+	return json_pack("{s:b, s:i, s:i, s:i, s:i, s:o, s:f, s:o, s:i, s:o, s:I, s:i, s:f}", "ok",
 					 r->mismatches == 0 && r->sequences_behind == 0 && r->foreign_key_violations == 0,
 					 "tables_checked", r->ntables,
 					 "mismatches", r->mismatches, "sequences", r->sequences,
 					 "sequences_behind", r->sequences_behind,
-					 "sequences_behind_names", r->sequence_problems ? r->sequence_problems : json_array(),
+					 "sequences_behind_names", r->sequence_problems ? json_incref(r->sequence_problems) : json_array(),
 					 "seconds", r->seconds, "tables", tables, "foreign_keys_checked", r->foreign_keys,
-					 "foreign_key_violations", r->violations ? r->violations : json_null());
+					 "foreign_key_violations", r->violations ? json_incref(r->violations) : json_null(),
+					 "rows_compared", (json_int_t) r->rows_compared, "jobs", r->jobs,
+					 "rows_per_second", r->seconds > 0 ? (double) r->rows_compared / r->seconds : 0.0);
 }
 
 void
@@ -261,6 +210,7 @@ verify_free(VerifyResult *r)
 		free(r->tables[i].qualname);
 		free(r->tables[i].source_sum);
 		free(r->tables[i].target_sum);
+		json_decref(r->tables[i].differing_keys);
 	}
 	free(r->tables);
 	json_decref(r->sequence_problems);
