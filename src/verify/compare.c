@@ -73,6 +73,8 @@ typedef enum JobKind
 {
 	JOB_RANGE,					/* min/max of an integer key, source only */
 	JOB_CHUNK,					/* count + checksum of a key range */
+	JOB_SOURCE_ONLY,			/* count + checksum of a table missing on the
+								 * target, for the report */
 	JOB_KEYS					/* hash per given key */
 } JobKind;
 
@@ -342,6 +344,7 @@ job_sql(const Engine *e, const Chunk *c, char **param)
 						  w->key.ident[0], w->key.ident[0], qualname);
 			break;
 		case JOB_CHUNK:
+		case JOB_SOURCE_ONLY:
 			strbuf_printf(&sql, "SELECT count(*), coalesce(sum(pg_catalog.hashtextextended(r::text, 0)), 0)::text "
 						  "FROM ONLY %s r", qualname);
 			append_range(&sql, w, c);
@@ -433,7 +436,7 @@ dispatch(Engine *e, int pair, int chunk)
 {
 	Slot	   *s = &e->slots[pair];
 	Chunk	   *c = &e->chunks[chunk];
-	int			sides = c->kind == JOB_RANGE ? 1 : 2;
+	int			sides = c->kind == JOB_RANGE || c->kind == JOB_SOURCE_ONLY ? 1 : 2;
 
 	s->chunk = chunk;
 	s->sql = job_sql(e, c, &s->param);
@@ -515,7 +518,7 @@ judge_chunk(Engine *e, Chunk *c, PGresult *sres, PGresult *tres)
 	int128		ssum = 0,
 				tsum = 0;
 
-	for (int side = 0; side < 2; side++)
+	for (int side = 0; side < (c->kind == JOB_SOURCE_ONLY ? 1 : 2); side++)
 	{
 		PGresult   *res = side == 0 ? sres : tres;
 
@@ -532,11 +535,12 @@ judge_chunk(Engine *e, Chunk *c, PGresult *sres, PGresult *tres)
 		log_compare_error(w, side, result_message(res));
 		return false;
 	}
-	if (w->source_gone || w->v->missing)
+	if (w->source_gone || (w->v->missing && c->kind != JOB_SOURCE_ONLY))
 		return true;
 	c->source_rows = atoll(PQgetvalue(sres, 0, 0));
-	c->target_rows = atoll(PQgetvalue(tres, 0, 0));
-	if (!parse_int128(PQgetvalue(sres, 0, 1), &ssum) || !parse_int128(PQgetvalue(tres, 0, 1), &tsum))
+	c->target_rows = c->kind == JOB_SOURCE_ONLY ? 0 : atoll(PQgetvalue(tres, 0, 0));
+	if (!parse_int128(PQgetvalue(sres, 0, 1), &ssum) ||
+		(c->kind != JOB_SOURCE_ONLY && !parse_int128(PQgetvalue(tres, 0, 1), &tsum)))
 	{
 		log_compare_error(w, 0, "the checksum is not a number");
 		return false;
@@ -631,8 +635,8 @@ judge(Engine *e, int pair)
 
 	if (c->kind == JOB_RANGE)
 		return judge_range(e, c, s->res[0]);
-	ok = c->kind == JOB_CHUNK ? judge_chunk(e, c, s->res[0], s->res[1])
-		: judge_keys(e, c, s->res[0], s->res[1]);
+	ok = c->kind == JOB_KEYS ? judge_keys(e, c, s->res[0], s->res[1])
+		: judge_chunk(e, c, s->res[0], s->res[1]);
 	e->chunks_done++;
 	e->rows_done += c->source_rows;
 	if (c->kind == JOB_CHUNK && w->nchunks > 0)
@@ -896,8 +900,9 @@ narrow(Engine *e)
 		TableWork  *w = &e->works[i];
 		bool		unnamed = false;
 
-		if (w->task->scope == COMPARE_KEYS && w->key.ncols > 0)
-			continue;			/* judged key by key already */
+		if ((w->task->scope == COMPARE_KEYS && w->key.ncols > 0) || w->v->missing || w->source_gone)
+			continue;			/* judged key by key already, or nothing to
+								 * read */
 		for (int k = w->first_chunk; k < w->first_chunk + w->nchunks; k++)
 		{
 			const Chunk *c = &e->chunks[k];
@@ -947,11 +952,10 @@ finish_verdicts(Engine *e, VerifyResult *r)
 			chunks_equal = chunks_equal && !e->chunks[k].differs;
 		if (!v->missing && !w->source_gone && v->scope == NULL)
 			v->scope = "all rows";
-		if (!v->missing && !w->source_gone)
-		{
+		if (!w->source_gone)
 			v->source_sum = int128_text(w->source_sum);
+		if (!v->missing && !w->source_gone)
 			v->target_sum = int128_text(w->target_sum);
-		}
 		if (w->source_gone)
 			log_warn("%s was dropped on the source while it was compared: it counts as different", v->qualname);
 		v->match = !v->missing && !w->source_gone && chunks_equal && v->keys_differing == 0 &&
@@ -1011,8 +1015,16 @@ compare_tables(ComparePair *pairs, int npairs, const CompareConfig *cfg,
 		TableWork  *w = &e.works[i];
 
 		w->v->scope = w->task->scope == COMPARE_KEYS && w->key.ncols > 0 ? "changed keys" : "all rows";
-		if (w->v->missing || w->source_gone)
+		if (w->source_gone)
 			continue;
+		if (w->v->missing)
+		{
+			/* its source side still counts, as the report always said */
+			w->first_chunk = e.nchunks;
+			(void) add_chunk(&e, JOB_SOURCE_ONLY, i);
+			w->nchunks = 1;
+			continue;
+		}
 		plan_task(&e, i);
 		if (w->task->scope == COMPARE_KEYS && w->key.ncols > 0)
 			e.rows_total += (double) json_array_size(w->task->keys);

@@ -21,6 +21,7 @@ INSERT INTO nokey SELECT g, 'w' || g FROM generate_series(1, 100) g;
 CREATE TABLE many (id int PRIMARY KEY, v int);
 INSERT INTO many SELECT g, g FROM generate_series(1, 100) g;
 CREATE TABLE gone (id int PRIMARY KEY);
+INSERT INTO gone VALUES (1), (2), (3);
 SQL
 
 run_pgcutover copy --source "$SRC_DSN" --target "$TGT_DSN" --jobs 2
@@ -30,7 +31,7 @@ assert_eq 0 "$RC" "copy exits 0 ($(tail -n 3 <<<"$ERR"))"
 run_pgcutover verify --jobs 4 --json --source "$SRC_DSN" --target "$TGT_DSN"
 assert_eq 0 "$RC" "verify --jobs 4 on equal databases exits 0 ($(tail -n 2 <<<"$ERR"))"
 assert_contains "$ERR" "the source is live and not fenced: the result is in flux" "verify warns that a live source is in flux"
-assert_eq "3 all rows [] 1 4 602201 True" "$("$PY" -c '
+assert_eq "3 all rows [] 1 4 602204 True" "$("$PY" -c '
 import json, sys
 d = json.load(sys.stdin)
 t = {x["table"]: x for x in d["tables"]}
@@ -83,11 +84,12 @@ for t in sorted(d["tables"], key=lambda t: t["table"]):
     else:
         print(n, t["chunks"], json.dumps(k), t["differing_keys_count"])' <<<"$OUT")" \
   "JSON: exactly the differing keys with their problems, per table"
-assert_eq "False 6 True" "$("$PY" -c '
+assert_eq "False 6 True 3 None" "$("$PY" -c '
 import json, sys
 d = json.load(sys.stdin)
-print(d["ok"], d["mismatches"], [t for t in d["tables"] if t["table"] == "public.gone"][0]["missing"])' <<<"$OUT")" \
-  "JSON: not ok, 6 mismatches, the dropped table missing"
+g = [t for t in d["tables"] if t["table"] == "public.gone"][0]
+print(d["ok"], d["mismatches"], g["missing"], g["source_rows"], g["target_checksum"])' <<<"$OUT")" \
+  "JSON: not ok, 6 mismatches, the dropped table missing (with its source rows)"
 
 # --- SIGINT while a chunk waits on a lock: cancelled on the server -----------
 tgt_sql -c "BEGIN; LOCK TABLE big; SELECT pg_sleep(60)" >/dev/null 2>&1 &
