@@ -69,9 +69,10 @@ static const Command commands[] = {
 		"hash of each row's text) on both sides at once; per sequence: the target\n"
 		"is not behind.  Tables with a one-column integer key are compared in\n"
 		"chunks of 250000 rows, --jobs N session pairs per side at a time (default:\n"
-		"cores, at most 16); a chunk that differs is read row by row to name the\n"
-		"first 10 keys that differ (differs, missing on target, extra on target);\n"
-		"a table with no primary key or replica identity index cannot name keys.\n"
+		"cores, at most 16; with 1, tables whole, split only once they differ);\n"
+		"a chunk that differs is read row by row to name the first 10 keys that\n"
+		"differ (differs, missing on target, extra on target); a table with no\n"
+		"primary key or replica identity index cannot name keys.\n"
 		"Exit 5 on any difference.  Exact when the source is fenced (after\n"
 		"switchover); during follow, differences may be in flux.\n"},
 	{"cleanup", "drop the slot and the pgcutover state", cmd_cleanup,

@@ -60,8 +60,10 @@ typedef struct TableWork
 	bool		have_range;		/* min/max read (integer key, table not empty) */
 	int64_t		min;
 	int64_t		max;
-	int			first_chunk;	/* its chunks in Engine.chunks */
+	int			first_chunk;	/* its chunks in Engine.chunks (the latest
+								 * split) */
 	int			nchunks;
+	bool		differs;		/* a chunk of the comparison differed */
 	int128		source_sum;
 	int128		target_sum;
 	bool		source_gone;	/* dropped on the source meanwhile */
@@ -90,6 +92,8 @@ typedef struct Chunk
 								 * task's keys */
 	size_t		keys_to;
 	bool		differs;
+	bool		refine;			/* splits a whole table that differed, only to
+								 * find where: not counted again */
 	long long	source_rows;
 	long long	target_rows;
 } Chunk;
@@ -546,6 +550,9 @@ judge_chunk(Engine *e, Chunk *c, PGresult *sres, PGresult *tres)
 		return false;
 	}
 	c->differs = c->source_rows != c->target_rows || ssum != tsum;
+	if (c->refine)
+		return true;
+	w->differs = w->differs || c->differs;
 	w->v->source_rows += c->source_rows;
 	w->v->target_rows += c->target_rows;
 	w->source_sum += ssum;
@@ -638,7 +645,8 @@ judge(Engine *e, int pair)
 	ok = c->kind == JOB_KEYS ? judge_keys(e, c, s->res[0], s->res[1])
 		: judge_chunk(e, c, s->res[0], s->res[1]);
 	e->chunks_done++;
-	e->rows_done += c->source_rows;
+	if (!c->refine)
+		e->rows_done += c->source_rows;
 	if (c->kind == JOB_CHUNK && w->nchunks > 0)
 		e->bytes_done += (double) w->task->table->bytes / w->nchunks;
 	return ok;
@@ -768,9 +776,9 @@ run_jobs(Engine *e, int first, int last)
 
 /* --- passes ---------------------------------------------------------------- */
 
-/* Pass 2's jobs of one task. */
+/* Pass 2's jobs of one task (refine: splitting it after it differed). */
 static void
-plan_task(Engine *e, int i)
+plan_task(Engine *e, int i, bool refine)
 {
 	TableWork  *w = &e->works[i];
 	const CompareTask *t = w->task;
@@ -798,6 +806,7 @@ plan_task(Engine *e, int i)
 		{
 			Chunk	   *c = add_chunk(e, JOB_CHUNK, i);
 
+			c->refine = refine;
 			c->has_lo = k > 0;
 			c->lo = k > 0 ? cuts[k - 1] : 0;
 			c->has_hi = k < n - 1;
@@ -808,7 +817,45 @@ plan_task(Engine *e, int i)
 	else
 		(void) add_chunk(e, JOB_CHUNK, i);
 	w->nchunks = e->nchunks - w->first_chunk;
-	w->v->chunks = w->nchunks;
+	w->v->chunks += w->nchunks;
+}
+
+/*
+ * On one pair, the tables are not split up front: one statement a table
+ * scans it sequentially, cheaper than chunks through the key index, and
+ * nothing runs beside it anyway.  A large integer-keyed table that differs
+ * is split now, and its chunks compared again, to narrow only the ones
+ * that differ.
+ */
+static bool
+refine(Engine *e)
+{
+	int			ranges = e->nchunks;
+	int			chunks;
+
+	for (int i = 0; i < e->nworks; i++)
+	{
+		TableWork  *w = &e->works[i];
+		const Chunk *c = w->nchunks == 1 ? &e->chunks[w->first_chunk] : NULL;
+
+		if (c && c->kind == JOB_CHUNK && w->key.integer && !w->have_range && c->differs &&
+			(c->source_rows > e->cfg->chunk_rows || c->target_rows > e->cfg->chunk_rows))
+			(void) add_chunk(e, JOB_RANGE, i);
+	}
+	if (ranges == e->nchunks)
+		return true;
+	if (!run_jobs(e, ranges, e->nchunks))
+		return false;
+	chunks = e->nchunks;
+	for (int k = ranges; k < chunks; k++)
+	{
+		TableWork  *w = &e->works[e->chunks[k].work];
+
+		if (w->have_range && !w->source_gone)
+			plan_task(e, e->chunks[k].work, true);
+	}
+	e->chunks_total += e->nchunks - chunks;
+	return run_jobs(e, chunks, e->nchunks);
 }
 
 /*
@@ -946,10 +993,7 @@ finish_verdicts(Engine *e, VerifyResult *r)
 	{
 		TableWork  *w = &e->works[i];
 		TableVerdict *v = w->v;
-		bool		chunks_equal = true;
 
-		for (int k = w->first_chunk; k < w->first_chunk + w->nchunks; k++)
-			chunks_equal = chunks_equal && !e->chunks[k].differs;
 		if (!v->missing && !w->source_gone && v->scope == NULL)
 			v->scope = "all rows";
 		if (!w->source_gone)
@@ -958,7 +1002,7 @@ finish_verdicts(Engine *e, VerifyResult *r)
 			v->target_sum = int128_text(w->target_sum);
 		if (w->source_gone)
 			log_warn("%s was dropped on the source while it was compared: it counts as different", v->qualname);
-		v->match = !v->missing && !w->source_gone && chunks_equal && v->keys_differing == 0 &&
+		v->match = !v->missing && !w->source_gone && !w->differs && v->keys_differing == 0 &&
 			v->source_rows == v->target_rows && w->source_sum == w->target_sum;
 		v->keyless = w->key.ncols == 0;
 		v->keys_note = v->match ? NULL : w->keys_note;
@@ -1001,7 +1045,7 @@ compare_tables(ComparePair *pairs, int npairs, const CompareConfig *cfg,
 		TableWork  *w = &e.works[i];
 		double		est = w->task->table->reltuples;
 
-		if (w->task->scope == COMPARE_ALL_ROWS && w->key.integer && !w->v->missing &&
+		if (npairs > 1 && w->task->scope == COMPARE_ALL_ROWS && w->key.integer && !w->v->missing &&
 			(est <= 0 || est > (double) cfg->chunk_rows))
 			(void) add_chunk(&e, JOB_RANGE, i);
 	}
@@ -1025,7 +1069,7 @@ compare_tables(ComparePair *pairs, int npairs, const CompareConfig *cfg,
 			w->nchunks = 1;
 			continue;
 		}
-		plan_task(&e, i);
+		plan_task(&e, i, false);
 		if (w->task->scope == COMPARE_KEYS && w->key.ncols > 0)
 			e.rows_total += (double) json_array_size(w->task->keys);
 		else
@@ -1040,7 +1084,7 @@ compare_tables(ComparePair *pairs, int npairs, const CompareConfig *cfg,
 	progress(&e, e.chunks_total > 0 && now_seconds() - e.t0 > cfg->progress_seconds);
 
 	/* pass 3: the keys of the differing chunks */
-	if (!narrow(&e))
+	if (!refine(&e) || !narrow(&e))
 		goto done;
 	finish_verdicts(&e, r);
 	ok = true;

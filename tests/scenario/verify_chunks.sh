@@ -38,6 +38,12 @@ t = {x["table"]: x for x in d["tables"]}
 b = t["public.big"]
 print(b["chunks"], b["scope"], b["differing_keys"], t["public.txt"]["chunks"], d["jobs"], d["rows_compared"], d["source_live"])' <<<"$OUT")" \
   "JSON: the 600k-row table in 3 chunks, all rows, 4 jobs, every row counted"
+run_pgcutover verify --jobs 1 --json --source "$SRC_DSN" --target "$TGT_DSN"
+assert_eq "0 1 1 602204" "$RC $("$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+print([t for t in d["tables"] if t["table"] == "public.big"][0]["chunks"], d["jobs"], d["rows_compared"])' <<<"$OUT")" \
+  "--jobs 1: equal tables are compared whole, in one statement each"
 
 # --- differences, as the follower role would make them ------------------------
 tgt_sql >/dev/null <<'SQL'
@@ -84,6 +90,13 @@ for t in sorted(d["tables"], key=lambda t: t["table"]):
     else:
         print(n, t["chunks"], json.dumps(k), t["differing_keys_count"])' <<<"$OUT")" \
   "JSON: exactly the differing keys with their problems, per table"
+run_pgcutover verify --jobs 1 --json --source "$SRC_DSN" --target "$TGT_DSN"
+assert_eq '5 4 [{"key": {"id": "-5"}, "problem": "extra on target"}, {"key": {"id": "424242"}, "problem": "differs"}, {"key": {"id": "700000"}, "problem": "extra on target"}] 3 600000 600002' "$RC $("$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+b = [t for t in d["tables"] if t["table"] == "public.big"][0]
+print(b["chunks"], json.dumps(b["differing_keys"]), b["differing_keys_count"], b["source_rows"], b["target_rows"])' <<<"$OUT")" \
+  "--jobs 1: the differing table is split afterwards (1 + 3 chunks), the same keys named, rows counted once"
 assert_eq "False 6 True 3 None" "$("$PY" -c '
 import json, sys
 d = json.load(sys.stdin)
