@@ -67,8 +67,14 @@ static const Command commands[] = {
 	{"verify", "compare row counts and checksums of source and target", cmd_verify,
 		"Per table: row count and an order-independent checksum (sum of a 64-bit\n"
 		"hash of each row's text) on both sides at once; per sequence: the target\n"
-		"is not behind.  Exit 5 on any difference.  Exact when the source is fenced\n"
-		"(after switchover); during follow, differences may be in flux.\n"},
+		"is not behind.  Tables with a one-column integer key are compared in\n"
+		"chunks of 250000 rows, --jobs N session pairs per side at a time (default:\n"
+		"cores, at most 16; with 1, tables whole, split only once they differ);\n"
+		"a chunk that differs is read row by row to name the first 10 keys that\n"
+		"differ (differs, missing on target, extra on target); a table with no\n"
+		"primary key or replica identity index cannot name keys.\n"
+		"Exit 5 on any difference.  Exact when the source is fenced (after\n"
+		"switchover); during follow, differences may be in flux.\n"},
 	{"cleanup", "drop the slot and the pgcutover state", cmd_cleanup,
 		"Releases a leftover snapshot keeper, lifts a switchover fence on the\n"
 		"source, drops the slot (refused while a follower uses it), restores\n"
@@ -123,7 +129,7 @@ static const OptSpec optspecs[] = {
 	{{"version", no_argument, NULL, O_VERSION}, C_ALL, NULL, "show version"},
 	{{"allow-nonempty-target", no_argument, NULL, O_ALLOW_NONEMPTY}, C_CHECK | C_COPY | C_MIGRATE, NULL, "accept a target that already has tables"},
 	{{"slot", required_argument, NULL, O_SLOT}, C_ALL, "NAME", "replication slot name (default pgcutover)"},
-	{{"jobs", required_argument, NULL, O_JOBS}, C_COPY | C_MIGRATE | C_VERIFY, "N", "parallel table copies (default: cores)"},
+	{{"jobs", required_argument, NULL, O_JOBS}, C_COPY | C_MIGRATE | C_VERIFY | C_SWITCHOVER, "N", "parallel table copies; for verify and switchover, session pairs comparing (default: cores, at most 16 to compare)"},
 	{{"index-jobs", required_argument, NULL, O_INDEX_JOBS}, C_COPY | C_MIGRATE, "N", "parallel index builds (default: cores)"},
 	{{"split-threshold", required_argument, NULL, O_SPLIT}, C_COPY | C_MIGRATE, "SIZE", "split tables larger than SIZE into CTID ranges (default 1GB)"},
 	{{"include-schema", required_argument, NULL, O_INC_SCHEMA}, C_CHECK | C_COPY | C_MIGRATE | C_VERIFY, "NAME", "only this schema (repeatable)"},

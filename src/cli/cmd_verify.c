@@ -1,16 +1,19 @@
 /*
  * cmd_verify.c
  *	  `pgcutover verify`: compare every table and sequence of source and
- *	  target.  Exact once the source is fenced; while follow applies a live
- *	  source it says the result may be in flux.
+ *	  target, on --jobs session pairs (at most COMPARE_MAX_PAIRS).  Exact once
+ *	  the source is fenced; while follow applies a live source it warns,
+ *	  before comparing, that the result is in flux.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "compare.h"
 #include "log.h"
 #include "pgconn.h"
+#include "signals.h"
 #include "verify.h"
 
 static bool
@@ -31,8 +34,8 @@ source_is_live(PGconn *src)
 int
 cmd_verify(Options *opts)
 {
-	PGconn	   *src = NULL,
-			   *tgt = NULL;
+	ComparePair *pairs = NULL;
+	int			npairs = opts->jobs < 1 ? 1 : opts->jobs > COMPARE_MAX_PAIRS ? COMPARE_MAX_PAIRS : opts->jobs;
 	VerifyResult r;
 	int			rc;
 	bool		live;
@@ -42,16 +45,17 @@ cmd_verify(Options *opts)
 		log_error("verify needs both databases; fix: pass --source and --target");
 		return EXIT_USAGE;
 	}
-	if (!db_connect_both(opts, &src, &tgt))
+	if (!compare_pairs_open(opts, npairs, &pairs))
 		return EXIT_CONNECTION;
-	live = source_is_live(src);
-	if (!verify_run(src, tgt, opts, &r))
-		rc = EXIT_SQL;
+	signals_install();
+	live = source_is_live(pairs[0].source);
+	if (live)
+		log_warn("the source is live and not fenced: the result is in flux (changes in flight look like differences); fix: run 'pgcutover verify --online' while follow runs, for an exact comparison at one LSN");
+	if (!verify_run(pairs, npairs, opts, &r))
+		rc = signals_interrupts() > 0 ? EXIT_INTERRUPTED : EXIT_SQL;
 	else
 	{
 		rc = r.mismatches || r.sequences_behind || r.foreign_key_violations ? EXIT_MISMATCH : EXIT_OK;
-		if (rc != EXIT_OK && live)
-			log_warn("the source is not fenced and may still be written: differences can be changes in flight (in flux); verify again after switchover for an exact answer");
 		if (opts->json)
 		{
 			json_t	   *doc = verify_json(&r);
@@ -72,7 +76,6 @@ cmd_verify(Options *opts)
 					  : "compare the rows of the tables listed (MISMATCH/MISSING/ORPHANS), repair them on the target or copy again");
 	}
 	verify_free(&r);
-	PQfinish(src);
-	PQfinish(tgt);
+	compare_pairs_close(pairs, npairs);
 	return rc;
 }

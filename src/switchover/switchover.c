@@ -32,6 +32,7 @@
 
 #include <jansson.h>
 
+#include "compare.h"
 #include "cutover.h"
 #include "fence.h"
 #include "log.h"
@@ -63,6 +64,9 @@ typedef struct Switchover
 	double		t_fence;
 	char	   *reverse_slot;	/* created or reused by this run: dropped on abort */
 	PgBouncerSet bouncers;		/* --pgbouncer: paused around the fence */
+	ComparePair *verify_pairs;	/* verify's sessions besides src and tgt,
+								 * opened before the fence */
+	int			nverify_pairs;
 	SwitchoverResult *result;
 } Switchover;
 
@@ -326,6 +330,15 @@ raise_default_fence(Switchover *sw, double deadline)
 
 	char	   *keep = sw->opts->dry_run ? pg_strdup("{}") : follower_session_pids(sw);
 
+	/* and verify's own sessions (open_verify_sessions) */
+	for (int i = 0; i < sw->nverify_pairs; i++)
+	{
+		char	   *more = psprintf("%.*s,%d}", (int) strlen(keep) - 1, keep,
+									PQbackendPID(sw->verify_pairs[i].source));
+
+		free(keep);
+		keep = more;
+	}
 	sw->fenced = true;			/* from the first statement on, an abort lifts it */
 	rc = fence_raise(sw->src, sw->maintenance, keep, give_up < deadline ? give_up : deadline,
 					 sw->opts->dry_run, &ended, &err);
@@ -442,12 +455,49 @@ sync_sequences(Switchover *sw)
 	return rc;
 }
 
+/*
+ * Before the fence, the sessions verify compares on besides src and tgt
+ * (--jobs pairs in all): the fence closes the source database to new
+ * sessions and spares these (raise_default_fence); they only read.  Fewer
+ * when some cannot be opened (connection limits, a rerun finding the source
+ * fenced already): verify runs on what there is.
+ */
+static Outcome
+open_verify_sessions(Switchover *sw)
+{
+	int			want = (sw->opts->jobs > COMPARE_MAX_PAIRS ? COMPARE_MAX_PAIRS : sw->opts->jobs) - 1;
+	char	   *err = NULL;
+
+	if (sw->opts->skip_verify || sw->opts->dry_run || want <= 0)
+		return OUTCOME_OK;
+	sw->verify_pairs = pg_malloc0(sizeof(ComparePair) * want);
+	while (sw->nverify_pairs < want)
+	{
+		ComparePair *p = &sw->verify_pairs[sw->nverify_pairs];
+
+		if ((p->source = db_connect(sw->opts->source, "source", CONN_NORMAL, &err)) == NULL ||
+			(p->target = db_connect(sw->opts->target, "target", CONN_NORMAL, &err)) == NULL)
+		{
+			log_info("verify will compare on %d session pair(s), not %d: %s",
+					 sw->nverify_pairs + 1, want + 1, err);
+			PQfinish(p->source);
+			p->source = NULL;
+			free(err);
+			break;
+		}
+		sw->nverify_pairs++;
+	}
+	return OUTCOME_OK;
+}
+
 /* Step 5: verify, exact now that the source is fenced and drained. */
 static Outcome
 verify_fenced(Switchover *sw)
 {
 	double		t0 = now_seconds();
 	VerifyResult *verify = &sw->result->verify;
+	ComparePair *pairs;
+	bool		ok;
 
 	if (sw->opts->skip_verify)
 		return OUTCOME_OK;
@@ -456,8 +506,20 @@ verify_fenced(Switchover *sw)
 		printf("[source+target] -- verify: row count and checksum of every table on both sides at once, and no target sequence behind (--skip-verify leaves it out)\n");
 		return OUTCOME_OK;
 	}
-	if (!verify_run(sw->src, sw->tgt, sw->opts, verify))
-		return abort_switchover(sw, OUTCOME_SQL, "verification failed to run");
+	pairs = pg_malloc0(sizeof(ComparePair) * (sw->nverify_pairs + 1));
+	pairs[0].source = sw->src;
+	pairs[0].target = sw->tgt;
+	if (sw->nverify_pairs > 0)
+		memcpy(pairs + 1, sw->verify_pairs, sizeof(ComparePair) * sw->nverify_pairs);
+	ok = verify_run(pairs, sw->nverify_pairs + 1, sw->opts, verify);
+	free(pairs);
+	compare_pairs_close(sw->verify_pairs, sw->nverify_pairs);
+	sw->verify_pairs = NULL;
+	sw->nverify_pairs = 0;
+	if (!ok)
+		return interrupted()
+			? abort_switchover(sw, OUTCOME_INTERRUPTED, "interrupted during verify")
+			: abort_switchover(sw, OUTCOME_SQL, "verification failed to run");
 	sw->result->verified = true;
 	step_done(sw, "verify", t0);
 	if (verify->mismatches == 0 && verify->sequences_behind == 0)
@@ -727,6 +789,7 @@ run_steps(Switchover *sw, double deadline)
 	if ((rc = refuse_prepared_transactions(sw, false)) != OUTCOME_OK ||
 		(rc = pgbouncer_preflight(sw)) != OUTCOME_OK ||
 		(rc = wait_for_lag(sw, deadline)) != OUTCOME_OK ||
+		(rc = open_verify_sessions(sw)) != OUTCOME_OK ||
 		(rc = pause_clients(sw, deadline)) != OUTCOME_OK ||
 		(rc = fence_and_drain(sw, deadline)) != OUTCOME_OK ||
 		(rc = sync_sequences(sw)) != OUTCOME_OK ||
@@ -787,6 +850,7 @@ done:
 	free(sw.dbname);
 	free(sw.reverse_slot);
 	pgbouncer_finish(&sw.bouncers);
+	compare_pairs_close(sw.verify_pairs, sw.nverify_pairs);
 	PQfinish(sw.maintenance);
 	PQfinish(sw.src);
 	PQfinish(sw.tgt);

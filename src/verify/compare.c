@@ -1,0 +1,1135 @@
+/*
+ * compare.c
+ *	  The table comparison engine (compare.h).  One thread keeps every
+ *	  session of every pair busy with asynchronous libpq: a queue of jobs,
+ *	  each idle pair takes the next and sends the same statement to both
+ *	  sides at once, poll() waits for the sockets, and a job is judged once
+ *	  both sides answered.  Jobs are, in three passes:
+ *
+ *	    1. the key range (min, max) of integer-keyed tables, on the source;
+ *	    2. a chunk: count(*) and the sum of a 64-bit hash of every row's
+ *	       text over a key range (or the whole table), or, for given keys,
+ *	       the hash of each key's row (a nested loop over the key index);
+ *	    3. for each chunk that differs, on the first pair only: every row's
+ *	       key and hash on both sides, merged in C into the keys that differ
+ *	       (keydiff.c).
+ *
+ *	  The row text depends on session settings, which db_connect makes equal
+ *	  on both sides (DateStyle, IntervalStyle, extra_float_digits, TimeZone).
+ *	  The engine only sends SELECTs: the pairs may be in transactions with an
+ *	  imported snapshot, which an error would abort, so the tables missing
+ *	  on the target are looked up first instead of run into.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "compare.h"
+#include "keydiff.h"
+#include "log.h"
+#include "pgconn.h"
+#include "signals.h"
+#include "strbuf.h"
+
+/* A chunk this large (rows, one side) is not narrowed to keys: memory. */
+#define NARROW_MAX_ROWS 2000000
+/* Chunks per table at most, and keys per COMPARE_KEYS statement. */
+#define MAX_CHUNKS 100000
+#define KEYS_PER_STATEMENT 10000
+
+typedef __int128 int128;		/* a sum of chunk checksums */
+
+/* The columns identifying a table's rows: primary key, else replica identity. */
+typedef struct TableKey
+{
+	int			ncols;
+	char	  **ident;			/* quote_ident(attname) */
+	char	  **literal;		/* quote_literal(attname) */
+	char	  **type;			/* format_type(atttypid, atttypmod) */
+	bool		integer;		/* one column of smallint, integer or bigint */
+} TableKey;
+
+/* One task under way. */
+typedef struct TableWork
+{
+	const CompareTask *task;
+	TableVerdict *v;
+	TableKey	key;
+	bool		have_range;		/* min/max read (integer key, table not empty) */
+	int64_t		min;
+	int64_t		max;
+	int			first_chunk;	/* its chunks in Engine.chunks (the latest
+								 * split) */
+	int			nchunks;
+	bool		differs;		/* a chunk of the comparison differed */
+	int128		source_sum;
+	int128		target_sum;
+	bool		source_gone;	/* dropped on the source meanwhile */
+	const char *keys_note;		/* why no key is named, or NULL */
+} TableWork;
+
+/* One statement for both sides (or the source only). */
+typedef enum JobKind
+{
+	JOB_RANGE,					/* min/max of an integer key, source only */
+	JOB_CHUNK,					/* count + checksum of a key range */
+	JOB_SOURCE_ONLY,			/* count + checksum of a table missing on the
+								 * target, for the report */
+	JOB_KEYS					/* hash per given key */
+} JobKind;
+
+typedef struct Chunk
+{
+	JobKind		kind;
+	int			work;			/* index into Engine.works */
+	bool		has_lo;
+	bool		has_hi;
+	int64_t		lo;				/* key >= lo */
+	int64_t		hi;				/* key < hi */
+	size_t		keys_from;		/* JOB_KEYS: [keys_from, keys_to) of the
+								 * task's keys */
+	size_t		keys_to;
+	bool		differs;
+	bool		refine;			/* splits a whole table that differed, only to
+								 * find where: not counted again */
+	long long	source_rows;
+	long long	target_rows;
+} Chunk;
+
+/* What one pair is doing. */
+typedef struct Slot
+{
+	int			chunk;			/* -1: idle */
+	char	   *sql;
+	char	   *param;
+	bool		waiting[2];		/* a result is still to come from side i */
+	PGresult   *res[2];
+} Slot;
+
+typedef struct Engine
+{
+	ComparePair *pairs;
+	int			npairs;
+	const CompareConfig *cfg;
+	TableWork  *works;
+	int			nworks;
+	Chunk	   *chunks;
+	int			nchunks;
+	int			cap;
+	Slot	   *slots;
+	double		t0;
+	double		next_progress;
+	int			chunks_total;
+	int			chunks_done;
+	long long	rows_done;		/* source rows of the chunks done */
+	double		rows_total;		/* estimated (reltuples) */
+	double		bytes_done;
+	double		bytes_total;
+} Engine;
+
+static const char *const side_name[2] = {"source", "target"};
+
+static PGconn *
+side_conn(const ComparePair *p, int side)
+{
+	return side == 0 ? p->source : p->target;
+}
+
+static bool
+parse_int128(const char *s, int128 *out)
+{
+	bool		neg = *s == '-';
+	int128		v = 0;
+
+	if (neg)
+		s++;
+	if (*s == '\0')
+		return false;
+	for (; *s; s++)
+	{
+		if (*s < '0' || *s > '9')
+			return false;
+		v = v * 10 + (*s - '0');
+	}
+	*out = neg ? -v : v;
+	return true;
+}
+
+/* Decimal text of v, malloc'd. */
+static char *
+int128_text(int128 v)
+{
+	char		buf[48];
+	char	   *p = buf + sizeof(buf) - 1;
+	bool		neg = v < 0;
+	unsigned	__int128 u = neg ? -(unsigned __int128) v : (unsigned __int128) v;
+
+	*p = '\0';
+	do
+	{
+		*--p = (char) ('0' + (int) (u % 10));
+		u /= 10;
+	} while (u > 0);
+	if (neg)
+		*--p = '-';
+	return pg_strdup(p);
+}
+
+/* "1.2M", "410k", "12" */
+static const char *
+human_count(double n, char *buf, size_t len)
+{
+	if (n >= 1e9)
+		snprintf(buf, len, "%.1fG", n / 1e9);
+	else if (n >= 1e6)
+		snprintf(buf, len, "%.1fM", n / 1e6);
+	else if (n >= 1e4)
+		snprintf(buf, len, "%.0fk", n / 1e3);
+	else
+		snprintf(buf, len, "%.0f", n);
+	return buf;
+}
+
+static const char *
+result_message(const PGresult *res)
+{
+	const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	return m ? m : "no result";
+}
+
+static bool
+undefined_table(const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return state && strcmp(state, "42P01") == 0;
+}
+
+static void
+log_compare_error(const TableWork *w, int side, const char *what)
+{
+	log_error("cannot compare %s on the %s: %s; fix: see the message (a statement_timeout or lock on that side?), then verify again",
+			  w->task->table->qualname, side_name[side], what);
+}
+
+/* --- the keys -------------------------------------------------------------- */
+
+static void
+table_key_add(TableKey *k, const char *ident, const char *literal, const char *type, bool integer)
+{
+	k->ident = pg_realloc(k->ident, sizeof(char *) * (k->ncols + 1));
+	k->literal = pg_realloc(k->literal, sizeof(char *) * (k->ncols + 1));
+	k->type = pg_realloc(k->type, sizeof(char *) * (k->ncols + 1));
+	k->ident[k->ncols] = pg_strdup(ident);
+	k->literal[k->ncols] = pg_strdup(literal);
+	k->type[k->ncols] = pg_strdup(type);
+	k->ncols++;
+	k->integer = k->ncols == 1 && integer;
+}
+
+static void
+table_key_free(TableKey *k)
+{
+	for (int i = 0; i < k->ncols; i++)
+	{
+		free(k->ident[i]);
+		free(k->literal[i]);
+		free(k->type[i]);
+	}
+	free(k->ident);
+	free(k->literal);
+	free(k->type);
+	memset(k, 0, sizeof(*k));
+}
+
+/*
+ * The key columns of every task's table, in one catalog query on the
+ * source: the primary key, or failing that the replica identity index.
+ */
+static bool
+read_keys(Engine *e)
+{
+	StrBuf		oids;
+	PGresult   *res;
+	const char *params[1];
+
+	strbuf_init(&oids);
+	strbuf_append(&oids, "{");
+	for (int i = 0; i < e->nworks; i++)
+		strbuf_printf(&oids, "%s%u", i ? "," : "", e->works[i].task->table->oid);
+	strbuf_append(&oids, "}");
+	params[0] = oids.data;
+	res = db_query_params(e->pairs[0].source,
+						  "SELECT i.indrelid::pg_catalog.text, pg_catalog.quote_ident(a.attname), "
+						  "  pg_catalog.quote_literal(a.attname), pg_catalog.format_type(a.atttypid, a.atttypmod), "
+						  "  a.atttypid IN ('pg_catalog.int2'::pg_catalog.regtype, 'pg_catalog.int4'::pg_catalog.regtype, "
+						  "                 'pg_catalog.int8'::pg_catalog.regtype) "
+						  "FROM (SELECT DISTINCT ON (x.indrelid) x.indrelid, x.indkey FROM pg_catalog.pg_index x "
+						  "      WHERE x.indrelid = ANY ($1::pg_catalog.oid[]) AND (x.indisprimary OR x.indisreplident) "
+						  "      AND x.indisvalid ORDER BY x.indrelid, x.indisprimary DESC) i "
+						  "CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY k(attnum, n) "
+						  "JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+						  "ORDER BY i.indrelid, k.n",
+						  1, params);
+	strbuf_free(&oids);
+	if (res == NULL)
+		return false;
+	for (int row = 0; row < PQntuples(res); row++)
+	{
+		unsigned int oid = (unsigned int) strtoul(PQgetvalue(res, row, 0), NULL, 10);
+
+		for (int i = 0; i < e->nworks; i++)
+			if (e->works[i].task->table->oid == oid)
+				table_key_add(&e->works[i].key, PQgetvalue(res, row, 1), PQgetvalue(res, row, 2),
+							  PQgetvalue(res, row, 3), PQgetvalue(res, row, 4)[0] == 't');
+	}
+	PQclear(res);
+	return true;
+}
+
+/*
+ * Which tables the target lacks, in one query, before any statement could
+ * fail on them (and abort a snapshot transaction of the caller's).
+ */
+static bool
+find_missing(Engine *e)
+{
+	StrList		names = {0};
+	char	   *array;
+	const char *params[1];
+	PGresult   *res;
+
+	for (int i = 0; i < e->nworks; i++)
+		strlist_add(&names, e->works[i].task->table->qualname);
+	array = db_text_array(&names);
+	params[0] = array;
+	res = db_query_params(e->pairs[0].target,
+						  "SELECT pg_catalog.to_regclass(u.t) IS NULL FROM pg_catalog.unnest($1::pg_catalog.text[]) "
+						  "WITH ORDINALITY u(t, i) ORDER BY u.i",
+						  1, params);
+	free(array);
+	strlist_free(&names);
+	if (res == NULL)
+		return false;
+	for (int i = 0; i < e->nworks && i < PQntuples(res); i++)
+		e->works[i].v->missing = PQgetvalue(res, i, 0)[0] == 't';
+	PQclear(res);
+	return true;
+}
+
+/* --- statements ------------------------------------------------------------ */
+
+static void
+append_range(StrBuf *sql, const TableWork *w, const Chunk *c)
+{
+	if (c->has_lo)
+		strbuf_printf(sql, " WHERE r.%s >= %lld", w->key.ident[0], (long long) c->lo);
+	if (c->has_hi)
+		strbuf_printf(sql, " %s r.%s < %lld", c->has_lo ? "AND" : "WHERE", w->key.ident[0], (long long) c->hi);
+}
+
+/* The statement of a job, malloc'd; *param its one parameter or NULL. */
+static char *
+job_sql(const Engine *e, const Chunk *c, char **param)
+{
+	const TableWork *w = &e->works[c->work];
+	const char *qualname = w->task->table->qualname;
+	StrBuf		sql;
+
+	*param = NULL;
+	strbuf_init(&sql);
+	switch (c->kind)
+	{
+		case JOB_RANGE:
+			strbuf_printf(&sql, "SELECT min(r.%s)::pg_catalog.int8, max(r.%s)::pg_catalog.int8 FROM ONLY %s r",
+						  w->key.ident[0], w->key.ident[0], qualname);
+			break;
+		case JOB_CHUNK:
+		case JOB_SOURCE_ONLY:
+			strbuf_printf(&sql, "SELECT count(*), coalesce(sum(pg_catalog.hashtextextended(r::text, 0)), 0)::text "
+						  "FROM ONLY %s r", qualname);
+			append_range(&sql, w, c);
+			break;
+		case JOB_KEYS:
+			{
+				json_t	   *batch = json_array();
+
+				for (size_t i = c->keys_from; i < c->keys_to; i++)
+					json_array_append(batch, json_array_get(w->task->keys, i));
+				*param = json_dumps(batch, JSON_COMPACT);
+				json_decref(batch);
+				strbuf_printf(&sql, "SELECT x.ordinality, pg_catalog.hashtextextended(r::text, 0)::text "
+							  "FROM pg_catalog.jsonb_array_elements($1::pg_catalog.jsonb) WITH ORDINALITY x(key, ordinality) "
+							  "LEFT JOIN ONLY %s r ON ", qualname);
+				for (int k = 0; k < w->key.ncols; k++)
+					strbuf_printf(&sql, "%sr.%s = (x.key OPERATOR(pg_catalog.->>) %s)::%s", k ? " AND " : "",
+								  w->key.ident[k], w->key.literal[k], w->key.type[k]);
+			}
+			break;
+	}
+	return sql.data;
+}
+
+/* --- the loop -------------------------------------------------------------- */
+
+static Chunk *
+add_chunk(Engine *e, JobKind kind, int work)
+{
+	Chunk	   *c;
+
+	if (e->nchunks == e->cap)
+	{
+		e->cap = e->cap ? e->cap * 2 : 64;
+		e->chunks = pg_realloc(e->chunks, sizeof(Chunk) * e->cap);
+	}
+	c = &e->chunks[e->nchunks++];
+	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	c->work = work;
+	return c;
+}
+
+static void
+slot_reset(Slot *s)
+{
+	PQclear(s->res[0]);
+	PQclear(s->res[1]);
+	free(s->sql);
+	free(s->param);
+	memset(s, 0, sizeof(*s));
+	s->chunk = -1;
+}
+
+/* Cancels what runs on every pair and reads it away, leaving them idle. */
+static void
+cancel_all(Engine *e)
+{
+	for (int p = 0; p < e->npairs; p++)
+	{
+		Slot	   *s = &e->slots[p];
+
+		for (int side = 0; side < 2; side++)
+		{
+			PGconn	   *conn = side_conn(&e->pairs[p], side);
+			PGresult   *res;
+
+			if (!s->waiting[side])
+				continue;
+			{
+				PGcancel   *cancel = PQgetCancel(conn);
+				char		err[256];
+
+				if (cancel)
+				{
+					(void) PQcancel(cancel, err, sizeof(err));
+					PQfreeCancel(cancel);
+				}
+			}
+			while ((res = PQgetResult(conn)) != NULL)
+				PQclear(res);
+		}
+		slot_reset(s);
+	}
+}
+
+static bool
+dispatch(Engine *e, int pair, int chunk)
+{
+	Slot	   *s = &e->slots[pair];
+	Chunk	   *c = &e->chunks[chunk];
+	int			sides = c->kind == JOB_RANGE || c->kind == JOB_SOURCE_ONLY ? 1 : 2;
+
+	s->chunk = chunk;
+	s->sql = job_sql(e, c, &s->param);
+	for (int side = 0; side < sides; side++)
+	{
+		PGconn	   *conn = side_conn(&e->pairs[pair], side);
+		const char *params[1] = {s->param};
+
+		if (PQsendQueryParams(conn, s->sql, s->param ? 1 : 0, NULL, params, NULL, NULL, 0) != 1)
+		{
+			char	   *err = db_error(conn);
+
+			log_compare_error(&e->works[c->work], side, err);
+			free(err);
+			return false;
+		}
+		s->waiting[side] = true;
+	}
+	return true;
+}
+
+/* Reads what arrived on one side; false when the connection failed. */
+static bool
+consume(Engine *e, int pair, int side)
+{
+	Slot	   *s = &e->slots[pair];
+	PGconn	   *conn = side_conn(&e->pairs[pair], side);
+
+	if (PQconsumeInput(conn) != 1)
+	{
+		char	   *err = db_error(conn);
+
+		log_compare_error(&e->works[e->chunks[s->chunk].work], side, err);
+		free(err);
+		return false;
+	}
+	while (s->waiting[side] && !PQisBusy(conn))
+	{
+		PGresult   *res = PQgetResult(conn);
+
+		if (res == NULL)
+			s->waiting[side] = false;
+		else if (s->res[side] == NULL)
+			s->res[side] = res;
+		else
+			PQclear(res);
+	}
+	return true;
+}
+
+static bool
+judge_range(Engine *e, Chunk *c, PGresult *res)
+{
+	TableWork  *w = &e->works[c->work];
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		if (undefined_table(res))
+		{
+			w->source_gone = true;
+			return true;
+		}
+		log_compare_error(w, 0, result_message(res));
+		return false;
+	}
+	if (!PQgetisnull(res, 0, 0))
+	{
+		w->have_range = true;
+		w->min = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		w->max = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	}
+	return true;
+}
+
+static bool
+judge_chunk(Engine *e, Chunk *c, PGresult *sres, PGresult *tres)
+{
+	TableWork  *w = &e->works[c->work];
+	int128		ssum = 0,
+				tsum = 0;
+
+	for (int side = 0; side < (c->kind == JOB_SOURCE_ONLY ? 1 : 2); side++)
+	{
+		PGresult   *res = side == 0 ? sres : tres;
+
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			continue;
+		if (undefined_table(res))
+		{
+			if (side == 0)
+				w->source_gone = true;
+			else
+				w->v->missing = true;
+			continue;
+		}
+		log_compare_error(w, side, result_message(res));
+		return false;
+	}
+	if (w->source_gone || (w->v->missing && c->kind != JOB_SOURCE_ONLY))
+		return true;
+	c->source_rows = atoll(PQgetvalue(sres, 0, 0));
+	c->target_rows = c->kind == JOB_SOURCE_ONLY ? 0 : atoll(PQgetvalue(tres, 0, 0));
+	if (!parse_int128(PQgetvalue(sres, 0, 1), &ssum) ||
+		(c->kind != JOB_SOURCE_ONLY && !parse_int128(PQgetvalue(tres, 0, 1), &tsum)))
+	{
+		log_compare_error(w, 0, "the checksum is not a number");
+		return false;
+	}
+	c->differs = c->source_rows != c->target_rows || ssum != tsum;
+	if (c->refine)
+		return true;
+	w->differs = w->differs || c->differs;
+	w->v->source_rows += c->source_rows;
+	w->v->target_rows += c->target_rows;
+	w->source_sum += ssum;
+	w->target_sum += tsum;
+	return true;
+}
+
+/* Notes one differing key; key is a JSON object (a new reference is taken). */
+static void
+name_key(const Engine *e, TableWork *w, json_t *key, KeyProblem problem)
+{
+	w->v->keys_differing++;
+	if ((int) json_array_size(w->v->differing_keys) >= e->cfg->max_keys_named)
+		return;
+	json_array_append_new(w->v->differing_keys,
+						  json_pack("{s:O, s:s}", "key", key, "problem", keydiff_problem_name(problem)));
+}
+
+static bool
+judge_keys(Engine *e, Chunk *c, PGresult *sres, PGresult *tres)
+{
+	TableWork  *w = &e->works[c->work];
+	size_t		n = c->keys_to - c->keys_from;
+	const char **shash;
+	const char **thash;
+
+	for (int side = 0; side < 2; side++)
+	{
+		PGresult   *res = side == 0 ? sres : tres;
+
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			continue;
+		if (undefined_table(res))
+		{
+			if (side == 0)
+				w->source_gone = true;
+			else
+				w->v->missing = true;
+			continue;
+		}
+		log_compare_error(w, side, result_message(res));
+		return false;
+	}
+	if (w->source_gone || w->v->missing)
+		return true;
+	shash = pg_malloc0(sizeof(char *) * (n + 1));
+	thash = pg_malloc0(sizeof(char *) * (n + 1));
+	for (int side = 0; side < 2; side++)
+	{
+		PGresult   *res = side == 0 ? sres : tres;
+		const char **hash = side == 0 ? shash : thash;
+
+		for (int row = 0; row < PQntuples(res); row++)
+		{
+			long long	ord = atoll(PQgetvalue(res, row, 0));
+
+			if (ord >= 1 && (size_t) ord <= n && !PQgetisnull(res, row, 1))
+				hash[ord - 1] = PQgetvalue(res, row, 1);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+	{
+		json_t	   *key = json_array_get(w->task->keys, c->keys_from + i);
+
+		if (shash[i] && thash[i] && strcmp(shash[i], thash[i]) != 0)
+			name_key(e, w, key, KEY_DIFFERS);
+		else if (shash[i] && !thash[i])
+			name_key(e, w, key, KEY_MISSING_ON_TARGET);
+		else if (!shash[i] && thash[i])
+			name_key(e, w, key, KEY_EXTRA_ON_TARGET);
+	}
+	c->source_rows = c->target_rows = (long long) n;
+	w->v->source_rows += (long long) n;
+	w->v->target_rows += (long long) n;
+	free(shash);
+	free(thash);
+	return true;
+}
+
+static bool
+judge(Engine *e, int pair)
+{
+	Slot	   *s = &e->slots[pair];
+	Chunk	   *c = &e->chunks[s->chunk];
+	const TableWork *w = &e->works[c->work];
+	bool		ok;
+
+	if (c->kind == JOB_RANGE)
+		return judge_range(e, c, s->res[0]);
+	ok = c->kind == JOB_KEYS ? judge_keys(e, c, s->res[0], s->res[1])
+		: judge_chunk(e, c, s->res[0], s->res[1]);
+	e->chunks_done++;
+	if (!c->refine)
+		e->rows_done += c->source_rows;
+	if (c->kind == JOB_CHUNK && w->nchunks > 0)
+		e->bytes_done += (double) w->task->table->bytes / w->nchunks;
+	return ok;
+}
+
+static void
+progress(Engine *e, bool force)
+{
+	double		now = now_seconds();
+	double		elapsed = now - e->t0;
+	double		rate;
+	double		eta;
+	char		done[32],
+				total[32],
+				rps[32];
+
+	if (e->cfg->progress_seconds <= 0 || (!force && now < e->next_progress))
+		return;
+	e->next_progress = now + e->cfg->progress_seconds;
+	rate = elapsed > 0 ? e->bytes_done / elapsed : 0;
+	eta = rate > 0 ? (e->bytes_total - e->bytes_done) / rate : -1;
+	if (eta < 0 && elapsed > 0 && e->rows_done > 0)
+		eta = (e->rows_total - (double) e->rows_done) / ((double) e->rows_done / elapsed);
+	log_info("verify: %d/%d chunks, %s of %s rows (%s rows/s, %.0f MB/s), ETA %.0f s",
+			 e->chunks_done, e->chunks_total,
+			 human_count((double) e->rows_done, done, sizeof(done)),
+			 human_count(e->rows_total > (double) e->rows_done ? e->rows_total : (double) e->rows_done, total, sizeof(total)),
+			 human_count(elapsed > 0 ? (double) e->rows_done / elapsed : 0, rps, sizeof(rps)),
+			 rate / 1e6, eta > 0 ? eta : 0);
+}
+
+/* Seconds to hold back the next chunk for --max-rows-per-second, 0: none. */
+static double
+throttle_wait(const Engine *e)
+{
+	double		elapsed = now_seconds() - e->t0;
+	double		due;
+
+	if (e->cfg->max_rows_per_second <= 0)
+		return 0;
+	due = (double) e->rows_done / e->cfg->max_rows_per_second;
+	return due > elapsed ? due - elapsed : 0;
+}
+
+/*
+ * Runs the jobs [first, last) of e->chunks on all pairs; false on error or
+ * interrupt (logged, everything cancelled).
+ */
+static bool
+run_jobs(Engine *e, int first, int last)
+{
+	struct pollfd *fds = pg_malloc0(sizeof(struct pollfd) * (2 * e->npairs + 1));
+	int			next = first;
+	int			active = 0;
+	bool		ok = true;
+
+	while (ok && (next < last || active > 0))
+	{
+		double		hold = 0;
+		int			nfds = 0;
+		int			timeout_ms = 1000;
+
+		if (signals_interrupts() > 0)
+		{
+			log_error("verify interrupted: the statements running were cancelled, nothing is compared; fix: run verify again");
+			ok = false;
+			break;
+		}
+		for (int p = 0; p < e->npairs && next < last && ok; p++)
+		{
+			if (e->slots[p].chunk >= 0)
+				continue;
+			if ((hold = throttle_wait(e)) > 0)
+				break;
+			ok = dispatch(e, p, next++);
+			active++;
+		}
+		if (!ok)
+			break;
+		for (int p = 0; p < e->npairs; p++)
+			for (int side = 0; side < 2; side++)
+				if (e->slots[p].waiting[side])
+				{
+					fds[nfds].fd = PQsocket(side_conn(&e->pairs[p], side));
+					fds[nfds].events = POLLIN;
+					fds[nfds].revents = 0;
+					nfds++;
+				}
+		if (signals_fd() >= 0)
+		{
+			fds[nfds].fd = signals_fd();
+			fds[nfds].events = POLLIN;
+			fds[nfds].revents = 0;
+			nfds++;
+		}
+		if (hold > 0 && hold * 1000 < timeout_ms)
+			timeout_ms = (int) (hold * 1000) + 1;
+		if (poll(fds, nfds, timeout_ms) < 0 && errno != EINTR)
+		{
+			log_error("verify: poll failed: %s; fix: this is a bug, please report it", strerror(errno));
+			ok = false;
+			break;
+		}
+		for (int p = 0; p < e->npairs && ok; p++)
+		{
+			Slot	   *s = &e->slots[p];
+
+			if (s->chunk < 0)
+				continue;
+			for (int side = 0; side < 2 && ok; side++)
+				if (s->waiting[side])
+					ok = consume(e, p, side);
+			if (ok && !s->waiting[0] && !s->waiting[1])
+			{
+				ok = judge(e, p);
+				slot_reset(s);
+				active--;
+			}
+		}
+		progress(e, false);
+	}
+	if (!ok)
+		cancel_all(e);
+	free(fds);
+	return ok;
+}
+
+/* --- passes ---------------------------------------------------------------- */
+
+/* Pass 2's jobs of one task (refine: splitting it after it differed). */
+static void
+plan_task(Engine *e, int i, bool refine)
+{
+	TableWork  *w = &e->works[i];
+	const CompareTask *t = w->task;
+
+	w->first_chunk = e->nchunks;
+	if (t->scope == COMPARE_KEYS && w->key.ncols > 0)
+	{
+		size_t		n = json_array_size(t->keys);
+
+		for (size_t from = 0; from < n; from += KEYS_PER_STATEMENT)
+		{
+			Chunk	   *c = add_chunk(e, JOB_KEYS, i);
+
+			c->keys_from = from;
+			c->keys_to = from + KEYS_PER_STATEMENT < n ? from + KEYS_PER_STATEMENT : n;
+		}
+	}
+	else if (w->have_range)
+	{
+		int64_t    *cuts = pg_malloc0(sizeof(int64_t) * MAX_CHUNKS);
+		int			n = keydiff_split_range(w->min, w->max, t->table->reltuples,
+											e->cfg->chunk_rows, MAX_CHUNKS, cuts);
+
+		for (int k = 0; k < n; k++)
+		{
+			Chunk	   *c = add_chunk(e, JOB_CHUNK, i);
+
+			c->refine = refine;
+			c->has_lo = k > 0;
+			c->lo = k > 0 ? cuts[k - 1] : 0;
+			c->has_hi = k < n - 1;
+			c->hi = k < n - 1 ? cuts[k] : 0;
+		}
+		free(cuts);
+	}
+	else
+		(void) add_chunk(e, JOB_CHUNK, i);
+	w->nchunks = e->nchunks - w->first_chunk;
+	w->v->chunks += w->nchunks;
+}
+
+/*
+ * On one pair, the tables are not split up front: one statement a table
+ * scans it sequentially, cheaper than chunks through the key index, and
+ * nothing runs beside it anyway.  A large integer-keyed table that differs
+ * is split now, and its chunks compared again, to narrow only the ones
+ * that differ.
+ */
+static bool
+refine(Engine *e)
+{
+	int			ranges = e->nchunks;
+	int			chunks;
+
+	for (int i = 0; i < e->nworks; i++)
+	{
+		TableWork  *w = &e->works[i];
+		const Chunk *c = w->nchunks == 1 ? &e->chunks[w->first_chunk] : NULL;
+
+		if (c && c->kind == JOB_CHUNK && w->key.integer && !w->have_range && c->differs &&
+			(c->source_rows > e->cfg->chunk_rows || c->target_rows > e->cfg->chunk_rows))
+			(void) add_chunk(e, JOB_RANGE, i);
+	}
+	if (ranges == e->nchunks)
+		return true;
+	if (!run_jobs(e, ranges, e->nchunks))
+		return false;
+	chunks = e->nchunks;
+	for (int k = ranges; k < chunks; k++)
+	{
+		TableWork  *w = &e->works[e->chunks[k].work];
+
+		if (w->have_range && !w->source_gone)
+			plan_task(e, e->chunks[k].work, true);
+	}
+	e->chunks_total += e->nchunks - chunks;
+	return run_jobs(e, chunks, e->nchunks);
+}
+
+/*
+ * Pass 3 for one chunk: every row's key and hash on both sides (pair 0,
+ * synchronously), merged into the keys that differ.
+ */
+static bool
+narrow_chunk(Engine *e, TableWork *w, const Chunk *c)
+{
+	ComparePair *pair = &e->pairs[0];
+	StrBuf		sql;
+	PGresult   *res[2] = {NULL, NULL};
+	KeyHash    *lists[2] = {NULL, NULL};
+	KeyDiff    *named;
+	int			nnamed = 0;
+	int			room = e->cfg->max_keys_named - (int) json_array_size(w->v->differing_keys);
+	bool		ok = true;
+
+	strbuf_init(&sql);
+	strbuf_append(&sql, "SELECT pg_catalog.json_build_object(");
+	for (int k = 0; k < w->key.ncols; k++)
+		strbuf_printf(&sql, "%s%s, r.%s::text", k ? ", " : "", w->key.literal[k], w->key.ident[k]);
+	strbuf_printf(&sql, ")::text, pg_catalog.hashtextextended(r::text, 0)::text FROM ONLY %s r",
+				  w->task->table->qualname);
+	append_range(&sql, w, c);
+	for (int side = 0; side < 2 && ok; side++)
+		if (PQsendQuery(side_conn(pair, side), sql.data) != 1)
+		{
+			char	   *err = db_error(side_conn(pair, side));
+
+			log_compare_error(w, side, err);
+			free(err);
+			ok = false;
+		}
+	for (int side = 0; side < 2; side++)
+	{
+		PGresult   *extra;
+
+		res[side] = PQgetResult(side_conn(pair, side));
+		while ((extra = PQgetResult(side_conn(pair, side))) != NULL)
+			PQclear(extra);
+		if (ok && PQresultStatus(res[side]) != PGRES_TUPLES_OK)
+		{
+			log_compare_error(w, side, result_message(res[side]));
+			ok = false;
+		}
+	}
+	if (ok)
+	{
+		int64_t		differ;
+
+		for (int side = 0; side < 2; side++)
+		{
+			lists[side] = pg_malloc0(sizeof(KeyHash) * (PQntuples(res[side]) + 1));
+			for (int row = 0; row < PQntuples(res[side]); row++)
+			{
+				lists[side][row].key = PQgetvalue(res[side], row, 0);
+				lists[side][row].hash = PQgetvalue(res[side], row, 1);
+			}
+		}
+		named = pg_malloc0(sizeof(KeyDiff) * (room > 0 ? room : 1));
+		differ = keydiff_merge(lists[0], PQntuples(res[0]), lists[1], PQntuples(res[1]),
+							   named, room, &nnamed);
+		w->v->keys_differing += differ;
+		for (int k = 0; k < nnamed; k++)
+		{
+			json_t	   *key = json_loads(named[k].key, 0, NULL);
+
+			json_array_append_new(w->v->differing_keys,
+								  json_pack("{s:o, s:s}", "key", key ? key : json_string(named[k].key),
+											"problem", keydiff_problem_name(named[k].problem)));
+		}
+		free(named);
+	}
+	free(lists[0]);
+	free(lists[1]);
+	PQclear(res[0]);
+	PQclear(res[1]);
+	strbuf_free(&sql);
+	return ok;
+}
+
+/* Pass 3: the keys behind the differing chunks, up to max_keys_named per table. */
+static bool
+narrow(Engine *e)
+{
+	for (int i = 0; i < e->nworks; i++)
+	{
+		TableWork  *w = &e->works[i];
+		bool		unnamed = false;
+
+		if ((w->task->scope == COMPARE_KEYS && w->key.ncols > 0) || w->v->missing || w->source_gone)
+			continue;			/* judged key by key already, or nothing to
+								 * read */
+		for (int k = w->first_chunk; k < w->first_chunk + w->nchunks; k++)
+		{
+			const Chunk *c = &e->chunks[k];
+
+			if (!c->differs)
+				continue;
+			if (w->key.ncols == 0)
+			{
+				w->keys_note = "no primary key or replica identity index: the differing rows cannot be named";
+				unnamed = true;
+			}
+			else if (c->source_rows > NARROW_MAX_ROWS || c->target_rows > NARROW_MAX_ROWS)
+			{
+				w->keys_note = "a chunk too large to name keys in (only one-column integer keys are split)";
+				unnamed = true;
+			}
+			else if ((int) json_array_size(w->v->differing_keys) >= e->cfg->max_keys_named)
+			{
+				if (w->keys_note == NULL)
+					w->keys_note = "more chunks differ, not read once enough keys were named";
+				unnamed = true;
+			}
+			else if (signals_interrupts() > 0)
+			{
+				log_error("verify interrupted while naming the differing keys; fix: run verify again");
+				return false;
+			}
+			else if (!narrow_chunk(e, w, c))
+				return false;
+		}
+		if (unnamed)
+			w->v->keys_differing = -1;	/* not every differing chunk was read */
+	}
+	return true;
+}
+
+static void
+finish_verdicts(Engine *e, VerifyResult *r)
+{
+	for (int i = 0; i < e->nworks; i++)
+	{
+		TableWork  *w = &e->works[i];
+		TableVerdict *v = w->v;
+
+		if (!v->missing && !w->source_gone && v->scope == NULL)
+			v->scope = "all rows";
+		if (!w->source_gone)
+			v->source_sum = int128_text(w->source_sum);
+		if (!v->missing && !w->source_gone)
+			v->target_sum = int128_text(w->target_sum);
+		if (w->source_gone)
+			log_warn("%s was dropped on the source while it was compared: it counts as different", v->qualname);
+		v->match = !v->missing && !w->source_gone && !w->differs && v->keys_differing == 0 &&
+			v->source_rows == v->target_rows && w->source_sum == w->target_sum;
+		v->keyless = w->key.ncols == 0;
+		v->keys_note = v->match ? NULL : w->keys_note;
+		if (!v->match)
+			r->mismatches++;
+		r->rows_compared += v->source_rows;
+	}
+}
+
+bool
+compare_tables(ComparePair *pairs, int npairs, const CompareConfig *cfg,
+			   const CompareTask *tasks, int ntasks, VerifyResult *r)
+{
+	Engine		e = {.pairs = pairs,.npairs = npairs,.cfg = cfg,.nworks = ntasks};
+	bool		ok = false;
+	int			ranges_end;
+
+	e.t0 = now_seconds();
+	e.next_progress = e.t0 + cfg->progress_seconds;
+	e.works = pg_malloc0(sizeof(TableWork) * (ntasks + 1));
+	e.slots = pg_malloc0(sizeof(Slot) * npairs);
+	for (int p = 0; p < npairs; p++)
+		e.slots[p].chunk = -1;
+	for (int i = 0; i < ntasks; i++)
+	{
+		TableWork  *w = &e.works[i];
+
+		w->task = &tasks[i];
+		w->v = &r->tables[r->ntables++];
+		memset(w->v, 0, sizeof(*w->v));
+		w->v->qualname = pg_strdup(tasks[i].table->qualname);
+		w->v->differing_keys = json_array();
+	}
+	if (ntasks > 0 && (!read_keys(&e) || !find_missing(&e)))
+		goto done;
+
+	/* pass 1: the key range of the integer-keyed tables that may be large */
+	for (int i = 0; i < ntasks; i++)
+	{
+		TableWork  *w = &e.works[i];
+		double		est = w->task->table->reltuples;
+
+		if (npairs > 1 && w->task->scope == COMPARE_ALL_ROWS && w->key.integer && !w->v->missing &&
+			(est <= 0 || est > (double) cfg->chunk_rows))
+			(void) add_chunk(&e, JOB_RANGE, i);
+	}
+	if (!run_jobs(&e, 0, e.nchunks))
+		goto done;
+	ranges_end = e.nchunks;
+
+	/* pass 2: every chunk of every table on the target */
+	for (int i = 0; i < ntasks; i++)
+	{
+		TableWork  *w = &e.works[i];
+
+		w->v->scope = w->task->scope == COMPARE_KEYS && w->key.ncols > 0 ? "changed keys" : "all rows";
+		if (w->source_gone)
+			continue;
+		if (w->v->missing)
+		{
+			/* its source side still counts, as the report always said */
+			w->first_chunk = e.nchunks;
+			(void) add_chunk(&e, JOB_SOURCE_ONLY, i);
+			w->nchunks = 1;
+			continue;
+		}
+		plan_task(&e, i, false);
+		if (w->task->scope == COMPARE_KEYS && w->key.ncols > 0)
+			e.rows_total += (double) json_array_size(w->task->keys);
+		else
+		{
+			e.rows_total += w->task->table->reltuples > 0 ? w->task->table->reltuples : 0;
+			e.bytes_total += (double) w->task->table->bytes;
+		}
+	}
+	e.chunks_total = e.nchunks - ranges_end;
+	if (!run_jobs(&e, ranges_end, e.nchunks))
+		goto done;
+	progress(&e, e.chunks_total > 0 && now_seconds() - e.t0 > cfg->progress_seconds);
+
+	/* pass 3: the keys of the differing chunks */
+	if (!refine(&e) || !narrow(&e))
+		goto done;
+	finish_verdicts(&e, r);
+	ok = true;
+done:
+	for (int i = 0; i < ntasks; i++)
+		table_key_free(&e.works[i].key);
+	for (int p = 0; p < npairs; p++)
+		slot_reset(&e.slots[p]);
+	free(e.slots);
+	free(e.chunks);
+	free(e.works);
+	return ok;
+}
+
+bool
+compare_pairs_open(const Options *opts, int n, ComparePair **out)
+{
+	ComparePair *pairs = pg_malloc0(sizeof(ComparePair) * (n > 0 ? n : 1));
+	char	   *err = NULL;
+
+	for (int i = 0; i < n; i++)
+	{
+		if ((pairs[i].source = db_connect(opts->source, "source", CONN_NORMAL, &err)) == NULL ||
+			(pairs[i].target = db_connect(opts->target, "target", CONN_NORMAL, &err)) == NULL)
+		{
+			log_error("%s", err);
+			free(err);
+			compare_pairs_close(pairs, i + 1);
+			*out = NULL;
+			return false;
+		}
+	}
+	*out = pairs;
+	return true;
+}
+
+void
+compare_pairs_close(ComparePair *pairs, int n)
+{
+	if (pairs == NULL)
+		return;
+	for (int i = 0; i < n; i++)
+	{
+		PQfinish(pairs[i].source);
+		PQfinish(pairs[i].target);
+	}
+	free(pairs);
+}
