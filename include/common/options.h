@@ -63,10 +63,15 @@ typedef struct Options
 	char	   *fence_command;
 	char	   *post_command;
 	int64_t		sequence_gap;
-	bool		skip_verify;
+	bool		skip_verify;	/* --skip-verify, or --verify none */
+	char	   *verify_mode;	/* --verify incremental, full, none; NULL:
+								 * incremental after a passing verify --online,
+								 * else full */
 	bool		abort_on_mismatch;
 	bool		reverse;
 	bool		check_constraints;	/* verify --constraints */
+	bool		online;			/* verify --online */
+	double		verify_max_rate;	/* --max-rate: rows per second and side, 0: no limit */
 	StrList		pgbouncer;		/* --pgbouncer: admin console DSNs */
 	StrList		pgbouncer_ini;	/* --pgbouncer-ini: one, or one per --pgbouncer */
 	char	   *repoint_command;	/* --repoint-command, instead of the ini */

@@ -6,7 +6,12 @@
  *	  The verifier needs the target exactly as it was at the source LSN L of
  *	  its own source snapshot: every transaction that ends at or before L
  *	  applied, none after.  L is only known once the verifier has its source
- *	  snapshot, and by then a follower that kept going could be past it; so:
+ *	  snapshot, and by then a follower that kept going could be past it.
+ *	  The verifier first asks at L ("lsn_known" from the start): a follower
+ *	  that has not begun a transaction ending after L applies up to L and
+ *	  exports (below); one that has answers "passed", and the verifier tries
+ *	  again with a new slot.  After a few of those it asks the follower to
+ *	  stand still first:
  *
  *	    requested  the follower stops at its next transaction boundary
  *	               (commits its group, stops reading: "holding");
@@ -19,9 +24,9 @@
  *	    imported   the verifier's sessions hold that snapshot too: the
  *	               exporting connection is closed.
  *
- *	  The follower stands still only from "holding" to "lsn_known": the time
- *	  the verifier takes to create its temporary slot, whatever the size of
- *	  the database.  Waits are bounded: a follower holding for
+ *	  The follower stands still only to export (a millisecond), and in the
+ *	  second protocol from "holding" to "lsn_known": the time the verifier
+ *	  takes to create its temporary slot, whatever the size of the database.  Waits are bounded: a follower holding for
  *	  BARRIER_HOLD_TIMEOUT seconds, or exporting for BARRIER_EXPORT_TIMEOUT,
  *	  gives the verification up (failed) and goes on.
  *
@@ -58,11 +63,12 @@ void		barrier_destroy(VerifyBarrier *b);
 
 /*
  * Reads the slot's pending online verification and moves the state
- * machine on (also closes the exporting connection once the verifier has
- * imported the snapshot, and gives up on timeouts).  false on SQL error on
- * state (the caller decides whether the connection is lost).
+ * machine on (also ends the exported snapshot once the verifier has
+ * imported it, and gives up on timeouts).  begun: the end LSN of the last
+ * transaction follow has begun to apply (or its durable position).  false
+ * on SQL error on state (the caller decides whether the connection is lost).
  */
-bool		barrier_poll(VerifyBarrier *b, PGconn *state);
+bool		barrier_poll(VerifyBarrier *b, PGconn *state, Lsn begun);
 
 BarrierPhase barrier_phase(const VerifyBarrier *b);
 

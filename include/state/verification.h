@@ -8,7 +8,8 @@
  *
  *	  Who writes which state of a verification row:
  *	    verifier   requested, lsn_known, imported, done, failed
- *	    follower   holding, exported (and failed when it gives up waiting)
+ *	    follower   holding, exported, passed (it had gone past the LSN),
+ *	               and failed when it gives up waiting
  *	  Every change is followed by NOTIFY VERIFICATION_CHANNEL in the same
  *	  transaction; both sides also re-read the row on their own.
  */
@@ -66,6 +67,12 @@ bool		verification_move(PGconn *tgt, int64_t id, const char *from, const char *t
 
 /* Starts a verification of slot in mode (online: state requested); its id in *id. */
 bool		verification_begin(PGconn *tgt, const char *slot, const char *mode, int64_t *id);
+
+/*
+ * Starts an online verification of slot already at lsn (state lsn_known):
+ * the follower exports there, or answers 'passed' when it is past it.
+ */
+bool		verification_begin_at(PGconn *tgt, const char *slot, Lsn lsn, int64_t *id);
 
 /* lsn_known: the verifier's source snapshot shows lsn. */
 bool		verification_set_lsn(PGconn *tgt, int64_t id, Lsn lsn);

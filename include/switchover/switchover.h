@@ -31,8 +31,12 @@ typedef struct SwitchoverResult
 	int			sessions_ended; /* other sessions the fence ended */
 	bool		already_switched_over;	/* a previous run completed it */
 	char	   *switched_over_at;	/* when, if already_switched_over */
+	const char *verify_mode;	/* incremental, full, none (static); NULL: not chosen */
 	bool		verified;		/* verify ran: verify holds its result */
 	VerifyResult verify;
+	json_t	   *incremental;	/* the incremental verify's {verification_id,
+								 * lsn, tables_by_key, tables_whole, keys,
+								 * whole}, else NULL */
 	json_t	   *pgbouncer;		/* --pgbouncer: [{admin, databases, paused_ms,
 								 * ...}], else NULL */
 	double		max_client_pause_ms;	/* the longest PgBouncer pause window */

@@ -54,6 +54,9 @@ typedef struct CompareTask
 								 * ...}], borrowed */
 } CompareTask;
 
+/* The defaults, with the options' throttle (--max-rate). */
+CompareConfig verify_compare_config(const Options *opts);
+
 /*
  * Compares the tasks on the npairs pairs and appends one TableVerdict per
  * task to r (r->tables must have room for ntasks more), counting r's

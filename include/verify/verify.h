@@ -63,6 +63,12 @@ typedef struct ComparePair ComparePair;
  * only SELECTs run on them.
  */
 bool		verify_run(ComparePair *pairs, int npairs, const Options *opts, VerifyResult *out);
+/*
+ * Per sequence of the source: is the target's not behind?  Counted into r
+ * (sequences, sequences_behind, sequence_problems); false on SQL error.
+ */
+bool		verify_sequences(PGconn *src, PGconn *tgt, VerifyResult *r);
+
 void		verify_print(const VerifyResult *r, FILE *out);
 json_t	   *verify_json(const VerifyResult *r);
 void		verify_free(VerifyResult *r);

@@ -112,7 +112,8 @@ enum
 	O_WATCH, O_MAX_LAG, O_KEEP_STATE, O_HEARTBEAT, O_METRICS, O_METRICS_PUBLIC,
 	O_FENCE, O_FENCE_COMMAND, O_POST_COMMAND, O_SEQ_GAP, O_SKIP_VERIFY, O_ABORT_MISMATCH,
 	O_DATABASE, O_SWITCHOVER, O_REVERSE, O_CONSTRAINTS, O_CONFIG, O_DDL, O_DDL_EXCLUDE,
-	O_RESUME_AFTER_DDL, O_PGBOUNCER, O_PGBOUNCER_INI, O_REPOINT_COMMAND
+	O_RESUME_AFTER_DDL, O_PGBOUNCER, O_PGBOUNCER_INI, O_REPOINT_COMMAND, O_ONLINE,
+	O_VERIFY, O_MAX_RATE
 };
 
 static const OptSpec optspecs[] = {
@@ -159,7 +160,10 @@ static const OptSpec optspecs[] = {
 	{{"post-command", required_argument, NULL, O_POST_COMMAND}, C_SWITCHOVER | C_MIGRATE, "CMD", "shell command once the target is ready (repoint the app)"},
 	{{"sequence-gap", required_argument, NULL, O_SEQ_GAP}, C_SWITCHOVER | C_MIGRATE, "N", "add N to every sequence on the target (default 0)"},
 	{{"skip-verify", no_argument, NULL, O_SKIP_VERIFY}, C_SWITCHOVER | C_MIGRATE, NULL, "do not compare checksums while fenced"},
+	{{"verify", required_argument, NULL, O_VERIFY}, C_SWITCHOVER | C_MIGRATE, "MODE", "verify inside the fence: incremental (default after a passing verify --online), full or none"},
 	{{"constraints", no_argument, NULL, O_CONSTRAINTS}, C_VERIFY, NULL, "also look for rows on the target that break a foreign key"},
+	{{"online", no_argument, NULL, O_ONLINE}, C_VERIFY, NULL, "compare at one LSN while follow runs and the source takes writes"},
+	{{"max-rate", required_argument, NULL, O_MAX_RATE}, C_VERIFY | C_SWITCHOVER | C_MIGRATE, "ROWS", "read at most ROWS rows per second on each side while verifying (default: no limit)"},
 	{{"reverse", no_argument, NULL, O_REVERSE}, C_SWITCHOVER | C_MIGRATE, NULL, "prepare replication back to the old source (rollback path)"},
 	{{"abort-on-mismatch", no_argument, NULL, O_ABORT_MISMATCH}, C_SWITCHOVER | C_MIGRATE, NULL, "lift the fence when verification finds a difference"},
 	{{"pgbouncer", required_argument, NULL, O_PGBOUNCER}, C_SWITCHOVER, "ADMIN_DSN", "PAUSE this PgBouncer's entries of the source, repoint, RESUME (repeatable; dbname=pgbouncer)"},
@@ -325,6 +329,24 @@ apply_option(int code, const char *name, const char *arg, Options *opts, FILE *e
 				return true;
 			}
 		case O_SKIP_VERIFY: opts->skip_verify = true; return true;
+		case O_VERIFY:
+			if (strcmp(arg, "incremental") != 0 && strcmp(arg, "full") != 0 && strcmp(arg, "none") != 0)
+			{
+				fprintf(err, "pgcutover: invalid --verify \"%s\"; fix: use incremental, full or none\n", arg);
+				return false;
+			}
+			set_str(&opts->verify_mode, arg);
+			return true;
+		case O_ONLINE: opts->online = true; return true;
+		case O_MAX_RATE:
+			{
+				int			rate;
+
+				if (!parse_int_arg(name, arg, 1, &rate, err))
+					return false;
+				opts->verify_max_rate = rate;
+				return true;
+			}
 		case O_DATABASE: strlist_add(&opts->databases, arg); return true;
 		case O_SWITCHOVER: opts->switchover = true; return true;
 		case O_ABORT_MISMATCH: opts->abort_on_mismatch = true; return true;
@@ -607,6 +629,13 @@ cli_parse(int argc, char **argv, Options *opts, FILE *out, FILE *err)
 		fprintf(err, "pgcutover: ddl-capture needs an action; fix: pgcutover ddl-capture install|remove|status --source DSN\n");
 		return CLI_EXIT_USAGE;
 	}
+	if (opts->skip_verify && opts->verify_mode && strcmp(opts->verify_mode, "none") != 0)
+	{
+		fprintf(err, "pgcutover: --skip-verify contradicts --verify %s; fix: give one of them\n", opts->verify_mode);
+		return CLI_EXIT_USAGE;
+	}
+	if (opts->verify_mode && strcmp(opts->verify_mode, "none") == 0)
+		opts->skip_verify = true;
 	if (opts->fence && strcmp(opts->fence, "none") == 0 && opts->fence_command == NULL)
 	{
 		fprintf(err, "pgcutover: --fence=none needs --fence-command; fix: give the command that stops writes (or use --fence=default)\n");
@@ -668,6 +697,7 @@ options_free(Options *opts)
 	free(opts->metrics_listen);
 	free(opts->fence);
 	free(opts->fence_command);
+	free(opts->verify_mode);
 	free(opts->post_command);
 	strlist_free(&opts->include_schema);
 	strlist_free(&opts->exclude_schema);

@@ -3,7 +3,8 @@
  *	  `pgcutover verify`: compare every table and sequence of source and
  *	  target, on --jobs session pairs (at most COMPARE_MAX_PAIRS).  Exact once
  *	  the source is fenced; while follow applies a live source it warns,
- *	  before comparing, that the result is in flux.
+ *	  before comparing, that the result is in flux.  With --online, exact
+ *	  while follow runs: both sides at one LSN (online.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "cli.h"
 #include "compare.h"
 #include "log.h"
+#include "online.h"
 #include "pgconn.h"
 #include "signals.h"
 #include "verify.h"
@@ -31,6 +33,73 @@ source_is_live(PGconn *src)
 	return live;
 }
 
+/* --json: the verdicts, with the command's own fields. */
+static void
+print_json(const VerifyResult *r, int rc, bool live, const OnlineVerification *online)
+{
+	json_t	   *doc = verify_json(r);
+
+	json_object_set_new(doc, "command", json_string("verify"));
+	json_object_set_new(doc, "exit_code", json_integer(rc));
+	json_object_set_new(doc, "source_live", json_boolean(live));
+	if (online)
+	{
+		char		lsn[LSN_FORMAT_LEN];
+
+		json_object_set_new(doc, "online",
+							json_pack("{s:I, s:s, s:f, s:f, s:i}",
+									  "verification_id", (json_int_t) online->id,
+									  "lsn", lsn_format(online->lsn, lsn),
+									  "pause_ms", online->pause_ms,
+									  "snapshot_ms", online->snapshot_ms,
+									  "triggers_added", online->triggers_added));
+	}
+	else
+		json_object_set_new(doc, "online", json_null());
+	json_dumpf(doc, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(doc);
+}
+
+/* verify --online: both sides at one LSN, while follow runs. */
+static int
+verify_online_command(Options *opts)
+{
+	CompareConfig cfg = verify_compare_config(opts);
+	OnlineVerification online;
+	VerifyResult r;
+	Outcome		outcome;
+	int			rc;
+
+	if (opts->check_constraints)
+	{
+		log_error("--constraints does not go with --online (the target's foreign keys are checked once writes have stopped); fix: run 'pgcutover verify --constraints' after the switchover");
+		return EXIT_USAGE;
+	}
+	outcome = verify_online(opts, &cfg, &r, &online);
+	if (outcome != OUTCOME_OK)
+	{
+		verify_free(&r);
+		return exit_code_for(outcome);
+	}
+	rc = r.mismatches ? EXIT_MISMATCH : EXIT_OK;
+	if (opts->json)
+		print_json(&r, rc, true, &online);
+	else
+	{
+		char		lsn[LSN_FORMAT_LEN];
+
+		verify_print(&r, stdout);
+		printf("compared at source LSN %s on both sides (online verification %lld; the follower stood still %.1f ms)\n",
+			   lsn_format(online.lsn, lsn), (long long) online.id, online.pause_ms);
+	}
+	if (rc != EXIT_OK)
+		log_error("verify found %d different table(s) at the same LSN on both sides; fix: repair the rows listed (MISMATCH/MISSING) on the target, or find what wrote them there, then run verify --online again",
+				  r.mismatches);
+	verify_free(&r);
+	return rc;
+}
+
 int
 cmd_verify(Options *opts)
 {
@@ -45,6 +114,8 @@ cmd_verify(Options *opts)
 		log_error("verify needs both databases; fix: pass --source and --target");
 		return EXIT_USAGE;
 	}
+	if (opts->online)
+		return verify_online_command(opts);
 	if (!compare_pairs_open(opts, npairs, &pairs))
 		return EXIT_CONNECTION;
 	signals_install();
@@ -57,16 +128,7 @@ cmd_verify(Options *opts)
 	{
 		rc = r.mismatches || r.sequences_behind || r.foreign_key_violations ? EXIT_MISMATCH : EXIT_OK;
 		if (opts->json)
-		{
-			json_t	   *doc = verify_json(&r);
-
-			json_object_set_new(doc, "command", json_string("verify"));
-			json_object_set_new(doc, "exit_code", json_integer(rc));
-			json_object_set_new(doc, "source_live", json_boolean(live));
-			json_dumpf(doc, stdout, JSON_INDENT(2));
-			fputc('\n', stdout);
-			json_decref(doc);
-		}
+			print_json(&r, rc, live, NULL);
 		else
 			verify_print(&r, stdout);
 		if (rc != EXIT_OK)

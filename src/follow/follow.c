@@ -152,6 +152,7 @@ typedef struct FollowProgress
 	int64_t		retained_bytes;
 	char		wal_status[32];
 	uint64_t	messages;
+	Lsn			begun_lsn;		/* end LSN of the last transaction begun (verify --online) */
 	double		last_log;
 	int64_t		last_log_txns;
 	int64_t		last_log_rows;
@@ -447,9 +448,14 @@ barrier_act(Follow *f)
 static void
 barrier_step(Follow *f)
 {
+	Lsn			begun;
+
 	if (!attempt_live(f))
 		return;
-	if (!barrier_poll(f->stages.barrier, f->conns.state))
+	begun = apply_totals(f->conns.apply)->durable_lsn;
+	if (f->progress.begun_lsn > begun)
+		begun = f->progress.begun_lsn;
+	if (!barrier_poll(f->stages.barrier, f->conns.state, begun))
 	{
 		if (PQstatus(f->conns.state) != CONNECTION_OK)
 		{
@@ -535,6 +541,8 @@ on_data(void *arg, Lsn wal_start, const char *data, size_t len)
 		finish(f, OUTCOME_OK);	/* this transaction ends beyond --endpos */
 		return false;
 	}
+	if (c.action == CHANGE_BEGIN)
+		f->progress.begun_lsn = c.nextlsn;
 	/* the first transaction after an online verification's LSN */
 	if (c.action == CHANGE_BEGIN && barrier_phase(f->stages.barrier) == BARRIER_RELEASED &&
 		c.nextlsn > barrier_lsn(f->stages.barrier) && !export_at_barrier(f))

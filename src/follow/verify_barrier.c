@@ -26,7 +26,8 @@ struct VerifyBarrier
 	double		phase_since;	/* monotonic seconds */
 	double		held_at;
 	double		pause_ms;		/* the time the follower stood still */
-	PGconn	   *exporter;		/* holds the exported snapshot open */
+	PGconn	   *exporter;		/* exports the snapshot and holds it open;
+								 * kept between verifications */
 };
 
 VerifyBarrier *
@@ -46,10 +47,16 @@ enter(VerifyBarrier *b, BarrierPhase phase)
 	b->phase_since = now_seconds();
 	if (phase == BARRIER_IDLE)
 	{
-		PQfinish(b->exporter);
-		b->exporter = NULL;
+		/* the exported snapshot lives as long as this transaction */
+		if (b->exporter && PQtransactionStatus(b->exporter) != PQTRANS_IDLE &&
+			!db_exec(b->exporter, "ROLLBACK"))
+		{
+			PQfinish(b->exporter);
+			b->exporter = NULL;
+		}
 		b->id = 0;
 		b->lsn = INVALID_LSN;
+		b->pause_ms = 0;
 	}
 }
 
@@ -59,6 +66,7 @@ barrier_destroy(VerifyBarrier *b)
 	if (b == NULL)
 		return;
 	enter(b, BARRIER_IDLE);
+	PQfinish(b->exporter);
 	free(b->target_dsn);
 	free(b->slot);
 	free(b);
@@ -89,30 +97,65 @@ give_up(VerifyBarrier *b, PGconn *state, const char *why)
 	enter(b, BARRIER_IDLE);
 }
 
-/* A new request: open the exporting session now, before standing still. */
-static void
-take_request(VerifyBarrier *b, PGconn *state, const VerificationRow *row)
+/* The exporting session, opened on first use and kept; false if it cannot be. */
+static bool
+ensure_exporter(VerifyBarrier *b, PGconn *state)
 {
 	char	   *err = NULL;
+	char	   *why;
+
+	if (b->exporter && PQstatus(b->exporter) == CONNECTION_OK)
+		return true;
+	PQfinish(b->exporter);
+	b->exporter = db_connect(b->target_dsn, "target", CONN_NORMAL, &err);
+	if (b->exporter && db_exec(b->exporter, "SET idle_in_transaction_session_timeout = 0"))
+		return true;
+	why = psprintf("cannot open a session to export the target's snapshot: %s", err ? err : "SET failed");
+	give_up(b, state, why);
+	free(why);
+	free(err);
+	return false;
+}
+
+/*
+ * A new verification.  Requested: stop at the next transaction boundary
+ * (the verifier creates its slot meanwhile).  Already at an LSN (the
+ * verifier created its slot first): export there, unless a transaction
+ * ending after it has begun to be applied ('passed': the verifier tries
+ * again).
+ */
+static void
+take_request(VerifyBarrier *b, PGconn *state, const VerificationRow *row, Lsn begun)
+{
+	char		lsn[LSN_FORMAT_LEN];
+	bool		moved;
 
 	b->id = row->id;
-	b->exporter = db_connect(b->target_dsn, "target", CONN_NORMAL, &err);
-	if (b->exporter == NULL || !db_exec(b->exporter, "SET idle_in_transaction_session_timeout = 0"))
+	if (!ensure_exporter(b, state))
+		return;
+	if (strcmp(row->state, "requested") == 0)
 	{
-		char	   *why = psprintf("cannot open a session to export the target's snapshot: %s",
-								   err ? err : "SET failed");
-
-		give_up(b, state, why);
-		free(why);
-		free(err);
+		log_info("online verification %lld: stopping at the next transaction boundary", (long long) b->id);
+		enter(b, BARRIER_HOLD_WANTED);
 		return;
 	}
-	log_info("online verification %lld: stopping at the next transaction boundary", (long long) b->id);
-	enter(b, BARRIER_HOLD_WANTED);
+	if (begun > row->lsn)
+	{
+		log_debug("online verification %lld: already past %s", (long long) b->id, lsn_format(row->lsn, lsn));
+		if (!verification_move(state, b->id, "lsn_known", "passed", &moved))
+			log_warn("cannot answer online verification %lld on the target", (long long) b->id);
+		enter(b, BARRIER_IDLE);
+		return;
+	}
+	b->lsn = row->lsn;
+	b->held_at = now_seconds();
+	log_info("online verification %lld: applying up to %s, then exporting the target's snapshot",
+			 (long long) b->id, lsn_format(b->lsn, lsn));
+	enter(b, BARRIER_RELEASED);
 }
 
 bool
-barrier_poll(VerifyBarrier *b, PGconn *state)
+barrier_poll(VerifyBarrier *b, PGconn *state, Lsn begun)
 {
 	VerificationRow row;
 	double		in_phase = now_seconds() - b->phase_since;
@@ -123,8 +166,8 @@ barrier_poll(VerifyBarrier *b, PGconn *state)
 	{
 		if (row.id == 0)
 			return true;
-		if (strcmp(row.state, "requested") == 0)
-			take_request(b, state, &row);
+		if (strcmp(row.state, "requested") == 0 || strcmp(row.state, "lsn_known") == 0)
+			take_request(b, state, &row, begun);
 		else if (strcmp(row.state, "imported") != 0 && strcmp(row.state, "comparing") != 0)
 		{
 			/* begun with a follower that is gone (a restart): its snapshot too */
@@ -152,6 +195,7 @@ barrier_poll(VerifyBarrier *b, PGconn *state)
 
 				b->lsn = row.lsn;
 				b->pause_ms = (now_seconds() - b->held_at) * 1000;
+				b->held_at = now_seconds();
 				log_info("online verification %lld: applying up to %s, then exporting the target's snapshot",
 						 (long long) b->id, lsn_format(b->lsn, lsn));
 				enter(b, BARRIER_RELEASED);

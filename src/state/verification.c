@@ -15,7 +15,7 @@
 #define ROW_COLUMNS \
 	"id, state, coalesce(lsn::text, ''), coalesce(target_snapshot, ''), " \
 	"coalesce(target_xmin, ''), coalesce(pause_ms, -1), coalesce(ok, false), " \
-	"state IN ('done', 'failed')"
+	"state IN ('done', 'failed', 'passed')"
 
 #define NOTIFY_SQL "SELECT pg_catalog.pg_notify('" VERIFICATION_CHANNEL "', '')"
 
@@ -52,7 +52,7 @@ bool
 verification_read_pending(PGconn *tgt, const char *slot, VerificationRow *row)
 {
 	return read_one(tgt, "SELECT " ROW_COLUMNS " FROM pgcutover.verification "
-					"WHERE slot_name = $1 AND mode = 'online' AND state NOT IN ('done', 'failed') "
+					"WHERE slot_name = $1 AND mode = 'online' AND state NOT IN ('done', 'failed', 'passed') "
 					"ORDER BY id DESC LIMIT 1", slot, row);
 }
 
@@ -102,8 +102,8 @@ verification_move(PGconn *tgt, int64_t id, const char *from, const char *to, boo
 	snprintf(idtext, sizeof(idtext), "%lld", (long long) id);
 	res = db_query_params(tgt,
 						  "WITH m AS (UPDATE pgcutover.verification SET state = $3, updated_at = now(), "
-						  "  finished_at = CASE WHEN $3 IN ('done', 'failed') THEN now() END "
-						  "  WHERE id = $1 AND (state = $2 OR ($2 IS NULL AND state NOT IN ('done', 'failed'))) "
+						  "  finished_at = CASE WHEN $3 IN ('done', 'failed', 'passed') THEN now() END "
+						  "  WHERE id = $1 AND (state = $2 OR ($2 IS NULL AND state NOT IN ('done', 'failed', 'passed'))) "
 						  "  RETURNING 1) "
 						  "SELECT count(*), pg_catalog.pg_notify('" VERIFICATION_CHANNEL "', '') FROM m",
 						  3, params);
@@ -121,6 +121,22 @@ verification_begin(PGconn *tgt, const char *slot, const char *mode, int64_t *id)
 									  "  VALUES ($1, $2, $3) RETURNING id) "
 									  "SELECT id, pg_catalog.pg_notify('" VERIFICATION_CHANNEL "', '') FROM v",
 									  3, params);
+
+	*id = res ? atoll(PQgetvalue(res, 0, 0)) : 0;
+	PQclear(res);
+	return res != NULL;
+}
+
+bool
+verification_begin_at(PGconn *tgt, const char *slot, Lsn lsn, int64_t *id)
+{
+	char		lsntext[LSN_FORMAT_LEN];
+	const char *params[2] = {slot, lsn_format(lsn, lsntext)};
+	PGresult   *res = db_query_params(tgt,
+									  "WITH v AS (INSERT INTO pgcutover.verification (slot_name, mode, state, lsn) "
+									  "  VALUES ($1, 'online', 'lsn_known', $2::pg_lsn) RETURNING id) "
+									  "SELECT id, pg_catalog.pg_notify('" VERIFICATION_CHANNEL "', '') FROM v",
+									  2, params);
 
 	*id = res ? atoll(PQgetvalue(res, 0, 0)) : 0;
 	PQclear(res);

@@ -45,6 +45,8 @@
 #include "status.h"
 #include "subprocess.h"
 #include "switchover.h"
+#include "incremental.h"
+#include "verification.h"
 #include "verify.h"
 
 /* One run: its connections, what it holds, and what it reports. */
@@ -67,6 +69,7 @@ typedef struct Switchover
 	ComparePair *verify_pairs;	/* verify's sessions besides src and tgt,
 								 * opened before the fence */
 	int			nverify_pairs;
+	IncrementalInfo incremental;	/* the online verification to build on */
 	SwitchoverResult *result;
 } Switchover;
 
@@ -456,6 +459,46 @@ sync_sequences(Switchover *sw)
 }
 
 /*
+ * Before the fence: which verify runs inside it.  --verify incremental needs
+ * a passing online verification and refuses without one, before anything
+ * changes; by default it is incremental when there is one, else full.
+ */
+static Outcome
+choose_verify(Switchover *sw)
+{
+	const char *asked = sw->opts->verify_mode;
+
+	if (sw->opts->skip_verify)
+	{
+		sw->result->verify_mode = "none";
+		return OUTCOME_OK;
+	}
+	if (!incremental_prepare(sw->tgt, sw->opts->slot, &sw->incremental))
+		return abort_switchover(sw, OUTCOME_SQL, "cannot read the online verifications on the target");
+	if (asked && strcmp(asked, "incremental") == 0 && !sw->incremental.available)
+		return abort_switchover(sw, OUTCOME_STATE, "--verify incremental needs a passing online verification (%s); fix: run 'pgcutover verify --online' first, or use --verify full",
+								sw->incremental.unavailable);
+	if (asked ? strcmp(asked, "incremental") == 0 : sw->incremental.available)
+	{
+		char		lsn[LSN_FORMAT_LEN];
+
+		sw->result->verify_mode = "incremental";
+		log_info("verify inside the fence: incremental, what changed since online verification %lld at %s",
+				 (long long) sw->incremental.verification_id, lsn_format(sw->incremental.lsn, lsn));
+	}
+	else
+	{
+		sw->result->verify_mode = "full";
+		if (asked)
+			log_info("verify inside the fence: full, every row");
+		else
+			log_info("verify inside the fence: full, every row (%s; a 'pgcutover verify --online' shortly before the switchover lets it compare only what changed since)",
+					 sw->incremental.unavailable);
+	}
+	return OUTCOME_OK;
+}
+
+/*
  * Before the fence, the sessions verify compares on besides src and tgt
  * (--jobs pairs in all): the fence closes the source database to new
  * sessions and spares these (raise_default_fence); they only read.  Fewer
@@ -496,14 +539,20 @@ verify_fenced(Switchover *sw)
 {
 	double		t0 = now_seconds();
 	VerifyResult *verify = &sw->result->verify;
+	CompareConfig cfg = verify_compare_config(sw->opts);
+	bool		incremental = strcmp(sw->result->verify_mode, "incremental") == 0;
 	ComparePair *pairs;
+	char		lsn[LSN_FORMAT_LEN];
 	bool		ok;
 
 	if (sw->opts->skip_verify)
 		return OUTCOME_OK;
 	if (sw->opts->dry_run)
 	{
-		printf("[source+target] -- verify: row count and checksum of every table on both sides at once, and no target sequence behind (--skip-verify leaves it out)\n");
+		printf("[source+target] -- verify (%s): %s, and no target sequence behind (--verify none leaves it out)\n",
+			   sw->result->verify_mode, incremental
+			   ? "the rows of the keys follow applied since the last online verification, and whole the tables it could not track by key"
+			   : "row count and checksum of every table on both sides at once");
 		return OUTCOME_OK;
 	}
 	pairs = pg_malloc0(sizeof(ComparePair) * (sw->nverify_pairs + 1));
@@ -511,7 +560,9 @@ verify_fenced(Switchover *sw)
 	pairs[0].target = sw->tgt;
 	if (sw->nverify_pairs > 0)
 		memcpy(pairs + 1, sw->verify_pairs, sizeof(ComparePair) * sw->nverify_pairs);
-	ok = verify_run(pairs, sw->nverify_pairs + 1, sw->opts, verify);
+	ok = incremental
+		? incremental_run(pairs, sw->nverify_pairs + 1, sw->tgt, sw->opts, &cfg, &sw->incremental, verify)
+		: verify_run(pairs, sw->nverify_pairs + 1, sw->opts, verify);
 	free(pairs);
 	compare_pairs_close(sw->verify_pairs, sw->nverify_pairs);
 	sw->verify_pairs = NULL;
@@ -521,6 +572,14 @@ verify_fenced(Switchover *sw)
 			? abort_switchover(sw, OUTCOME_INTERRUPTED, "interrupted during verify")
 			: abort_switchover(sw, OUTCOME_SQL, "verification failed to run");
 	sw->result->verified = true;
+	if (incremental)
+		sw->result->incremental = json_pack("{s:I, s:s, s:i, s:i, s:I, s:O}",
+											"verification_id", (json_int_t) sw->incremental.verification_id,
+											"lsn", lsn_format(sw->incremental.lsn, lsn),
+											"tables_by_key", sw->incremental.tables_by_key,
+											"tables_whole", sw->incremental.tables_whole,
+											"keys", (json_int_t) sw->incremental.keys,
+											"whole", sw->incremental.whole);
 	step_done(sw, "verify", t0);
 	if (verify->mismatches == 0 && verify->sequences_behind == 0)
 		return OUTCOME_OK;
@@ -789,6 +848,7 @@ run_steps(Switchover *sw, double deadline)
 	if ((rc = refuse_prepared_transactions(sw, false)) != OUTCOME_OK ||
 		(rc = pgbouncer_preflight(sw)) != OUTCOME_OK ||
 		(rc = wait_for_lag(sw, deadline)) != OUTCOME_OK ||
+		(rc = choose_verify(sw)) != OUTCOME_OK ||
 		(rc = open_verify_sessions(sw)) != OUTCOME_OK ||
 		(rc = pause_clients(sw, deadline)) != OUTCOME_OK ||
 		(rc = fence_and_drain(sw, deadline)) != OUTCOME_OK ||
@@ -841,6 +901,9 @@ switchover_run(const Options *opts, SwitchoverResult *result)
 		result->downtime_ms = (now_seconds() - sw.t_fence) * 1000;
 	if (rc == OUTCOME_OK && sw.fenced)
 		rest_fence(&sw);
+	/* the target is the primary now: its writes are nobody's to note */
+	if (rc == OUTCOME_OK && !opts->dry_run && verification_unwatch_target_writes(sw.tgt) < 0)
+		log_warn("cannot take the target-write triggers of verify --online off the target; fix: SELECT pgcutover.unwatch_target_writes() there");
 done:
 	result->source_fenced = (sw.fenced || result->already_switched_over) && !opts->dry_run;
 	result->outcome = rc;
@@ -851,6 +914,7 @@ done:
 	free(sw.reverse_slot);
 	pgbouncer_finish(&sw.bouncers);
 	compare_pairs_close(sw.verify_pairs, sw.nverify_pairs);
+	incremental_free(&sw.incremental);
 	PQfinish(sw.maintenance);
 	PQfinish(sw.src);
 	PQfinish(sw.tgt);
@@ -865,5 +929,6 @@ switchover_result_free(SwitchoverResult *result)
 	json_decref(result->steps);
 	json_decref(result->pgbouncer);
 	verify_free(&result->verify);
+	json_decref(result->incremental);
 	memset(result, 0, sizeof(*result));
 }

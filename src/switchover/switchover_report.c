@@ -31,8 +31,11 @@ switchover_report_json(const SwitchoverResult *result, int exit_code)
 	json_object_set_new(doc, "source_fenced", json_boolean(result->source_fenced));
 	json_object_set_new(doc, "sessions_ended", json_integer(result->sessions_ended));
 	json_object_set_new(doc, "already_switched_over", json_boolean(result->already_switched_over));
+	json_object_set_new(doc, "verify_mode", result->verify_mode ? json_string(result->verify_mode) : json_null());
 	if (result->verified)
 		json_object_set_new(doc, "verify", verify_json(&result->verify));
+	if (result->incremental)
+		json_object_set(doc, "incremental", result->incremental);
 	if (result->pgbouncer)
 	{
 		json_object_set(doc, "pgbouncer", result->pgbouncer);
@@ -63,7 +66,8 @@ switchover_report_print(const SwitchoverResult *result, FILE *out)
 				json_real_value(json_object_get(step, "ms")));
 	}
 	if (result->verified)
-		fprintf(out, "  verified: %d tables identical, %d sequences not behind\n", result->verify.ntables,
+		fprintf(out, "  verified (%s): %d tables identical, %lld rows compared, %d sequences not behind\n",
+				result->verify_mode, result->verify.ntables, result->verify.rows_compared,
 				result->verify.sequences - result->verify.sequences_behind);
 	if (result->pgbouncer && !result->dry_run)
 		fprintf(out, "  PgBouncer: %zu repointed at the target; longest client-visible pause %.1f ms\n",

@@ -3,15 +3,21 @@
  *	  `verify --online`: both sides compared at one LSN while follow runs
  *	  (online.h).  The verifier's half of the protocol with the follower:
  *
- *	    1. request      a verification row (requested) on the target
- *	    2. wait         the follower is holding at a transaction boundary
- *	    3. slot         CREATE_REPLICATION_SLOT ... TEMPORARY ... EXPORT_SNAPSHOT
- *	                    on the source: snapshot S at consistent point L;
- *	                    every source session imports S, then the
- *	                    replication connection (and its slot) goes
- *	    4. lsn_known    the follower applies up to L and exports T
- *	    5. imported     every target session imports T
- *	    6. compare      at leisure (compare.h), then done with the verdicts
+ *	    settle     the transactions running on the source now finish (a
+ *	               slot waits for them when it is created)
+ *	    slot       CREATE_REPLICATION_SLOT ... TEMPORARY ... EXPORT_SNAPSHOT
+ *	               on the source: snapshot S at consistent point L; every
+ *	               source session imports S, then the replication
+ *	               connection (and its slot) goes
+ *	    ask at L   a verification row in state lsn_known at L: the
+ *	               follower applies up to L and exports T ("exported"), or
+ *	               answers "passed" when it has gone past L already; then a
+ *	               new slot, at most OPTIMISTIC_ATTEMPTS times, and after
+ *	               that the follower is asked to stand still first
+ *	               ("requested", "holding") and the slot is created while
+ *	               it does
+ *	    imported   every target session imports T
+ *	    compare    at leisure (compare.h), then done with the verdicts
  *
  *	  Any failure marks the row failed, which lets a holding follower go on.
  */
@@ -31,8 +37,10 @@
 #include "strbuf.h"
 #include "verification.h"
 
+#define SETTLE_SECONDS 60.0		/* for the source's running transactions */
 #define HOLD_WAIT_SECONDS 20.0	/* for the follower to stop at a boundary */
 #define EXPORT_WAIT_SECONDS 120.0	/* for it to reach L (it may lag) */
+#define OPTIMISTIC_ATTEMPTS 5	/* slots made before asking it to stand still */
 
 typedef struct Online
 {
@@ -73,7 +81,7 @@ sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Waits until the row reaches state 'want'; *row holds it then. */
+/* Waits until the row reaches state 'want' (or 'passed'); *row holds it then. */
 static Outcome
 wait_for(Online *o, const char *want, double seconds, VerificationRow *row)
 {
@@ -83,7 +91,7 @@ wait_for(Online *o, const char *want, double seconds, VerificationRow *row)
 	{
 		if (!verification_read(o->tgt, o->id, row))
 			return fail(o, OUTCOME_SQL, "cannot read online verification %lld on the target", (long long) o->id);
-		if (strcmp(row->state, want) == 0)
+		if (strcmp(row->state, want) == 0 || strcmp(row->state, "passed") == 0)
 			return OUTCOME_OK;
 		if (row->finished)
 			return fail(o, OUTCOME_TIMEOUT, "the follower gave online verification %lld up (its log says why); fix: run verify --online again",
@@ -147,6 +155,68 @@ watch_target(Online *o, OnlineVerification *info)
 	return OUTCOME_OK;
 }
 
+/*
+ * Step 0: waits until the transactions running on the source now have
+ * ended.  Creating the slot waits for every transaction running when it
+ * starts, and the follower stands still until then: after this wait only
+ * the ones begun in the last milliseconds remain.
+ */
+static Outcome
+settle_source(Online *o)
+{
+	PGconn	   *src = o->pairs[0].source;
+	char	   *snapshot = db_scalar(src, "SELECT pg_catalog.pg_current_snapshot()::text");
+	const char *params[1] = {snapshot};
+	double		deadline = now_seconds() + SETTLE_SECONDS;
+	bool		said = false;
+	Outcome		rc = OUTCOME_OK;
+
+	if (snapshot == NULL)
+		return fail(o, OUTCOME_SQL, "cannot read the source's running transactions");
+	for (;;)
+	{
+		PGresult   *res = db_query_params(src,
+										  "SELECT count(*), min(a.pid), min(a.xact_start)::text "
+										  "FROM pg_catalog.pg_snapshot_xip($1::pg_snapshot) x "
+										  "LEFT JOIN pg_catalog.pg_stat_activity a ON a.backend_xid::text = (x::text::bigint % 4294967296)::text "
+										  "WHERE pg_catalog.pg_xact_status(x) = 'in progress'", 1, params);
+
+		if (res == NULL)
+		{
+			rc = fail(o, OUTCOME_SQL, "cannot read the source's running transactions");
+			break;
+		}
+		if (atoi(PQgetvalue(res, 0, 0)) == 0)
+		{
+			PQclear(res);
+			break;
+		}
+		if (now_seconds() > deadline)
+			rc = fail(o, OUTCOME_TIMEOUT, "%s transaction(s) on the source have run for more than %.0f s (pid %s, since %s): the verification's snapshot would wait for them, the follower standing still; fix: let them finish (or end them), then run verify --online again",
+					  PQgetvalue(res, 0, 0), SETTLE_SECONDS,
+					  PQgetisnull(res, 0, 1) ? "unknown" : PQgetvalue(res, 0, 1),
+					  PQgetisnull(res, 0, 2) ? "unknown" : PQgetvalue(res, 0, 2));
+		else if (!said && now_seconds() > deadline - SETTLE_SECONDS + 2)
+		{
+			log_info("waiting for %s transaction(s) running on the source to finish (pid %s, since %s) before the follower stands still",
+					 PQgetvalue(res, 0, 0), PQgetisnull(res, 0, 1) ? "unknown" : PQgetvalue(res, 0, 1),
+					 PQgetisnull(res, 0, 2) ? "unknown" : PQgetvalue(res, 0, 2));
+			said = true;
+		}
+		PQclear(res);
+		if (rc != OUTCOME_OK)
+			break;
+		if (signals_interrupts() > 0)
+		{
+			rc = fail(o, OUTCOME_INTERRUPTED, "interrupted: online verification abandoned");
+			break;
+		}
+		sleep_ms(5);
+	}
+	free(snapshot);
+	return rc;
+}
+
 /* Every session of one side enters a transaction showing snapshot name. */
 static bool
 import_snapshot(Online *o, bool source, const char *name)
@@ -166,9 +236,25 @@ import_snapshot(Online *o, bool source, const char *name)
 	return true;
 }
 
+/* A replication session on the source, for the next slot. */
+static Outcome
+connect_replication(Online *o)
+{
+	char	   *err = NULL;
+
+	if ((o->repl = db_connect(o->opts->source, "source", CONN_REPLICATION, &err)) == NULL)
+	{
+		Outcome		rc = fail(o, OUTCOME_CONNECTION, "%s", err);
+
+		free(err);
+		return rc;
+	}
+	return OUTCOME_OK;
+}
+
 /*
- * Step 3: the source's snapshot at a temporary slot's consistent point
- * (o->repl was opened before the follower was asked to stand still).
+ * The source's snapshot at a temporary slot's consistent point, imported by
+ * every source session; o->repl (connected by the caller) is closed after.
  */
 static Outcome
 source_snapshot(Online *o, Lsn *lsn)
@@ -176,11 +262,13 @@ source_snapshot(Online *o, Lsn *lsn)
 	char	   *sql;
 	PGresult   *res;
 	Outcome		rc = OUTCOME_OK;
+	double		t0 = now_seconds();
 
-	sql = psprintf("CREATE_REPLICATION_SLOT \"pgcutover_verify_%lld\" TEMPORARY LOGICAL wal2json EXPORT_SNAPSHOT",
-				   (long long) o->id);
+	sql = psprintf("CREATE_REPLICATION_SLOT \"pgcutover_verify_%d\" TEMPORARY LOGICAL wal2json EXPORT_SNAPSHOT",
+				   PQbackendPID(o->repl));
 	res = PQexec(o->repl, sql);
 	free(sql);
+	log_debug("online verification: temporary slot created in %.1f ms", (now_seconds() - t0) * 1000);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 	{
 		char	   *e = db_error(o->repl);
@@ -200,25 +288,81 @@ source_snapshot(Online *o, Lsn *lsn)
 	return rc;
 }
 
-/* Steps 4 and 5. */
+/*
+ * The follower's snapshot at the LSN, imported by every target session.
+ * *passed: the follower had gone past it (nothing imported; try again).
+ */
 static Outcome
-target_snapshot(Online *o, Lsn lsn, OnlineVerification *info)
+target_snapshot(Online *o, OnlineVerification *info, bool *passed)
 {
 	VerificationRow row;
 	Outcome		rc;
 	bool		moved;
 
-	if (!verification_set_lsn(o->tgt, o->id, lsn))
-		return fail(o, OUTCOME_TIMEOUT, "the follower gave online verification %lld up before it got the LSN (its log says why); fix: run verify --online again",
-					(long long) o->id);
+	*passed = false;
 	if ((rc = wait_for(o, "exported", EXPORT_WAIT_SECONDS, &row)) != OUTCOME_OK)
 		return rc;
+	if (strcmp(row.state, "passed") == 0)
+	{
+		*passed = true;
+		return OUTCOME_OK;
+	}
 	if (!import_snapshot(o, false, row.target_snapshot))
 		return fail(o, OUTCOME_SQL, "cannot import the follower's snapshot on the target");
 	if (!verification_move(o->tgt, o->id, "exported", "imported", &moved) || !moved)
 		return fail(o, OUTCOME_SQL, "cannot record online verification %lld as imported", (long long) o->id);
 	info->pause_ms = row.pause_ms;
 	return OUTCOME_OK;
+}
+
+/* Ends the source sessions' snapshot transactions (a retry imports anew). */
+static bool
+rollback_sources(Online *o)
+{
+	for (int i = 0; i < o->npairs; i++)
+		if (!db_exec(o->pairs[i].source, "ROLLBACK"))
+			return false;
+	return true;
+}
+
+/* Both snapshots at one LSN, in every session (the protocol at the top). */
+static Outcome
+take_snapshots(Online *o, OnlineVerification *info)
+{
+	VerificationRow row;
+	Outcome		rc;
+	bool		passed = false;
+
+	for (int attempt = 1; attempt <= OPTIMISTIC_ATTEMPTS; attempt++)
+	{
+		/* the slot first, then the follower asked at its LSN */
+		if ((rc = connect_replication(o)) != OUTCOME_OK ||
+			(rc = source_snapshot(o, &info->lsn)) != OUTCOME_OK)
+			return rc;
+		if (!verification_begin_at(o->tgt, o->opts->slot, info->lsn, &o->id))
+			return fail(o, OUTCOME_SQL, "cannot record the online verification on the target");
+		info->id = o->id;
+		if ((rc = target_snapshot(o, info, &passed)) != OUTCOME_OK || !passed)
+			return rc;
+		log_debug("online verification %lld: the follower was past the LSN already (attempt %d)",
+				  (long long) o->id, attempt);
+		o->id = 0;
+		if (!rollback_sources(o))
+			return fail(o, OUTCOME_SQL, "cannot end the source sessions' snapshot");
+	}
+	/* it keeps getting ahead: it stands still while the slot is made */
+	if ((rc = connect_replication(o)) != OUTCOME_OK)
+		return rc;
+	if (!verification_begin(o->tgt, o->opts->slot, "online", &o->id))
+		return fail(o, OUTCOME_SQL, "cannot record the online verification on the target");
+	info->id = o->id;
+	if ((rc = wait_for(o, "holding", HOLD_WAIT_SECONDS, &row)) != OUTCOME_OK ||
+		(rc = source_snapshot(o, &info->lsn)) != OUTCOME_OK)
+		return rc;
+	if (!verification_set_lsn(o->tgt, o->id, info->lsn))
+		return fail(o, OUTCOME_TIMEOUT, "the follower gave online verification %lld up before it got the LSN (its log says why); fix: run verify --online again",
+					(long long) o->id);
+	return target_snapshot(o, info, &passed);
 }
 
 /* Step 6, and the verdicts recorded. */
@@ -265,7 +409,6 @@ verify_online(const Options *opts, const CompareConfig *cfg, VerifyResult *r,
 	Online		o = {.opts = opts};
 	char	   *err = NULL;
 	double		t0 = now_seconds();
-	VerificationRow row;
 	Outcome		rc;
 
 	memset(r, 0, sizeof(*r));
@@ -288,23 +431,9 @@ verify_online(const Options *opts, const CompareConfig *cfg, VerifyResult *r,
 	}
 	if ((rc = watch_target(&o, info)) != OUTCOME_OK)
 		goto done;
-	/* connected before the follower stands still: it waits for less */
-	if ((o.repl = db_connect(opts->source, "source", CONN_REPLICATION, &err)) == NULL)
-	{
-		log_error("%s", err);
-		free(err);
-		rc = OUTCOME_CONNECTION;
+	if ((rc = settle_source(&o)) != OUTCOME_OK)
 		goto done;
-	}
-	if (!verification_begin(o.tgt, opts->slot, "online", &o.id))
-	{
-		rc = fail(&o, OUTCOME_SQL, "cannot record the online verification on the target");
-		goto done;
-	}
-	info->id = o.id;
-	if ((rc = wait_for(&o, "holding", HOLD_WAIT_SECONDS, &row)) != OUTCOME_OK ||
-		(rc = source_snapshot(&o, &info->lsn)) != OUTCOME_OK ||
-		(rc = target_snapshot(&o, info->lsn, info)) != OUTCOME_OK)
+	if ((rc = take_snapshots(&o, info)) != OUTCOME_OK)
 		goto done;
 	info->snapshot_ms = (now_seconds() - t0) * 1000;
 	{

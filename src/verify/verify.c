@@ -13,8 +13,8 @@
 #include "pgconn.h"
 #include "verify.h"
 
-static bool
-compare_sequences(PGconn *src, PGconn *tgt, VerifyResult *r)
+bool
+verify_sequences(PGconn *src, PGconn *tgt, VerifyResult *r)
 {
 	PGresult   *sres = db_query(src,
 								"SELECT format('%I.%I', schemaname, sequencename), coalesce(last_value, 0) "
@@ -88,11 +88,20 @@ check_foreign_keys(PGconn *tgt, VerifyResult *r)
 	return true;
 }
 
+CompareConfig
+verify_compare_config(const Options *opts)
+{
+	CompareConfig cfg = COMPARE_CONFIG_DEFAULT;
+
+	cfg.max_rows_per_second = opts->verify_max_rate;
+	return cfg;
+}
+
 bool
 verify_run(ComparePair *pairs, int npairs, const Options *opts, VerifyResult *r)
 {
 	TableList	tables;
-	CompareConfig cfg = COMPARE_CONFIG_DEFAULT;
+	CompareConfig cfg = verify_compare_config(opts);
 	CompareTask *tasks;
 	int			ntasks = 0;
 	double		t0 = now_seconds();
@@ -115,7 +124,7 @@ verify_run(ComparePair *pairs, int npairs, const Options *opts, VerifyResult *r)
 	ok = compare_tables(pairs, npairs, &cfg, tasks, ntasks, r);
 	free(tasks);
 	catalog_free_tables(&tables);
-	if (!ok || !compare_sequences(pairs[0].source, pairs[0].target, r))
+	if (!ok || !verify_sequences(pairs[0].source, pairs[0].target, r))
 		return false;
 	if (opts->check_constraints && !check_foreign_keys(pairs[0].target, r))
 		return false;

@@ -28,8 +28,19 @@ follower_start
 bench() {  # bench SECONDS: pgbench at 200 tps against the source
   "$PG_BIN/pgbench" -n -T "$1" -R 200 -c 2 -h "$HARNESS_DIR/src" -p "$SRC_PORT" -U postgres app >/dev/null 2>&1
 }
-bench 30 & BENCH=$!
+bench 40 & BENCH=$!
 sleep 1
+
+# no online verification yet: --verify incremental refuses before fencing
+run_pgcutover switchover --verify incremental --source "$SRC_DSN" --target "$TGT_DSN"
+assert_eq 7 "$RC" "switchover --verify incremental without an online verification: exit 7"
+assert_contains "$ERR" "needs a passing online verification" "--verify incremental without one: says why, and the fix"
+assert_eq 1 "$(src_sql -c "INSERT INTO quiet VALUES (100001, 'w') RETURNING 1")" "--verify incremental without one: nothing fenced, the source takes writes"
+run_pgcutover switchover --verify bogus --source "$SRC_DSN" --target "$TGT_DSN"
+assert_eq 2 "$RC" "--verify bogus: exit 2"
+assert_contains "$ERR" 'invalid --verify "bogus"; fix: use incremental, full or none' "--verify bogus: names the choices"
+run_pgcutover switchover --skip-verify --verify full --source "$SRC_DSN" --target "$TGT_DSN"
+assert_eq 2 "$RC" "--skip-verify with --verify full: exit 2"
 
 # 1. a clean target under load: exit 0, at one LSN, a short pause
 run_pgcutover verify --online --jobs 2 --json --source "$SRC_DSN" --target "$TGT_DSN"
@@ -56,9 +67,19 @@ assert_contains "$OUT" '"id":"777"' "corrupted (text): prints the key"
 tgt_sql -c "SET session_replication_role = replica" -c "UPDATE quiet SET v = 'q777' WHERE id = 777" \
         -c "UPDATE \"Odd Names\" SET v = 42 WHERE \"Key Col\" = 'k42'"
 
-# 3. repaired: a clean online verification to build on
+# 3. a verifier killed in the middle (kill -9) leaves the follower applying,
+#    and the next one completes
+"$PGCUTOVER" verify --online --source "$SRC_DSN" --target "$TGT_DSN" >/dev/null 2>&1 & victim=$!
+for _ in $(seq 1 200); do
+  [ "$(tgt_sql -c "SELECT count(*) FROM pgcutover.verification WHERE state IN ('holding', 'lsn_known', 'exported', 'imported')")" != 0 ] && break
+  sleep 0.01
+done
+kill -9 "$victim"; wait "$victim" 2>/dev/null || true
+n0=$(tgt_sql -c "SELECT count(*) FROM pgbench_history")
+sleep 2
+assert_eq 1 "$([ "$(tgt_sql -c "SELECT count(*) FROM pgbench_history")" -gt "$n0" ] && echo 1 || echo 0)" "killed verifier: the follower keeps applying"
 run_pgcutover verify --online --jobs 2 --source "$SRC_DSN" --target "$TGT_DSN"
-assert_eq 0 "$RC" "repaired target: verify --online exit 0"
+assert_eq 0 "$RC" "repaired target, after a killed verifier: verify --online exit 0"
 wait $BENCH || true
 
 # 4. writes after it, and a change made on the target: the incremental
@@ -70,7 +91,8 @@ assert_eq 5 "$RC" "a target change after the online verification: switchover exi
 assert_eq incremental "$(json 'd["verify_mode"]' <<<"$OUT")" "target change: the incremental verify ran"
 assert_contains "$ERR" "public.quiet" "target change: names the table"
 assert_contains "$ERR" '"id":"5"' "target change: names the key"
-assert_source_fenced
+assert_eq f "$(cluster_sql src -c "SELECT datallowconn FROM pg_database WHERE datname = 'app'")" "target change: the source stays fenced (closed to connections) for inspection"
+assert_contains "$ERR" "STAYS FENCED" "target change: says the source stays fenced"
 
 # 5. repaired, the rerun takes over and compares only what changed
 tgt_sql -c "SET session_replication_role = replica" -c "UPDATE quiet SET v = 'q5' WHERE id = 5"
@@ -80,6 +102,7 @@ assert_eq incremental "$(json 'd["verify_mode"]' <<<"$OUT")" "repaired: incremen
 rows=$(json 'd["verify"]["rows_compared"]' <<<"$OUT")
 assert_eq True "$(json 'd["verify"]["rows_compared"] < 100000 and d["incremental"]["keys"] > 0' <<<"$OUT")" "repaired: compared the changed keys, not the database ($rows rows)"
 assert_eq 0 "$(tgt_sql -c "SELECT count(*) FROM pg_trigger WHERE tgname = 'pgcutover_target_write'")" "switched over: the target-write triggers are gone"
+assert_source_fenced
 assert_eq "$(db_fingerprint src)" "$(db_fingerprint tgt)" "switched over: source and target equal"
-kill "$FOLLOWER" 2>/dev/null; wait "$FOLLOWER" 2>/dev/null || true
+wait "$FOLLOWER" 2>/dev/null || true   # it stops by itself after the switchover
 done_testing
