@@ -27,6 +27,7 @@
 #include "pgconn.h"
 #include "snapshot.h"
 #include "state.h"
+#include "verification.h"
 
 static bool
 confirm(const Options *opts)
@@ -222,6 +223,14 @@ cmd_cleanup(Options *opts)
 		rc = drop_slot(src, opts, st.found && st.phase && strcmp(st.phase, "switched_over") == 0);
 	if (rc == EXIT_OK && st.found && !restore_identity_columns(tgt, opts->slot, opts->dry_run))
 		rc = EXIT_SQL;
+	/* verify --online's target-write triggers (dropping the schema drops them too) */
+	if (rc == EXIT_OK && opts->keep_state)
+	{
+		if (opts->dry_run)
+			printf("[target] SELECT pgcutover.unwatch_target_writes();\n");
+		else if (verification_unwatch_target_writes(tgt) < 0)
+			rc = EXIT_SQL;
+	}
 	if (rc == EXIT_OK && !opts->keep_state)
 	{
 		if (!run_or_print(tgt, "target", cutover_drop_state_statement(), opts->dry_run))

@@ -90,7 +90,12 @@ notice_to_log(void *arg, const char *message)
 {
 	const char *who = arg;
 
-	log_msg(strncmp(message, "WARNING", 7) == 0 ? LOG_WARN : LOG_DEBUG,
+	/*
+	 * libpq hands an error that arrives while no query runs (a FATAL: the
+	 * server says why it is closing the session) to the notice processor.
+	 */
+	log_msg(strncmp(message, "WARNING", 7) == 0 || strncmp(message, "FATAL", 5) == 0 ||
+			strncmp(message, "PANIC", 5) == 0 ? LOG_WARN : LOG_DEBUG,
 			"%s server: %s", who, message);
 }
 

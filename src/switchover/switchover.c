@@ -549,10 +549,10 @@ verify_fenced(Switchover *sw)
 		return OUTCOME_OK;
 	if (sw->opts->dry_run)
 	{
-		printf("[source+target] -- verify (%s): %s, and no target sequence behind (--verify none leaves it out)\n",
-			   sw->result->verify_mode, incremental
-			   ? "the rows of the keys follow applied since the last online verification, and whole the tables it could not track by key"
-			   : "row count and checksum of every table on both sides at once");
+		printf("[source+target] -- verify: row count and checksum of %s on both sides at once, and no target sequence behind (--verify %s; --verify none leaves it out)\n",
+			   incremental
+			   ? "the rows whose keys follow applied since the last online verification (and, whole, the tables it could not track by key)"
+			   : "every table", sw->result->verify_mode);
 		return OUTCOME_OK;
 	}
 	pairs = pg_malloc0(sizeof(ComparePair) * (sw->nverify_pairs + 1));
