@@ -128,6 +128,19 @@ check_follower(Online *o)
 		rc = fail(o, OUTCOME_STATE, "verify --online needs 'pgcutover follow' running for slot %s (it exports the target's side at the verification's LSN); fix: start follow, then run verify --online again",
 				  o->opts->slot);
 	cutover_progress_free(&p);
+	if (rc == OUTCOME_OK)
+	{
+		/* one at a time: the follower serves the newest request only */
+		char	   *sql = psprintf("SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('pgcutover verify %s'))",
+								   o->opts->slot);
+		char	   *locked = db_scalar(o->tgt, sql);
+
+		if (locked == NULL || strcmp(locked, "t") != 0)
+			rc = fail(o, OUTCOME_STATE, "another verify --online is running for slot %s; fix: wait for it to finish",
+					  o->opts->slot);
+		free(locked);
+		free(sql);
+	}
 	return rc;
 }
 
