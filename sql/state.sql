@@ -241,7 +241,7 @@ CREATE TABLE IF NOT EXISTS pgcutover.verification (
     state           text NOT NULL,
     lsn             pg_lsn,                 -- online: the position both sides are compared at
     target_snapshot text,                   -- online: exported by the follower at lsn
-    target_xmin     text,                   -- online: pg_current_snapshot() of that export
+    target_pg_snapshot text,                -- online: pg_current_snapshot() of that export
     pause_ms        double precision,       -- online: how long the follower stood still
     rows_compared   bigint,
     tables_checked  int,

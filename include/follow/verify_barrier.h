@@ -52,7 +52,7 @@ typedef enum BarrierPhase
 	BARRIER_HOLD_WANTED,		/* stop at the next transaction boundary, then
 								 * call barrier_hold */
 	BARRIER_HOLDING,			/* stand still (do not read the stream) */
-	BARRIER_RELEASED,			/* read on; export at barrier_lsn (barrier_export) */
+	BARRIER_RELEASED,			/* read on; export at barrier_lsn */
 	BARRIER_EXPORTED			/* done for follow: the snapshot is out */
 } BarrierPhase;
 

@@ -29,10 +29,9 @@
 typedef struct VerificationRow
 {
 	int64_t		id;				/* 0: none */
-	char		state[16];		/* requested, holding, lsn_known, exported, ... */
+	char		state[16];		/* requested, lsn_known, exported, ... */
 	Lsn			lsn;			/* INVALID_LSN until lsn_known */
 	char		target_snapshot[64];	/* exported snapshot name, "" if none */
-	char		target_xmin[128];	/* pg_current_snapshot() text of the export */
 	double		pause_ms;		/* < 0: not known yet */
 	bool		ok;				/* done: did it match? */
 	bool		finished;		/* done or failed */
@@ -77,9 +76,13 @@ bool		verification_begin_at(PGconn *tgt, const char *slot, Lsn lsn, int64_t *id)
 /* lsn_known: the verifier's source snapshot shows lsn. */
 bool		verification_set_lsn(PGconn *tgt, int64_t id, Lsn lsn);
 
-/* exported: the follower's snapshot at the lsn, and how long it stood still. */
+/*
+ * exported: the follower's snapshot at the lsn (its name, and its
+ * pg_current_snapshot() for telling later target writes), and how long it
+ * stood still.
+ */
 bool		verification_set_exported(PGconn *tgt, int64_t id, const char *snapshot,
-									  const char *snapshot_xmin, double pause_ms);
+									  const char *pg_snapshot, double pause_ms);
 
 /* done (ok or not) or failed (error non-NULL), with the verdicts (JSON text, may be NULL). */
 bool		verification_finish(PGconn *tgt, int64_t id, bool ok, const char *error,

@@ -170,7 +170,7 @@ barrier_poll(VerifyBarrier *b, PGconn *state, Lsn begun)
 			take_request(b, state, &row, begun);
 		else if (strcmp(row.state, "imported") != 0 && strcmp(row.state, "comparing") != 0)
 		{
-			/* begun with a follower that is gone (a restart): its snapshot too */
+			/* begun with a follower that is gone: its snapshot is gone too */
 			b->id = row.id;
 			give_up(b, state, "the follower restarted in the middle of it");
 		}
@@ -211,7 +211,7 @@ barrier_poll(VerifyBarrier *b, PGconn *state, Lsn begun)
 			break;
 		case BARRIER_EXPORTED:
 			if (strcmp(row.state, "exported") != 0 || in_phase > BARRIER_EXPORT_TIMEOUT)
-				enter(b, BARRIER_IDLE); /* imported (or abandoned): let the snapshot go */
+				enter(b, BARRIER_IDLE); /* imported, or abandoned */
 			break;
 		case BARRIER_IDLE:
 			break;

@@ -14,7 +14,7 @@
 
 #define ROW_COLUMNS \
 	"id, state, coalesce(lsn::text, ''), coalesce(target_snapshot, ''), " \
-	"coalesce(target_xmin, ''), coalesce(pause_ms, -1), coalesce(ok, false), " \
+	"coalesce(pause_ms, -1), coalesce(ok, false), " \
 	"state IN ('done', 'failed', 'passed')"
 
 #define NOTIFY_SQL "SELECT pg_catalog.pg_notify('" VERIFICATION_CHANNEL "', '')"
@@ -31,10 +31,9 @@ fill_row(PGresult *res, VerificationRow *row)
 	if (PQgetvalue(res, 0, 2)[0] != '\0')
 		lsn_parse(PQgetvalue(res, 0, 2), &row->lsn);
 	snprintf(row->target_snapshot, sizeof(row->target_snapshot), "%s", PQgetvalue(res, 0, 3));
-	snprintf(row->target_xmin, sizeof(row->target_xmin), "%s", PQgetvalue(res, 0, 4));
-	row->pause_ms = atof(PQgetvalue(res, 0, 5));
-	row->ok = PQgetvalue(res, 0, 6)[0] == 't';
-	row->finished = PQgetvalue(res, 0, 7)[0] == 't';
+	row->pause_ms = atof(PQgetvalue(res, 0, 4));
+	row->ok = PQgetvalue(res, 0, 5)[0] == 't';
+	row->finished = PQgetvalue(res, 0, 6)[0] == 't';
 }
 
 static bool
@@ -165,18 +164,18 @@ verification_set_lsn(PGconn *tgt, int64_t id, Lsn lsn)
 
 bool
 verification_set_exported(PGconn *tgt, int64_t id, const char *snapshot,
-						  const char *snapshot_xmin, double pause_ms)
+						  const char *pg_snapshot, double pause_ms)
 {
 	char		idtext[32],
 				pause[32];
-	const char *params[4] = {idtext, snapshot, snapshot_xmin, pause};
+	const char *params[4] = {idtext, snapshot, pg_snapshot, pause};
 	PGresult   *res;
 
 	snprintf(idtext, sizeof(idtext), "%lld", (long long) id);
 	snprintf(pause, sizeof(pause), "%.3f", pause_ms);
 	res = db_query_params(tgt,
 						  "WITH m AS (UPDATE pgcutover.verification SET state = 'exported', target_snapshot = $2, "
-						  "  target_xmin = $3, pause_ms = $4::float8, updated_at = now() "
+						  "  target_pg_snapshot = $3, pause_ms = $4::float8, updated_at = now() "
 						  "  WHERE id = $1 AND state = 'lsn_known' RETURNING 1) "
 						  "SELECT count(*), pg_catalog.pg_notify('" VERIFICATION_CHANNEL "', '') FROM m",
 						  4, params);
@@ -264,31 +263,32 @@ verification_unwatch_target_writes(PGconn *tgt)
 	return count;
 }
 
-PGresult *
+PGresult   *
 verification_changes(PGconn *tgt, const VerificationRow *row, int max_keys)
 {
 	char		idtext[32],
 				maxtext[16];
-	const char *params[3] = {idtext, row->target_xmin, maxtext};
+	const char *params[2] = {idtext, maxtext};
 
 	snprintf(idtext, sizeof(idtext), "%lld", (long long) row->id);
 	snprintf(maxtext, sizeof(maxtext), "%d", max_keys);
 	return db_query_params(tgt,
 						   "WITH keyed AS ("
 						   "  SELECT nspname, relname, count(*) AS nkeys, "
-						   "         CASE WHEN count(*) <= $3::int THEN pg_catalog.jsonb_agg(key)::text END AS keys "
+						   "         CASE WHEN count(*) <= $2::int THEN pg_catalog.jsonb_agg(key)::text END AS keys "
 						   "  FROM pgcutover.changed_key WHERE verification_id = $1::bigint GROUP BY 1, 2), "
 						   "whole AS ("
 						   "  SELECT nspname, relname, min(reason) AS reason FROM ("
 						   "    SELECT nspname, relname, reason FROM pgcutover.changed_table WHERE verification_id = $1::bigint "
 						   "    UNION ALL "
 						   "    SELECT nspname, relname, 'written on the target by another session' FROM pgcutover.target_write "
-						   "    WHERE NOT pg_catalog.pg_visible_in_snapshot(xid, $2::pg_snapshot) "
+						   "    WHERE NOT pg_catalog.pg_visible_in_snapshot(xid, (SELECT target_pg_snapshot::pg_snapshot "
+						   "      FROM pgcutover.verification WHERE id = $1::bigint)) "
 						   "    UNION ALL "
-						   "    SELECT nspname, relname, pg_catalog.format('more than %s changed keys', $3) FROM keyed WHERE keys IS NULL"
+						   "    SELECT nspname, relname, pg_catalog.format('more than %s changed keys', $2) FROM keyed WHERE keys IS NULL"
 						   "  ) w GROUP BY 1, 2) "
 						   "SELECT coalesce(w.nspname, k.nspname), coalesce(w.relname, k.relname), "
 						   "       CASE WHEN w.reason IS NULL THEN k.keys END, w.reason, coalesce(k.nkeys, 0) "
 						   "FROM keyed k FULL JOIN whole w ON w.nspname = k.nspname AND w.relname = k.relname "
-						   "ORDER BY 1, 2", 3, params);
+						   "ORDER BY 1, 2", 2, params);
 }

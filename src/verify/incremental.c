@@ -125,7 +125,8 @@ incremental_run(ComparePair *pairs, int npairs, PGconn *tgt, const Options *opts
 			: "not found equal by the online verification (a new table?)";
 		if (reason != NULL)
 		{
-			tasks[ntasks++] = (CompareTask) {t, COMPARE_ALL_ROWS, NULL};
+			tasks[ntasks].table = t;
+			tasks[ntasks++].scope = COMPARE_ALL_ROWS;
 			json_array_append_new(info->whole, json_pack("{s:s, s:s}", "table", t->qualname, "reason", reason));
 			info->tables_whole++;
 		}
@@ -138,7 +139,9 @@ incremental_run(ComparePair *pairs, int npairs, PGconn *tgt, const Options *opts
 				log_error("cannot read the changed keys of %s on the target", t->qualname);
 				goto done;
 			}
-			tasks[ntasks++] = (CompareTask) {t, COMPARE_KEYS, keys};
+			tasks[ntasks].table = t;
+			tasks[ntasks].scope = COMPARE_KEYS;
+			tasks[ntasks++].keys = keys;
 			info->tables_by_key++;
 			info->keys += (long long) json_array_size(keys);
 		}

@@ -52,8 +52,7 @@ typedef struct Online
 	int64_t		id;				/* 0 until requested */
 } Online;
 
-static Outcome
-fail(Online *o, Outcome rc, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+static Outcome fail(Online *o, Outcome rc, const char *fmt,...) __attribute__((format(printf, 3, 4)));
 
 /* Logs the line and marks the verification failed (the follower goes on). */
 static Outcome
@@ -396,7 +395,10 @@ compare_at_lsn(Online *o, const CompareConfig *cfg, VerifyResult *r)
 	r->tables = pg_malloc0(sizeof(TableVerdict) * (tables.count + 1));
 	for (int i = 0; i < tables.count; i++)
 		if (tables.tables[i].relkind == 'r')
-			tasks[ntasks++] = (CompareTask) {&tables.tables[i], COMPARE_ALL_ROWS, NULL};
+		{
+			tasks[ntasks].table = &tables.tables[i];
+			tasks[ntasks++].scope = COMPARE_ALL_ROWS;
+		}
 	r->jobs = o->npairs;
 	ok = compare_tables(o->pairs, o->npairs, cfg, tasks, ntasks, r);
 	r->seconds = now_seconds() - t0;
