@@ -110,6 +110,7 @@ incremental_run(ComparePair *pairs, int npairs, PGconn *tgt, const Options *opts
 		log_error("cannot read what changed since online verification %lld", (long long) info->verification_id);
 		goto done;
 	}
+	log_debug("incremental verify: what changed read in %.1f ms", (now_seconds() - t0) * 1000);
 	tasks = pg_malloc0(sizeof(CompareTask) * (tables.count + 1));
 	r->tables = pg_malloc0(sizeof(TableVerdict) * (tables.count + 1));
 	for (int i = 0; i < tables.count; i++)
@@ -147,8 +148,11 @@ incremental_run(ComparePair *pairs, int npairs, PGconn *tgt, const Options *opts
 		}
 	}
 	r->jobs = npairs;
-	if (!compare_tables(pairs, npairs, cfg, tasks, ntasks, r) ||
-		!verify_sequences(pairs[0].source, pairs[0].target, r))
+	if (!compare_tables(pairs, npairs, cfg, tasks, ntasks, r))
+		goto done;
+	log_debug("incremental verify: %d table(s) compared in %.1f ms since the start", ntasks,
+			  (now_seconds() - t0) * 1000);
+	if (!verify_sequences(pairs[0].source, pairs[0].target, r))
 		goto done;
 	ok = true;
 done:

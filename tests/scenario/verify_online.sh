@@ -53,6 +53,14 @@ assert_eq True "$(json 'd["rows_compared"] >= 200000' <<<"$OUT")" "clean: every 
 assert_eq done "$(tgt_sql -c "SELECT state FROM pgcutover.verification ORDER BY id DESC LIMIT 1")" "clean: recorded as done on the target"
 assert_eq t "$(tgt_sql -c "SELECT ok AND lsn IS NOT NULL AND jsonb_array_length(verdicts) >= 6 FROM pgcutover.verification ORDER BY id DESC LIMIT 1")" "clean: verified LSN and per-table verdicts recorded"
 
+# the second protocol (the follower stands still while the slot is made),
+# which a follower that keeps getting past the slot's LSN falls back to
+PGCUTOVER_TEST_OPTIMISTIC_ATTEMPTS=0 run_pgcutover verify --online --json --source "$SRC_DSN" --target "$TGT_DSN"
+assert_eq 0 "$RC" "verify --online, the follower standing still while the slot is made: exit 0"
+pause=$(json 'd["online"]["pause_ms"]' <<<"$OUT")
+assert_eq 1 "$(echo "$pause < 1000" | bc)" "standing still: the pause is reported and bounded by the slot's creation ($pause ms)"
+assert_contains "$(tgt_sql -c "SELECT string_agg(state, ',' ORDER BY id) FROM pgcutover.verification")" "done,done" "standing still: recorded as done"
+
 # 2. one corrupted row on the target (as a replica session would): found, named
 tgt_sql -c "SET session_replication_role = replica" -c "UPDATE quiet SET v = 'corrupt' WHERE id = 777" \
         -c "UPDATE \"Odd Names\" SET v = -1 WHERE \"Key Col\" = 'k42'"
