@@ -64,6 +64,17 @@ fail(Online *o, Outcome rc, const char *fmt,...)
 	va_start(ap, fmt);
 	msg = pvsprintf(fmt, ap);
 	va_end(ap);
+	if (strstr(msg, "fix:") == NULL)
+	{
+		/* a statement failed (the server's line is logged above), or a signal */
+		char	   *line = psprintf("%s; fix: %s", msg,
+									rc == OUTCOME_INTERRUPTED ? "run verify --online again when you are ready"
+									: rc == OUTCOME_BUG ? "report this as a bug, with the line above"
+									: "see the server's message above, then run verify --online again");
+
+		free(msg);
+		msg = line;
+	}
 	log_error("%s", msg);
 	if (o->id != 0 && o->tgt != NULL &&
 		!verification_finish(o->tgt, o->id, false, msg, 0, 0, 0, NULL))
