@@ -474,7 +474,7 @@ choose_verify(Switchover *sw)
 		return OUTCOME_OK;
 	}
 	if (!incremental_prepare(sw->tgt, sw->opts->slot, &sw->incremental))
-		return abort_switchover(sw, OUTCOME_SQL, "cannot read the online verifications on the target");
+		return abort_switchover(sw, OUTCOME_SQL, "cannot read the online verifications on the target (the server's message is above); fix: rerun with --verify full");
 	if (asked && strcmp(asked, "incremental") == 0 && !sw->incremental.available)
 		return abort_switchover(sw, OUTCOME_STATE, "--verify incremental needs a passing online verification (%s); fix: run 'pgcutover verify --online' first, or use --verify full",
 								sw->incremental.unavailable);

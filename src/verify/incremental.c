@@ -107,7 +107,8 @@ incremental_run(ComparePair *pairs, int npairs, PGconn *tgt, const Options *opts
 		!catalog_list_tables(pairs[0].source, opts, &tables) ||
 		!partitions_of_whole_parents(pairs[0].source, changes, &parents_whole))
 	{
-		log_error("cannot read what changed since online verification %lld", (long long) info->verification_id);
+		log_error("cannot read what changed since online verification %lld (the server's message is above); fix: rerun the switchover with --verify full",
+				  (long long) info->verification_id);
 		goto done;
 	}
 	log_debug("incremental verify: what changed read in %.1f ms", (now_seconds() - t0) * 1000);
@@ -137,7 +138,8 @@ incremental_run(ComparePair *pairs, int npairs, PGconn *tgt, const Options *opts
 
 			if (keys == NULL)
 			{
-				log_error("cannot read the changed keys of %s on the target", t->qualname);
+				log_error("cannot read the changed keys of %s on the target; fix: rerun the switchover with --verify full",
+						  t->qualname);
 				goto done;
 			}
 			tasks[ntasks].table = t;
