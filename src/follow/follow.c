@@ -420,17 +420,15 @@ barrier_act(Follow *f)
 		case BARRIER_RELEASED:
 			if (!ev_is_active(&f->w.stream))
 			{
-				/* read on, and ask the server where it is (for an idle source) */
 				ev_io_start(f->w.loop, &f->w.stream);
 				ev_feed_event(f->w.loop, &f->w.stream, EV_READ);
-				if (!send_feedback(f, true))
-					return false;
 			}
 			/* the server sent everything up to the LSN, and it is applied */
 			if (!apply_in_transaction(apply) &&
 				stream_server_wal_end(f->conns.stream) >= barrier_lsn(b))
 				return export_at_barrier(f);
-			return true;
+			/* an idle source sends nothing more: ask it where it is */
+			return send_feedback(f, true);
 		case BARRIER_IDLE:
 		case BARRIER_EXPORTED:
 			if (!ev_is_active(&f->w.stream))
@@ -533,6 +531,14 @@ on_data(void *arg, Lsn wal_start, const char *data, size_t len)
 		if (c.transactional && c.prefix && strcmp(c.prefix, DDL_MESSAGE_PREFIX) == 0)
 			return on_ddl_message(f, &c);
 		on_logical_message(f, &c);
+		/*
+		 * A message outside a transaction (a heartbeat) is sent when decoded:
+		 * every commit before it has been sent, so none before the online
+		 * verification's LSN is still to come.
+		 */
+		if (!c.transactional && barrier_phase(f->stages.barrier) == BARRIER_RELEASED &&
+			c.lsn > barrier_lsn(f->stages.barrier) && !apply_in_transaction(apply))
+			return export_at_barrier(f);
 		return true;
 	}
 	if (c.action == CHANGE_BEGIN && f->cfg.endpos != INVALID_LSN && c.nextlsn > f->cfg.endpos &&

@@ -25,11 +25,10 @@ assert_eq 7 "$RC" "verify --online without follow: exit 7"
 assert_contains "$ERR" "needs 'pgcutover follow' running" "verify --online without follow: says why, and the fix"
 
 follower_start
+
 bench() {  # bench SECONDS: pgbench at 200 tps against the source
   "$PG_BIN/pgbench" -n -T "$1" -R 200 -c 2 -h "$HARNESS_DIR/src" -p "$SRC_PORT" -U postgres app >/dev/null 2>&1
 }
-bench 40 & BENCH=$!
-sleep 1
 
 # no online verification yet: --verify incremental refuses before fencing
 run_pgcutover switchover --verify incremental --source "$SRC_DSN" --target "$TGT_DSN"
@@ -41,6 +40,17 @@ assert_eq 2 "$RC" "--verify bogus: exit 2"
 assert_contains "$ERR" 'invalid --verify "bogus"; fix: use incremental, full or none' "--verify bogus: names the choices"
 run_pgcutover switchover --skip-verify --verify full --source "$SRC_DSN" --target "$TGT_DSN"
 assert_eq 2 "$RC" "--skip-verify with --verify full: exit 2"
+
+# an idle source: nothing after the slot's LSN comes to tell the follower it
+# has everything up to it; the server's keepalive (or a heartbeat) does
+t0=$(date +%s.%N)
+run_pgcutover verify --online --source "$SRC_DSN" --target "$TGT_DSN"
+took=$(echo "$(date +%s.%N) - $t0" | bc)
+assert_eq 0 "$RC" "verify --online on an idle source: exit 0"
+assert_eq 1 "$(echo "$took < 5" | bc)" "verify --online on an idle source: done in seconds ($took s)"
+
+bench 40 & BENCH=$!
+sleep 1
 
 # 1. a clean target under load: exit 0, at one LSN, a short pause
 run_pgcutover verify --online --jobs 2 --json --source "$SRC_DSN" --target "$TGT_DSN"
