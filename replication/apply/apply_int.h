@@ -55,6 +55,7 @@ struct Apply
 	TableCache *tables;
 	NanFixer   *nanfix;
 	RowStatement rs;
+	ByteaFix	bytea;			/* "\\x" for bytea values wal2json left bare */
 	ApplyTotals totals;
 
 	bool		group_open;

@@ -14,11 +14,11 @@
 
 /* t(id int PK, name text, f float8, g bigint GENERATED, j json) */
 static ColumnMeta cols[] = {
-	{"id", "id", "integer", "integer", 23, false, false, false, true},
-	{"name", "name", "text", "text", 25, false, false, false, true},
-	{"f", "f", "double precision", "double precision", 701, false, false, true, true},
-	{"g", "g", "bigint", "bigint", 20, true, false, false, true},
-	{"j", "j", "json", "json", 114, false, false, false, false},
+	{"id", "id", "integer", "integer", 23, false, false, false, true, false},
+	{"name", "name", "text", "text", 25, false, false, false, true, false},
+	{"f", "f", "double precision", "double precision", 701, false, false, true, true, false},
+	{"g", "g", "bigint", "bigint", 20, true, false, false, true, false},
+	{"j", "j", "json", "json", 114, false, false, false, false, false},
 };
 static int	key[] = {0};
 
