@@ -214,6 +214,7 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 	const ChangeColumn *ident = c->nidentity > 0 ? c->identity : c->columns;
 	int			nident = c->nidentity > 0 ? c->nidentity : c->ncolumns;
 	bool		by_key = t->nkey > 0;
+	int			nconds = 0;
 
 	for (int k = 0; k < t->nkey && by_key; k++)
 		by_key = find_value(ident, nident, t->cols[t->key[k]].name) != NULL;
@@ -265,7 +266,14 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 		if (idx < 0)
 			return false;
 		col = &t->cols[idx];
-		if (i > 0)
+
+		/*
+		 * A generated column is a function of the others: nothing to match.
+		 * A virtual one (PostgreSQL 18) is not even in the old row (NULL).
+		 */
+		if (col->generated)
+			continue;
+		if (nconds++ > 0)
 			sql_printf(rs, " AND ");
 		if (ident[i].value == NULL && col->maybe_special)
 		{
@@ -293,6 +301,8 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 			sql_printf(rs, "%s::text = $%d", col->quoted, param);
 		}
 	}
+	if (nconds == 0)
+		sql_printf(rs, "true");
 	sql_printf(rs, " LIMIT 1)");
 	return true;
 }
