@@ -368,6 +368,12 @@ apply_row(Apply *a, const Change *change)
 
 	if (shape == NULL)
 		return false;
+	if (c != change && !a->bytea_noted)
+	{
+		log_info("the source's wal2json names no column types (before 2.5): bytea values of %s and other tables get their \\x from the target's column types",
+				 t->qualname);
+		a->bytea_noted = true;
+	}
 	if (c->action != CHANGE_DELETE && t->any_special && !nanfix_remember(a->nanfix, t, c))
 		log_warn("%s has no key on the target: a NULL in a float/numeric column cannot be told from NaN/Infinity there; verify the table after switchover",
 				 t->qualname);
