@@ -276,12 +276,14 @@ check_source_identity(Apply *a, TableMeta *t)
 	res = db_query_params(a->src,
 						  "SELECT c.relreplident = 'f' OR c.relreplident = 'i' OR "
 						  "  (c.relreplident = 'd' AND EXISTS (SELECT 1 FROM pg_catalog.pg_index i "
-						  "                                    WHERE i.indrelid = c.oid AND i.indisprimary AND i.indimmediate)) "
+						  "                                    WHERE i.indrelid = c.oid AND i.indisprimary AND i.indimmediate)), "
+						  "  c.relreplident = 'f' "
 						  "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 						  "WHERE n.nspname = $1 AND c.relname = $2", 2, params);
 	if (res == NULL)
 		return apply_fail(a, OUTCOME_SQL, "cannot read the replica identity of %s on the source", t->qualname);
 	ok = PQntuples(res) == 0 || PQgetvalue(res, 0, 0)[0] == 't';
+	t->source_identity_full = PQntuples(res) == 1 && PQgetvalue(res, 0, 1)[0] == 't';
 	PQclear(res);
 	if (!ok)
 		return apply_fail(a, OUTCOME_DRIFT,

@@ -211,8 +211,10 @@ find_value(const ChangeColumn *list, int n, const char *name)
 static bool
 plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **drift)
 {
-	const ChangeColumn *ident = c->nidentity > 0 ? c->identity : c->columns;
-	int			nident = c->nidentity > 0 ? c->nidentity : c->ncolumns;
+	/* a FULL old row with every column NULL comes empty from wal2json < 2.5 */
+	bool		old_row = c->nidentity > 0 || (t->source_identity_full && c->action != CHANGE_INSERT);
+	const ChangeColumn *ident = old_row ? c->identity : c->columns;
+	int			nident = old_row ? c->nidentity : c->ncolumns;
 	bool		by_key = t->nkey > 0;
 	int			nconds = 0;
 
@@ -249,7 +251,7 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 		sql_printf(rs, " WHERE ctid = (SELECT ctid FROM ONLY %s LIMIT 1)", t->qualname);
 		return true;
 	}
-	if (c->nidentity == 0)
+	if (c->nidentity == 0 && !t->source_identity_full)
 	{
 		*drift = psprintf("%s has no primary key on the target and the change carries no old row; fix: give the table the same primary key or replica identity on both sides",
 						  t->qualname);
@@ -300,6 +302,14 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 			param = add_param(rs, ident[i].value);
 			sql_printf(rs, "%s::text = $%d", col->quoted, param);
 		}
+	}
+	/* wal2json < 2.5 leaves the NULL columns out of a FULL old row */
+	for (int i = 0; i < t->ncols && t->source_identity_full; i++)
+	{
+		if (t->cols[i].generated || find_value(ident, nident, t->cols[i].name) != NULL)
+			continue;
+		key_int(rs, i, "M,");
+		sql_printf(rs, "%s%s IS NULL", nconds++ > 0 ? " AND " : "", t->cols[i].quoted);
 	}
 	if (nconds == 0)
 		sql_printf(rs, "true");

@@ -213,8 +213,18 @@ tag_is(const DdlEvent *ev, const char *tag)
 static bool
 is_own(const DdlObject *o)
 {
-	return (o->schema && strcmp(o->schema, "pgcutover") == 0) ||
-		(strcmp(o->type, "schema") == 0 && strcmp(o->identity, "pgcutover") == 0);
+	static const char *const own_schemas[] = {
+		"pgcutover",			/* the state (on a reverse follow's source) */
+		"pgcutover_fence",		/* the fence a switched-over source keeps */
+		NULL
+	};
+
+	for (int i = 0; own_schemas[i]; i++)
+		if ((o->schema && strcmp(o->schema, own_schemas[i]) == 0) ||
+			(strcmp(o->type, "schema") == 0 && strcmp(o->identity, own_schemas[i]) == 0))
+			return true;
+	/* the fence's trigger on every table: "pgcutover_fence on public.t" */
+	return strcmp(o->type, "trigger") == 0 && strncmp(o->identity, "pgcutover_fence on ", 19) == 0;
 }
 
 /* Is the object in the migrated set?  Objects outside schemas count as in. */

@@ -150,6 +150,49 @@ test_full_identity_exactly_one_row(void **state)
 	rowstmt_free(&rs);
 }
 
+/*
+ * wal2json < 2.5 leaves NULL columns out of the old row of a REPLICA
+ * IDENTITY FULL table (and sends [] when every column is NULL): they must
+ * be matched as NULL, or another row with a value there is changed.
+ */
+static void
+test_full_identity_nulls_left_out(void **state)
+{
+	TableMeta	t = make_table(false);
+	ChangeColumn old[] = {{"id", NULL, 23, "1000", 4}, {"name", NULL, 25, "dup", 3}};
+	Change		c = {.action = CHANGE_DELETE, .identity = old, .nidentity = 2};
+	RowStatement rs;
+	char	   *drift = NULL;
+
+	(void) state;
+	t.source_identity_full = true;
+	rowstmt_init(&rs);
+	plan_ok(&rs, &t, &c, true);
+	assert_string_equal(rs.sql.data,
+						"DELETE FROM ONLY public.t WHERE ctid = (SELECT ctid FROM ONLY public.t WHERE "
+						"id = $1 AND name = $2 AND f IS NULL AND j IS NULL LIMIT 1)");
+	/* every column NULL: an empty old row */
+	c.nidentity = 0;
+	c.identity = NULL;
+	plan_ok(&rs, &t, &c, true);
+	assert_string_equal(rs.sql.data,
+						"DELETE FROM ONLY public.t WHERE ctid = (SELECT ctid FROM ONLY public.t WHERE "
+						"id IS NULL AND name IS NULL AND f IS NULL AND j IS NULL LIMIT 1)");
+	/* a source key (identity DEFAULT) sends only the key: no NULLs implied */
+	t.source_identity_full = false;
+	c.identity = old;
+	c.nidentity = 2;
+	plan_ok(&rs, &t, &c, true);
+	assert_string_equal(rs.sql.data,
+						"DELETE FROM ONLY public.t WHERE ctid = (SELECT ctid FROM ONLY public.t WHERE "
+						"id = $1 AND name = $2 LIMIT 1)");
+	c.nidentity = 0;
+	assert_false(rowstmt_plan(&rs, &t, &c, &drift));
+	assert_non_null(strstr(drift, "carries no old row"));
+	free(drift);
+	rowstmt_free(&rs);
+}
+
 static void
 test_drift(void **state)
 {
@@ -261,6 +304,7 @@ main(void)
 		cmocka_unit_test(test_update_by_key),
 		cmocka_unit_test(test_full_identity_exactly_one_row),
 		cmocka_unit_test(test_full_identity_virtual_generated),
+		cmocka_unit_test(test_full_identity_nulls_left_out),
 		cmocka_unit_test(test_drift),
 		cmocka_unit_test(test_batch_sql),
 		cmocka_unit_test(test_zero_columns),

@@ -281,6 +281,20 @@ test_classify(void **state)
 	assert_int_equal(classify(EV("ALTER TABLE", OBJ("table", "public", "public.a"), ""), NULL, &reason), DDL_APPLY);
 	assert_int_equal(classify(EV("CREATE FUNCTION", OBJ("function", "pgcutover", "pgcutover.f()"), ""), NULL, &reason), DDL_SKIP);
 	free(reason);
+	/* the switchover's fence on the old source is never replayed on the new primary */
+	assert_int_equal(classify(EV("CREATE SCHEMA", OBJ("schema", "", "pgcutover_fence"), ""), NULL, &reason), DDL_SKIP);
+	free(reason);
+	assert_int_equal(classify(EV("CREATE FUNCTION", OBJ("function", "pgcutover_fence", "pgcutover_fence.refuse_write()"), ""),
+							  NULL, &reason), DDL_SKIP);
+	free(reason);
+	assert_int_equal(classify(EV("CREATE TRIGGER", OBJ("trigger", "public", "pgcutover_fence on public.a"), ""),
+							  NULL, &reason), DDL_SKIP);
+	free(reason);
+	assert_int_equal(classify(EV("DROP SCHEMA", OBJ("schema", "", "pgcutover_fence") "," OBJ("function", "pgcutover_fence", "pgcutover_fence.refuse_write()")
+								 "," OBJ("trigger", "public", "pgcutover_fence on public.a"), ""), NULL, &reason), DDL_SKIP);
+	free(reason);
+	/* a user's trigger of another name is replayed */
+	assert_int_equal(classify(EV("CREATE TRIGGER", OBJ("trigger", "public", "audit on public.a"), ""), NULL, &reason), DDL_APPLY);
 	assert_int_equal(classify(EV("ALTER TABLE", OBJ("table", "public", "public.secret"), ""), NULL, &reason), DDL_STOP);
 	assert_non_null(strstr(reason, "outside the migrated set"));
 	free(reason);

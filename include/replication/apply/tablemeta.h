@@ -59,6 +59,10 @@ typedef struct TableMeta
 	int			buf_head;		/* apply's buffered rows of this table (-1: none) */
 	int			buf_tail;
 	bool		source_checked; /* source has a usable replica identity */
+	bool		source_identity_full;	/* REPLICA IDENTITY FULL on the source:
+										 * the old row is the whole row, and a
+										 * column missing from it is NULL
+										 * (wal2json < 2.5 leaves NULLs out) */
 	int64_t		tracked_keys;	/* keys recorded for an online verification
 								 * since this shape was loaded (keytrack.c) */
 	bool		tracked_whole;	/* ... or the table is to be compared whole */
