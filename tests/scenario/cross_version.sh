@@ -144,8 +144,11 @@ SQL
   [ "$fs" = "$ft" ] || { diff <(echo "$fs") <(echo "$ft") | sed "s/^/#   /" | head -20 || true; }
   assert_eq "$(db_sequences src)" "$(db_sequences tgt)" "$p: every sequence equal"
   assert_eq a "$(tgt_sql -c "SELECT attidentity FROM pg_attribute WHERE attrelid = 'idt'::regclass AND attname = 'id'")" "$p: identity column is GENERATED ALWAYS again"
-  tgt_sql -c "INSERT INTO idt (v) VALUES ('on the new primary')" -c "INSERT INTO ledger (n) VALUES (0)"
-  pass "$p: the target takes writes, its identity and sequences work"
+  if tgt_sql -c "INSERT INTO idt (v) VALUES ('on the new primary')" -c "INSERT INTO ledger (n) VALUES (0)" >"$HARNESS_DIR/tgt-write.log" 2>&1; then
+    pass "$p: the target takes writes, its identity and sequences work"
+  else
+    fail "$p: the target takes writes, its identity and sequences work" "$(head -c 400 "$HARNESS_DIR/tgt-write.log")"
+  fi
 
   run_pgcutover cleanup --yes --source "$SRC_DSN" --target "$TGT_DSN"
   assert_eq 0 "$RC" "$p: cleanup exits 0"
