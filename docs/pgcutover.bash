@@ -12,7 +12,7 @@ _pgcutover()
         case " $commands " in *" $w "*) cmd=$w; break ;; esac
     done
     case $cmd in
-        check) opts="$opts --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table" ;;
+        check) opts="$opts --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --pg-bin-dir" ;;
         copy) opts="$opts --allow-nonempty-target --jobs --index-jobs --split-threshold --include-schema --exclude-schema --include-table --exclude-table --backup --pg-bin-dir --snapshot-hold" ;;
         follow) opts="$opts --until-caught-up --endpos --heartbeat-interval --metrics-listen --metrics-allow-public --ddl --ddl-exclude --resume-after-ddl" ;;
         ddl-capture) [[ $cur != -* ]] && { COMPREPLY=($(compgen -W "install remove status" -- "$cur")); return; } ;;

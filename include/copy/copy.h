@@ -45,7 +45,7 @@ typedef struct CopyContext
 	const char *slot;
 	PGconn	   *src;			/* source, inside the snapshot transaction */
 	PGconn	   *tgt;			/* target, state updates */
-	char	   *pg_bin;			/* directory of pg_dump matching the source */
+	char	   *pg_bin;			/* directory of the pg_dump to run (pgdump.h) */
 	SnapshotLease lease;
 	volatile sig_atomic_t *interrupted;
 	CopyStats	stats;
@@ -87,7 +87,5 @@ int			copy_data_run(CopyContext *ctx);
 int			copy_post_run(CopyContext *ctx);
 int			copy_sequences_run(CopyContext *ctx);
 
-/* Finds pg_dump for the source's major version; NULL and *errmsg if none. */
-char	   *copy_find_pg_bin(const Options *opts, int source_major, char **errmsg);
 
 #endif

@@ -354,14 +354,26 @@ lookup_table(Apply *a, const Change *c)
 	return check_source_identity(a, t) ? t : NULL;
 }
 
+/*
+ * One row change.  Its bytea values are completed first (ByteaFix), so the
+ * statement, the NaN re-read keys and the keys recorded for an online
+ * verification all see the value the source has.
+ */
 static bool
-apply_row(Apply *a, const Change *c)
+apply_row(Apply *a, const Change *change)
 {
-	TableMeta  *t = lookup_table(a, c);
+	TableMeta  *t = lookup_table(a, change);
+	const Change *c = t ? byteafix_apply(&a->bytea, t, change) : change;
 	PreparedStmt *shape = t ? apply_plan_shape(a, t, c) : NULL;
 
 	if (shape == NULL)
 		return false;
+	if (c != change && !a->bytea_noted)
+	{
+		log_info("the source's wal2json names no column types (before 2.5): bytea values of %s and other tables get their \\x from the target's column types",
+				 t->qualname);
+		a->bytea_noted = true;
+	}
 	if (c->action != CHANGE_DELETE && t->any_special && !nanfix_remember(a->nanfix, t, c))
 		log_warn("%s has no key on the target: a NULL in a float/numeric column cannot be told from NaN/Infinity there; verify the table after switchover",
 				 t->qualname);
@@ -634,6 +646,7 @@ apply_open(const ApplyConfig *cfg, char **errmsg, Outcome *outcome)
 	a->tables = tablecache_create();
 	a->nanfix = nanfix_create();
 	rowstmt_init(&a->rs);
+	byteafix_init(&a->bytea);
 	strbuf_init(&a->truncate);
 	strbuf_init(&a->arena);
 	strbuf_init(&a->batch_sql);
@@ -675,6 +688,7 @@ apply_close(Apply *a)
 	tablecache_destroy(a->tables);
 	nanfix_destroy(a->nanfix);
 	rowstmt_free(&a->rs);
+	byteafix_free(&a->bytea);
 	strbuf_free(&a->truncate);
 	strbuf_free(&a->arena);
 	strbuf_free(&a->batch_sql);

@@ -55,6 +55,8 @@ struct Apply
 	TableCache *tables;
 	NanFixer   *nanfix;
 	RowStatement rs;
+	ByteaFix	bytea;			/* "\x" for bytea values wal2json left bare */
+	bool		bytea_noted;	/* ... and that was logged once */
 	ApplyTotals totals;
 
 	bool		group_open;

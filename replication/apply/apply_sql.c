@@ -12,6 +12,10 @@
  *	  REPLICA IDENTITY FULL and duplicate rows exactly one row changes.
  *	  Parameters are sent as text with no declared type, so the server reads
  *	  each value with the column's own input function.
+ *
+ *	  Also what the target's column types say about the values: which columns
+ *	  are generated, and the "\x" of bytea values the decoder could not
+ *	  restore (ByteaFix).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -210,6 +214,7 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 	const ChangeColumn *ident = c->nidentity > 0 ? c->identity : c->columns;
 	int			nident = c->nidentity > 0 ? c->nidentity : c->ncolumns;
 	bool		by_key = t->nkey > 0;
+	int			nconds = 0;
 
 	for (int k = 0; k < t->nkey && by_key; k++)
 		by_key = find_value(ident, nident, t->cols[t->key[k]].name) != NULL;
@@ -261,7 +266,14 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 		if (idx < 0)
 			return false;
 		col = &t->cols[idx];
-		if (i > 0)
+
+		/*
+		 * A generated column is a function of the others: nothing to match.
+		 * A virtual one (PostgreSQL 18) is not even in the old row (NULL).
+		 */
+		if (col->generated)
+			continue;
+		if (nconds++ > 0)
 			sql_printf(rs, " AND ");
 		if (ident[i].value == NULL && col->maybe_special)
 		{
@@ -289,6 +301,8 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 			sql_printf(rs, "%s::text = $%d", col->quoted, param);
 		}
 	}
+	if (nconds == 0)
+		sql_printf(rs, "true");
 	sql_printf(rs, " LIMIT 1)");
 	return true;
 }
@@ -480,4 +494,115 @@ rowstmt_batch_sql(char action, const int *colidx, int ncols, const TableMeta *t,
 		append_values(out, colidx, 0, t, nrows, false);
 		append_key_join(out, 0, t);
 	}
+}
+
+bool
+attgenerated_never_written(char attgenerated)
+{
+	return attgenerated == 's' || attgenerated == 'v';
+}
+
+void
+byteafix_init(ByteaFix *bf)
+{
+	memset(bf, 0, sizeof(*bf));
+}
+
+void
+byteafix_free(ByteaFix *bf)
+{
+	free(bf->columns);
+	free(bf->identity);
+	free(bf->text);
+	memset(bf, 0, sizeof(*bf));
+}
+
+bool
+bytea_value_needs_prefix(const ColumnMeta *col, const ChangeColumn *v)
+{
+	if (v->value == NULL || !col->is_bytea)
+		return false;
+	/* a decoder that saw the type restored the prefix already */
+	if (v->typeoid != 0 || v->type != NULL)
+		return false;
+	return !(v->value_len >= 2 && v->value[0] == '\\' && v->value[1] == 'x');
+}
+
+/* The target column of change column i of list, or NULL. */
+static const ColumnMeta *
+column_of(const TableMeta *t, const ChangeColumn *list, int i)
+{
+	int			idx = i < t->ncols && strcmp(t->cols[i].name, list[i].name) == 0
+		? i : tablemeta_column(t, list[i].name);
+
+	return idx >= 0 ? &t->cols[idx] : NULL;
+}
+
+/* Bytes the corrected values of list need in ByteaFix.text. */
+static size_t
+fix_size(const TableMeta *t, const ChangeColumn *list, int n)
+{
+	size_t		need = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		const ColumnMeta *col = column_of(t, list, i);
+
+		if (col && bytea_value_needs_prefix(col, &list[i]))
+			need += list[i].value_len + 3;
+	}
+	return need;
+}
+
+/* Copies list into *out (grown as needed), the values needing it prefixed. */
+static ChangeColumn *
+fix_list(ByteaFix *bf, const TableMeta *t, ChangeColumn *list, int n,
+		 ChangeColumn **out, int *cap, size_t *pos)
+{
+	if (n == 0)
+		return list;
+	if (*cap < n)
+	{
+		*cap = n;
+		*out = pg_realloc(*out, sizeof(ChangeColumn) * n);
+	}
+	memcpy(*out, list, sizeof(ChangeColumn) * n);
+	for (int i = 0; i < n; i++)
+	{
+		const ColumnMeta *col = column_of(t, list, i);
+		char	   *dst = bf->text + *pos;
+
+		if (col == NULL || !bytea_value_needs_prefix(col, &list[i]))
+			continue;
+		dst[0] = '\\';
+		dst[1] = 'x';
+		memcpy(dst + 2, list[i].value, list[i].value_len);
+		dst[list[i].value_len + 2] = '\0';
+		(*out)[i].value = dst;
+		(*out)[i].value_len = list[i].value_len + 2;
+		*pos += list[i].value_len + 3;
+	}
+	return *out;
+}
+
+const Change *
+byteafix_apply(ByteaFix *bf, const TableMeta *t, const Change *c)
+{
+	size_t		need;
+	size_t		pos = 0;
+
+	if (!t->any_bytea)
+		return c;
+	need = fix_size(t, c->columns, c->ncolumns) + fix_size(t, c->identity, c->nidentity);
+	if (need == 0)
+		return c;
+	if (bf->textcap < need)
+	{
+		bf->textcap = need;
+		bf->text = pg_realloc(bf->text, need);
+	}
+	bf->change = *c;
+	bf->change.columns = fix_list(bf, t, c->columns, c->ncolumns, &bf->columns, &bf->capcolumns, &pos);
+	bf->change.identity = fix_list(bf, t, c->identity, c->nidentity, &bf->identity, &bf->capidentity, &pos);
+	return &bf->change;
 }

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "pgconn.h"
 #include "alloc.h"
+#include "apply_sql.h"
 #include "tablemeta.h"
 
 #define NBUCKETS 1024
@@ -124,7 +125,7 @@ load_columns(TableMeta *t, PGconn *tgt, const char *oid)
 									  "  WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped) "
 									  "SELECT c.attname, pg_catalog.quote_ident(c.attname), "
 									  "  pg_catalog.format_type(c.atttypid, c.atttypmod), c.atttypid, "
-									  "  c.attgenerated = 's', c.attidentity = 'a', "
+									  "  c.attgenerated::text, c.attidentity = 'a', "
 									  "  c.base IN ('pg_catalog.float4'::pg_catalog.regtype, 'pg_catalog.float8'::pg_catalog.regtype, "
 									  "             'pg_catalog.numeric'::pg_catalog.regtype), "
 									  "  EXISTS (SELECT 1 FROM pg_catalog.pg_opclass oc JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod "
@@ -138,7 +139,8 @@ load_columns(TableMeta *t, PGconn *tgt, const char *oid)
 									  "    WHEN 'pg_catalog._bpchar'::pg_catalog.regtype THEN 'pg_catalog.bpchar[]' "
 									  "    WHEN 'pg_catalog.bit'::pg_catalog.regtype THEN 'pg_catalog.\"bit\"' "
 									  "    WHEN 'pg_catalog._bit'::pg_catalog.regtype THEN 'pg_catalog.\"bit\"[]' "
-									  "    ELSE pg_catalog.format_type(c.atttypid, NULL) END "
+									  "    ELSE pg_catalog.format_type(c.atttypid, NULL) END, "
+									  "  c.base = 'pg_catalog.bytea'::pg_catalog.regtype "
 									  "FROM c ORDER BY c.attnum", 1, params);
 
 	if (res == NULL)
@@ -153,12 +155,15 @@ load_columns(TableMeta *t, PGconn *tgt, const char *oid)
 		c->quoted = pg_strdup(PQgetvalue(res, i, 1));
 		c->type = pg_strdup(PQgetvalue(res, i, 2));
 		c->typeoid = (uint32_t) strtoul(PQgetvalue(res, i, 3), NULL, 10);
-		c->generated = PQgetvalue(res, i, 4)[0] == 't';
+		/* 's' stored, 'v' virtual (PostgreSQL 18): neither is written */
+		c->generated = attgenerated_never_written(PQgetvalue(res, i, 4)[0]);
 		c->identity_always = PQgetvalue(res, i, 5)[0] == 't';
 		c->maybe_special = PQgetvalue(res, i, 6)[0] == 't';
 		c->has_equality = PQgetvalue(res, i, 7)[0] == 't';
 		c->typename_nomod = pg_strdup(PQgetvalue(res, i, 8));
+		c->is_bytea = PQgetvalue(res, i, 9)[0] == 't';
 		t->any_special |= c->maybe_special;
+		t->any_bytea |= c->is_bytea;
 	}
 	PQclear(res);
 	return true;

@@ -1009,7 +1009,12 @@ column_value(Parser *P, ChangeColumn *col, char **strbuf)
 	}
 }
 
-/* bytea arrives as bare hex: give it the "\x" its input function needs. */
+/*
+ * bytea arrives as bare hex: give it the "\x" its input function needs.
+ * Only when wal2json named the type: wal2json before 2.5 ignores
+ * include-type-oids in format-version 2, and then apply adds the prefix from
+ * the target's column type (ByteaFix, apply_sql.h).
+ */
 static void
 finish_column(ChangeColumn *col, char *strbuf)
 {

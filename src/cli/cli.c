@@ -138,7 +138,7 @@ static const OptSpec optspecs[] = {
 	{{"include-table", required_argument, NULL, O_INC_TABLE}, C_CHECK | C_COPY | C_MIGRATE | C_VERIFY, "SCHEMA.TABLE", "only this table (repeatable)"},
 	{{"exclude-table", required_argument, NULL, O_EXC_TABLE}, C_CHECK | C_COPY | C_MIGRATE | C_VERIFY, "SCHEMA.TABLE", "skip this table (repeatable)"},
 	{{"backup", required_argument, NULL, O_BACKUP}, C_COPY | C_MIGRATE, "DIR", "also write pg_dump -Fc of the snapshot + .sha256 to DIR"},
-	{{"pg-bin-dir", required_argument, NULL, O_PG_BIN}, C_COPY | C_MIGRATE, "DIR", "where pg_dump/pg_restore live (default: matching /usr/lib/postgresql/N/bin)"},
+	{{"pg-bin-dir", required_argument, NULL, O_PG_BIN}, C_CHECK | C_COPY | C_MIGRATE, "DIR", "where pg_dump/pg_restore live (default: the highest /usr/lib/postgresql/N/bin from the source's major to the target's)"},
 	{{"snapshot-hold", required_argument, NULL, O_SNAPSHOT_HOLD}, C_COPY | C_MIGRATE, "SECONDS", "keep the exported snapshot this long for a resume after a crash (default 600)"},
 	{{"until-caught-up", no_argument, NULL, O_UNTIL_CAUGHT_UP}, C_FOLLOW, NULL, "exit once everything committed at start is applied"},
 	{{"endpos", required_argument, NULL, O_ENDPOS}, C_FOLLOW, "LSN", "stop at this source LSN"},

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "outcome.h"
 #include "pgconn.h"
+#include "pgdump.h"
 #include "preflight.h"
 #include "signals.h"
 #include "state.h"
@@ -372,7 +373,9 @@ copy_run(const Options *opts, CopyResult *result)
 		rc = OUTCOME_CONNECTION;
 		goto done;
 	}
-	if ((ctx.pg_bin = copy_find_pg_bin(opts, db_major_version(ctx.src), &err)) == NULL)
+	/* a pg_dump the pair accepts, before any slot exists */
+	if ((ctx.pg_bin = pgdump_find(opts->pg_bin_dir, db_major_version(ctx.src),
+								  db_major_version(ctx.tgt), NULL, &err)) == NULL)
 	{
 		log_error("%s", err);
 		rc = OUTCOME_PREFLIGHT;

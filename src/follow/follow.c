@@ -64,6 +64,7 @@
 #include "metrics.h"
 #include "outcome.h"
 #include "pgconn.h"
+#include "pgversion.h"
 #include "progress.h"
 #include "signals.h"
 #include "state.h"
@@ -355,8 +356,9 @@ heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	{
 		char	   *e = db_error(f->conns.source);
 
-		log_warn("heartbeats are off, lag in seconds is less precise on an idle source: %s; fix: GRANT EXECUTE ON FUNCTION pg_catalog.pg_logical_emit_message(boolean, text, text) TO %s on the source",
-				 e, PQuser(f->conns.source));
+		/* the signature the GRANT names changed in PostgreSQL 17 */
+		log_warn("heartbeats are off, lag in seconds is less precise on an idle source: %s; fix: GRANT EXECUTE ON FUNCTION %s TO %s on the source",
+				 e, emit_message_signature(db_major_version(f->conns.source)), PQuser(f->conns.source));
 		free(e);
 		f->conns.heartbeats = false;
 		ev_timer_stop(loop, w);

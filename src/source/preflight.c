@@ -14,6 +14,8 @@
 #include "ddl_capture.h"
 #include "log.h"
 #include "pgconn.h"
+#include "pgdump.h"
+#include "pgversion.h"
 #include "preflight.h"
 #include "strbuf.h"
 
@@ -55,9 +57,15 @@ check_versions(Preflight *p)
 	int			sv = PQserverVersion(p->src);
 	int			tv = PQserverVersion(p->tgt);
 
-	if (sv < 100000)
-		findings_add(p->f, FINDING_FAIL, "version", "upgrade the source to PostgreSQL 10 or later",
-					 "source runs PostgreSQL %d.%d, logical decoding needs 10 or later", sv / 10000, sv % 10000);
+	if (sv / 10000 < PG_MIN_SUPPORTED_MAJOR)
+		findings_add(p->f, FINDING_FAIL, "version",
+					 "upgrade the source to PostgreSQL 13 or later in place (pg_upgrade) first, or migrate it with another tool",
+					 "source runs PostgreSQL %d.%d, pgcutover needs %d or later (sources 13 to 16 are supported)",
+					 sv / 10000, sv % 10000, PG_MIN_SUPPORTED_MAJOR);
+	else if (tv / 10000 < PG_MIN_SUPPORTED_MAJOR)
+		findings_add(p->f, FINDING_FAIL, "version", "use a target running PostgreSQL 13 or later (13 to 18 are supported)",
+					 "target runs PostgreSQL %d.%d, pgcutover needs %d or later",
+					 tv / 10000, tv % 10000, PG_MIN_SUPPORTED_MAJOR);
 	else if (tv / 10000 < sv / 10000)
 		findings_add(p->f, FINDING_FAIL, "version", "use a target of the same or a newer major version",
 					 "target major version %d is older than source major version %d (downgrade)",
@@ -65,6 +73,65 @@ check_versions(Preflight *p)
 	else
 		findings_add(p->f, FINDING_OK, "version", NULL, "source PostgreSQL %d.%d, target %d.%d",
 					 sv / 10000, sv % 10000, tv / 10000, tv % 10000);
+}
+
+/* The pg_dump copy would run: one the source accepts and the target restores. */
+static void
+check_pg_dump(Preflight *p)
+{
+	int			sm = db_major_version(p->src);
+	int			tm = db_major_version(p->tgt);
+	int			major = 0;
+	char	   *err = NULL;
+	char	   *dir;
+
+	if (tm < sm)
+		return;					/* the version check says it */
+	dir = pgdump_find(p->opts->pg_bin_dir, sm, tm, &major, &err);
+	if (dir)
+		findings_add(p->f, FINDING_OK, "pg_dump", NULL,
+					 "copy will run pg_dump %d from %s (source %d, target %d)", major, dir, sm, tm);
+	else
+	{
+		/* err is "what; fix: how": split it into the finding's two parts */
+		char	   *fix = strstr(err, "; fix: ");
+
+		if (fix)
+			*fix = '\0';
+		findings_add(p->f, FINDING_FAIL, "pg_dump", fix ? fix + 7 : "see the message", "%s", err);
+	}
+	free(dir);
+	free(err);
+}
+
+/*
+ * follow's heartbeats and the switchover's fence marker call
+ * pg_logical_emit_message; PUBLIC may execute it unless revoked.  The
+ * GRANT names the signature of the server at hand (PostgreSQL 17 added an
+ * argument).
+ */
+static void
+check_emit_message(Preflight *p)
+{
+	const char *sig = emit_message_signature(db_major_version(p->src));
+	const char *params[1] = {sig};
+	PGresult   *res = db_query_params(p->src,
+									  "SELECT pg_catalog.has_function_privilege($1::pg_catalog.regprocedure, 'EXECUTE')",
+									  1, params);
+
+	if (res && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't')
+		findings_add(p->f, FINDING_OK, "emit_message", NULL,
+					 "source role may call pg_logical_emit_message (heartbeats, switchover marker)");
+	else if (res && PQntuples(res) == 1)
+	{
+		char	   *fix = psprintf("GRANT EXECUTE ON FUNCTION %s TO %s; (on the source)", sig, PQuser(p->src));
+
+		findings_add(p->f, FINDING_WARN, "emit_message", fix,
+					 "source role %s may not call pg_logical_emit_message: follow has no heartbeats and switchover cannot mark its drain point",
+					 PQuser(p->src));
+		free(fix);
+	}
+	PQclear(res);
 }
 
 static void
@@ -184,8 +251,13 @@ check_wal2json(Preflight *p)
 		sql = psprintf("SELECT pg_catalog.pg_drop_replication_slot('pgcutover_check_%d')", (int) getpid());
 		db_exec(p->src, sql);
 		free(sql);
+		/*
+		 * Its version cannot be read over SQL (a plugin is no extension).
+		 * Before 2.5 it names no column types in format-version 2: follow
+		 * then takes bytea from the target's column types (ByteaFix).
+		 */
 		findings_add(p->f, FINDING_OK, "wal2json", NULL,
-					 "wal2json loads as an output plugin on the source");
+					 "wal2json loads as an output plugin on the source (its version is not visible over SQL; 2.3 and later work, before 2.5 follow reads bytea by the target's column types)");
 		db_exec(p->src, "SET statement_timeout = 0");
 		free(plugins);
 		return;
@@ -625,6 +697,7 @@ preflight_run(PGconn *src, PGconn *tgt, const Options *opts, Findings *f)
 		findings_add(f, FINDING_FAIL, "tables", "see the error above", "cannot list the source's tables");
 
 	check_versions(&p);
+	check_pg_dump(&p);
 	check_same_server(&p);
 	check_wal_level(&p);
 	check_capacity(&p, "replication_slots", "max_replication_slots",
@@ -633,6 +706,7 @@ preflight_run(PGconn *src, PGconn *tgt, const Options *opts, Findings *f)
 				   "SELECT count(*) FROM pg_catalog.pg_stat_replication", "WAL senders");
 	check_replication_role(&p);
 	check_wal2json(&p);
+	check_emit_message(&p);
 	check_slot_free(&p);
 	check_select_privilege(&p);
 	check_target_create(&p);

@@ -128,7 +128,7 @@ bad "target not empty" 4 "target already has 1 relation(s) that the copy would c
 tgt_sql -c "DROP TABLE items"
 
 mkdir -p "$HARNESS_DIR/emptybin" "$HARNESS_DIR/oldbin"
-bad "no pg_dump in --pg-bin-dir" 4 "no executable pg_dump in --pg-bin-dir $HARNESS_DIR/emptybin" "fix: point it at a PostgreSQL 15 (or newer) bin directory" -- copy --pg-bin-dir "$HARNESS_DIR/emptybin" --source "$SRC_DSN" --target "$TGT_DSN"
+bad "no pg_dump in --pg-bin-dir" 4 "no executable pg_dump in --pg-bin-dir $HARNESS_DIR/emptybin" "fix: point it at a PostgreSQL 15 bin directory (apt-get install postgresql-client-15)" -- copy --pg-bin-dir "$HARNESS_DIR/emptybin" --source "$SRC_DSN" --target "$TGT_DSN"
 # a pg_dump 14 (a stand-in that answers like one) against a 15 source
 cat > "$HARNESS_DIR/oldbin/pg_dump" <<'SH'
 #!/bin/sh
@@ -136,7 +136,7 @@ cat > "$HARNESS_DIR/oldbin/pg_dump" <<'SH'
 echo "pg_dump: error: aborting because of server version mismatch" >&2; exit 1
 SH
 chmod +x "$HARNESS_DIR/oldbin/pg_dump"
-bad "pg_dump older than the source" 4 "pg_dump in --pg-bin-dir $HARNESS_DIR/oldbin is version 14, older than the source server (15)" "fix: point --pg-bin-dir at a PostgreSQL 15 (or newer) bin directory" -- copy --pg-bin-dir "$HARNESS_DIR/oldbin" --source "$SRC_DSN" --target "$TGT_DSN"
+bad "pg_dump older than the source" 4 "pg_dump in --pg-bin-dir $HARNESS_DIR/oldbin is version 14, older than the source server (15)" "fix: point --pg-bin-dir at a PostgreSQL 15 bin directory (apt-get install postgresql-client-15)" -- copy --pg-bin-dir "$HARNESS_DIR/oldbin" --source "$SRC_DSN" --target "$TGT_DSN"
 
 # version downgrade: a proxy makes the source say it is PostgreSQL 16
 pport=$(free_port)
@@ -144,8 +144,8 @@ pport=$(free_port)
 proxy=$!
 for _ in $(seq 1 50); do grep -q ready "$HARNESS_DIR/proxy.log" && break; sleep 0.1; done
 bad "version downgrade (source 16 via proxy, target 15)" 4 "target major version 15 is older than source major version 16 (downgrade)" "fix: use a target of the same or a newer major version" -- check --source "$(ADMIN_DSN "$pport") sslmode=disable gssencmode=disable" --target "$TGT_DSN"
-# copy stops even earlier: there is no pg_dump 16 to dump a 16 source
-bad "version downgrade: copy" 4 "no pg_dump for PostgreSQL 16 found" "fix: apt-get install postgresql-client-16, or pass --pg-bin-dir" -- copy --source "$(ADMIN_DSN "$pport") sslmode=disable gssencmode=disable" --target "$TGT_DSN"
+# copy stops even earlier, before looking for a pg_dump (none fits a downgrade)
+bad "version downgrade: copy" 4 "target major version 15 is older than source major version 16 (downgrade)" "fix: use a target of the same or a newer major version" -- copy --source "$(ADMIN_DSN "$pport") sslmode=disable gssencmode=disable" --target "$TGT_DSN"
 kill "$proxy"; wait "$proxy" 2>/dev/null || true
 
 # === 4. state: commands in the wrong order ====================================
@@ -330,6 +330,27 @@ assert_eq 0 "$RC" "after SIGINT and SIGTERM: the rerun resumes and completes"
 assert_eq "$(db_fingerprint src big)" "$(db_fingerprint tgt big)" "after SIGINT and SIGTERM: the copy equals the source"
 run_pgcutover cleanup --yes --slot big --source "$BIG_SRC" --target "$BIG_TGT"
 assert_eq 0 "$RC" "big: cleanup exits 0"
+
+# --- major versions (issue 17) ----------------------------------------------------
+# a pg_dump 17 (a stand-in) against a 15 target: its SET transaction_timeout
+# would fail the restore after the slot exists, so copy and check refuse it first
+mkdir -p "$HARNESS_DIR/newbin"
+cat > "$HARNESS_DIR/newbin/pg_dump" <<'SH'
+#!/bin/sh
+[ "$1" = "--version" ] && { echo "pg_dump (PostgreSQL) 17.6"; exit 0; }
+echo "pg_dump: the stand-in only says its version" >&2; exit 1
+SH
+chmod +x "$HARNESS_DIR/newbin/pg_dump"
+bad "pg_dump newer than the target: copy" 4 "pg_dump in --pg-bin-dir $HARNESS_DIR/newbin is version 17, newer than the target server (15)" "fix: point --pg-bin-dir at a PostgreSQL 15 bin directory (apt-get install postgresql-client-15)" -- copy --slot newbin --pg-bin-dir "$HARNESS_DIR/newbin" --source "$SRC_DSN" --target "$TGT_DSN"
+bad "pg_dump newer than the target: check" 4 "FAIL  pg_dump" "fix: point --pg-bin-dir at a PostgreSQL 15 bin directory (apt-get install postgresql-client-15)" -- check --slot newbin --pg-bin-dir "$HARNESS_DIR/newbin" --source "$SRC_DSN" --target "$TGT_DSN"
+# a source older than 13: a proxy makes it say it is PostgreSQL 12
+pport=$(free_port)
+"$PY" "$(dirname "$0")/../lib/verproxy.py" "$pport" "$SRC_PORT" 12.22 >"$HARNESS_DIR/proxy.log" 2>&1 &
+proxy=$!
+for _ in $(seq 1 50); do grep -q ready "$HARNESS_DIR/proxy.log" && break; sleep 0.1; done
+bad "source older than 13 (12 via proxy): check" 4 "source runs PostgreSQL 12.22, pgcutover needs 13 or later" "fix: upgrade the source to PostgreSQL 13 or later" -- check --slot v12 --source "$(ADMIN_DSN "$pport") sslmode=disable gssencmode=disable" --target "$TGT_DSN"
+bad "source older than 13 (12 via proxy): copy" 4 "preflight version: source runs PostgreSQL 12.22" "fix: upgrade the source to PostgreSQL 13 or later" -- copy --slot v12 --source "$(ADMIN_DSN "$pport") sslmode=disable gssencmode=disable" --target "$TGT_DSN"
+kill "$proxy"; wait "$proxy" 2>/dev/null || true
 
 # --- rerun works after the interrupted switchovers ------------------------------
 start_follower

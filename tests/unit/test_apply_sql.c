@@ -14,11 +14,11 @@
 
 /* t(id int PK, name text, f float8, g bigint GENERATED, j json) */
 static ColumnMeta cols[] = {
-	{"id", "id", "integer", "integer", 23, false, false, false, true},
-	{"name", "name", "text", "text", 25, false, false, false, true},
-	{"f", "f", "double precision", "double precision", 701, false, false, true, true},
-	{"g", "g", "bigint", "bigint", 20, true, false, false, true},
-	{"j", "j", "json", "json", 114, false, false, false, false},
+	{"id", "id", "integer", "integer", 23, false, false, false, true, false},
+	{"name", "name", "text", "text", 25, false, false, false, true, false},
+	{"f", "f", "double precision", "double precision", 701, false, false, true, true, false},
+	{"g", "g", "bigint", "bigint", 20, true, false, false, true, false},
+	{"j", "j", "json", "json", 114, false, false, false, false, false},
 };
 static int	key[] = {0};
 
@@ -137,12 +137,15 @@ test_full_identity_exactly_one_row(void **state)
 	(void) state;
 	rowstmt_init(&rs);
 	plan_ok(&rs, &t, &c, true);
-	/* NULL float may be NaN; json has no equality: compared as text */
+	/*
+	 * NULL float may be NaN; json has no equality: compared as text; the
+	 * generated g is left out (a virtual one is NULL in the old row)
+	 */
 	assert_string_equal(rs.sql.data,
 						"DELETE FROM ONLY public.t WHERE ctid = (SELECT ctid FROM ONLY public.t WHERE "
 						"id = $1 AND name = $2 AND (f IS NULL OR f::text IN ('NaN', 'Infinity', '-Infinity')) "
-						"AND g = $3 AND j::text = $4 LIMIT 1)");
-	assert_int_equal(rs.nparams, 4);
+						"AND j::text = $3 LIMIT 1)");
+	assert_int_equal(rs.nparams, 3);
 	assert_false(rowstmt_batchable(&rs, &t));
 	rowstmt_free(&rs);
 }
@@ -199,6 +202,38 @@ test_batch_sql(void **state)
 	strbuf_free(&sql);
 }
 
+/* REPLICA IDENTITY FULL, PostgreSQL 18: v(a int, b int GENERATED ALWAYS AS (a * 2) VIRTUAL) */
+static void
+test_full_identity_virtual_generated(void **state)
+{
+	ColumnMeta	vcols[] = {
+		{"a", "a", "integer", "integer", 23, false, false, false, true, false},
+		{"b", "b", "integer", "integer", 23, true, false, false, true, false},
+	};
+	TableMeta	t = {.schema = "public", .table = "v", .qualname = "public.v", .relkind = 'r',
+	.cols = vcols, .ncols = 2};
+	/* a virtual column is not stored: the old row has it NULL */
+	ChangeColumn old[] = {{"a", NULL, 23, "3", 1}, {"b", NULL, 23, NULL, 0}};
+	ChangeColumn new[] = {{"a", NULL, 23, "4", 1}, {"b", NULL, 23, NULL, 0}};
+	Change		c = {.action = CHANGE_UPDATE, .columns = new, .ncolumns = 2, .identity = old, .nidentity = 2};
+	RowStatement rs;
+
+	(void) state;
+	rowstmt_init(&rs);
+	plan_ok(&rs, &t, &c, true);
+	assert_string_equal(rs.sql.data,
+						"UPDATE ONLY public.v SET a = $1 WHERE ctid = (SELECT ctid FROM ONLY public.v WHERE "
+						"a = $2 LIMIT 1)");
+	assert_int_equal(rs.nparams, 2);
+	/* only generated columns left: any row with those values is the row */
+	vcols[0].generated = true;
+	c.action = CHANGE_DELETE;
+	plan_ok(&rs, &t, &c, true);
+	assert_string_equal(rs.sql.data,
+						"DELETE FROM ONLY public.v WHERE ctid = (SELECT ctid FROM ONLY public.v WHERE true LIMIT 1)");
+	rowstmt_free(&rs);
+}
+
 static void
 test_zero_columns(void **state)
 {
@@ -225,6 +260,7 @@ main(void)
 		cmocka_unit_test(test_key_same_without_sql),
 		cmocka_unit_test(test_update_by_key),
 		cmocka_unit_test(test_full_identity_exactly_one_row),
+		cmocka_unit_test(test_full_identity_virtual_generated),
 		cmocka_unit_test(test_drift),
 		cmocka_unit_test(test_batch_sql),
 		cmocka_unit_test(test_zero_columns),

@@ -57,4 +57,45 @@ void		rowstmt_batch_sql(char action, const int *colidx, int ncols, const TableMe
 /* Can runs of rows of this shape be sent as one statement? */
 bool		rowstmt_batchable(const RowStatement *rs, const TableMeta *t);
 
+/*
+ * Is pg_attribute.attgenerated's value that of a column nobody may write?
+ * 's' (stored) and, from PostgreSQL 18, 'v' (virtual); '\0' is a plain one.
+ */
+bool		attgenerated_never_written(char attgenerated);
+
+/*
+ * bytea values that arrived without their "\x".  wal2json prints a bytea
+ * as bare hex, and the decoder can give it back its prefix only when
+ * wal2json named the column's type: wal2json before 2.5 ignores
+ * include-type-oids in format-version 2, and follow asks for no type names.
+ * The target's column type is known here: a value of a bytea (or domain
+ * over bytea) column whose type the decoder did not see, that does not
+ * already start with "\x", gets it ("" is the empty bytea, "\x").  Bare hex
+ * never holds a backslash, so a value already prefixed (a domain's, which
+ * wal2json prints whole) is left alone.
+ */
+typedef struct ByteaFix
+{
+	Change		change;			/* the corrected copy handed out */
+	ChangeColumn *columns;
+	int			capcolumns;
+	ChangeColumn *identity;
+	int			capidentity;
+	char	   *text;			/* the corrected values, NUL-separated */
+	size_t		textcap;
+} ByteaFix;
+
+void		byteafix_init(ByteaFix *bf);
+void		byteafix_free(ByteaFix *bf);
+
+/* Does value v of target column col need the "\x" prefix? */
+bool		bytea_value_needs_prefix(const ColumnMeta *col, const ChangeColumn *v);
+
+/*
+ * c itself when none of its values (new row and identity) needs the
+ * prefix, else a copy with those values corrected, valid until the next
+ * call or byteafix_free; everything else still points into c.
+ */
+const Change *byteafix_apply(ByteaFix *bf, const TableMeta *t, const Change *c);
+
 #endif

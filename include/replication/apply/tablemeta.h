@@ -19,10 +19,12 @@ typedef struct ColumnMeta
 	char	   *typename_nomod; /* the type with no typmod, for casts (bpchar,
 								 * not "character", which means char(1)) */
 	uint32_t	typeoid;
-	bool		generated;		/* stored generated: never written */
+	bool		generated;		/* generated (stored, or virtual in PostgreSQL
+								 * 18): never written */
 	bool		identity_always;	/* GENERATED ALWAYS AS IDENTITY */
 	bool		maybe_special;	/* float/numeric: a NULL may be NaN/Infinity */
 	bool		has_equality;	/* a default btree opclass exists */
+	bool		is_bytea;		/* bytea, or a domain over it */
 } ColumnMeta;
 
 /* A statement shape of one table, and the server-side statements for it. */
@@ -52,6 +54,7 @@ typedef struct TableMeta
 	int		   *key;			/* column indexes of the PK / replica identity index */
 	int			nkey;
 	bool		any_special;
+	bool		any_bytea;		/* some column is_bytea */
 	bool		other_unique;	/* an immediate unique/exclusion index besides the key */
 	int			buf_head;		/* apply's buffered rows of this table (-1: none) */
 	int			buf_tail;

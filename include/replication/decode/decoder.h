@@ -6,7 +6,9 @@
  *	  The decoder owns the strict JSON parsing of the replication stream's
  *	  payload and nothing else: no libpq, no I/O, no globals.  Values are
  *	  handed out as the exact text of the JSON (numbers are never converted),
- *	  strings unescaped, bytea given its "\x" prefix, JSON null as NULL.  All
+ *	  strings unescaped, bytea given its "\x" prefix when wal2json named the
+ *	  type (2.5 and later; before, apply's ByteaFix adds it from the target's
+ *	  column type, apply_sql.h), JSON null as NULL.  All
  *	  memory is owned by the Decoder and reused from one message to the next.
  *
  *	  What the apply layer must know about wal2json's output (PG 15, wal2json
