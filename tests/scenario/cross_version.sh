@@ -65,6 +65,9 @@ INSERT INTO idt (v) SELECT 'i' || g FROM generate_series(1, 50) g;
 CREATE TABLE rif (a int, b text, c bytea, d numeric);
 ALTER TABLE rif REPLICA IDENTITY FULL;
 INSERT INTO rif SELECT g, 'r' || g, CASE WHEN g % 3 = 0 THEN NULL ELSE '\xdeadbeef'::bytea END, g * 1.5 FROM generate_series(1, 100) g;
+-- two rows that differ only in a NULL (the first one first on disk)
+INSERT INTO rif VALUES (1000, 'dup', '\x01', 1);
+INSERT INTO rif VALUES (1000, 'dup', NULL, 1);
 SQL
 
   run_pgcutover ddl-capture install --source "$SRC_DSN"
@@ -97,12 +100,14 @@ INSERT INTO idt (v) SELECT 'following ' || g FROM generate_series(1, 20) g;
 UPDATE idt SET v = 'upd' WHERE id % 7 = 0;
 DELETE FROM idt WHERE id % 9 = 0;
 INSERT INTO rif VALUES (1, 'r1', '\xdeadbeef', 1.5), (NULL, NULL, NULL, NULL);
-UPDATE rif SET b = b || '+', c = '\x' WHERE a % 4 = 0;
+UPDATE rif SET b = b || '+', c = '\x' WHERE a % 4 = 0 AND a < 1000;
 UPDATE rif SET c = '\x0102' WHERE a = 1;
-DELETE FROM rif WHERE a % 5 = 0 OR a IS NULL;
+DELETE FROM rif WHERE (a % 5 = 0 AND a < 1000) OR a IS NULL;
+DELETE FROM rif WHERE a = 1000 AND c IS NULL;
 SQL
   sync_mark || true
   assert_eq "$(fingerprint src)" "$(fingerprint tgt)" "$p: every table equal after row changes of every shape"
+  assert_eq '\x01' "$(tgt_sql -c "SELECT coalesce(c::text, 'NULL') FROM rif WHERE a = 1000")" "$p: REPLICA IDENTITY FULL: the row that differs only by a NULL is the one deleted"
   assert_eq '\xdeadbeef|0' "$(tgt_sql -c "SELECT by, length('\x'::bytea) FROM shapes WHERE id = 13")" "$p: bytea arrives exact (not the text of its hex digits)"
 
   # DDL replayed in its place among the row changes
