@@ -10,6 +10,14 @@
 #   SRC_PORT/TGT_PORT, SRC_DSN/TGT_DSN (TCP, password auth, as "postgres"),
 #   src_sql/tgt_sql SQL...  run SQL through psql on the local socket
 #   PGCUTOVER           the binary under test (first argument of the test)
+#
+# Other PostgreSQL versions (scripts/install-pg-versions puts 13 beside 15 and
+# builds 18 under /var/cache/pgcutover/pg18):
+#   pg_bin_for VERSION              that version's bin directory (fails if absent)
+#   cluster_start_version V NAME    cluster_start with version V's binaries
+#   harness_start_versions SV TV    harness_start with a source of SV and a target of TV
+#   harness_stop                    stops and removes src and tgt (to start them again)
+#   cluster_bin NAME                the bin directory a cluster runs
 
 set -euo pipefail
 
@@ -38,7 +46,8 @@ harness_cleanup() {
     [ -f "$d/port" ] && pkill -TERM -f "pgcutover.*port=$(cat "$d/port")( |\$|')" 2>/dev/null || true
   done
   for d in "${HARNESS_CLUSTERS[@]}"; do
-    as_pg "$PG_BIN/pg_ctl" -D "$d/data" -m immediate stop >/dev/null 2>&1 || true
+    [ -d "$d/data" ] || continue
+    as_pg "$(cat "$d/bin" 2>/dev/null || echo "$PG_BIN")/pg_ctl" -D "$d/data" -m immediate stop >/dev/null 2>&1 || true
   done
   if [ "$rc" -ne 0 ] || [ "${KEEP_CLUSTERS:-0}" = 1 ]; then
     for d in "${HARNESS_CLUSTERS[@]}"; do
@@ -65,9 +74,21 @@ free_port() {
   return 1
 }
 
+# pg_bin_for VERSION: where that major version's binaries are on this machine.
+pg_bin_for() {
+  local d
+  for d in "/usr/lib/postgresql/$1/bin" "${PGCUTOVER_CACHE:-/var/cache/pgcutover}/pg$1/bin"; do
+    if [ -x "$d/postgres" ]; then echo "$d"; return 0; fi
+  done
+  echo "harness: no PostgreSQL $1 here (scripts/install-pg-versions installs 13 and 18)" >&2
+  return 1
+}
+
 # A template data directory, made once per machine and copied per cluster:
-# initdb is the slowest part of starting a cluster.
+# initdb is the slowest part of starting a cluster.  CLUSTER_BIN (default
+# PG_BIN) chooses the binaries, and so the version.
 template_dir() {
+  local PG_BIN=${CLUSTER_BIN:-$PG_BIN}
   local tpl="${TMPDIR:-/tmp}/pgcutover-template-$(id -u)-$("$PG_BIN/postgres" -V | tr -cd '0-9.')"
   (
     # ctest runs tests in parallel: one of them makes the template, the others wait
@@ -91,12 +112,15 @@ template_dir() {
 }
 
 # cluster_start NAME [extra postgresql.conf lines...]  -> prints the port
+# With CLUSTER_BIN set (see cluster_start_version), that bin directory's server.
 cluster_start() {
   local name=$1; shift
+  local PG_BIN=${CLUSTER_BIN:-$PG_BIN}
   local dir="$HARNESS_DIR/$name" port tpl
   tpl=$(template_dir)
   mkdir -p "$dir"
   cp -a "$tpl/data" "$dir/data"
+  echo "$PG_BIN" > "$dir/bin"
   [ "$(id -u)" -eq 0 ] && chown -R postgres "$dir"
   cat > "$dir/data/pg_hba.conf" <<HBA
 local all all trust
@@ -134,6 +158,15 @@ HBA
   return 1
 }
 
+# cluster_start_version VERSION NAME [conf lines...]: a cluster of another major version.
+cluster_start_version() {
+  local v=$1 bin; shift
+  bin=$(pg_bin_for "$v")
+  CLUSTER_BIN=$bin cluster_start "$@"
+}
+# cluster_bin NAME: the bin directory of the cluster's version
+cluster_bin() { cat "$HARNESS_DIR/$1/bin" 2>/dev/null || echo "$PG_BIN"; }
+
 cluster_port() { cat "$HARNESS_DIR/$1/port"; }
 cluster_sql() {
   local name=$1; shift
@@ -141,15 +174,15 @@ cluster_sql() {
 }
 cluster_restart() {
   local name=$1 mode=${2:-fast}
-  as_pg "$PG_BIN/pg_ctl" -D "$HARNESS_DIR/$name/data" -l "$HARNESS_DIR/$name/log" -w -t 60 -m "$mode" \
+  as_pg "$(cluster_bin "$name")/pg_ctl" -D "$HARNESS_DIR/$name/data" -l "$HARNESS_DIR/$name/log" -w -t 60 -m "$mode" \
     -o "-p $(cluster_port "$name")" restart >/dev/null
 }
 
 # harness_start [extra source conf lines...]: source "src" and target "tgt" clusters,
 # each with a database "app".
 harness_start() {
-  cluster_start src "$@"
-  cluster_start tgt
+  if [ -n "${HARNESS_SRC_VERSION:-}" ]; then cluster_start_version "$HARNESS_SRC_VERSION" src "$@"; else cluster_start src "$@"; fi
+  if [ -n "${HARNESS_TGT_VERSION:-}" ]; then cluster_start_version "$HARNESS_TGT_VERSION" tgt; else cluster_start tgt; fi
   SRC_PORT=$(cluster_port src)
   TGT_PORT=$(cluster_port tgt)
   cluster_sql src -c "CREATE DATABASE app"
@@ -159,6 +192,23 @@ harness_start() {
   export SRC_PORT TGT_PORT SRC_DSN TGT_DSN
 }
 src_sql() { DB=app cluster_sql src "$@"; }
+
+# harness_start_versions SRC_VERSION TGT_VERSION [extra source conf lines...]
+harness_start_versions() {
+  local sv=$1 tv=$2; shift 2
+  HARNESS_SRC_VERSION=$sv HARNESS_TGT_VERSION=$tv harness_start "$@"
+}
+
+# harness_stop: stops src and tgt and removes them, so that harness_start can
+# be called again (stop the pgcutover processes you started on them first).
+harness_stop() {
+  local name d
+  for name in src tgt; do
+    d="$HARNESS_DIR/$name"
+    [ -d "$d/data" ] && as_pg "$(cluster_bin "$name")/pg_ctl" -D "$d/data" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf "$d"
+  done
+}
 
 # follower_start [follow options...]: `pgcutover follow` from SRC_DSN to
 # TGT_DSN in the background (FOLLOWER is its pid), back once it is following.
