@@ -243,6 +243,7 @@ CREATE TABLE IF NOT EXISTS pgcutover.verification (
     target_snapshot text,                   -- online: exported by the follower at lsn
     target_pg_snapshot text,                -- online: pg_current_snapshot() of that export
     pause_ms        double precision,       -- online: how long the follower stood still
+    target_shapes   jsonb,                  -- online: pgcutover.table_shapes() in that snapshot
     rows_compared   bigint,
     tables_checked  int,
     mismatches      int,
@@ -298,28 +299,26 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- Puts the trigger on every table of the list (quoted qualified names) that
--- exists and lacks it.  ENABLE ALWAYS: a session with session_replication_role = replica is
--- noted too; only the follower (pgcutover.role = follower) is not.
-CREATE OR REPLACE FUNCTION pgcutover.watch_target_writes(tables text[]) RETURNS int
+-- Puts the trigger on one table (a quoted qualified name) if it exists and
+-- lacks it; true when it was added.  One table a call, each in its own
+-- transaction: the table's lock is held only that long (holding several
+-- while the follower writes them in another order would deadlock).
+DROP FUNCTION IF EXISTS pgcutover.watch_target_writes(text[]);
+CREATE OR REPLACE FUNCTION pgcutover.watch_target_write(name text) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    name text;
-    t regclass;
-    n int := 0;
+    t regclass := to_regclass(name);
 BEGIN
-    FOREACH name IN ARRAY tables LOOP
-        t := to_regclass(name);
-        CONTINUE WHEN t IS NULL OR EXISTS (SELECT 1 FROM pg_trigger
-                              WHERE tgrelid = t AND tgname = 'pgcutover_target_write');
-        EXECUTE format('CREATE TRIGGER pgcutover_target_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE '
-                       'ON %s FOR EACH STATEMENT '
-                       'WHEN (pg_catalog.current_setting(''pgcutover.role'', true) IS DISTINCT FROM ''follower'') '
-                       'EXECUTE FUNCTION pgcutover.note_target_write()', t);
-        EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER pgcutover_target_write', t);
-        n := n + 1;
-    END LOOP;
-    RETURN n;
+    IF t IS NULL OR EXISTS (SELECT 1 FROM pg_trigger
+                            WHERE tgrelid = t AND tgname = 'pgcutover_target_write') THEN
+        RETURN false;
+    END IF;
+    EXECUTE format('CREATE TRIGGER pgcutover_target_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE '
+                   'ON %s FOR EACH STATEMENT '
+                   'WHEN (pg_catalog.current_setting(''pgcutover.role'', true) IS DISTINCT FROM ''follower'') '
+                   'EXECUTE FUNCTION pgcutover.note_target_write()', t);
+    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER pgcutover_target_write', t);
+    RETURN true;
 END $$;
 
 -- Takes the triggers of watch_target_writes off every table again.
@@ -335,3 +334,21 @@ BEGIN
     END LOOP;
     RETURN n;
 END $$;
+
+-- The shape of every user table of this database: its storage (relfilenode:
+-- a rewrite, TRUNCATE or VACUUM FULL changes it) and its columns.  verify
+-- --online records it in the target's snapshot; the incremental verify
+-- compares whole every table whose shape changed since (DDL on the target,
+-- or DDL follow replayed).
+CREATE OR REPLACE FUNCTION pgcutover.table_shapes()
+RETURNS TABLE (nspname text, relname text, shape text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT n.nspname::text, c.relname::text,
+           md5(c.relfilenode::text || ':' || coalesce((
+               SELECT string_agg(a.attnum || ' ' || a.attname || ' ' || a.atttypid || ' ' || a.atttypmod
+                                 || ' ' || a.attisdropped, ',' ORDER BY a.attnum)
+               FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0), ''))
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgcutover')
+      AND n.nspname !~ '^pg_'
+$$;

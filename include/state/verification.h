@@ -84,6 +84,12 @@ bool		verification_set_lsn(PGconn *tgt, int64_t id, Lsn lsn);
 bool		verification_set_exported(PGconn *tgt, int64_t id, const char *snapshot,
 									  const char *pg_snapshot, double pause_ms);
 
+/*
+ * Records the target's table shapes (pgcutover.table_shapes()) as the
+ * session snapshot, inside the verification's target snapshot, sees them.
+ */
+bool		verification_record_shapes(PGconn *snapshot, PGconn *tgt, int64_t id);
+
 /* done (ok or not) or failed (error non-NULL), with the verdicts (JSON text, may be NULL). */
 bool		verification_finish(PGconn *tgt, int64_t id, bool ok, const char *error,
 								int tables_checked, int mismatches, int64_t rows_compared,
@@ -101,11 +107,11 @@ bool		verification_send_changed_table(PGconn *tgt, int64_t id, const char *schem
 											const char *table, const char *reason);
 
 /*
- * Puts the target-write trigger on the tables of table_array (a text[]
- * literal of quoted qualified names; missing ones are skipped); how many
- * were new in *added.  false on SQL error.
+ * Puts the target-write trigger on each of tables (quoted qualified names;
+ * missing ones are skipped), one table a transaction; how many were new in
+ * *added.  false on SQL error.
  */
-bool		verification_watch_target_writes(PGconn *tgt, const char *table_array, int *added);
+bool		verification_watch_target_writes(PGconn *tgt, const StrList *tables, int *added);
 
 /* Takes the triggers off again (switchover, cleanup); -1 on SQL error. */
 int			verification_unwatch_target_writes(PGconn *tgt);
@@ -114,7 +120,7 @@ int			verification_unwatch_target_writes(PGconn *tgt);
  * What changed after verification row: per table (schema, table) either
  * the keys (JSON array text, at most max_keys of them) or a reason to
  * compare the table whole ("truncated", "no key", "written on the target",
- * "more than N changed keys").  Columns of the result: nspname, relname,
+ * its shape changed on the target, "more than N changed keys").  Columns of the result: nspname, relname,
  * keys (NULL when whole), reason (NULL when keys), nkeys.
  * NULL on SQL error.
  */

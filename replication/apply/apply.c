@@ -110,11 +110,14 @@ apply_sync_results(Apply *a)
 				bool		lost = PQstatus(a->tgt) != CONNECTION_OK || state == NULL ||
 					strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0;
 
+				/* a deadlock with another session: the group is simply applied again */
+				bool		transient = state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0);
 				bool		full = state && strncmp(state, "53", 2) == 0;
 
-				ok = apply_fail(a, lost ? OUTCOME_CONNECTION : OUTCOME_SQL, "%s failed on the target: %s%s%s; fix: %s",
+				ok = apply_fail(a, lost || transient ? OUTCOME_CONNECTION : OUTCOME_SQL, "%s failed on the target: %s%s%s; fix: %s",
 								p->what, msg ? msg : PQerrorMessage(a->tgt), detail ? " " : "", detail ? detail : "",
 								lost ? "none needed: follow reconnects by itself and resumes from the last applied transaction"
+								: transient ? "none needed: follow applies the transactions again by itself"
 								: full ? "free disk space on the target (or grow it), then rerun follow: it resumes from the last applied transaction"
 								: "correct the cause on the target, then rerun follow: it resumes from the last applied transaction");
 			}

@@ -186,6 +186,26 @@ verification_set_exported(PGconn *tgt, int64_t id, const char *snapshot,
 }
 
 bool
+verification_record_shapes(PGconn *snapshot, PGconn *tgt, int64_t id)
+{
+	char		idtext[32];
+	char	   *shapes = db_scalar(snapshot,
+								   "SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(nspname, relname, shape)), "
+								   "'[]')::text FROM pgcutover.table_shapes()");
+	const char *params[2] = {idtext, shapes};
+	PGresult   *res;
+
+	if (shapes == NULL)
+		return false;
+	snprintf(idtext, sizeof(idtext), "%lld", (long long) id);
+	res = db_query_params(tgt, "UPDATE pgcutover.verification SET target_shapes = $2::jsonb WHERE id = $1::bigint",
+						  2, params);
+	PQclear(res);
+	free(shapes);
+	return res != NULL;
+}
+
+bool
 verification_finish(PGconn *tgt, int64_t id, bool ok, const char *error,
 					int tables_checked, int mismatches, int64_t rows_compared,
 					const char *verdicts_json)
@@ -241,14 +261,20 @@ verification_send_changed_table(PGconn *tgt, int64_t id, const char *schema,
 }
 
 bool
-verification_watch_target_writes(PGconn *tgt, const char *table_array, int *added)
+verification_watch_target_writes(PGconn *tgt, const StrList *tables, int *added)
 {
-	const char *params[1] = {table_array};
-	PGresult   *res = db_query_params(tgt, "SELECT pgcutover.watch_target_writes($1::text[])", 1, params);
+	*added = 0;
+	for (int i = 0; i < tables->count; i++)
+	{
+		const char *params[1] = {tables->items[i]};
+		PGresult   *res = db_query_params(tgt, "SELECT pgcutover.watch_target_write($1)", 1, params);
 
-	*added = res ? atoi(PQgetvalue(res, 0, 0)) : 0;
-	PQclear(res);
-	return res != NULL;
+		if (res == NULL)
+			return false;
+		*added += PQgetvalue(res, 0, 0)[0] == 't';
+		PQclear(res);
+	}
+	return true;
 }
 
 int
@@ -284,6 +310,11 @@ verification_changes(PGconn *tgt, const VerificationRow *row, int max_keys)
 						   "    SELECT nspname, relname, 'written on the target by another session' FROM pgcutover.target_write "
 						   "    WHERE NOT pg_catalog.pg_visible_in_snapshot(xid, (SELECT target_pg_snapshot::pg_snapshot "
 						   "      FROM pgcutover.verification WHERE id = $1::bigint)) "
+						   "    UNION ALL "
+						   "    SELECT x->>0, x->>1, 'its definition or storage changed on the target since the online verification' "
+						   "    FROM pgcutover.verification v, pg_catalog.jsonb_array_elements(coalesce(v.target_shapes, '[]')) x "
+						   "    LEFT JOIN pgcutover.table_shapes() s ON s.nspname = x->>0 AND s.relname = x->>1 "
+						   "    WHERE v.id = $1::bigint AND s.shape IS DISTINCT FROM x->>2 "
 						   "    UNION ALL "
 						   "    SELECT nspname, relname, pg_catalog.format('more than %s changed keys', $2) FROM keyed WHERE keys IS NULL"
 						   "  ) w GROUP BY 1, 2) "

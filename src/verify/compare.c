@@ -45,6 +45,7 @@ typedef __int128 int128;		/* a sum of chunk checksums */
 typedef struct TableKey
 {
 	int			ncols;
+	char	  **name;			/* attname, as a changed key names it */
 	char	  **ident;			/* quote_ident(attname) */
 	char	  **literal;		/* quote_literal(attname) */
 	char	  **type;			/* format_type(atttypid, atttypmod) */
@@ -67,6 +68,8 @@ typedef struct TableWork
 	int128		source_sum;
 	int128		target_sum;
 	bool		source_gone;	/* dropped on the source meanwhile */
+	bool		by_keys;		/* COMPARE_KEYS, and the keys name the key
+								 * columns: the given rows only */
 	const char *keys_note;		/* why no key is named, or NULL */
 } TableWork;
 
@@ -218,8 +221,11 @@ log_compare_error(const TableWork *w, int side, const char *what)
 /* --- the keys -------------------------------------------------------------- */
 
 static void
-table_key_add(TableKey *k, const char *ident, const char *literal, const char *type, bool integer)
+table_key_add(TableKey *k, const char *name, const char *ident, const char *literal, const char *type,
+			  bool integer)
 {
+	k->name = pg_realloc(k->name, sizeof(char *) * (k->ncols + 1));
+	k->name[k->ncols] = pg_strdup(name);
 	k->ident = pg_realloc(k->ident, sizeof(char *) * (k->ncols + 1));
 	k->literal = pg_realloc(k->literal, sizeof(char *) * (k->ncols + 1));
 	k->type = pg_realloc(k->type, sizeof(char *) * (k->ncols + 1));
@@ -235,10 +241,12 @@ table_key_free(TableKey *k)
 {
 	for (int i = 0; i < k->ncols; i++)
 	{
+		free(k->name[i]);
 		free(k->ident[i]);
 		free(k->literal[i]);
 		free(k->type[i]);
 	}
+	free(k->name);
 	free(k->ident);
 	free(k->literal);
 	free(k->type);
@@ -247,7 +255,8 @@ table_key_free(TableKey *k)
 
 /*
  * The key columns of every task's table, in one catalog query on the
- * source: the primary key, or failing that the replica identity index.
+ * source: the replica identity index, or failing that the primary key
+ * (the key follow records changes by: tablemeta.c).
  */
 static bool
 read_keys(Engine *e)
@@ -263,13 +272,14 @@ read_keys(Engine *e)
 	strbuf_append(&oids, "}");
 	params[0] = oids.data;
 	res = db_query_params(e->pairs[0].source,
-						  "SELECT i.indrelid::pg_catalog.text, pg_catalog.quote_ident(a.attname), "
+						  "SELECT i.indrelid::pg_catalog.text, a.attname, pg_catalog.quote_ident(a.attname), "
 						  "  pg_catalog.quote_literal(a.attname), pg_catalog.format_type(a.atttypid, a.atttypmod), "
 						  "  a.atttypid IN ('pg_catalog.int2'::pg_catalog.regtype, 'pg_catalog.int4'::pg_catalog.regtype, "
 						  "                 'pg_catalog.int8'::pg_catalog.regtype) "
 						  "FROM (SELECT DISTINCT ON (x.indrelid) x.indrelid, x.indkey FROM pg_catalog.pg_index x "
 						  "      WHERE x.indrelid = ANY ($1::pg_catalog.oid[]) AND (x.indisprimary OR x.indisreplident) "
-						  "      AND x.indisvalid ORDER BY x.indrelid, x.indisprimary DESC) i "
+						  "      AND x.indisvalid AND x.indimmediate "
+						  "      ORDER BY x.indrelid, x.indisreplident DESC, x.indisprimary DESC, x.indexrelid) i "
 						  "CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY k(attnum, n) "
 						  "JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
 						  "ORDER BY i.indrelid, k.n",
@@ -284,7 +294,7 @@ read_keys(Engine *e)
 		for (int i = 0; i < e->nworks; i++)
 			if (e->works[i].task->table->oid == oid)
 				table_key_add(&e->works[i].key, PQgetvalue(res, row, 1), PQgetvalue(res, row, 2),
-							  PQgetvalue(res, row, 3), PQgetvalue(res, row, 4)[0] == 't');
+							  PQgetvalue(res, row, 3), PQgetvalue(res, row, 4), PQgetvalue(res, row, 5)[0] == 't');
 	}
 	PQclear(res);
 	return true;
@@ -776,6 +786,31 @@ run_jobs(Engine *e, int first, int last)
 
 /* --- passes ---------------------------------------------------------------- */
 
+/*
+ * Do the given keys name exactly the table's key columns, none of them
+ * NULL?  If not (a key recorded by another index, a NaN key that the
+ * plugin sent as null) looking them up would find nothing on both sides,
+ * which is no comparison: the table is compared whole instead.
+ */
+static bool
+keys_name_key_columns(const TableWork *w)
+{
+	json_t	   *key;
+	size_t		i;
+
+	if (w->key.ncols == 0)
+		return false;
+	json_array_foreach(w->task->keys, i, key)
+	{
+		if (!json_is_object(key) || json_object_size(key) != (size_t) w->key.ncols)
+			return false;
+		for (int k = 0; k < w->key.ncols; k++)
+			if (!json_is_string(json_object_get(key, w->key.name[k])))
+				return false;
+	}
+	return true;
+}
+
 /* Pass 2's jobs of one task (refine: splitting it after it differed). */
 static void
 plan_task(Engine *e, int i, bool refine)
@@ -784,7 +819,7 @@ plan_task(Engine *e, int i, bool refine)
 	const CompareTask *t = w->task;
 
 	w->first_chunk = e->nchunks;
-	if (t->scope == COMPARE_KEYS && w->key.ncols > 0)
+	if (w->by_keys)
 	{
 		size_t		n = json_array_size(t->keys);
 
@@ -947,7 +982,7 @@ narrow(Engine *e)
 		TableWork  *w = &e->works[i];
 		bool		unnamed = false;
 
-		if ((w->task->scope == COMPARE_KEYS && w->key.ncols > 0) || w->v->missing || w->source_gone)
+		if (w->by_keys || w->v->missing || w->source_gone)
 			continue;			/* judged key by key already, or nothing to
 								 * read */
 		for (int k = w->first_chunk; k < w->first_chunk + w->nchunks; k++)
@@ -1058,7 +1093,8 @@ compare_tables(ComparePair *pairs, int npairs, const CompareConfig *cfg,
 	{
 		TableWork  *w = &e.works[i];
 
-		w->v->scope = w->task->scope == COMPARE_KEYS && w->key.ncols > 0 ? "changed keys" : "all rows";
+		w->by_keys = w->task->scope == COMPARE_KEYS && keys_name_key_columns(w);
+		w->v->scope = w->by_keys ? "changed keys" : "all rows";
 		if (w->source_gone)
 			continue;
 		if (w->v->missing)
@@ -1070,7 +1106,7 @@ compare_tables(ComparePair *pairs, int npairs, const CompareConfig *cfg,
 			continue;
 		}
 		plan_task(&e, i, false);
-		if (w->task->scope == COMPARE_KEYS && w->key.ncols > 0)
+		if (w->by_keys)
 			e.rows_total += (double) json_array_size(w->task->keys);
 		else
 		{

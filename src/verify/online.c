@@ -91,11 +91,26 @@ sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Is the follower still running (its advisory lock held)? */
+static bool
+follower_alive(Online *o)
+{
+	CutoverProgress p;
+	bool		alive;
+
+	if (!cutover_read_progress(o->tgt, o->opts->slot, &p))
+		return true;			/* unknown: the deadline still bounds the wait */
+	alive = p.follower_alive;
+	cutover_progress_free(&p);
+	return alive;
+}
+
 /* Waits until the row reaches state 'want' (or 'passed'); *row holds it then. */
 static Outcome
 wait_for(Online *o, const char *want, double seconds, VerificationRow *row)
 {
 	double		deadline = now_seconds() + seconds;
+	double		next_alive_check = now_seconds() + 1;
 
 	for (;;)
 	{
@@ -109,6 +124,13 @@ wait_for(Online *o, const char *want, double seconds, VerificationRow *row)
 		if (signals_interrupts() > 0)
 			return fail(o, OUTCOME_INTERRUPTED, "interrupted: online verification %lld abandoned, the follower goes on",
 						(long long) o->id);
+		if (now_seconds() > next_alive_check)
+		{
+			if (!follower_alive(o))
+				return fail(o, OUTCOME_STATE, "the follower stopped during online verification %lld (its log says why); fix: start 'pgcutover follow' again, then run verify --online again",
+							(long long) o->id);
+			next_alive_check = now_seconds() + 1;
+		}
 		if (now_seconds() > deadline)
 			return strcmp(want, "holding") == 0
 				? fail(o, OUTCOME_TIMEOUT, "the follower did not stop at a transaction boundary within %.0f s (a long transaction being applied?); fix: run verify --online again when it has caught up",
@@ -160,7 +182,6 @@ watch_target(Online *o, OnlineVerification *info)
 {
 	TableList	tables;
 	StrList		names = {0};
-	char	   *array;
 	bool		ok;
 
 	if (!catalog_list_tables(o->pairs[0].source, o->opts, &tables))
@@ -168,9 +189,7 @@ watch_target(Online *o, OnlineVerification *info)
 	for (int i = 0; i < tables.count; i++)
 		if (tables.tables[i].relkind == 'r' || tables.tables[i].relkind == 'p')
 			strlist_add(&names, tables.tables[i].qualname);
-	array = db_text_array(&names);
-	ok = verification_watch_target_writes(o->tgt, array, &info->triggers_added);
-	free(array);
+	ok = verification_watch_target_writes(o->tgt, &names, &info->triggers_added);
 	strlist_free(&names);
 	catalog_free_tables(&tables);
 	if (!ok)
@@ -332,6 +351,9 @@ target_snapshot(Online *o, OnlineVerification *info, bool *passed)
 	}
 	if (!import_snapshot(o, false, row.target_snapshot))
 		return fail(o, OUTCOME_SQL, "cannot import the follower's snapshot on the target");
+	if (!verification_record_shapes(o->pairs[0].target, o->tgt, o->id))
+		return fail(o, OUTCOME_SQL, "cannot record the target's table shapes for online verification %lld",
+					(long long) o->id);
 	if (!verification_move(o->tgt, o->id, "exported", "imported", &moved) || !moved)
 		return fail(o, OUTCOME_SQL, "cannot record online verification %lld as imported", (long long) o->id);
 	info->pause_ms = row.pause_ms;
