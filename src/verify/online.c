@@ -40,7 +40,7 @@
 #define SETTLE_SECONDS 60.0		/* for the source's running transactions */
 #define HOLD_WAIT_SECONDS 20.0	/* for the follower to stop at a boundary */
 #define EXPORT_WAIT_SECONDS 120.0	/* for it to reach L (it may lag) */
-#define OPTIMISTIC_ATTEMPTS 5	/* slots made before asking it to stand still */
+#define OPTIMISTIC_ATTEMPTS 10	/* slots made before asking it to stand still */
 
 typedef struct Online
 {
@@ -295,11 +295,14 @@ connect_replication(Online *o)
 }
 
 /*
- * The source's snapshot at a temporary slot's consistent point, imported by
- * every source session; o->repl (connected by the caller) is closed after.
+ * The source's snapshot at a temporary slot's consistent point L, imported
+ * by every source session; o->repl (connected by the caller) is closed
+ * after.  L is told to the follower as soon as it is known, before the
+ * imports: a new verification row at L (ask_at_lsn), or the LSN of the
+ * row the follower is holding for.
  */
 static Outcome
-source_snapshot(Online *o, Lsn *lsn)
+source_snapshot(Online *o, bool ask_at_lsn, Lsn *lsn)
 {
 	char	   *sql;
 	PGresult   *res;
@@ -321,6 +324,11 @@ source_snapshot(Online *o, Lsn *lsn)
 	}
 	else if (!lsn_parse(PQgetvalue(res, 0, 1), lsn))
 		rc = fail(o, OUTCOME_BUG, "the source returned an unreadable consistent point \"%s\"", PQgetvalue(res, 0, 1));
+	else if (ask_at_lsn && !verification_begin_at(o->tgt, o->opts->slot, *lsn, &o->id))
+		rc = fail(o, OUTCOME_SQL, "cannot record the online verification on the target");
+	else if (!ask_at_lsn && !verification_set_lsn(o->tgt, o->id, *lsn))
+		rc = fail(o, OUTCOME_TIMEOUT, "the follower gave online verification %lld up before it got the LSN (its log says why); fix: run verify --online again",
+				  (long long) o->id);
 	else if (!import_snapshot(o, true, PQgetvalue(res, 0, 2)))
 		rc = fail(o, OUTCOME_SQL, "cannot import the verification's snapshot on the source");
 	PQclear(res);
@@ -385,10 +393,8 @@ take_snapshots(Online *o, OnlineVerification *info)
 	{
 		/* the slot first, then the follower asked at its LSN */
 		if ((rc = connect_replication(o)) != OUTCOME_OK ||
-			(rc = source_snapshot(o, &info->lsn)) != OUTCOME_OK)
+			(rc = source_snapshot(o, true, &info->lsn)) != OUTCOME_OK)
 			return rc;
-		if (!verification_begin_at(o->tgt, o->opts->slot, info->lsn, &o->id))
-			return fail(o, OUTCOME_SQL, "cannot record the online verification on the target");
 		info->id = o->id;
 		if ((rc = target_snapshot(o, info, &passed)) != OUTCOME_OK || !passed)
 			return rc;
@@ -405,11 +411,8 @@ take_snapshots(Online *o, OnlineVerification *info)
 		return fail(o, OUTCOME_SQL, "cannot record the online verification on the target");
 	info->id = o->id;
 	if ((rc = wait_for(o, "holding", HOLD_WAIT_SECONDS, &row)) != OUTCOME_OK ||
-		(rc = source_snapshot(o, &info->lsn)) != OUTCOME_OK)
+		(rc = source_snapshot(o, false, &info->lsn)) != OUTCOME_OK)
 		return rc;
-	if (!verification_set_lsn(o->tgt, o->id, info->lsn))
-		return fail(o, OUTCOME_TIMEOUT, "the follower gave online verification %lld up before it got the LSN (its log says why); fix: run verify --online again",
-					(long long) o->id);
 	return target_snapshot(o, info, &passed);
 }
 
