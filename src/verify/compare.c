@@ -501,6 +501,33 @@ consume(Engine *e, int pair, int side)
 	return true;
 }
 
+/*
+ * Did both sides (the source only, when tres is NULL) answer?  A table gone
+ * on a side is noted, not an error; any other failure is logged: false.
+ */
+static bool
+sides_answered(TableWork *w, PGresult *sres, PGresult *tres)
+{
+	for (int side = 0; side < (tres ? 2 : 1); side++)
+	{
+		PGresult   *res = side == 0 ? sres : tres;
+
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			continue;
+		if (undefined_table(res))
+		{
+			if (side == 0)
+				w->source_gone = true;
+			else
+				w->v->missing = true;
+			continue;
+		}
+		log_compare_error(w, side, result_message(res));
+		return false;
+	}
+	return true;
+}
+
 static bool
 judge_range(Engine *e, Chunk *c, PGresult *res)
 {
@@ -532,23 +559,8 @@ judge_chunk(Engine *e, Chunk *c, PGresult *sres, PGresult *tres)
 	int128		ssum = 0,
 				tsum = 0;
 
-	for (int side = 0; side < (c->kind == JOB_SOURCE_ONLY ? 1 : 2); side++)
-	{
-		PGresult   *res = side == 0 ? sres : tres;
-
-		if (PQresultStatus(res) == PGRES_TUPLES_OK)
-			continue;
-		if (undefined_table(res))
-		{
-			if (side == 0)
-				w->source_gone = true;
-			else
-				w->v->missing = true;
-			continue;
-		}
-		log_compare_error(w, side, result_message(res));
+	if (!sides_answered(w, sres, c->kind == JOB_SOURCE_ONLY ? NULL : tres))
 		return false;
-	}
 	if (w->source_gone || (w->v->missing && c->kind != JOB_SOURCE_ONLY))
 		return true;
 	c->source_rows = atoll(PQgetvalue(sres, 0, 0));
@@ -589,23 +601,8 @@ judge_keys(Engine *e, Chunk *c, PGresult *sres, PGresult *tres)
 	const char **shash;
 	const char **thash;
 
-	for (int side = 0; side < 2; side++)
-	{
-		PGresult   *res = side == 0 ? sres : tres;
-
-		if (PQresultStatus(res) == PGRES_TUPLES_OK)
-			continue;
-		if (undefined_table(res))
-		{
-			if (side == 0)
-				w->source_gone = true;
-			else
-				w->v->missing = true;
-			continue;
-		}
-		log_compare_error(w, side, result_message(res));
+	if (!sides_answered(w, sres, tres))
 		return false;
-	}
 	if (w->source_gone || w->v->missing)
 		return true;
 	shash = pg_malloc0(sizeof(char *) * (n + 1));
