@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 
 #include "alloc.h"
@@ -125,5 +126,12 @@ int			verification_unwatch_target_writes(PGconn *tgt);
  * NULL on SQL error.
  */
 PGresult   *verification_changes(PGconn *tgt, const VerificationRow *row, int max_keys);
+
+/*
+ * The newest online verification of slot, for `status`: {id, state, lsn,
+ * ok, mismatches, rows_compared, pause_ms, finished_at, seconds_ago,
+ * error}; NULL when there is none (or on error).
+ */
+json_t	   *verification_latest_json(PGconn *tgt, const char *slot);
 
 #endif							/* PGCUTOVER_VERIFICATION_H */

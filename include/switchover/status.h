@@ -39,6 +39,9 @@ typedef struct Status
 								 * are facts; else unknown, never "missing" */
 	char	   *switched_over_at;	/* when state is switched_over */
 	const char *next_step;		/* what the operator runs next (static) */
+	json_t	   *verification;	/* the newest online verification, or NULL */
+	const char *switchover_verify;	/* what a switchover would verify now:
+									 * incremental or full (static) */
 } Status;
 
 /*

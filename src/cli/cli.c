@@ -50,7 +50,8 @@ static const Command commands[] = {
 		"second) and the slot on the source.  --json fields: state, slot, phase,\n"
 		"source_lsn, applied_lsn, lag_bytes, lag_seconds, txn_per_sec, rows_per_sec,\n"
 		"follower_pid, follower_alive, follower_last_seen, slot_exists, slot_active,\n"
-		"slot_retained_wal_bytes, wal_status, last_error, warnings.  States:\n"
+		"slot_retained_wal_bytes, wal_status, last_error, warnings,\n"
+		"online_verification, switchover_verify.  States:\n"
 		"never_started (exit 7), copying, copied, following, stopped, failed,\n"
 		"slot_missing.  --wait-lag S exits 0 once lag <= S s (9 after --timeout).\n"},
 	{"switchover", "fence the source, drain, sync sequences, verify", cmd_switchover,

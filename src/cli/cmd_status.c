@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -38,6 +39,8 @@ status_json(const Status *s, const char *slot, ExitCode code)
 						: s->source_given ? json_false() : json_null());
 	json_object_set_new(doc, "switched_over_at", s->switched_over_at ? json_string(s->switched_over_at) : json_null());
 	json_object_set_new(doc, "next_step", s->next_step ? json_string(s->next_step) : json_null());
+	json_object_set_new(doc, "online_verification", s->verification ? json_incref(s->verification) : json_null());
+	json_object_set_new(doc, "switchover_verify", s->switchover_verify ? json_string(s->switchover_verify) : json_null());
 	json_object_set_new(doc, "slot_retained_wal_bytes", json_integer(s->retained));
 	json_object_set_new(doc, "wal_status", s->wal_status ? json_string(s->wal_status) : json_null());
 	json_object_set_new(doc, "last_error", s->last_error ? json_string(s->last_error) : json_null());
@@ -69,6 +72,24 @@ print_human(const Status *s, const char *slot, FILE *out)
 				s->wal_status ? s->wal_status : "-", (long long) (s->retained / 1024));
 	else
 		fprintf(out, "slot on source  unknown (%s)\n", s->source_given ? "the source did not answer" : "no --source given");
+	if (s->verification)
+	{
+		json_t	   *v = s->verification;
+		const char *state = json_string_value(json_object_get(v, "state"));
+		bool		done = state && strcmp(state, "done") == 0;
+
+		fprintf(out, "online verify   #%lld at %s: %s", (long long) json_integer_value(json_object_get(v, "id")),
+				json_string_value(json_object_get(v, "lsn")) ? json_string_value(json_object_get(v, "lsn")) : "-",
+				!done ? (state ? state : "?") : json_is_true(json_object_get(v, "ok")) ? "equal" : "DIFFERENT");
+		if (done)
+			fprintf(out, " (%lld rows, %.0f s ago)", (long long) json_integer_value(json_object_get(v, "rows_compared")),
+					json_number_value(json_object_get(v, "seconds_ago")));
+		fputc('\n', out);
+	}
+	if (s->switchover_verify)
+		fprintf(out, "switchover      would verify %s\n", strcmp(s->switchover_verify, "incremental") == 0
+				? "incremental (what changed since the online verification)"
+				: "full (every row: run 'pgcutover verify --online' first for an incremental one)");
 	if (s->switched_over_at)
 		fprintf(out, "switched over   %s\n", s->switched_over_at);
 	if (s->next_step)

@@ -323,3 +323,29 @@ verification_changes(PGconn *tgt, const VerificationRow *row, int max_keys)
 						   "FROM keyed k FULL JOIN whole w ON w.nspname = k.nspname AND w.relname = k.relname "
 						   "ORDER BY 1, 2", 2, params);
 }
+
+json_t *
+verification_latest_json(PGconn *tgt, const char *slot)
+{
+	const char *params[1] = {slot};
+	char	   *exists = db_scalar(tgt, "SELECT pg_catalog.to_regclass('pgcutover.verification') IS NOT NULL");
+	PGresult   *res = NULL;
+	json_t	   *doc = NULL;
+
+	/* a state schema installed by an older pgcutover has no verifications */
+	if (exists && exists[0] == 't')
+		res = db_query_params(tgt,
+							  "SELECT pg_catalog.json_build_object('id', id, 'state', state, 'lsn', lsn::text, "
+							  "  'ok', ok, 'mismatches', mismatches, 'rows_compared', rows_compared, "
+							  "  'pause_ms', round(pause_ms::numeric, 1), "
+							  "  'finished_at', pg_catalog.to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+							  "  'seconds_ago', round(extract(epoch FROM pg_catalog.now() - coalesce(finished_at, updated_at))::numeric, 1), "
+							  "  'error', error)::text "
+							  "FROM pgcutover.verification WHERE slot_name = $1 AND mode = 'online' "
+							  "AND state <> 'passed' ORDER BY id DESC LIMIT 1", 1, params);
+	if (res && PQntuples(res) == 1)
+		doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
+	free(exists);
+	return doc;
+}

@@ -20,7 +20,9 @@
 #include "outcome.h"
 #include "pgconn.h"
 #include "state.h"
+#include "incremental.h"
 #include "status.h"
+#include "verification.h"
 
 #define RETAINED_WAL_WARN (1024LL * 1024 * 1024)
 #define LAG_GROWING_WARN_SECONDS 300
@@ -41,6 +43,7 @@ status_free(Status *s)
 	free(s->last_error);
 	free(s->switched_over_at);
 	json_decref(s->warnings);
+	json_decref(s->verification);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -221,6 +224,14 @@ status_read(PGconn *src, PGconn *tgt, const char *slot, bool source_wanted, Stat
 		cutover_record_free(&rec);
 	}
 	add_warnings(s, slot);
+	if (strcmp(s->phase, "switched_over") != 0)
+	{
+		IncrementalInfo incr;
+
+		s->verification = verification_latest_json(tgt, slot);
+		s->switchover_verify = incremental_prepare(tgt, slot, &incr) && incr.available ? "incremental" : "full";
+		incremental_free(&incr);
+	}
 	/*
 	 * A live follower's lag is a second old at most.  Without one: caught up
 	 * if no byte is missing, else at least its last lag plus the time since

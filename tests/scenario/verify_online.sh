@@ -30,6 +30,10 @@ bench() {  # bench SECONDS: pgbench at 200 tps against the source
   "$PG_BIN/pgbench" -n -T "$1" -R 200 -c 2 -h "$HARNESS_DIR/src" -p "$SRC_PORT" -U postgres app >/dev/null 2>&1
 }
 
+# status says what a switchover would verify
+run_pgcutover status --json --source "$SRC_DSN" --target "$TGT_DSN"
+assert_eq "None full" "$(json 'd["online_verification"], d["switchover_verify"]' <<<"$OUT" | tr -d "(),'")" "status before any online verification: none, a switchover would verify every row"
+
 # no online verification yet: --verify incremental refuses before fencing
 run_pgcutover switchover --verify incremental --source "$SRC_DSN" --target "$TGT_DSN"
 assert_eq 7 "$RC" "switchover --verify incremental without an online verification: exit 7"
@@ -62,6 +66,10 @@ assert_eq 1 "$(echo "$pause < 100" | bc)" "clean: the follower stood still under
 assert_eq True "$(json 'd["rows_compared"] >= 200000' <<<"$OUT")" "clean: every row compared ($(json 'd["rows_compared"]' <<<"$OUT"))"
 assert_eq done "$(tgt_sql -c "SELECT state FROM pgcutover.verification ORDER BY id DESC LIMIT 1")" "clean: recorded as done on the target"
 assert_eq t "$(tgt_sql -c "SELECT ok AND lsn IS NOT NULL AND jsonb_array_length(verdicts) >= 6 FROM pgcutover.verification ORDER BY id DESC LIMIT 1")" "clean: verified LSN and per-table verdicts recorded"
+run_pgcutover status --json --source "$SRC_DSN" --target "$TGT_DSN"
+assert_eq "True done incremental" "$(json 'd["online_verification"]["ok"], d["online_verification"]["state"], d["switchover_verify"]' <<<"$OUT" | tr -d "(),'")" "clean: status shows the passing online verification, and that a switchover would verify incrementally"
+run_pgcutover status --source "$SRC_DSN" --target "$TGT_DSN"
+assert_contains "$OUT" "switchover      would verify incremental" "clean: status in text says so too"
 
 # the second protocol (the follower stands still while the slot is made),
 # which a follower that keeps getting past the slot's LSN falls back to
