@@ -118,14 +118,14 @@ bool		verification_watch_target_writes(PGconn *tgt, const StrList *tables, int *
 int			verification_unwatch_target_writes(PGconn *tgt);
 
 /*
- * What changed after verification row: per table (schema, table) either
+ * What changed after verification id: per table (schema, table) either
  * the keys (JSON array text, at most max_keys of them) or a reason to
  * compare the table whole ("truncated", "no key", "written on the target",
  * its shape changed on the target, "more than N changed keys").  Columns of the result: nspname, relname,
  * keys (NULL when whole), reason (NULL when keys), nkeys.
  * NULL on SQL error.
  */
-PGresult   *verification_changes(PGconn *tgt, const VerificationRow *row, int max_keys);
+PGresult   *verification_changes(PGconn *tgt, int64_t id, int max_keys);
 
 /*
  * The newest online verification of slot, for `status`: {id, state, lsn,

@@ -390,6 +390,19 @@ export_at_barrier(Follow *f)
 }
 
 /*
+ * Reads the stream (again): libpq may hold messages already, which would
+ * make no socket readable, so the watcher is fed once.
+ */
+static void
+read_stream(Follow *f)
+{
+	if (ev_is_active(&f->w.stream))
+		return;
+	ev_io_start(f->w.loop, &f->w.stream);
+	ev_feed_event(f->w.loop, &f->w.stream, EV_READ);
+}
+
+/*
  * Does what the online verification's barrier asks at this point, between
  * two messages of the stream.  Returns false when the stream must not be
  * read on now (standing still, or the attempt failed).
@@ -420,11 +433,7 @@ barrier_act(Follow *f)
 		case BARRIER_HOLDING:
 			return false;
 		case BARRIER_RELEASED:
-			if (!ev_is_active(&f->w.stream))
-			{
-				ev_io_start(f->w.loop, &f->w.stream);
-				ev_feed_event(f->w.loop, &f->w.stream, EV_READ);
-			}
+			read_stream(f);
 			/* the server sent everything up to the LSN, and it is applied */
 			if (!apply_in_transaction(apply) &&
 				stream_server_wal_end(f->conns.stream) >= barrier_lsn(b))
@@ -433,12 +442,7 @@ barrier_act(Follow *f)
 			return send_feedback(f, true);
 		case BARRIER_IDLE:
 		case BARRIER_EXPORTED:
-			if (!ev_is_active(&f->w.stream))
-			{
-				/* given up while standing still */
-				ev_io_start(f->w.loop, &f->w.stream);
-				ev_feed_event(f->w.loop, &f->w.stream, EV_READ);
-			}
+			read_stream(f);		/* given up while standing still */
 			return true;
 	}
 	return true;
@@ -1144,8 +1148,7 @@ reconnect_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		log_info("reconnected");
 		f->reconnect.backoff = 1;
 		ev_io_set(&f->w.stream, stream_socket(f->conns.stream), EV_READ);
-		ev_io_start(loop, &f->w.stream);
-		ev_feed_event(loop, &f->w.stream, EV_READ);
+		read_stream(f);
 		ev_io_set(&f->w.notify, PQsocket(f->conns.state), EV_READ);
 		ev_io_start(loop, &f->w.notify);
 	}

@@ -91,24 +91,40 @@ verification_verdict_tables(PGconn *tgt, int64_t id, StrList *tables)
 	return res != NULL;
 }
 
+/*
+ * Runs update, an UPDATE of pgcutover.verification whose WHERE says in which
+ * state the row must be, and notifies the other side in the same statement:
+ * the number of rows it changed, or -1 on SQL error.
+ */
+static int
+update_and_notify(PGconn *tgt, const char *update, int nparams, const char *const *params)
+{
+	char	   *sql = psprintf("WITH m AS (%s RETURNING 1) "
+							   "SELECT count(*), pg_catalog.pg_notify('" VERIFICATION_CHANNEL "', '') FROM m",
+							   update);
+	PGresult   *res = db_query_params(tgt, sql, nparams, params);
+	int			changed = res ? atoi(PQgetvalue(res, 0, 0)) : -1;
+
+	PQclear(res);
+	free(sql);
+	return changed;
+}
+
 bool
 verification_move(PGconn *tgt, int64_t id, const char *from, const char *to, bool *moved)
 {
 	char		idtext[32];
 	const char *params[3] = {idtext, from, to};
-	PGresult   *res;
+	int			changed;
 
 	snprintf(idtext, sizeof(idtext), "%lld", (long long) id);
-	res = db_query_params(tgt,
-						  "WITH m AS (UPDATE pgcutover.verification SET state = $3, updated_at = now(), "
-						  "  finished_at = CASE WHEN $3 IN ('done', 'failed', 'passed') THEN now() END "
-						  "  WHERE id = $1 AND (state = $2 OR ($2 IS NULL AND state NOT IN ('done', 'failed', 'passed'))) "
-						  "  RETURNING 1) "
-						  "SELECT count(*), pg_catalog.pg_notify('" VERIFICATION_CHANNEL "', '') FROM m",
-						  3, params);
-	*moved = res != NULL && atoi(PQgetvalue(res, 0, 0)) == 1;
-	PQclear(res);
-	return res != NULL;
+	changed = update_and_notify(tgt,
+								"UPDATE pgcutover.verification SET state = $3, updated_at = now(), "
+								"  finished_at = CASE WHEN $3 IN ('done', 'failed', 'passed') THEN now() END "
+								"  WHERE id = $1 AND (state = $2 OR ($2 IS NULL AND state NOT IN ('done', 'failed', 'passed')))",
+								3, params);
+	*moved = changed == 1;
+	return changed >= 0;
 }
 
 bool
@@ -148,18 +164,12 @@ verification_set_lsn(PGconn *tgt, int64_t id, Lsn lsn)
 	char		idtext[32],
 				lsntext[LSN_FORMAT_LEN];
 	const char *params[2] = {idtext, lsn_format(lsn, lsntext)};
-	PGresult   *res;
 
 	snprintf(idtext, sizeof(idtext), "%lld", (long long) id);
-	res = db_query_params(tgt,
-						  "WITH m AS (UPDATE pgcutover.verification SET state = 'lsn_known', lsn = $2::pg_lsn, "
-						  "  updated_at = now() WHERE id = $1 AND state = 'holding' RETURNING 1) "
-						  "SELECT count(*), pg_catalog.pg_notify('" VERIFICATION_CHANNEL "', '') FROM m",
-						  2, params);
-	bool		ok = res != NULL && atoi(PQgetvalue(res, 0, 0)) == 1;
-
-	PQclear(res);
-	return ok;
+	return update_and_notify(tgt,
+							 "UPDATE pgcutover.verification SET state = 'lsn_known', lsn = $2::pg_lsn, "
+							 "  updated_at = now() WHERE id = $1 AND state = 'holding'",
+							 2, params) == 1;
 }
 
 bool
@@ -169,20 +179,14 @@ verification_set_exported(PGconn *tgt, int64_t id, const char *snapshot,
 	char		idtext[32],
 				pause[32];
 	const char *params[4] = {idtext, snapshot, pg_snapshot, pause};
-	PGresult   *res;
 
 	snprintf(idtext, sizeof(idtext), "%lld", (long long) id);
 	snprintf(pause, sizeof(pause), "%.3f", pause_ms);
-	res = db_query_params(tgt,
-						  "WITH m AS (UPDATE pgcutover.verification SET state = 'exported', target_snapshot = $2, "
-						  "  target_pg_snapshot = $3, pause_ms = $4::float8, updated_at = now() "
-						  "  WHERE id = $1 AND state = 'lsn_known' RETURNING 1) "
-						  "SELECT count(*), pg_catalog.pg_notify('" VERIFICATION_CHANNEL "', '') FROM m",
-						  4, params);
-	bool		ok = res != NULL && atoi(PQgetvalue(res, 0, 0)) == 1;
-
-	PQclear(res);
-	return ok;
+	return update_and_notify(tgt,
+							 "UPDATE pgcutover.verification SET state = 'exported', target_snapshot = $2, "
+							 "  target_pg_snapshot = $3, pause_ms = $4::float8, updated_at = now() "
+							 "  WHERE id = $1 AND state = 'lsn_known'",
+							 4, params) == 1;
 }
 
 bool
@@ -216,21 +220,17 @@ verification_finish(PGconn *tgt, int64_t id, bool ok, const char *error,
 				rows[32];
 	const char *params[8] = {idtext, error ? "failed" : "done", ok ? "true" : "false",
 	tables, diff, rows, verdicts_json, error};
-	PGresult   *res;
 
 	snprintf(idtext, sizeof(idtext), "%lld", (long long) id);
 	snprintf(tables, sizeof(tables), "%d", tables_checked);
 	snprintf(diff, sizeof(diff), "%d", mismatches);
 	snprintf(rows, sizeof(rows), "%lld", (long long) rows_compared);
-	res = db_query_params(tgt,
-						  "WITH m AS (UPDATE pgcutover.verification SET state = $2, ok = CASE WHEN $2 = 'done' THEN $3::boolean END, "
-						  "  tables_checked = $4::int, mismatches = $5::int, rows_compared = $6::bigint, "
-						  "  verdicts = $7::jsonb, error = $8, updated_at = now(), finished_at = now() "
-						  "  WHERE id = $1 RETURNING 1) "
-						  "SELECT count(*), pg_catalog.pg_notify('" VERIFICATION_CHANNEL "', '') FROM m",
-						  8, params);
-	PQclear(res);
-	return res != NULL;
+	return update_and_notify(tgt,
+							 "UPDATE pgcutover.verification SET state = $2, ok = CASE WHEN $2 = 'done' THEN $3::boolean END, "
+							 "  tables_checked = $4::int, mismatches = $5::int, rows_compared = $6::bigint, "
+							 "  verdicts = $7::jsonb, error = $8, updated_at = now(), finished_at = now() "
+							 "  WHERE id = $1",
+							 8, params) >= 0;
 }
 
 bool
@@ -290,13 +290,13 @@ verification_unwatch_target_writes(PGconn *tgt)
 }
 
 PGresult   *
-verification_changes(PGconn *tgt, const VerificationRow *row, int max_keys)
+verification_changes(PGconn *tgt, int64_t id, int max_keys)
 {
 	char		idtext[32],
 				maxtext[16];
 	const char *params[2] = {idtext, maxtext};
 
-	snprintf(idtext, sizeof(idtext), "%lld", (long long) row->id);
+	snprintf(idtext, sizeof(idtext), "%lld", (long long) id);
 	snprintf(maxtext, sizeof(maxtext), "%d", max_keys);
 	return db_query_params(tgt,
 						   "WITH keyed AS ("
@@ -324,7 +324,7 @@ verification_changes(PGconn *tgt, const VerificationRow *row, int max_keys)
 						   "ORDER BY 1, 2", 2, params);
 }
 
-json_t *
+json_t	   *
 verification_latest_json(PGconn *tgt, const char *slot)
 {
 	const char *params[1] = {slot};

@@ -89,7 +89,6 @@ bool
 incremental_run(ComparePair *pairs, int npairs, PGconn *tgt, const Options *opts,
 				const CompareConfig *cfg, IncrementalInfo *info, VerifyResult *r)
 {
-	VerificationRow row;
 	TableList	tables = {0};
 	StrList		verified = {0};
 	StrList		parents_whole = {0};
@@ -101,9 +100,8 @@ incremental_run(ComparePair *pairs, int npairs, PGconn *tgt, const Options *opts
 
 	memset(r, 0, sizeof(*r));
 	info->whole = json_array();
-	if (!verification_read(tgt, info->verification_id, &row) ||
-		!verification_verdict_tables(tgt, info->verification_id, &verified) ||
-		(changes = verification_changes(tgt, &row, INCREMENTAL_MAX_KEYS)) == NULL ||
+	if (!verification_verdict_tables(tgt, info->verification_id, &verified) ||
+		(changes = verification_changes(tgt, info->verification_id, INCREMENTAL_MAX_KEYS)) == NULL ||
 		!catalog_list_tables(pairs[0].source, opts, &tables) ||
 		!partitions_of_whole_parents(pairs[0].source, changes, &parents_whole))
 	{
