@@ -100,7 +100,8 @@ for _ in $(seq 1 200); do
   [ "$(tgt_sql -c "SELECT count(*) FROM pgcutover.verification WHERE state IN ('holding', 'lsn_known', 'exported', 'imported')")" != 0 ] && break
   sleep 0.01
 done
-kill -9 "$victim"; wait "$victim" 2>/dev/null || true
+kill -9 "$victim" 2>/dev/null || true   # it may have finished already
+wait "$victim" 2>/dev/null || true
 # a row written now arrives (a follower left standing still gives up within 15 s)
 src_sql -c "INSERT INTO quiet VALUES (200001, 'after the kill')"
 for _ in $(seq 1 200); do [ "$(tgt_sql -c "SELECT count(*) FROM quiet WHERE id = 200001")" = 1 ] && break; sleep 0.1; done
