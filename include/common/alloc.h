@@ -1,7 +1,7 @@
 /*
  * alloc.h
- *	  Allocation that never returns NULL, string lists, clocks and size
- *	  formatting: the small helpers every layer uses, the pure ones included
+ *	  Allocation that never returns NULL, string lists and clocks: the small
+ *	  helpers every layer uses, the pure ones included
  *	  (nothing here needs libpq).
  */
 #ifndef PGCUTOVER_ALLOC_H
@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "units.h"
 
 /* Exit status when memory runs out: EXIT_INTERNAL, see src/cli/exitcode.h. */
 #define ALLOC_EXIT_OOM 1
@@ -32,7 +34,5 @@ char	   *psprintf(const char *fmt,...) __attribute__((format(printf, 1, 2)));
 char	   *pvsprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 double		now_seconds(void);	/* monotonic */
 double		epoch_seconds(void);	/* wall clock */
-char	   *format_bytes(int64_t bytes, char *buf, size_t len);
-bool		parse_size(const char *s, int64_t *out);
 
 #endif							/* PGCUTOVER_ALLOC_H */

@@ -1,14 +1,12 @@
 /*
  * alloc.c
- *	  Allocation that never returns NULL, string lists, clocks and size
- *	  formatting: the small helpers every module uses.
+ *	  Allocation that never returns NULL, string lists and clocks: the small
+ *	  helpers every module uses.  Units and human formats are in units.c.
  */
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "alloc.h"
@@ -114,54 +112,4 @@ epoch_seconds(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-char *
-format_bytes(int64_t bytes, char *buf, size_t len)
-{
-	const char *units[] = {"B", "kB", "MB", "GB", "TB"};
-	double		v = (double) bytes;
-	int			u = 0;
-
-	while (v >= 1024.0 && u < 4)
-	{
-		v /= 1024.0;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%lld B", (long long) bytes);
-	else
-		snprintf(buf, len, "%.1f %s", v, units[u]);
-	return buf;
-}
-
-/* Parses "123", "64kB", "16MB", "1GB", "2TB" (case-insensitive, 1024-based). */
-bool
-parse_size(const char *s, int64_t *out)
-{
-	char	   *end;
-	long long	v;
-	int64_t		mult = 1;
-
-	if (s == NULL || !isdigit((unsigned char) *s))
-		return false;
-	v = strtoll(s, &end, 10);
-	while (*end == ' ')
-		end++;
-	if (*end == '\0' || strcasecmp(end, "b") == 0)
-		mult = 1;
-	else if (strcasecmp(end, "k") == 0 || strcasecmp(end, "kb") == 0)
-		mult = 1024;
-	else if (strcasecmp(end, "m") == 0 || strcasecmp(end, "mb") == 0)
-		mult = 1024 * 1024;
-	else if (strcasecmp(end, "g") == 0 || strcasecmp(end, "gb") == 0)
-		mult = 1024LL * 1024 * 1024;
-	else if (strcasecmp(end, "t") == 0 || strcasecmp(end, "tb") == 0)
-		mult = 1024LL * 1024 * 1024 * 1024;
-	else
-		return false;
-	if (v < 0 || v > INT64_MAX / mult)
-		return false;
-	*out = (int64_t) v * mult;
-	return true;
 }
