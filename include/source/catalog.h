@@ -53,6 +53,16 @@ bool		catalog_schema_selected(const Options *opts, const char *nspname);
 bool		catalog_table_selected(const Options *opts, const char *nspname,
 								   const char *relname);
 
+/*
+ * Appends to 'unmatched' each filter entry of opts that matches no table of
+ * 'all' (the source's user tables, unfiltered), as the option that gave it
+ * ("--include-table publc.orders"), and to 'hints' a suggestion for it
+ * ("public.orders"; "" when nothing is close).  A typo in a filter would
+ * otherwise copy too much or fail late, after the slot exists.
+ */
+void		catalog_unmatched_filters(const Options *opts, const TableList *all,
+									  StrList *unmatched, StrList *hints);
+
 /* True when UPDATE/DELETE of this table cannot be decoded (no key). */
 bool		catalog_table_lacks_identity(const TableInfo *t);
 

@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "catalog.h"
 #include "log.h"
@@ -48,6 +49,80 @@ catalog_table_selected(const Options *opts, const char *nspname, const char *rel
 	if (any_table_matches(&opts->exclude_table, nspname, relname))
 		return false;
 	return true;
+}
+
+/* A table whose name differs from the filter only in case or schema, or "". */
+static const char *
+table_hint(const char *filter, const TableList *all)
+{
+	const char *dot = strchr(filter, '.');
+	const char *rel = dot ? dot + 1 : filter;
+
+	for (int i = 0; i < all->count; i++)
+		if (strcasecmp(all->tables[i].relname, rel) == 0 &&
+			(dot == NULL || strncasecmp(all->tables[i].nspname, filter, dot - filter) == 0 ||
+			 strcmp(all->tables[i].relname, rel) == 0))
+			return all->tables[i].qualname;
+	return "";
+}
+
+static const char *
+schema_hint(const char *filter, const TableList *all)
+{
+	for (int i = 0; i < all->count; i++)
+		if (strcasecmp(all->tables[i].nspname, filter) == 0)
+			return all->tables[i].nspname;
+	return "";
+}
+
+static void
+add_unmatched_tables(const char *option, const StrList *filters, const TableList *all,
+					 StrList *unmatched, StrList *hints)
+{
+	for (int f = 0; f < filters->count; f++)
+	{
+		bool		found = false;
+		char	   *entry;
+
+		for (int i = 0; i < all->count && !found; i++)
+			found = table_matches(filters->items[f], all->tables[i].nspname, all->tables[i].relname);
+		if (found)
+			continue;
+		entry = psprintf("%s %s", option, filters->items[f]);
+		strlist_add(unmatched, entry);
+		strlist_add(hints, table_hint(filters->items[f], all));
+		free(entry);
+	}
+}
+
+static void
+add_unmatched_schemas(const char *option, const StrList *filters, const TableList *all,
+					  StrList *unmatched, StrList *hints)
+{
+	for (int f = 0; f < filters->count; f++)
+	{
+		bool		found = false;
+		char	   *entry;
+
+		for (int i = 0; i < all->count && !found; i++)
+			found = strcmp(filters->items[f], all->tables[i].nspname) == 0;
+		if (found)
+			continue;
+		entry = psprintf("%s %s", option, filters->items[f]);
+		strlist_add(unmatched, entry);
+		strlist_add(hints, schema_hint(filters->items[f], all));
+		free(entry);
+	}
+}
+
+void
+catalog_unmatched_filters(const Options *opts, const TableList *all,
+						  StrList *unmatched, StrList *hints)
+{
+	add_unmatched_schemas("--include-schema", &opts->include_schema, all, unmatched, hints);
+	add_unmatched_schemas("--exclude-schema", &opts->exclude_schema, all, unmatched, hints);
+	add_unmatched_tables("--include-table", &opts->include_table, all, unmatched, hints);
+	add_unmatched_tables("--exclude-table", &opts->exclude_table, all, unmatched, hints);
 }
 
 bool

@@ -296,6 +296,48 @@ check_wal2json(Preflight *p)
 	free(plugins);
 }
 
+/*
+ * Every --include/--exclude filter must name something that exists, and the
+ * filters together must select a table: a typo otherwise passes unnoticed
+ * until copy fails (or copies what was meant to be skipped) after the slot
+ * exists.
+ */
+static void
+check_filters(Preflight *p)
+{
+	const Options *o = p->opts;
+	Options		unfiltered = {0};
+	TableList	all;
+	StrList		unmatched = {0},
+				hints = {0};
+
+	if (o->include_schema.count + o->exclude_schema.count +
+		o->include_table.count + o->exclude_table.count == 0)
+		return;
+	if (!catalog_list_tables(p->src, &unfiltered, &all))
+		return;
+	catalog_unmatched_filters(o, &all, &unmatched, &hints);
+	for (int i = 0; i < unmatched.count; i++)
+	{
+		char	   *fix = hints.items[i][0]
+			? psprintf("did you mean %s? give an existing name (tables as schema.table or a bare table name)", hints.items[i])
+			: pg_strdup("give an existing name (tables as schema.table or a bare table name); 'pgcutover check' lists what is selected");
+
+		findings_add(p->f, FINDING_FAIL, "filters", fix,
+					 "%s matches no table on the source", unmatched.items[i]);
+		free(fix);
+	}
+	if (unmatched.count == 0 && p->tables.count == 0)
+		findings_add(p->f, FINDING_FAIL, "filters", "loosen the --include/--exclude options",
+					 "the filters select none of the source's %d table(s)", all.count);
+	else if (unmatched.count == 0)
+		findings_add(p->f, FINDING_OK, "filters", NULL,
+					 "the filters select %d of the source's %d table(s)", p->tables.count, all.count);
+	strlist_free(&unmatched);
+	strlist_free(&hints);
+	catalog_free_tables(&all);
+}
+
 static void
 check_select_privilege(Preflight *p)
 {
@@ -708,6 +750,7 @@ preflight_run(PGconn *src, PGconn *tgt, const Options *opts, Findings *f)
 	check_wal2json(&p);
 	check_emit_message(&p);
 	check_slot_free(&p);
+	check_filters(&p);
 	check_select_privilege(&p);
 	check_target_create(&p);
 	check_replica_identity(&p);

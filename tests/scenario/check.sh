@@ -45,6 +45,27 @@ run_pgcutover check --source "$SRC_DSN" --target "$TGT_DSN" --exclude-table 'pub
 assert_eq 0 "$RC" "no PK excluded: exit 0"
 src_sql -c 'ALTER TABLE "No Key" REPLICA IDENTITY FULL'
 
+# 4b. filters that match nothing fail check, and copy, before any slot exists
+run_pgcutover check --source "$SRC_DSN" --target "$TGT_DSN" --include-table publc.pgbench_accounts
+assert_eq 4 "$RC" "include-table typo: preflight exit code"
+assert_contains "$OUT" "FAIL  filters" "include-table typo: FAIL line"
+assert_contains "$OUT" "--include-table publc.pgbench_accounts matches no table" "include-table typo: names the filter"
+assert_contains "$OUT" "did you mean public.pgbench_accounts" "include-table typo: suggests the table"
+run_pgcutover check --source "$SRC_DSN" --target "$TGT_DSN" --exclude-table pgbench_historyy
+assert_eq 4 "$RC" "exclude-table typo: preflight exit code"
+assert_contains "$OUT" "--exclude-table pgbench_historyy matches no table" "exclude-table typo: names the filter"
+run_pgcutover check --source "$SRC_DSN" --target "$TGT_DSN" --include-schema public --exclude-schema public
+assert_eq 4 "$RC" "filters selecting nothing: preflight exit code"
+assert_contains "$OUT" "the filters select none of the source's" "filters selecting nothing: says so"
+run_pgcutover check --source "$SRC_DSN" --target "$TGT_DSN" --include-table pgbench_accounts --include-table public.pgbench_branches
+assert_eq 0 "$RC" "matching filters: exit 0"
+assert_contains "$OUT" "the filters select 2 of the source's" "matching filters: counts the selection"
+run_pgcutover copy --source "$SRC_DSN" --target "$TGT_DSN" --include-table publc.pgbench_accounts
+assert_eq 4 "$RC" "copy with a filter typo: preflight exit code"
+assert_contains "$ERR" "--include-table publc.pgbench_accounts matches no table" "copy with a filter typo: names the filter"
+assert_eq 0 "$(src_sql -c "SELECT count(*) FROM pg_replication_slots")" "copy with a filter typo: no slot created"
+assert_eq 0 "$(tgt_sql -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" "copy with a filter typo: target untouched"
+
 # 5. role without REPLICATION
 src_sql -c "CREATE ROLE norepl LOGIN PASSWORD '$TEST_PASSWORD'" -c "GRANT SELECT ON ALL TABLES IN SCHEMA public TO norepl"
 run_pgcutover check --source "host=127.0.0.1 port=$SRC_PORT dbname=app user=norepl password=$TEST_PASSWORD" --target "$TGT_DSN"

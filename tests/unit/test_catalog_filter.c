@@ -93,6 +93,49 @@ test_schema_filters(void **state)
 	strlist_free(&o.exclude_schema);
 }
 
+static void
+test_unmatched_filters(void **state)
+{
+	TableInfo	t[] = {
+		{.nspname = "public", .relname = "orders", .qualname = "public.orders"},
+		{.nspname = "app", .relname = "Items", .qualname = "app.\"Items\""},
+	};
+	TableList	all = {t, 2};
+	Options		o = {0};
+	StrList		un = {0},
+				hints = {0};
+
+	(void) state;
+	strlist_add(&o.include_table, "orders");	/* bare, exists */
+	strlist_add(&o.include_table, "publc.orders");	/* schema typo */
+	strlist_add(&o.include_table, "app.items");	/* case differs */
+	strlist_add(&o.exclude_table, "nosuch");
+	strlist_add(&o.include_schema, "app");
+	strlist_add(&o.exclude_schema, "APP");
+	catalog_unmatched_filters(&o, &all, &un, &hints);
+	assert_int_equal(un.count, 4);
+	assert_string_equal(un.items[0], "--exclude-schema APP");
+	assert_string_equal(hints.items[0], "app");
+	assert_string_equal(un.items[1], "--include-table publc.orders");
+	assert_string_equal(hints.items[1], "public.orders");
+	assert_string_equal(un.items[2], "--include-table app.items");
+	assert_string_equal(hints.items[2], "app.\"Items\"");
+	assert_string_equal(un.items[3], "--exclude-table nosuch");
+	assert_string_equal(hints.items[3], "");
+	strlist_free(&un);
+	strlist_free(&hints);
+
+	/* everything matches: nothing reported */
+	strlist_free(&o.include_table);
+	strlist_free(&o.exclude_table);
+	strlist_free(&o.exclude_schema);
+	strlist_add(&o.include_table, "app.Items");
+	catalog_unmatched_filters(&o, &all, &un, &hints);
+	assert_int_equal(un.count, 0);
+	strlist_free(&o.include_table);
+	strlist_free(&o.include_schema);
+}
+
 int
 main(void)
 {
@@ -101,6 +144,7 @@ main(void)
 		cmocka_unit_test(test_bare_and_qualified_table_names),
 		cmocka_unit_test(test_exclude_wins),
 		cmocka_unit_test(test_schema_filters),
+		cmocka_unit_test(test_unmatched_filters),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
