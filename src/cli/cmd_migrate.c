@@ -7,6 +7,10 @@
  *	    ->  wait until every lag <= --max-lag  ->  keep following until
  *	    SIGINT, or with --switchover: switch over each database, wait for its
  *	    follower to finish, clean up, and print one report.
+ *
+ *	  With --dry-run each database gets copy's dry run (its preflight
+ *	  included) and the rest of the plan is printed: no slot, no follower,
+ *	  no fence.
  */
 #include <ctype.h>
 #include <signal.h>
@@ -191,6 +195,28 @@ report_json(Database *dbs, int n, int rc, double t0)
 					 "seconds", now_seconds() - t0, "databases", arr);
 }
 
+/* migrate --dry-run: copy's dry run per database, then the plan. */
+static int
+dry_run_all(Database *dbs, int n, const Options *opts)
+{
+	int			rc = EXIT_OK;
+
+	for (int i = 0; i < n; i++)
+	{
+		int			copy_rc;
+
+		log_info("== %s: copy (dry run)", dbs[i].opts.slot);
+		copy_rc = dbs[i].copy_rc = cmd_copy(&dbs[i].opts);
+		if (copy_rc != EXIT_OK && rc == EXIT_OK)
+			rc = copy_rc;
+		printf("dry run: then a follower for slot %s until its lag <= %g s%s\n", dbs[i].opts.slot, opts->max_lag,
+			   opts->switchover ? ", then a switchover of it (see 'pgcutover switchover --dry-run' for its statements) and a cleanup"
+			   : ", then following until SIGINT/SIGTERM");
+	}
+	printf("dry run: nothing was changed (no slot, no follower, no fence)\n");
+	return rc;
+}
+
 /* Switches each database over and cleans up after it. */
 static int
 switch_over_all(Database *dbs, int n)
@@ -247,6 +273,11 @@ cmd_migrate(Options *opts)
 	}
 	for (int i = 0; i < n; i++)
 		init_database(&dbs[i], opts, opts->databases.count ? opts->databases.items[i] : NULL, n > 1);
+	if (opts->dry_run)
+	{
+		rc = dry_run_all(dbs, n, opts);
+		goto report;
+	}
 
 	/* 1. copy, one database after the other (each uses --jobs workers) */
 	for (int i = 0; i < n && rc == EXIT_OK; i++)
@@ -276,6 +307,7 @@ cmd_migrate(Options *opts)
 		rc = follow_until_signal(dbs, n);
 	stop_followers(dbs, n);
 
+report:
 	if (opts->json)
 	{
 		json_t	   *doc = report_json(dbs, n, rc, t0);
@@ -288,7 +320,8 @@ cmd_migrate(Options *opts)
 		json_decref(doc);
 	}
 	else
-		printf("migrate %s in %.1f s (%d database%s)\n", rc == EXIT_OK ? "complete" : "stopped",
+		printf("migrate %s in %.1f s (%d database%s)\n",
+			   opts->dry_run ? "dry run done" : rc == EXIT_OK ? "complete" : "stopped",
 			   now_seconds() - t0, n, n > 1 ? "s" : "");
 	for (int i = 0; i < n; i++)
 		free_database(&dbs[i]);
