@@ -137,9 +137,9 @@ bool		post_step_mark_done(PGconn *tgt, const char *slot, int step, double second
 
 /* --- sequences ---------------------------------------------------------- */
 
-/* Records a sequence's value in the snapshot. */
+/* Records a sequence's state (last_value and is_called) at the copy. */
 bool		copy_sequence_add(PGconn *tgt, const char *slot, const char *nspname,
-							  const char *relname, const char *last_value);
+							  const char *relname, const char *last_value, bool is_called);
 
 /* Sets every recorded sequence that exists on the target; *count how many. */
 bool		copy_sequences_apply(PGconn *tgt, const char *slot, int *count);

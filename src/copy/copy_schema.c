@@ -18,6 +18,7 @@
 #include "log.h"
 #include "outcome.h"
 #include "pgconn.h"
+#include "sequences.h"
 #include "state.h"
 #include "subprocess.h"
 
@@ -197,22 +198,21 @@ plan_jobs(CopyContext *ctx, PGconn *tgt)
 static bool
 plan_sequences(CopyContext *ctx, PGconn *tgt)
 {
-	PGresult   *res = db_query(ctx->src,
-							   "SELECT s.schemaname, s.sequencename, s.last_value "
-							   "FROM pg_catalog.pg_sequences s "
-							   "WHERE s.schemaname NOT IN ('pgcutover') AND s.last_value IS NOT NULL");
-	bool		ok = res != NULL;
+	SequenceList list;
+	bool		ok = true;
 
-	for (int i = 0; ok && i < PQntuples(res); i++)
+	if (!sequences_read(ctx->src, ctx->opts, &list))
+		return false;
+	for (int i = 0; ok && i < list.count; i++)
 	{
-		const char *nspname = PQgetvalue(res, i, 0);
+		const SequenceState *s = &list.items[i];
+		char		value[32];
 
-		if (!catalog_schema_selected(ctx->opts, nspname))
-			continue;
-		ok = copy_sequence_add(tgt, ctx->slot, nspname, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+		snprintf(value, sizeof(value), "%lld", (long long) s->last_value);
+		ok = copy_sequence_add(tgt, ctx->slot, s->nspname, s->relname, value, s->is_called);
 		ctx->stats.sequences++;
 	}
-	PQclear(res);
+	sequences_free(&list);
 	return ok;
 }
 

@@ -326,13 +326,13 @@ post_step_mark_done(PGconn *tgt, const char *slot, int step, double seconds)
 
 bool
 copy_sequence_add(PGconn *tgt, const char *slot, const char *nspname, const char *relname,
-				  const char *last_value)
+				  const char *last_value, bool is_called)
 {
-	const char *params[4] = {slot, nspname, relname, last_value};
+	const char *params[5] = {slot, nspname, relname, last_value, is_called ? "true" : "false"};
 
 	return run_params(tgt,
 					  "INSERT INTO pgcutover.copy_sequence (slot_name, nspname, relname, last_value, is_called) "
-					  "VALUES ($1, $2, $3, $4, true)", 4, params);
+					  "VALUES ($1, $2, $3, $4, $5)", 5, params);
 }
 
 bool

@@ -10,7 +10,8 @@
  *	       follower's walsender, none can start          <- downtime starts
  *	    3. emit a transactional fence marker, wait until the follower has
  *	       durably applied it: nothing committed before the fence is missing
- *	    4. set every sequence on the target to the source's value (+ gap)
+ *	    4. set every sequence on the target to the source's state (+ gap,
+ *	       the sequence's way, within its bounds)
  *	    5. verify every table (unless --skip-verify)
  *	    6. run --post-command, restore identity columns    <- target ready
  *	    7. mark the migration switched over; the follower exits 0
@@ -40,6 +41,7 @@
 #include "outcome.h"
 #include "pgbouncer.h"
 #include "pgconn.h"
+#include "sequences.h"
 #include "signals.h"
 #include "state.h"
 #include "status.h"
@@ -426,33 +428,61 @@ fence_and_drain(Switchover *sw, double deadline)
 	return OUTCOME_OK;
 }
 
-/* Step 4: every sequence on the target set to the source's value + gap. */
+/*
+ * Step 4: every sequence on the target made to hand out what the source's
+ * would next (last_value and is_called both, so a sequence never used or
+ * setval(s, n, false)'d is carried too), moved --sequence-gap units its own
+ * way within its bounds; never backwards from where the target already is.
+ */
 static Outcome
 sync_sequences(Switchover *sw)
 {
 	double		t0 = now_seconds();
-	PGresult   *res = db_query(sw->src,
-							   "SELECT format('%I.%I', schemaname, sequencename), last_value FROM pg_catalog.pg_sequences "
-							   "WHERE last_value IS NOT NULL AND schemaname <> 'pgcutover'");
+	SequenceList src,
+				tgt;
 	Outcome		rc = OUTCOME_OK;
 
-	if (res == NULL)
+	if (!sequences_read(sw->src, NULL, &src))
 		return abort_switchover(sw, OUTCOME_SQL, "cannot read the source's sequences");
-	for (int i = 0; i < PQntuples(res) && rc == OUTCOME_OK; i++)
+	if (!sequences_read(sw->tgt, NULL, &tgt))
 	{
-		char	   *lit = db_quote_literal(sw->tgt, PQgetvalue(res, i, 0));
-		/* never backwards: after a killed run the target may have used it already */
-		char	   *sql = psprintf("SELECT pg_catalog.setval(%s, GREATEST(%lld + %lld, "
-								   "(SELECT last_value FROM %s)), true)", lit,
-								   atoll(PQgetvalue(res, i, 1)), (long long) sw->opts->sequence_gap,
-								   PQgetvalue(res, i, 0));
+		sequences_free(&src);
+		return abort_switchover(sw, OUTCOME_SQL, "cannot read the target's sequences");
+	}
+	for (int i = 0; i < src.count && rc == OUTCOME_OK; i++)
+	{
+		const SequenceState *s = &src.items[i];
+		const SequenceState *t = sequences_find(&tgt, s->qualname);
+		SequenceSetting set;
+		char	   *lit;
+		char	   *sql;
 
+		if (t == NULL)
+		{
+			log_warn("sequence %s is not on the target (left out of the copy by a filter?); its value is not carried", s->qualname);
+			continue;
+		}
+		sequence_plan(s, t, sw->opts->sequence_gap, &set);
+		if (set.keep_target)
+		{
+			log_info("sequence %s: the target is already further along than the source; left as it is", s->qualname);
+			continue;
+		}
+		if (sw->opts->sequence_gap > 0 && set.gap_applied < sw->opts->sequence_gap)
+			log_warn("sequence %s: only %lld of --sequence-gap %lld fit before its %s (%lld)", s->qualname,
+					 (long long) set.gap_applied, (long long) sw->opts->sequence_gap,
+					 s->increment > 0 ? "MAXVALUE" : "MINVALUE",
+					 (long long) (s->increment > 0 ? s->max_value : s->min_value));
+		lit = db_quote_literal(sw->tgt, s->qualname);
+		sql = psprintf("SELECT pg_catalog.setval(%s, %lld, %s)", lit, (long long) set.value,
+					   set.is_called ? "true" : "false");
 		if (!run_or_print(sw->tgt, "target", sql, sw->opts->dry_run))
-			rc = abort_switchover(sw, OUTCOME_SQL, "cannot set sequence %s on the target", PQgetvalue(res, i, 0));
+			rc = abort_switchover(sw, OUTCOME_SQL, "cannot set sequence %s on the target", s->qualname);
 		free(sql);
 		free(lit);
 	}
-	PQclear(res);
+	sequences_free(&src);
+	sequences_free(&tgt);
 	if (rc == OUTCOME_OK)
 		step_done(sw, "sequences", t0);
 	return rc;

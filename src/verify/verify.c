@@ -11,34 +11,43 @@
 #include "compare.h"
 #include "log.h"
 #include "pgconn.h"
+#include "sequences.h"
 #include "verify.h"
 
+/*
+ * Per sequence: the target must not be behind, that is its next nextval()
+ * must not come before the source's, in the sequence's direction (equal
+ * right after a switchover without a gap; ahead with one).  is_called counts:
+ * a sequence never used hands out its start value next.
+ */
 bool
 verify_sequences(PGconn *src, PGconn *tgt, VerifyResult *r)
 {
-	PGresult   *sres = db_query(src,
-								"SELECT format('%I.%I', schemaname, sequencename), coalesce(last_value, 0) "
-								"FROM pg_catalog.pg_sequences WHERE schemaname <> 'pgcutover' ORDER BY 1");
+	SequenceList ss,
+				ts;
 
-	if (sres == NULL)
+	if (!sequences_read(src, NULL, &ss))
 		return false;
-	r->sequence_problems = json_array();
-	for (int i = 0; i < PQntuples(sres); i++)
+	if (!sequences_read(tgt, NULL, &ts))
 	{
-		const char *params[2] = {PQgetvalue(sres, i, 0), PQgetvalue(sres, i, 1)};
-		PGresult   *tres = db_query_params(tgt,
-										   "SELECT coalesce(last_value, 0) >= $2::bigint FROM pg_catalog.pg_sequences "
-										   "WHERE format('%I.%I', schemaname, sequencename) = $1", 2, params);
+		sequences_free(&ss);
+		return false;
+	}
+	r->sequence_problems = json_array();
+	for (int i = 0; i < ss.count; i++)
+	{
+		const SequenceState *s = &ss.items[i];
+		const SequenceState *t = sequences_find(&ts, s->qualname);
 
 		r->sequences++;
-		if (tres == NULL || PQntuples(tres) == 0 || PQgetvalue(tres, 0, 0)[0] != 't')
+		if (t == NULL || sequence_ahead_of(s, t))
 		{
 			r->sequences_behind++;
-			json_array_append_new(r->sequence_problems, json_string(params[0]));
+			json_array_append_new(r->sequence_problems, json_string(s->qualname));
 		}
-		PQclear(tres);
 	}
-	PQclear(sres);
+	sequences_free(&ss);
+	sequences_free(&ts);
 	return true;
 }
 
