@@ -22,7 +22,7 @@ mkdir -p "$work/man/man1"
 # a template is analysed as an instance; ExecStart points at the binary under
 # test (verify checks that it is executable), Documentation=man: at the man
 # page of this tree (verify runs man for it)
-sed "s|/usr/bin/pgcutover|$PGCUTOVER|" "$unit" >"$work/pgcutover@test.service"
+sed "s|/usr/bin/pgcutover|$(readlink -f "$PGCUTOVER")|" "$unit" >"$work/pgcutover@test.service"
 cp "$repo/docs/pgcutover.1" "$work/man/man1/"
 verify_out=$(cd "$work" && MANPATH=$work/man systemd-analyze verify ./pgcutover@test.service 2>&1) && rc=0 || rc=$?
 assert_eq "0:" "$rc:$verify_out" "systemd-analyze verify: exit 0 and no complaint"
