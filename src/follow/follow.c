@@ -1178,11 +1178,19 @@ service_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void) loop;
 	(void) revents;
-	if (attempt_live(f))
+	if (f->stop.stopping)
+		snprintf(status, sizeof(status), "stopping after the current transaction (slot %s)",
+				 f->cfg.opts->slot);
+	else if (attempt_live(f))
 	{
 		LagSample	lag = current_lag(f);
-		ServiceProgress p = {lag.bytes, lag.seconds, lag.caught_up, f->progress.txn_rate,
-		apply_totals(f->conns.apply)->durable_lsn};
+		ServiceProgress p = {
+			.lag_bytes = lag.bytes,
+			.lag_seconds = lag.seconds,
+			.caught_up = lag.caught_up,
+			.txn_per_sec = f->progress.txn_rate,
+			.applied_lsn = apply_totals(f->conns.apply)->durable_lsn,
+		};
 
 		service_status_line(f->cfg.opts->slot, &p, status, sizeof(status));
 	}
