@@ -43,7 +43,7 @@ echo "# Depends: $depends"
 for lib in libpq5 libjansson4 libev4 libmicrohttpd12 libc6; do
   check "Depends has $lib with a minimum version (dpkg-shlibdeps)" "grep -qE '(^|, )$lib \\(>= [^)]+\\)' <<<\"\$depends\""
 done
-if ldd "$build/pgcutover" | grep -q libsystemd; then
+if grep -q libsystemd <<<"$(ldd "$build/pgcutover")"; then  # not ldd | grep -q: SIGPIPE under pipefail
   check "Depends has libsystemd0 (the binary links it)" "grep -qE '(^|, )libsystemd0( |,|\$)' <<<\"\$depends\""
 else
   check "Depends has no libsystemd0 (the binary does not link it)" "! grep -q libsystemd0 <<<\"\$depends\""

@@ -42,8 +42,17 @@ void		service_notify_ready(const char *status);
 /* Once a period from the event loop: STATUS=status, and WATCHDOG=1 if asked for. */
 void		service_notify_tick(const char *status);
 
-/* The follower is leaving (a signal, the end, an error): STOPPING=1, STATUS=status. */
+/* A stop was asked for (a signal): STOPPING=1, STATUS=status. */
 void		service_notify_stopping(const char *status);
+
+/*
+ * The follower is about to exit, for whatever reason: READY=1 (again, or
+ * for the first time: systemd fails a Type=notify service that exits 0
+ * without ever saying READY=1, result 'protocol', and Restart=on-failure
+ * would then restart a follower that had nothing to do), STOPPING=1 and
+ * STATUS=status.
+ */
+void		service_notify_leaving(const char *status);
 
 /*
  * The status line of a streaming follower, e.g.

@@ -1325,7 +1325,6 @@ follow_run(const Options *opts, FollowResult *result)
 
 	run_loop(&f);
 	outcome = f.stop.outcome;
-	service_notify_stopping(f.stop.first_error ? f.stop.first_error : "stopping");
 	if (f.conns.doomed)
 		release_connections(&f);	/* the loop ended while reconnecting */
 	if (attempt_live(&f))
@@ -1341,6 +1340,8 @@ follow_run(const Options *opts, FollowResult *result)
 	}
 
 done:
+	service_notify_leaving(f.stop.first_error ? f.stop.first_error
+						   : outcome == OUTCOME_OK ? "stopped" : "failed: the journal has the error");
 	if (attempt_live(&f) && f.conns.state && PQstatus(f.conns.state) == CONNECTION_OK)
 	{
 		bool		clean = outcome == OUTCOME_OK || outcome == OUTCOME_INTERRUPTED;

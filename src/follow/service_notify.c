@@ -100,6 +100,12 @@ service_notify_stopping(const char *status)
 	send_with_status("STOPPING=1\n", status);
 }
 
+void
+service_notify_leaving(const char *status)
+{
+	send_with_status("READY=1\nSTOPPING=1\n", status);
+}
+
 char *
 service_status_line(const char *slot, const ServiceProgress *p, char *buf, size_t len)
 {

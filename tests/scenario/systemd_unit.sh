@@ -11,6 +11,7 @@
 #       python3 listener: READY=1, STATUS= lines with the lag in units that
 #       change as rows arrive, WATCHDOG=1 every second, STOPPING=1 on
 #       SIGTERM; with WATCHDOG_PID naming another process no WATCHDOG=1;
+#       READY=1 also from a follower that exits 0 at once (--endpos applied);
 #       without NOTIFY_SOCKET (or with a dead one) follow works as before.
 . "$(dirname "$0")/../lib/harness.sh"
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -64,7 +65,7 @@ grep -q '^Restart=on-failure$' "$unit" && pass "Restart=on-failure (exit 0 is ne
   || fail "Restart=on-failure (exit 0 is never restarted)"
 
 # --- (c) sd_notify from a real follower --------------------------------------
-if ! ldd "$PGCUTOVER" | grep -q libsystemd; then
+if ! grep -q libsystemd <<<"$(ldd "$PGCUTOVER")"; then  # not ldd | grep -q: SIGPIPE under pipefail
   echo "# pgcutover was built without libsystemd: its sd_notify calls are no-ops, (c) is skipped"
   done_testing
   exit 0
@@ -149,6 +150,21 @@ log=$(cat "$work/notify2.log")
 assert_contains "$log" "READY=1" "WATCHDOG_PID=1: READY=1 still sent"
 assert_not_contains "$log" "WATCHDOG=1" "WATCHDOG_PID=1: no WATCHDOG=1 (the watchdog is another process's)"
 grep -q 'STATUS=following' <<<"$log" && pass "WATCHDOG_PID=1: STATUS still sent" || fail "WATCHDOG_PID=1: STATUS still sent"
+
+# leaving before the stream runs: --endpos already applied exits 0, and says
+# READY=1 first (systemd fails a Type=notify service that exits 0 without it,
+# and Restart=on-failure would restart it for ever); a refusal says why
+listen "$work/notify3.sock" "$work/notify3.log"
+NOTIFY_SOCKET=$work/notify3.sock run_pgcutover follow --source "$SRC_DSN" --target "$TGT_DSN" --endpos 0/100
+assert_eq 0 "$RC" "--endpos already applied: exit 0"
+NOTIFY_SOCKET=$work/notify3.sock run_pgcutover follow --source "$SRC_DSN" --target "$TGT_DSN" --slot other_slot
+assert_eq 7 "$RC" "a slot with no copy: exit 7"
+sleep 0.2
+kill "$LISTENER" 2>/dev/null || true
+wait "$LISTENER" 2>/dev/null || true
+log=$(cat "$work/notify3.log")
+assert_contains "$(sed -n 2p <<<"$log")" "READY=1|STOPPING=1|STATUS=stopped" "--endpos already applied: READY=1 and STOPPING=1 before exit 0"
+assert_contains "$(sed -n 3p <<<"$log")" "READY=1|STOPPING=1|STATUS=failed" "exit 7 at start: STOPPING=1 with a failed status"
 
 # no NOTIFY_SOCKET, or one nobody listens on: follow as before
 src_sql -c "INSERT INTO t (v) VALUES ('after')" >/dev/null
