@@ -66,6 +66,7 @@
 #include "pgconn.h"
 #include "pgversion.h"
 #include "progress.h"
+#include "service_notify.h"
 #include "signals.h"
 #include "state.h"
 #include "stream.h"
@@ -123,6 +124,7 @@ typedef struct FollowWatchers
 	ev_timer	feedback;
 	ev_timer	heartbeat;
 	ev_timer	reconnect;
+	ev_timer	service;		/* systemd: status line and watchdog (service_notify.h) */
 	ev_prepare	teardown;		/* frees doomed connections */
 } FollowWatchers;
 
@@ -826,6 +828,7 @@ signal_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	log_info("signal received: stopping after the current transaction");
+	service_notify_stopping("stopping after the current transaction (signal received)");
 	f->stop.stopping = true;
 	if (!attempt_live(f) ||
 		(!apply_in_transaction(f->conns.apply) && apply_flush(f->conns.apply)))
@@ -1162,6 +1165,41 @@ reconnect_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
+/*
+ * systemd's view of the follower, when it runs as a Type=notify service:
+ * a status line for `systemctl status` and, since the loop turns, the
+ * watchdog's keepalive (a loop stuck for WatchdogSec gets the unit killed).
+ */
+static void
+service_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	Follow	   *f = w->data;
+	char		status[256];
+
+	(void) loop;
+	(void) revents;
+	if (f->stop.stopping)
+		snprintf(status, sizeof(status), "stopping after the current transaction (slot %s)",
+				 f->cfg.opts->slot);
+	else if (attempt_live(f))
+	{
+		LagSample	lag = current_lag(f);
+		ServiceProgress p = {
+			.lag_bytes = lag.bytes,
+			.lag_seconds = lag.seconds,
+			.caught_up = lag.caught_up,
+			.txn_per_sec = f->progress.txn_rate,
+			.applied_lsn = apply_totals(f->conns.apply)->durable_lsn,
+		};
+
+		service_status_line(f->cfg.opts->slot, &p, status, sizeof(status));
+	}
+	else
+		snprintf(status, sizeof(status), "reconnecting (slot %s): follow resumes from the last applied transaction",
+				 f->cfg.opts->slot);
+	service_notify_tick(status);
+}
+
 static void
 run_loop(Follow *f)
 {
@@ -1192,6 +1230,13 @@ run_loop(Follow *f)
 	ev_feed_event(w->loop, &w->stream, EV_READ);
 	if (signals_interrupts() > 0)
 		ev_feed_event(w->loop, &w->signal, EV_READ);
+	if (service_notify_wanted())
+	{
+		ev_timer_init(&w->service, service_cb, 0.0, service_notify_period());
+		w->service.data = f;
+		ev_timer_start(w->loop, &w->service);
+		service_notify_ready("streaming");
+	}
 	ev_run(w->loop, 0);
 }
 
@@ -1295,6 +1340,8 @@ follow_run(const Options *opts, FollowResult *result)
 	}
 
 done:
+	service_notify_leaving(f.stop.first_error ? f.stop.first_error
+						   : outcome == OUTCOME_OK ? "stopped" : "failed: the journal has the error");
 	if (attempt_live(&f) && f.conns.state && PQstatus(f.conns.state) == CONNECTION_OK)
 	{
 		bool		clean = outcome == OUTCOME_OK || outcome == OUTCOME_INTERRUPTED;
