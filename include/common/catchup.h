@@ -10,8 +10,10 @@
  *	                     (apply rate - source rate)
  *	    falling_behind   source WAL rate >= apply rate while behind: never,
  *	                     at this rate
- *	    unknown          no live follower, or less than CATCH_UP_MIN_WINDOW
- *	                     seconds of history
+ *	    unknown          no live follower, less than CATCH_UP_MIN_WINDOW
+ *	                     seconds of history, or none in the last
+ *	                     CATCH_UP_STALE_SECONDS (a follower stuck on a lock
+ *	                     writes none)
  *
  *	  Pure: status feeds it the samples of pgcutover.lag_history.
  */
@@ -24,6 +26,7 @@
 
 #define CATCH_UP_WINDOW_SECONDS 60.0	/* rates are measured over this much history */
 #define CATCH_UP_MIN_WINDOW 5.0 /* less history than this: unknown */
+#define CATCH_UP_STALE_SECONDS 5.0	/* no point this recent: unknown */
 #define CATCH_UP_NEAR_ZERO_SECONDS 1.0
 #define CATCH_UP_NEAR_ZERO_BYTES (1024 * 1024)
 
@@ -68,9 +71,11 @@ typedef struct CatchUp
 /*
  * Fills in the rates of points[0..n) (oldest first) over the newest
  * window_seconds of them, ending at the newest point: window, apply and
- * source rates (< 0 when fewer than two points or no source position).
+ * source rates (< 0 when fewer than two points, no source position, or the
+ * newest point is more than CATCH_UP_STALE_SECONDS older than now).
  */
-void		catch_up_rates(const LagPoint *points, size_t n, double window_seconds, CatchUpInput *in);
+void		catch_up_rates(const LagPoint *points, size_t n, double window_seconds, double now,
+						   CatchUpInput *in);
 
 /* The rule above. */
 CatchUp		catch_up_assess(const CatchUpInput *in);

@@ -142,7 +142,7 @@ print_catch_up(const CatchUp *c, FILE *out)
 			fprintf(out, "FALLING BEHIND: the source writes WAL at least as fast as the target applies it, it will not catch up at this rate");
 			break;
 		case CATCH_UP_UNKNOWN:
-			fprintf(out, "unknown (needs a running follower and %.0f s of lag history)", CATCH_UP_MIN_WINDOW);
+			fprintf(out, "unknown (needs a running follower and %.0f s of recent lag history)", CATCH_UP_MIN_WINDOW);
 			break;
 	}
 	if (c->apply_bytes_per_sec >= 0 && c->state != CATCH_UP_CAUGHT_UP)

@@ -5,7 +5,7 @@
 #include "catchup.h"
 
 void
-catch_up_rates(const LagPoint *points, size_t n, double window_seconds, CatchUpInput *in)
+catch_up_rates(const LagPoint *points, size_t n, double window_seconds, double now, CatchUpInput *in)
 {
 	const LagPoint *last;
 	const LagPoint *first;
@@ -14,7 +14,7 @@ catch_up_rates(const LagPoint *points, size_t n, double window_seconds, CatchUpI
 	in->window_seconds = 0;
 	in->apply_bytes_per_sec = -1;
 	in->source_wal_bytes_per_sec = -1;
-	if (n < 2)
+	if (n < 2 || now - points[n - 1].at > CATCH_UP_STALE_SECONDS)
 		return;
 	last = &points[n - 1];
 	first = last;

@@ -193,7 +193,7 @@ read_catch_up(PGconn *tgt, const char *slot, Status *s)
 	memset(&in, 0, sizeof(in));
 	if (strcmp(s->phase, "switched_over") != 0)
 		(void) progress_read_lag_history(tgt, slot, STATUS_HISTORY_SECONDS, &s->history);
-	catch_up_rates(s->history.points, s->history.count, CATCH_UP_WINDOW_SECONDS, &in);
+	catch_up_rates(s->history.points, s->history.count, CATCH_UP_WINDOW_SECONDS, s->history.now, &in);
 	/* a history that stopped (no live follower) says nothing about now */
 	in.follower_alive = s->follower_alive;
 	in.lag_bytes = s->lag_bytes;

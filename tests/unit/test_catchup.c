@@ -97,14 +97,16 @@ test_rates_over_the_window(void **state)
 		p[i].applied_lsn = i < 39 ? (uint64_t) i : 39 + (uint64_t) (i - 39) * 3000;
 		p[i].source_lsn = 1000000 + (uint64_t) i * 1000;
 	}
-	catch_up_rates(p, 100, 60, &in);
+	catch_up_rates(p, 100, 60, 1100, &in);
 	assert_true(in.window_seconds == 60);	/* points 39..99 */
 	assert_true(in.apply_bytes_per_sec == 3000);
 	assert_true(in.source_wal_bytes_per_sec == 1000);
-	catch_up_rates(p, 1, 60, &in);
+	catch_up_rates(p, 1, 60, 1100, &in);
+	assert_true(in.window_seconds == 0 && in.apply_bytes_per_sec < 0 && in.source_wal_bytes_per_sec < 0);
+	catch_up_rates(p, 100, 60, 1099 + CATCH_UP_STALE_SECONDS + 1, &in);	/* no recent point */
 	assert_true(in.window_seconds == 0 && in.apply_bytes_per_sec < 0 && in.source_wal_bytes_per_sec < 0);
 	p[99].source_lsn = 0;		/* unknown source position */
-	catch_up_rates(p, 100, 60, &in);
+	catch_up_rates(p, 100, 60, 1100, &in);
 	assert_true(in.apply_bytes_per_sec == 3000 && in.source_wal_bytes_per_sec < 0);
 }
 
