@@ -53,6 +53,7 @@ done
 assert_eq 1 "$(grep -cE '^pgcutover_reconnects_total\{[^}]*\} [1-9]' <<<"$metrics")" "a lost target connection counts a reconnect"
 assert_eq 1 "$(grep -cE '^pgcutover_errors_total\{[^}]*\} [1-9]' <<<"$metrics")" "and an error"
 assert_contains "$metrics" 'pgcutover_phase{slot="pgcutover",database="app",phase="following"} 1' "following again after the reconnect"
-kill -TERM "$FOLLOWER"; set +e; wait "$FOLLOWER"; set -e
+kill -TERM "$FOLLOWER"; set +e; wait "$FOLLOWER"; rc=$?; set -e
+assert_eq 0 "$rc" "the follower with its metrics endpoint stops cleanly"
 
 done_testing
