@@ -141,6 +141,22 @@ ALTER TABLE pgcutover.migration ADD COLUMN IF NOT EXISTS fence_prior text;
 -- which the switchover's fence spares (it ends every other session).
 ALTER TABLE pgcutover.follower ADD COLUMN IF NOT EXISTS source_pids int[];
 
+-- follow: one row a second of what its follower row said (written by the
+-- same statement), kept for an hour, for the lag picture and the catch-up
+-- estimate of `status`.  Positions as pg_lsn: the rates are their
+-- differences.  Created here, so an older schema gains it on the next start.
+CREATE TABLE IF NOT EXISTS pgcutover.lag_history (
+    slot_name    text NOT NULL REFERENCES pgcutover.migration ON DELETE CASCADE,
+    at           timestamptz NOT NULL,
+    lag_bytes    bigint NOT NULL,
+    lag_seconds  double precision,         -- NULL: unknown
+    applied_lsn  pg_lsn NOT NULL,
+    source_lsn   pg_lsn,                   -- NULL: unknown
+    txn_per_sec  double precision,
+    rows_per_sec double precision,
+    PRIMARY KEY (slot_name, at)
+);
+
 -- follow --ddl: a captured DDL command that stopped follow (it failed on the
 -- target, or --ddl=stop); `follow --resume-after-ddl` skips exactly this one.
 ALTER TABLE pgcutover.apply_progress ADD COLUMN IF NOT EXISTS ddl_stop_lsn pg_lsn;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "lsn.h"
+#include "metrics.h"
 #include "options.h"
 #include "outcome.h"
 
@@ -32,6 +33,12 @@ typedef struct FollowResult
  * always filled (release it with follow_result_free).
  */
 Outcome		follow_run(const Options *opts, FollowResult *result);
+
+/*
+ * follow_run publishing its metrics into entry of board, which another
+ * process serves (migrate: one endpoint for every database's follower).
+ */
+Outcome		follow_run_into(const Options *opts, MetricsBoard *board, int entry, FollowResult *result);
 void		follow_result_free(FollowResult *result);
 
 #endif							/* PGCUTOVER_FOLLOW_H */

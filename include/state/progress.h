@@ -2,7 +2,8 @@
  * progress.h
  *	  What follow and apply keep in schema pgcutover on the target while
  *	  they run: the applied position of a slot (apply_progress), the stop
- *	  on a captured DDL, the follower's published row (follower), and the
+ *	  on a captured DDL, the follower's published row (follower) and its
+ *	  second-by-second lag history (lag_history), and the
  *	  schema's helper functions apply calls (identity relaxing, DDL defaults).
  *
  *	  The progress_send_* functions only send their statement (libpq pipeline
@@ -18,6 +19,7 @@
 #include <stdint.h>
 #include <libpq-fe.h>
 
+#include "catchup.h"
 #include "lsn.h"
 
 /* The durable position of a slot, as apply_progress records it. */
@@ -102,7 +104,27 @@ typedef struct FollowerRow
 								 * pids on the source, NULL: none */
 } FollowerRow;
 
-/* Upserts the follower's row; false on error (the caller reads PQerrorMessage). */
+/*
+ * Upserts the follower's row and, while following, adds a second to the
+ * slot's lag history (pruned to the last hour once a minute): one
+ * statement.  false on error (the caller reads PQerrorMessage).
+ */
 bool		progress_publish_follower(PGconn *tgt, const FollowerRow *row);
+
+/* The lag history of a slot over a recent window, oldest first. */
+typedef struct LagHistory
+{
+	LagPoint   *points;			/* malloc'd, NULL when empty */
+	size_t		count;
+	double		now;			/* the target's clock when read (epoch seconds), 0 when empty */
+} LagHistory;
+
+/*
+ * Reads the last window_seconds of slot's lag history (empty on a schema
+ * from before lag_history).  false on SQL error (logged as a warning).
+ * Free with progress_free_lag_history.
+ */
+bool		progress_read_lag_history(PGconn *tgt, const char *slot, double window_seconds, LagHistory *h);
+void		progress_free_lag_history(LagHistory *h);
 
 #endif							/* PGCUTOVER_PROGRESS_H */

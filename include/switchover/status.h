@@ -11,7 +11,12 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "catchup.h"
 #include "outcome.h"
+#include "progress.h"
+
+/* How much lag history a reading holds (the sparkline, status --json). */
+#define STATUS_HISTORY_SECONDS 600
 
 typedef struct Status
 {
@@ -42,6 +47,10 @@ typedef struct Status
 	json_t	   *verification;	/* the newest online verification, or NULL */
 	const char *switchover_verify;	/* what a switchover would verify now:
 									 * incremental or full (static) */
+	LagHistory	history;		/* the last STATUS_HISTORY_SECONDS of lag, a
+								 * point a second while a follower ran */
+	CatchUp		catch_up;		/* caught up, catching up (ETA), falling
+								 * behind, unknown */
 } Status;
 
 /*

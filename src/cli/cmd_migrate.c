@@ -11,6 +11,10 @@
  *	  With --dry-run each database gets copy's dry run (its preflight
  *	  included) and the rest of the plan is printed: no slot, no follower,
  *	  no fence.
+ *
+ *	  --metrics-listen: one endpoint for every database, served by this
+ *	  process; each follower child writes its snapshot into its entry of a
+ *	  shared board (metrics.h), labelled with its slot and database.
  */
 #include <ctype.h>
 #include <signal.h>
@@ -24,7 +28,9 @@
 
 #include "cli.h"
 #include "dsn.h"
+#include "follow.h"
 #include "log.h"
+#include "metrics.h"
 #include "pgconn.h"
 #include "signals.h"
 #include "status.h"
@@ -38,7 +44,17 @@ typedef struct Database
 	int			copy_rc;
 	json_t	   *switchover;		/* its report; NULL if it did not run */
 	double		copy_seconds;
+	MetricsBoard *board;		/* --metrics-listen: shared by every database */
+	int			entry;			/* this database's entry of board */
 } Database;
+
+/* The follower process of d is gone: its metrics say so (it may have been killed). */
+static void
+follower_exited(Database *d)
+{
+	d->follower = 0;
+	metrics_board_set_phase(d->board, d->entry, METRICS_STOPPED);
+}
 
 /* Keeps following until a signal, or until a follower dies (an error). */
 static int
@@ -52,7 +68,7 @@ follow_until_signal(Database *dbs, int n)
 
 			if (dbs[i].follower > 0 && waitpid(dbs[i].follower, &wstatus, WNOHANG) == dbs[i].follower)
 			{
-				dbs[i].follower = 0;
+				follower_exited(&dbs[i]);
 				log_error("the follower of %s stopped (exit %d); fix: see its error above, then rerun migrate",
 						  dbs[i].opts.slot, WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
 				return WIFEXITED(wstatus) && WEXITSTATUS(wstatus) ? WEXITSTATUS(wstatus) : EXIT_INTERNAL;
@@ -72,6 +88,7 @@ init_database(Database *d, const Options *base, const char *name, bool several)
 	d->name = name;
 	d->opts = *base;
 	d->opts.json = false;		/* migrate prints one report of its own */
+	d->opts.metrics_listen = NULL;	/* migrate serves every database's metrics */
 	d->opts.source = name ? dsn_with_dbname(base->source, name) : pg_strdup(base->source);
 	d->opts.target = name ? dsn_with_dbname(base->target, name) : pg_strdup(base->target);
 	if (several)
@@ -106,9 +123,14 @@ start_follower(Database *d)
 	pid = fork();
 	if (pid == 0)
 	{
+		FollowResult result;
+		Outcome		outcome;
+
 		signal(SIGINT, SIG_IGN);	/* the parent decides when we stop */
 		signal(SIGCHLD, SIG_DFL);
-		_exit(cmd_follow(&d->opts));
+		outcome = follow_run_into(&d->opts, d->board, d->entry, &result);
+		follow_result_free(&result);
+		_exit(exit_code_for(outcome));
 	}
 	return pid;
 }
@@ -140,7 +162,7 @@ wait_caught_up(Database *d, double deadline)
 		{
 			log_error("the follower of %s exited (%d) before catching up; fix: see its error above, then rerun migrate",
 					  d->opts.slot, WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
-			d->follower = 0;
+			follower_exited(d);
 			break;
 		}
 		usleep(100 * 1000);
@@ -164,7 +186,7 @@ wait_follower(Database *d)
 		return EXIT_OK;
 	while (waitpid(d->follower, &wstatus, 0) < 0)
 		;
-	d->follower = 0;
+	follower_exited(d);
 	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : EXIT_INTERNAL;
 }
 
@@ -247,6 +269,63 @@ switch_over_all(Database *dbs, int n)
 	return rc;
 }
 
+/*
+ * --metrics-listen: checks the address before the copy, and makes the board
+ * (shared memory) the followers will write into, an entry per database.
+ */
+static int
+prepare_metrics(const Options *opts, Database *dbs, int n)
+{
+	char	   *err = NULL;
+	MetricsBoard *board;
+
+	if (!metrics_check_listen(opts->metrics_listen, opts->metrics_allow_public, &err))
+	{
+		log_error("%s", err);
+		free(err);
+		return EXIT_USAGE;
+	}
+	board = metrics_board_create(n);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *dbname = NULL;
+
+		if (dbs[i].name == NULL)
+		{
+			/* the DSNs' own database */
+			PQconninfoOption *o = PQconninfoParse(dbs[i].opts.source, NULL);
+
+			for (PQconninfoOption *p = o; p && p->keyword; p++)
+				if (strcmp(p->keyword, "dbname") == 0 && p->val)
+					dbname = pg_strdup(p->val);
+			PQconninfoFree(o);
+		}
+		dbs[i].board = board;
+		dbs[i].entry = i;
+		metrics_board_set_labels(board, i, dbs[i].opts.slot, dbs[i].name ? dbs[i].name : dbname);
+		free(dbname);
+	}
+	return EXIT_OK;
+}
+
+/* Serves the board of every database on --metrics-listen; NULL if it cannot (logged). */
+static MetricsServer *
+serve_metrics(const Options *opts, int n, MetricsBoard *board)
+{
+	char	   *err = NULL;
+	MetricsServer *ms = metrics_start(opts->metrics_listen, opts->metrics_allow_public, board, &err);
+
+	if (ms == NULL)
+	{
+		log_error("%s", err);
+		free(err);
+		return NULL;
+	}
+	log_info("serving the metrics of %d database%s on http://%s/metrics (labels slot and database)",
+			 n, n > 1 ? "s" : "", opts->metrics_listen);
+	return ms;
+}
+
 int
 cmd_migrate(Options *opts)
 {
@@ -256,6 +335,7 @@ cmd_migrate(Options *opts)
 	double		deadline = t0 + (opts->timeout > 0 ? opts->timeout : 86400);
 	int			rc = EXIT_OK;
 	int			saved_stdout = -1;
+	MetricsServer *metrics = NULL;
 
 	if (opts->source == NULL || opts->target == NULL)
 	{
@@ -278,6 +358,13 @@ cmd_migrate(Options *opts)
 		rc = dry_run_all(dbs, n, opts);
 		goto report;
 	}
+	if (opts->metrics_listen && (rc = prepare_metrics(opts, dbs, n)) != EXIT_OK)
+	{
+		for (int i = 0; i < n; i++)
+			free_database(&dbs[i]);
+		free(dbs);
+		return rc;
+	}
 
 	/* 1. copy, one database after the other (each uses --jobs workers) */
 	for (int i = 0; i < n && rc == EXIT_OK; i++)
@@ -293,6 +380,9 @@ cmd_migrate(Options *opts)
 	for (int i = 0; i < n && rc == EXIT_OK; i++)
 		if ((dbs[i].follower = start_follower(&dbs[i])) < 0)
 			rc = EXIT_INTERNAL;
+	/* after the forks: no follower inherits the listening socket */
+	if (rc == EXIT_OK && opts->metrics_listen && (metrics = serve_metrics(opts, n, dbs[0].board)) == NULL)
+		rc = EXIT_USAGE;
 	for (int i = 0; i < n && rc == EXIT_OK; i++)
 		if (!wait_caught_up(&dbs[i], deadline))
 			rc = signals_interrupts() ? EXIT_INTERRUPTED : dbs[i].follower ? EXIT_TIMEOUT : EXIT_STATE;
@@ -306,6 +396,8 @@ cmd_migrate(Options *opts)
 	else if (rc == EXIT_OK)
 		rc = follow_until_signal(dbs, n);
 	stop_followers(dbs, n);
+	metrics_stop(metrics);
+	metrics_board_destroy(dbs[0].board);
 
 report:
 	if (opts->json)

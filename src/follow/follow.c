@@ -143,7 +143,13 @@ typedef struct FollowStop
 typedef struct FollowProgress
 {
 	LagTracker	lag;
-	MetricsServer *metrics;
+	MetricsServer *metrics;		/* --metrics-listen: our own endpoint */
+	MetricsBoard *board;		/* where the snapshot goes: ours, or migrate's */
+	int			board_entry;
+	bool		own_board;
+	MetricsSnapshot snap;		/* the last one published */
+	int64_t		errors;			/* failures, for the metrics */
+	int64_t		reconnects;
 	double		started;		/* monotonic seconds */
 	double		started_epoch;
 	double		behind_since;	/* epoch seconds since lag has been > 0, or 0 */
@@ -213,6 +219,7 @@ fail_follow(Follow *f, Outcome outcome, const char *fmt,...)
 	va_start(ap, fmt);
 	msg = pvsprintf(fmt, ap);
 	va_end(ap);
+	f->progress.errors++;
 	if (outcome == OUTCOME_CONNECTION && f->reconnect.streamed && f->w.loop && f->stop.signals_seen == 0)
 	{
 		log_warn("%s", msg);
@@ -761,13 +768,18 @@ publish_state(Follow *f, const char *phase, const char *error)
 		if (lost)
 			fail_follow(f, OUTCOME_CONNECTION, "target connection lost: %s", e);
 		else
+		{
+			p->errors++;
 			log_warn("cannot record the follower's state on the target: %s", e);
+		}
 		free(e);
 		if (lost)
 			return false;
 	}
 
+	memset(&snap, 0, sizeof(snap));
 	snap.up = strcmp(phase, "following") == 0;
+	snap.phase = !snap.up ? METRICS_STOPPED : f->stop.stopping ? METRICS_STOPPING : METRICS_FOLLOWING;
 	snap.lag_bytes = lag.bytes;
 	snap.lag_seconds = lag.seconds;
 	snap.transactions = t->txns;
@@ -777,7 +789,11 @@ publish_state(Follow *f, const char *phase, const char *error)
 	snap.source_lsn = p->lag.source_lsn;
 	snap.slot_retained_wal_bytes = p->retained_bytes;
 	snap.start_time = p->started_epoch;
-	metrics_update(p->metrics, &snap);
+	snap.last_commit_time = lag_parse_timestamp(t->last_commit_time);
+	snap.errors = p->errors;
+	snap.reconnects = p->reconnects;
+	p->snap = snap;
+	metrics_board_update(p->board, p->board_entry, &snap);
 	return true;
 }
 
@@ -1030,13 +1046,21 @@ start_streaming(Follow *f)
 	if (!follow_ddl_prepare(f->stages.ddl, f->conns.source, f->conns.state))
 		return OUTCOME_SQL;
 	f->conns.heartbeats = opts->heartbeat_interval > 0;
-	if (opts->metrics_listen && f->progress.metrics == NULL &&
-		(f->progress.metrics = metrics_start(opts->metrics_listen, opts->metrics_allow_public,
-											 opts->slot, &err)) == NULL)
+	if (opts->metrics_listen && f->progress.metrics == NULL)
 	{
-		log_error("%s", err);
-		free(err);
-		return OUTCOME_USAGE;
+		if (f->progress.board == NULL)
+		{
+			f->progress.board = metrics_board_create(1);
+			f->progress.own_board = true;
+			metrics_board_set_labels(f->progress.board, 0, opts->slot, PQdb(f->conns.source));
+		}
+		if ((f->progress.metrics = metrics_start(opts->metrics_listen, opts->metrics_allow_public,
+												 f->progress.board, &err)) == NULL)
+		{
+			log_error("%s", err);
+			free(err);
+			return OUTCOME_USAGE;
+		}
 	}
 	if (f->progress.metrics && !f->reconnect.streamed)
 		log_info("serving metrics on http://%s/metrics", opts->metrics_listen);
@@ -1126,6 +1150,12 @@ schedule_reconnect(Follow *f)
 	if (f->conns.doomed && ev_is_active(&f->w.reconnect))
 		return;					/* this failure is being handled already */
 	mark_for_teardown(f);
+	f->progress.reconnects++;
+	f->progress.snap.up = false;
+	f->progress.snap.phase = METRICS_RECONNECTING;
+	f->progress.snap.errors = f->progress.errors;
+	f->progress.snap.reconnects = f->progress.reconnects;
+	metrics_board_update(f->progress.board, f->progress.board_entry, &f->progress.snap);
 	log_warn("reconnecting in %.0f s (nothing is lost: follow resumes from the last applied transaction)",
 			 f->reconnect.backoff);
 	ev_timer_set(&f->w.reconnect, f->reconnect.backoff, 0.0);
@@ -1157,7 +1187,10 @@ reconnect_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	else if (outcome == OUTCOME_CONNECTION ||
 			 (outcome == OUTCOME_STATE && !f->stop.slot_gone && !f->stop.switched_over))
+	{
+		f->progress.errors++;
 		schedule_reconnect(f);	/* servers coming back, locks and slots being freed */
+	}
 	else
 	{
 		mark_for_teardown(f);
@@ -1304,11 +1337,19 @@ configure(Follow *f, const Options *opts)
 Outcome
 follow_run(const Options *opts, FollowResult *result)
 {
+	return follow_run_into(opts, NULL, 0, result);
+}
+
+Outcome
+follow_run_into(const Options *opts, MetricsBoard *board, int entry, FollowResult *result)
+{
 	Follow		f;
 	Outcome		outcome;
 
 	memset(&f, 0, sizeof(f));
 	memset(result, 0, sizeof(*result));
+	f.progress.board = board;
+	f.progress.board_entry = entry;
 	if ((outcome = configure(&f, opts)) != OUTCOME_OK)
 		goto done;
 	signal(SIGPIPE, SIG_IGN);
@@ -1355,6 +1396,10 @@ done:
 	barrier_destroy(f.stages.barrier);
 	follow_ddl_destroy(f.stages.ddl);
 	metrics_stop(f.progress.metrics);
+	if (f.progress.own_board)
+		metrics_board_destroy(f.progress.board);
+	else
+		metrics_board_set_phase(f.progress.board, f.progress.board_entry, METRICS_STOPPED);
 	free_selection(&f.cfg.selection);
 	free(f.stop.first_error);
 	if (f.w.loop)

@@ -3,13 +3,15 @@
  *	  The run-time rows of follow and apply in schema pgcutover on the
  *	  target: apply_progress (the applied position, the stop on a captured
  *	  DDL), follower (what status and the operator read), the migration's
- *	  phase as follow sees it, and the schema functions apply calls.  Only
+ *	  phase as follow sees it, the follower's lag history (lag_history),
+ *	  and the schema functions apply calls.  Only
  *	  this file and state.c name the schema's tables.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "pgconn.h"
 #include "progress.h"
 
@@ -217,7 +219,20 @@ progress_publish_follower(PGconn *tgt, const FollowerRow *row)
 	params[15] = row->behind_since_epoch > 0 ? behind : NULL;
 	params[16] = row->last_error;
 	params[17] = row->source_pids;
+	/*
+	 * One statement: the row, a second of lag history while following, and
+	 * once a minute (when the oldest row is over 61 minutes old) the history
+	 * older than an hour goes; the min() is one probe of the primary key.
+	 */
 	res = PQexecParams(tgt,
+					   "WITH history AS ("
+					   "  INSERT INTO pgcutover.lag_history (slot_name, at, lag_bytes, lag_seconds, applied_lsn, source_lsn, "
+					   "    txn_per_sec, rows_per_sec) "
+					   "  SELECT $1, pg_catalog.now(), $7, $8, $5, $6, $11, $12 WHERE $4 = 'following' "
+					   "  ON CONFLICT DO NOTHING), "
+					   "pruned AS ("
+					   "  DELETE FROM pgcutover.lag_history WHERE slot_name = $1 AND at < pg_catalog.now() - interval '1 hour' "
+					   "  AND (SELECT min(at) FROM pgcutover.lag_history WHERE slot_name = $1) < pg_catalog.now() - interval '61 minutes') "
 					   "INSERT INTO pgcutover.follower AS f (slot_name, pid, host, started_at, phase, applied_lsn, source_lsn, "
 					   "  lag_bytes, lag_seconds, txns, rows, txn_per_sec, rows_per_sec, slot_retained_wal_bytes, wal_status, "
 					   "  heartbeat, behind_since, last_error, source_pids, updated_at) "
@@ -235,4 +250,66 @@ progress_publish_follower(PGconn *tgt, const FollowerRow *row)
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	PQclear(res);
 	return ok;
+}
+
+bool
+progress_read_lag_history(PGconn *tgt, const char *slot, double window_seconds, LagHistory *h)
+{
+	char		window[32];
+	const char *params[2] = {slot, window};
+	PGresult   *res;
+	bool		ok = true;
+
+	memset(h, 0, sizeof(*h));
+	snprintf(window, sizeof(window), "%.0f", window_seconds);
+	res = PQexecParams(tgt,
+					   "SELECT extract(epoch FROM h.at)::float8, h.lag_bytes, h.lag_seconds, "
+					   "  (h.applied_lsn - '0/0'::pg_lsn)::bigint, coalesce((h.source_lsn - '0/0'::pg_lsn)::bigint, 0), "
+					   "  coalesce(h.txn_per_sec, 0), extract(epoch FROM pg_catalog.now())::float8 "
+					   "FROM pgcutover.lag_history h "
+					   "WHERE h.slot_name = $1 AND h.at > pg_catalog.now() - pg_catalog.make_interval(secs => $2::float8) "
+					   "ORDER BY h.at", 2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+	{
+		int			n = PQntuples(res);
+
+		h->points = n > 0 ? pg_malloc0(sizeof(LagPoint) * (size_t) n) : NULL;
+		h->count = (size_t) n;
+		for (int i = 0; i < n; i++)
+		{
+			LagPoint   *p = &h->points[i];
+
+			p->at = strtod(PQgetvalue(res, i, 0), NULL);
+			p->lag_bytes = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+			p->lag_seconds = PQgetisnull(res, i, 2) ? -1 : strtod(PQgetvalue(res, i, 2), NULL);
+			p->applied_lsn = strtoull(PQgetvalue(res, i, 3), NULL, 10);
+			p->source_lsn = strtoull(PQgetvalue(res, i, 4), NULL, 10);
+			p->txn_per_sec = strtod(PQgetvalue(res, i, 5), NULL);
+		}
+		if (n > 0)
+			h->now = strtod(PQgetvalue(res, 0, 6), NULL);
+	}
+	else
+	{
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		/* a schema from before lag_history: no history, not an error */
+		if (state == NULL || strcmp(state, "42P01") != 0)
+		{
+			char	   *e = db_error(tgt);
+
+			log_warn("cannot read the lag history of slot %s: %s", slot, e);
+			free(e);
+			ok = false;
+		}
+	}
+	PQclear(res);
+	return ok;
+}
+
+void
+progress_free_lag_history(LagHistory *h)
+{
+	free(h->points);
+	memset(h, 0, sizeof(*h));
 }

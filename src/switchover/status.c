@@ -4,7 +4,8 @@
  *	  (the follower writes its live state there once a second and holds an
  *	  advisory lock while alive) and from the source's slot.  Works while
  *	  follow runs, after it died, and before anything started.  Also the
- *	  wait until the lag is small enough (status --wait-lag).  For `status`,
+ *	  wait until the lag is small enough (status --wait-lag), the recent lag
+ *	  history and whether (and when) the target catches up.  For `status`,
  *	  `switchover` and `migrate`; src/cli/cmd_status.c prints the readings.
  */
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include "log.h"
 #include "outcome.h"
 #include "pgconn.h"
+#include "progress.h"
 #include "state.h"
 #include "incremental.h"
 #include "status.h"
@@ -44,6 +46,7 @@ status_free(Status *s)
 	free(s->switched_over_at);
 	json_decref(s->warnings);
 	json_decref(s->verification);
+	progress_free_lag_history(&s->history);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -177,6 +180,27 @@ add_warnings(Status *s, const char *slot)
 		warn(s, "lag has not reached zero for %.0f minutes: the target cannot keep up or a long transaction is open on the source", s->behind_seconds / 60);
 }
 
+/*
+ * The lag history of the last STATUS_HISTORY_SECONDS, and from its newest
+ * CATCH_UP_WINDOW_SECONDS the catch-up estimate (catchup.h).  A history
+ * that cannot be read leaves both empty: status goes on without them.
+ */
+static void
+read_catch_up(PGconn *tgt, const char *slot, Status *s)
+{
+	CatchUpInput in;
+
+	memset(&in, 0, sizeof(in));
+	if (strcmp(s->phase, "switched_over") != 0)
+		(void) progress_read_lag_history(tgt, slot, STATUS_HISTORY_SECONDS, &s->history);
+	catch_up_rates(s->history.points, s->history.count, CATCH_UP_WINDOW_SECONDS, s->history.now, &in);
+	/* a history that stopped (no live follower) says nothing about now */
+	in.follower_alive = s->follower_alive;
+	in.lag_bytes = s->lag_bytes;
+	in.lag_seconds = s->lag_seconds;
+	s->catch_up = catch_up_assess(&in);
+}
+
 Outcome
 status_read(PGconn *src, PGconn *tgt, const char *slot, bool source_wanted, Status *s)
 {
@@ -186,6 +210,9 @@ status_read(PGconn *src, PGconn *tgt, const char *slot, bool source_wanted, Stat
 	memset(s, 0, sizeof(*s));
 	s->warnings = json_array();
 	s->lag_seconds = -1;
+	s->catch_up.state = CATCH_UP_UNKNOWN;
+	s->catch_up.eta_seconds = -1;
+	s->catch_up.apply_bytes_per_sec = s->catch_up.source_wal_bytes_per_sec = -1;
 	if (!state_load(tgt, slot, &st))
 		return OUTCOME_SQL;
 	if (!st.found)
@@ -241,6 +268,7 @@ status_read(PGconn *src, PGconn *tgt, const char *slot, bool source_wanted, Stat
 		s->lag_seconds = 0;
 	else if (!s->follower_alive && s->since_seen >= 0)
 		s->lag_seconds = (s->lag_seconds > 0 ? s->lag_seconds : 0) + s->since_seen;
+	read_catch_up(tgt, slot, s);
 	return OUTCOME_OK;
 }
 
