@@ -7,7 +7,7 @@ _pgcutover()
     local commands="check copy follow status switchover verify cleanup migrate ddl-capture"
     local takes_arg=" --source --target --slot --config --include-schema --exclude-schema --include-table --exclude-table --database -j --jobs --index-jobs --split-threshold --backup --pg-bin-dir --snapshot-hold --endpos --ddl --ddl-exclude --heartbeat-interval --metrics-listen --wait-lag --timeout --max-lag --fence --fence-command --post-command --sequence-gap --verify --pgbouncer --pgbouncer-ini --repoint-command --max-rate "
     local opts="--source --target --slot --json --dry-run --verbose --quiet --log-json --no-password --config --help --version"
-    local cmd w i
+    local cmd= w i
     for ((i = 1; i < COMP_CWORD; i++)); do
         w=${COMP_WORDS[i]}
         if [[ $takes_arg == *" $w "* ]]; then

@@ -524,7 +524,7 @@ parse_value(const OptSpec *o, const char *arg, double *num, FILE *err)
 		if (parse_duration(arg, 1.0, num) && *num >= o->min && *num <= o->max)
 			return true;
 		if (err)
-			fprintf(err, "pgcutover: invalid value \"%s\" for --%s: expected a duration from %s to %s; fix: give one such as 500ms, 30s, 5min or 2h (a bare number is seconds)\n",
+			fprintf(err, "pgcutover: invalid value \"%s\" for --%s: expected a duration from %s to %s; fix: give one in that range, such as 500ms, 30s, 5min or 2h (a bare number is seconds)\n",
 					arg, o->name, duration_text(o->min, lo, sizeof(lo)), duration_text(o->max, hi, sizeof(hi)));
 		return false;
 	}

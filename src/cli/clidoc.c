@@ -305,7 +305,7 @@ write_bash(FILE *out)
 		}
 	fputs("\"\n    local opts=\"", out);
 	words_of(out, is_common, C_ALL, false);
-	fputs("\"\n    local cmd w i\n"
+	fputs("\"\n    local cmd= w i\n"
 		  "    for ((i = 1; i < COMP_CWORD; i++)); do\n"
 		  "        w=${COMP_WORDS[i]}\n"
 		  "        if [[ $takes_arg == *\" $w \"* ]]; then\n"
