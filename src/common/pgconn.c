@@ -35,7 +35,8 @@ typedef struct KnownPassword
  * same server and role: workers, reconnects, the replication session, the
  * followers and the snapshot keeper it forks, pg_dump (db_known_password).
  * Process-wide by nature, like PGPASSWORD, so one mutex guards it; it is
- * also held while asking, so two threads never ask at once.
+ * also held while asking and trying the answer, so two threads never ask at
+ * once and the second finds what the first was told.
  */
 static struct
 {
@@ -307,16 +308,20 @@ connect_asking(const char *dsn, const char *who, ConnKind kind)
 {
 	PGconn	   *conn;
 	char	   *server;
+	char	   *known = db_known_password(dsn);
 	const char *password;
 
-	pthread_mutex_lock(&passwords.lock);
-	conn = connect_as(dsn, kind, known_password(dsn ? dsn : "", NULL));
-	if (conn == NULL || PQstatus(conn) == CONNECTION_OK || !PQconnectionNeedsPassword(conn))
+	/* connections run in parallel; only asking is one at a time */
+	conn = connect_as(dsn, kind, known);
+	if (known)
 	{
-		pthread_mutex_unlock(&passwords.lock);
-		return conn;
+		explicit_bzero(known, strlen(known));
+		free(known);
 	}
+	if (conn == NULL || PQstatus(conn) == CONNECTION_OK || !PQconnectionNeedsPassword(conn))
+		return conn;
 	server = psprintf("%s@%s:%s", PQuser(conn), PQhost(conn), PQport(conn));
+	pthread_mutex_lock(&passwords.lock);
 	password = known_password(NULL, server);
 	if (password == NULL && !passwords.never_ask && isatty(STDIN_FILENO))
 	{
