@@ -206,6 +206,13 @@ man_command_list(FILE *out)
 	}
 }
 
+/* Whether the template line p (len bytes) is the marker name. */
+static bool
+is_marker(const char *p, size_t len, const char *name)
+{
+	return len == strlen(name) && strncmp(p, name, len) == 0;
+}
+
 static void
 write_man(FILE *out)
 {
@@ -219,13 +226,13 @@ write_man(FILE *out)
 
 		if (strncmp(p, ".\\\"", 3) == 0)
 			;					/* the template's own comments */
-		else if (len == strlen("@COMMANDS@") && strncmp(p, "@COMMANDS@", len) == 0)
+		else if (is_marker(p, len, "@COMMANDS@"))
 			man_commands(out);
-		else if (strncmp(p, "@COMMON_OPTIONS@", len) == 0 && len == strlen("@COMMON_OPTIONS@"))
+		else if (is_marker(p, len, "@COMMON_OPTIONS@"))
 			man_common_options(out);
-		else if (strncmp(p, "@EXIT_STATUS@", len) == 0 && len == strlen("@EXIT_STATUS@"))
+		else if (is_marker(p, len, "@EXIT_STATUS@"))
 			man_exit_status(out);
-		else if (strncmp(p, "@COMMAND_LIST@", len) == 0 && len == strlen("@COMMAND_LIST@"))
+		else if (is_marker(p, len, "@COMMAND_LIST@"))
 			man_command_list(out);
 		else if (strncmp(p, ".TH ", 4) == 0)
 			fprintf(out, "%.*s \"pgcutover %s\" \"User Commands\"\n", (int) len, p, PGCUTOVER_VERSION);
