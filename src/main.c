@@ -12,6 +12,7 @@
 #include "dsn.h"
 #include "log.h"
 #include "options.h"
+#include "pgconn.h"
 
 /*
  * Masks passwords in our own argv (what ps and /proc/PID/cmdline show to
@@ -78,6 +79,7 @@ main(int argc, char **argv)
 	/* what we write is private: a --backup dump holds all the data */
 	umask(077);
 	log_init((LogLevel) opts.log_level, opts.log_json);
+	db_password_prompt(!opts.no_password);
 	prepare_dsn(&opts.source, "source", argc, argv);
 	prepare_dsn(&opts.target, "target", argc, argv);
 	for (int i = 0; i < opts.pgbouncer.count; i++)

@@ -13,12 +13,16 @@
 
 typedef int (*CommandFn) (Options *opts);
 
+struct CliTerm;
+
 typedef struct Command
 {
 	const char *name;
 	const char *summary;
-	CommandFn	run;			/* NULL: not implemented yet */
-	const char *usage;			/* extra per-command help text */
+	CommandFn	run;
+	const char *usage;			/* what it does, for --help and the man page */
+	const char *words;			/* its words besides options ("install|remove|status"), or NULL */
+	const struct CliTerm *terms;	/* words its output uses (status states), or NULL */
 } Command;
 
 typedef enum CliResult
@@ -28,7 +32,11 @@ typedef enum CliResult
 	CLI_EXIT_USAGE				/* error already printed */
 } CliResult;
 
-/* Parses argv into opts.  env_source/env_target are the environment values. */
+/*
+ * Parses argv into opts, PGCUTOVER_SOURCE/_TARGET from the environment.
+ * --help, --version and the hidden --generate=man|bash-completion write to
+ * out; errors are one line on err.
+ */
 CliResult	cli_parse(int argc, char **argv, Options *opts, FILE *out, FILE *err);
 
 const Command *cli_find_command(const char *name);

@@ -1,7 +1,7 @@
 /*
  * exitcode.h
- *	  The process exit codes: part of the CLI contract (README.md, --help,
- *	  docs/errors.md).  Scripts depend on them: add new ones, never renumber.
+ *	  The process exit codes: part of the CLI contract (--help, the man page
+ *	  and README.md are made from exit_code_docs; docs/errors.md).  Scripts depend on them: add new ones, never renumber.
  *	  Only src/cli/ uses them; engines report an Outcome (outcome.h).
  */
 #ifndef PGCUTOVER_EXITCODE_H
@@ -25,6 +25,15 @@ typedef enum ExitCode
 	EXIT_INTERRUPTED = 10,		/* stopped by SIGINT/SIGTERM before done */
 	EXIT_SQL = 11				/* a statement failed on source or target */
 } ExitCode;
+
+/* What each code means, for --help, the man page and README (ends at meaning NULL). */
+typedef struct ExitCodeDoc
+{
+	int			code;
+	const char *meaning;
+} ExitCodeDoc;
+
+const ExitCodeDoc *exit_code_docs(void);
 
 /* The exit code an engine's outcome is reported with. */
 ExitCode	exit_code_for(Outcome o);

@@ -25,6 +25,7 @@ typedef struct Options
 	bool		allow_nonempty_target;
 	int			log_level;		/* LogLevel */
 	bool		log_json;
+	bool		no_password;	/* -w: never ask for a password on the terminal */
 
 	/* copy */
 	char	   *slot;
@@ -37,7 +38,7 @@ typedef struct Options
 	StrList		exclude_table;
 	char	   *backup_dir;
 	char	   *pg_bin_dir;
-	int			snapshot_hold;	/* seconds the snapshot keeper waits for a
+	double		snapshot_hold;	/* seconds the snapshot keeper waits for a
 								 * resume after the copy process died */
 
 	/* follow */
@@ -76,9 +77,9 @@ typedef struct Options
 	StrList		pgbouncer_ini;	/* --pgbouncer-ini: one, or one per --pgbouncer */
 	char	   *repoint_command;	/* --repoint-command, instead of the ini */
 
-	/* status / switchover */
-	double		wait_lag;
-	double		timeout;
+	/* status / switchover: durations in seconds (GUC units on the command line) */
+	double		wait_lag;		/* -1: not waiting */
+	double		timeout;		/* 0: the command's default */
 	double		max_lag;
 	bool		watch;
 	double		watch_interval;

@@ -1,7 +1,8 @@
 /*
  * pgconn.h
  *	  Thin helpers over libpq: connecting with a one-line, password-free
- *	  error that names the fix, and running statements with errors logged.
+ *	  error that names the fix (asking for a missing password on the
+ *	  terminal), and running statements with errors logged.
  */
 #ifndef PGCUTOVER_PGCONN_H
 #define PGCUTOVER_PGCONN_H
@@ -24,6 +25,21 @@ typedef enum ConnKind
  * redacted, with a fix).  'who' is "source" or "target" for messages.
  */
 PGconn	   *db_connect(const char *dsn, const char *who, ConnKind kind, char **errmsg);
+
+/*
+ * Whether db_connect may ask for a password on the terminal (default yes;
+ * -w/--no-password says no).  It asks only when stdin is a terminal, the
+ * server wants a password and the DSN, PGPASSWORD and ~/.pgpass gave none;
+ * the typed password serves every later connection of the process to the
+ * same server and role.
+ */
+void		db_password_prompt(bool allowed);
+
+/*
+ * The password typed on the terminal that dsn connected with (malloc'd), or
+ * NULL: for a child (pg_dump) that gets it through PGPASSWORD, never argv.
+ */
+char	   *db_known_password(const char *dsn);
 
 /*
  * Connects to both databases of opts (normal sessions); on failure logs the

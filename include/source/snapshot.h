@@ -32,7 +32,7 @@ typedef struct SnapshotLease
  * new keeper, and takes a lease on it.  On failure returns false and sets
  * *errmsg (one line, malloc'd).
  */
-bool		snapshot_create(const char *src_dsn, const char *slot, int hold_seconds,
+bool		snapshot_create(const char *src_dsn, const char *slot, double hold_seconds,
 							SnapshotLease *lease, char **errmsg);
 
 /* The unix socket path the keeper of slot started by this process will use. */

@@ -1,15 +1,50 @@
 /*
  * pgconn.c
  *	  Connecting and running statements with libpq, with errors turned into
- *	  single redacted lines.
+ *	  single redacted lines; a password a server asks for and nothing gave
+ *	  is asked for on the terminal, as psql and pg_dump do.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "dsn.h"
 #include "log.h"
 #include "pgconn.h"
 #include "options.h"
+#include "signals.h"
+
+#define MAX_KNOWN_PASSWORDS 16
+
+/* A password typed on the terminal, for one server and role. */
+typedef struct KnownPassword
+{
+	char	   *server;			/* "role@host:port" as libpq resolved them */
+	char	   *password;
+	StrList		dsns;			/* DSNs that connected with it */
+} KnownPassword;
+
+/*
+ * The passwords typed so far, for the process's other connections to the
+ * same server and role: workers, reconnects, the replication session, the
+ * followers and the snapshot keeper it forks, pg_dump (db_known_password).
+ * Process-wide by nature, like PGPASSWORD, so one mutex guards it; it is
+ * also held while asking and trying the answer, so two threads never ask at
+ * once and the second finds what the first was told.
+ */
+static struct
+{
+	pthread_mutex_t lock;
+	bool		never_ask;		/* -w, --no-password */
+	int			count;
+	KnownPassword known[MAX_KNOWN_PASSWORDS];
+}			passwords = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /*
  * Maps a libpq connection error to the fix a DBA would apply, with {who}
@@ -29,7 +64,7 @@ connect_fix(const char *err, const char *who)
 		{"No such file or directory", "start the {who} server or fix host/port in its DSN"},
 		{"timeout expired", "check network access to the {who} server (firewall, host, port)"},
 		{"password authentication failed", "check the user and password of the {who} DSN (or ~/.pgpass)"},
-		{"no password supplied", "give a password in the {who} DSN, PGPASSWORD or ~/.pgpass"},
+		{"no password supplied", "give a password in the {who} DSN (password=...), PGPASSWORD or ~/.pgpass, or run on a terminal (without --no-password) to be asked for it"},
 		{"no pg_hba.conf entry", "add a pg_hba.conf line on the {who} server allowing this client, then reload"},
 		{"does not exist", "create the database/role named in the {who} DSN, or fix the DSN"},
 		{"SSL", "fix sslmode in the {who} DSN or enable SSL on the server"},
@@ -99,15 +134,142 @@ notice_to_log(void *arg, const char *message)
 			"%s server: %s", who, message);
 }
 
-PGconn *
-db_connect(const char *dsn, const char *who, ConnKind kind, char **errmsg)
+void
+db_password_prompt(bool allowed)
+{
+	pthread_mutex_lock(&passwords.lock);
+	passwords.never_ask = !allowed;
+	pthread_mutex_unlock(&passwords.lock);
+}
+
+/* The known password a DSN connected with, or for server; caller holds the lock. */
+static const char *
+known_password(const char *dsn, const char *server)
+{
+	for (int i = 0; i < passwords.count; i++)
+	{
+		KnownPassword *k = &passwords.known[i];
+
+		if (server && strcmp(k->server, server) == 0)
+			return k->password;
+		for (int j = 0; dsn && j < k->dsns.count; j++)
+			if (strcmp(k->dsns.items[j], dsn) == 0)
+				return k->password;
+	}
+	return NULL;
+}
+
+char *
+db_known_password(const char *dsn)
+{
+	const char *known;
+	char	   *password;
+
+	pthread_mutex_lock(&passwords.lock);
+	known = dsn ? known_password(dsn, NULL) : NULL;
+	password = known ? pg_strdup(known) : NULL;
+	pthread_mutex_unlock(&passwords.lock);
+	return password;
+}
+
+/* Keeps password for server and dsn; caller holds the lock. */
+static void
+remember_password(const char *server, const char *dsn, const char *password)
+{
+	KnownPassword *k = NULL;
+
+	for (int i = 0; i < passwords.count && k == NULL; i++)
+		if (strcmp(passwords.known[i].server, server) == 0)
+			k = &passwords.known[i];
+	if (k == NULL && passwords.count == MAX_KNOWN_PASSWORDS)
+		return;
+	if (k == NULL)
+	{
+		k = &passwords.known[passwords.count++];
+		k->server = pg_strdup(server);
+		k->password = pg_strdup(password);
+	}
+	for (int j = 0; j < k->dsns.count; j++)
+		if (strcmp(k->dsns.items[j], dsn) == 0)
+			return;
+	strlist_add(&k->dsns, dsn);
+}
+
+/*
+ * Asks for a password on /dev/tty with echo off, as psql does; NULL when
+ * there is no terminal, on ^C/^D/SIGINT, or for an empty line.  ^C is read
+ * as a character (ISIG off) so the terminal gets its echo back first, then
+ * raised as SIGINT: it acts as it would have.
+ */
+static char *
+ask_password(const char *prompt)
+{
+	int			fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	struct termios saved,
+				quiet;
+	char		line[1024];
+	size_t		len = 0;
+	bool		done = false,
+				interrupted = false;
+	char	   *password = NULL;
+
+	if (fd < 0)
+		return NULL;
+	if (tcgetattr(fd, &saved) != 0)
+	{
+		close(fd);
+		return NULL;
+	}
+	quiet = saved;
+	quiet.c_lflag &= ~(ECHO | ICANON | ISIG);
+	quiet.c_cc[VMIN] = 1;
+	quiet.c_cc[VTIME] = 0;
+	(void) tcsetattr(fd, TCSAFLUSH, &quiet);
+	(void) !write(fd, prompt, strlen(prompt));
+	while (!done && !interrupted && signals_interrupts() == 0)
+	{
+		struct pollfd pfd = {fd, POLLIN, 0};
+		char		c;
+		int			ready = poll(&pfd, 1, 200);
+
+		if (ready < 0 && errno != EINTR)
+			break;
+		if (ready <= 0)
+			continue;
+		if (read(fd, &c, 1) != 1 || (c == 4 && len == 0))
+			break;				/* end of input, ^D */
+		if (c == '\n' || c == '\r')
+			done = true;
+		else if (c == 3)
+			interrupted = true;	/* ^C */
+		else if (c == 127 || c == 8)
+			len -= len > 0;		/* backspace */
+		else if (c == 21)
+			len = 0;			/* ^U */
+		else if (len < sizeof(line) - 1)
+			line[len++] = c;
+	}
+	(void) tcsetattr(fd, TCSAFLUSH, &saved);
+	(void) !write(fd, "\n", 1);
+	close(fd);
+	if (done && len > 0)
+	{
+		password = pg_malloc0(len + 1);
+		memcpy(password, line, len);
+	}
+	explicit_bzero(line, sizeof(line));
+	if (interrupted)
+		raise(SIGINT);
+	return password;
+}
+
+static PGconn *
+connect_as(const char *dsn, ConnKind kind, const char *password)
 {
 	const char *keys[8];
 	const char *vals[8];
 	int			n = 0;
-	PGconn	   *conn;
 
-	*errmsg = NULL;
 	keys[n] = "dbname";
 	vals[n++] = dsn ? dsn : "";
 	keys[n] = "fallback_application_name";
@@ -126,10 +288,83 @@ db_connect(const char *dsn, const char *who, ConnKind kind, char **errmsg)
 		keys[n] = "options";
 		vals[n++] = "-c datestyle=ISO -c intervalstyle=postgres -c extra_float_digits=3 -c TimeZone=UTC";
 	}
+	if (password)
+	{
+		keys[n] = "password";
+		vals[n++] = password;
+	}
 	keys[n] = NULL;
 	vals[n] = NULL;
+	return PQconnectdbParams(keys, vals, 1);
+}
 
-	conn = PQconnectdbParams(keys, vals, 1);
+/*
+ * Connects with a password typed earlier for this DSN; when the server asks
+ * for one nothing gave, with one typed earlier for the same server and
+ * role, or asks for it on the terminal when stdin is one.
+ */
+static PGconn *
+connect_asking(const char *dsn, const char *who, ConnKind kind)
+{
+	PGconn	   *conn;
+	char	   *server;
+	char	   *known = db_known_password(dsn);
+	const char *password;
+
+	/* connections run in parallel; only asking is one at a time */
+	conn = connect_as(dsn, kind, known);
+	if (known)
+	{
+		explicit_bzero(known, strlen(known));
+		free(known);
+	}
+	if (conn == NULL || PQstatus(conn) == CONNECTION_OK || !PQconnectionNeedsPassword(conn))
+		return conn;
+	server = psprintf("%s@%s:%s", PQuser(conn), PQhost(conn), PQport(conn));
+	pthread_mutex_lock(&passwords.lock);
+	password = known_password(NULL, server);
+	if (password == NULL && !passwords.never_ask && isatty(STDIN_FILENO))
+	{
+		char	   *prompt = psprintf("Password for %s on %s:%s (%s): ", PQuser(conn), PQhost(conn),
+									  PQport(conn), who);
+		char	   *typed = ask_password(prompt);
+
+		free(prompt);
+		if (typed)
+		{
+			PGconn	   *retry;
+
+			log_add_secret(typed);
+			retry = connect_as(dsn, kind, typed);
+			PQfinish(conn);
+			conn = retry;
+			if (PQstatus(conn) == CONNECTION_OK)
+				remember_password(server, dsn ? dsn : "", typed);
+			explicit_bzero(typed, strlen(typed));
+			free(typed);
+		}
+	}
+	else if (password)
+	{
+		PGconn	   *retry = connect_as(dsn, kind, password);
+
+		PQfinish(conn);
+		conn = retry;
+		if (PQstatus(conn) == CONNECTION_OK)
+			remember_password(server, dsn ? dsn : "", password);
+	}
+	pthread_mutex_unlock(&passwords.lock);
+	free(server);
+	return conn;
+}
+
+PGconn *
+db_connect(const char *dsn, const char *who, ConnKind kind, char **errmsg)
+{
+	PGconn	   *conn;
+
+	*errmsg = NULL;
+	conn = connect_asking(dsn, who, kind);
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
 	{
 		char	   *desc = dsn_describe(dsn ? dsn : "");

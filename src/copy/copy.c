@@ -243,6 +243,8 @@ write_backup(CopyContext *ctx, char **path_out)
 	SubprocessOutput res;
 	int			rc = OUTCOME_OK;
 
+	if (password == NULL)		/* typed on the terminal */
+		password = db_known_password(ctx->opts->source);
 	log_info("writing backup %s in the same snapshot", path);
 	if (!subprocess_run(argv, password, false, NULL, &res))
 	{
@@ -420,7 +422,7 @@ copy_run(const Options *opts, CopyResult *result)
 	if (rc == OUTCOME_OK)
 		rc = run_phases(&ctx, st.phase, &result->backup_path);
 	if (rc == OUTCOME_INTERRUPTED)
-		log_error("copy interrupted; the snapshot is kept for %d s: rerun 'pgcutover copy' to resume",
+		log_error("copy interrupted; the snapshot is kept for %g s: rerun 'pgcutover copy' to resume",
 				  opts->snapshot_hold);
 	result->attempted = true;
 	collect_result(&ctx, rc, result);

@@ -71,6 +71,8 @@ dump_section(CopyContext *ctx, const char *section)
 	const StrList *lists[4] = {&o->include_schema, &o->exclude_schema, &o->include_table, &o->exclude_table};
 	const char *flags[4] = {"-n", "-N", "-t", "-T"};
 
+	if (password == NULL)		/* typed on the terminal */
+		password = db_known_password(o->source);
 	argv[n++] = owned[nowned++] = psprintf("%s/pg_dump", ctx->pg_bin);
 	argv[n++] = owned[nowned++] = psprintf("--dbname=%s", dsn);
 	argv[n++] = owned[nowned++] = psprintf("--snapshot=%s", ctx->lease.snapshot);

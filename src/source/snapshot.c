@@ -36,8 +36,8 @@ typedef struct Keeper
 	int			clients[MAX_CLIENTS];
 	int			nclients;
 	char		hello[256];
-	int			hold_seconds;
-	time_t		idle_since;		/* when the last client left */
+	double		hold_seconds;
+	double		idle_since;		/* now_seconds() when the last client left */
 	const char *socket_path;
 } Keeper;
 
@@ -101,7 +101,7 @@ keeper_drop_client(Keeper *k, int i)
 	close(k->clients[i]);
 	k->clients[i] = k->clients[--k->nclients];
 	if (k->nclients == 0)
-		k->idle_since = time(NULL);
+		k->idle_since = now_seconds();
 }
 
 /* Serves clients until released, idle too long, or the source went away. */
@@ -120,11 +120,11 @@ keeper_loop(Keeper *k)
 			fds[n++] = (struct pollfd) {k->clients[i], POLLIN, 0};
 		if (k->nclients == 0)
 		{
-			time_t		left = k->idle_since + k->hold_seconds - time(NULL);
+			double		left = k->idle_since + k->hold_seconds - now_seconds();
 
 			if (left <= 0)
 				return;
-			timeout_ms = (int) left * 1000;
+			timeout_ms = left > 60 ? 60000 : (int) (left * 1000) + 1;
 		}
 		if (poll(fds, n, timeout_ms) < 0 && errno != EINTR)
 			return;
@@ -163,7 +163,7 @@ keeper_loop(Keeper *k)
 
 /* Body of the detached keeper; reports start-up on report_fd. Never returns. */
 static void
-keeper_main(const char *dsn, const char *slot, int hold_seconds, const char *path,
+keeper_main(const char *dsn, const char *slot, double hold_seconds, const char *path,
 			int report_fd)
 {
 	Keeper		k = {0};
@@ -205,7 +205,7 @@ keeper_main(const char *dsn, const char *slot, int hold_seconds, const char *pat
 	}
 	close(report_fd);
 
-	k.idle_since = time(NULL) - hold_seconds + (hold_seconds > FIRST_CLIENT_GRACE ? hold_seconds : FIRST_CLIENT_GRACE);
+	k.idle_since = now_seconds() - hold_seconds + (hold_seconds > FIRST_CLIENT_GRACE ? hold_seconds : FIRST_CLIENT_GRACE);
 	keeper_loop(&k);
 	unlink(path);
 	PQfinish(k.repl);
@@ -291,7 +291,7 @@ snapshot_socket_path(const char *slot, char *path, size_t len, char **errmsg)
 }
 
 bool
-snapshot_create(const char *src_dsn, const char *slot, int hold_seconds,
+snapshot_create(const char *src_dsn, const char *slot, double hold_seconds,
 				SnapshotLease *lease, char **errmsg)
 {
 	char		path[108];
