@@ -6,7 +6,7 @@
 #       before issue 18 was 8.3 EXPOSED and fails this);
 #   (b) RestartPreventExitStatus= is exactly the "stays stopped" rows of the
 #       exit code table in docs/runbook.md, and that table lists the exit
-#       codes of `pgcutover --help` (src/cli/cli.c);
+#       codes of `pgcutover --help` (src/cli/exitcode.c);
 #   (c) a real follow with NOTIFY_SOCKET on a datagram socket read by a
 #       python3 listener: READY=1, STATUS= lines with the lag in units that
 #       change as rows arrive, WATCHDOG=1 every second, STOPPING=1 on
@@ -37,17 +37,18 @@ grep -q '^Type=notify$' "$unit" && pass "Type=notify" || fail "Type=notify"
 grep -q '^WatchdogSec=' "$unit" && pass "WatchdogSec= set" || fail "WatchdogSec= set"
 
 # --- (b) the exit codes that stop restarts -----------------------------------
-codes=$(python3 - "$unit" "$repo/docs/runbook.md" "$repo/src/cli/cli.c" <<'EOF'
+"$PGCUTOVER" --help > "$work/help.txt"
+codes=$(python3 - "$unit" "$repo/docs/runbook.md" "$work/help.txt" <<'EOF'
 import re, sys
-unit, runbook, cli = (open(p).read() for p in sys.argv[1:4])
+unit, runbook, helptext = (open(p).read() for p in sys.argv[1:4])
 prevent = sorted(int(c) for line in re.findall(r'^RestartPreventExitStatus=(.*)$', unit, re.M)
                  for c in line.split())
 section = runbook.split('## 7. Running follow as a service', 1)[1].split('\n## ', 1)[0]
 rows = re.findall(r'^\| (\d+) \|[^|]*\| ([^|]*) \|', section, re.M)
 stays = sorted(int(c) for c, action in rows if action.strip() == 'stays stopped')
 listed = sorted(int(c) for c, _ in rows)
-help_text = cli.split('exit_code_help =', 1)[1].split(';\n', 1)[0]
-help_codes = sorted(int(c) for c in re.findall(r'(?:"|\s{2,})(\d{1,2})  \w', help_text))
+help_text = helptext.split('Exit codes:', 1)[1]
+help_codes = sorted(int(c) for c in re.findall(r'^\s+(\d{1,2})  \w', help_text, re.M))
 print(' '.join(map(str, prevent)))
 print(' '.join(map(str, stays)))
 print(' '.join(map(str, listed)))
@@ -57,10 +58,10 @@ EOF
 prevent=$(sed -n 1p <<<"$codes"); stays=$(sed -n 2p <<<"$codes")
 listed=$(sed -n 3p <<<"$codes"); help_codes=$(sed -n 4p <<<"$codes")
 echo "# RestartPreventExitStatus=$prevent; runbook 'stays stopped': $stays"
-assert_eq "2 4 5 6 7 8 10" "$prevent" "RestartPreventExitStatus= is 2 4 5 6 7 8 10"
+assert_eq "2 4 5 7 8 10" "$prevent" "RestartPreventExitStatus= is 2 4 5 7 8 10"
 assert_eq "$stays" "$prevent" "RestartPreventExitStatus= equals the runbook's 'stays stopped' exit codes"
 assert_eq "$help_codes" "$listed" "the runbook's table lists every exit code of pgcutover --help"
-assert_eq "0 1 2 3 4 5 6 7 8 9 10 11" "$help_codes" "the exit codes parsed from src/cli/cli.c"
+assert_eq "0 1 2 3 4 5 7 8 9 10 11" "$help_codes" "the exit codes of pgcutover --help"
 grep -q '^Restart=on-failure$' "$unit" && pass "Restart=on-failure (exit 0 is never restarted)" \
   || fail "Restart=on-failure (exit 0 is never restarted)"
 
