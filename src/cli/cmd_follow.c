@@ -9,13 +9,13 @@
 
 #include "cli.h"
 #include "follow.h"
+#include "json_output.h"
 
 static void
 print_json_summary(const Options *opts, Outcome outcome, ExitCode code, const FollowResult *r)
 {
 	char		lsn[LSN_FORMAT_LEN];
-	json_t	   *doc = json_pack("{s:s, s:s, s:b, s:i}", "command", "follow", "slot", opts->slot,
-								"ok", outcome == OUTCOME_OK, "exit_code", (int) code);
+	json_t	   *doc = json_pack("{s:s}", "slot", opts->slot);
 
 	if (r->applied_known)
 	{
@@ -27,10 +27,8 @@ print_json_summary(const Options *opts, Outcome outcome, ExitCode code, const Fo
 		json_object_set_new(doc, "seconds", json_real(r->seconds));
 	}
 	json_object_set_new(doc, "error", outcome == OUTCOME_OK || r->error == NULL ? json_null()
-						: json_string(r->error));
-	json_dumpf(doc, stdout, JSON_INDENT(2));
-	fputc('\n', stdout);
-	json_decref(doc);
+						: json_error_object(r->error));
+	json_output_print(doc, "follow", code, JSON_DOCUMENT);
 }
 
 int

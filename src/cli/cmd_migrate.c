@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "dsn.h"
+#include "json_output.h"
 #include "log.h"
 #include "pgconn.h"
 #include "signals.h"
@@ -104,6 +105,7 @@ start_follower(Database *d)
 	{
 		signal(SIGINT, SIG_IGN);	/* the parent decides when we stop */
 		signal(SIGCHLD, SIG_DFL);
+		log_set_slot(d->opts.slot);
 		_exit(cmd_follow(&d->opts));
 	}
 	return pid;
@@ -175,7 +177,7 @@ stop_followers(Database *dbs, int n)
 }
 
 static json_t *
-report_json(Database *dbs, int n, int rc, double t0)
+report_json(Database *dbs, int n, double t0)
 {
 	json_t	   *arr = json_array();
 
@@ -187,8 +189,7 @@ report_json(Database *dbs, int n, int rc, double t0)
 		json_object_set_new(o, "switchover", dbs[i].switchover ? json_incref(dbs[i].switchover) : json_null());
 		json_array_append_new(arr, o);
 	}
-	return json_pack("{s:s, s:b, s:i, s:f, s:o}", "command", "migrate", "ok", rc == EXIT_OK, "exit_code", rc,
-					 "seconds", now_seconds() - t0, "databases", arr);
+	return json_pack("{s:f, s:o}", "seconds", now_seconds() - t0, "databases", arr);
 }
 
 /* Switches each database over and cleans up after it. */
@@ -204,7 +205,8 @@ switch_over_all(Database *dbs, int n)
 
 		log_info("switching over %s", dbs[i].opts.slot);
 		rc = exit_code_for(switchover_run(&dbs[i].opts, &result));
-		dbs[i].switchover = switchover_report_json(&result, rc);
+		if ((dbs[i].switchover = switchover_report_json(&result, rc)) != NULL)
+			dbs[i].switchover = json_output_envelope(dbs[i].switchover, "switchover", rc);
 		switchover_report_print(&result, stdout);
 		switchover_result_free(&result);
 		if (rc != EXIT_OK)
@@ -229,7 +231,6 @@ cmd_migrate(Options *opts)
 	double		t0 = now_seconds();
 	double		deadline = t0 + (opts->timeout > 0 ? opts->timeout : 86400);
 	int			rc = EXIT_OK;
-	int			saved_stdout = -1;
 
 	if (opts->source == NULL || opts->target == NULL)
 	{
@@ -238,13 +239,6 @@ cmd_migrate(Options *opts)
 		return EXIT_USAGE;
 	}
 	signals_install();
-	if (opts->json)
-	{
-		/* stdout carries one JSON document: the steps' own output goes to stderr */
-		fflush(stdout);
-		saved_stdout = dup(STDOUT_FILENO);
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-	}
 	for (int i = 0; i < n; i++)
 		init_database(&dbs[i], opts, opts->databases.count ? opts->databases.items[i] : NULL, n > 1);
 
@@ -278,14 +272,8 @@ cmd_migrate(Options *opts)
 
 	if (opts->json)
 	{
-		json_t	   *doc = report_json(dbs, n, rc, t0);
-
-		fflush(stdout);
-		dup2(saved_stdout, STDOUT_FILENO);
-		close(saved_stdout);
-		json_dumpf(doc, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(doc);
+		/* the steps' own output went to stderr (json_output_begin) */
+		json_output_print(report_json(dbs, n, t0), "migrate", rc, JSON_DOCUMENT);
 	}
 	else
 		printf("migrate %s in %.1f s (%d database%s)\n", rc == EXIT_OK ? "complete" : "stopped",

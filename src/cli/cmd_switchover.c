@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "json_output.h"
 #include "switchover.h"
 
 int
@@ -22,12 +23,9 @@ cmd_switchover(Options *opts)
 	{
 		json_t	   *report = switchover_report_json(&result, code);
 
+		/* not connected: main prints the failure document */
 		if (report)
-		{
-			json_dumpf(report, stdout, JSON_INDENT(2));
-			fputc('\n', stdout);
-		}
-		json_decref(report);
+			json_output_print(report, "switchover", code, JSON_DOCUMENT);
 	}
 	else
 		switchover_report_print(&result, stdout);
