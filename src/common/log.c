@@ -26,6 +26,7 @@
 #include "dsn.h"
 #include "log.h"
 #include "alloc.h"
+#include "units.h"
 
 #define MAX_SECRETS 8
 
@@ -107,13 +108,9 @@ static void
 timestamp_now(char *stamp, size_t size)
 {
 	struct timeval tv;
-	struct tm	tm;
-	size_t		len;
 
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	len = strftime(stamp, size, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(stamp + len, size - len, ".%03dZ", (int) (tv.tv_usec / 1000));
+	format_rfc3339((double) tv.tv_sec + tv.tv_usec / 1e6, stamp, size);
 }
 
 /* Adds key: redacted text to a JSON line, unless text is NULL. */

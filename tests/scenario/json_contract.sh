@@ -74,6 +74,7 @@ run_pgcutover copy --dry-run --json --source "$SRC_DSN" --target "$TGT_DSN"
 contract copy 0 "copy --dry-run"
 run_pgcutover copy --json --source "$SRC_DSN" --target "$TGT_DSN"
 contract copy 0 "copy"
+COPY_DOC=$OUT
 run_pgcutover copy --json --source "$SRC_DSN" --target "$TGT_DSN"
 contract copy 0 "copy again: already complete"
 assert_eq True "$(jq_ 'd["already_complete"]')" "copy again: already_complete"
@@ -82,6 +83,22 @@ run_pgcutover copy --json --log-json --source "$SRC_DSN" --target "${TGT_DSN/dbn
 contract copy 7 "copy refused (the slot exists)"
 log_contract 7 "copy refused"
 assert_eq False "$(jq_ 'd["ok"]')" "copy refused: ok false"
+
+# the validator fails on drift either way: an undocumented field, a missing one, a wrong type
+mutate() {  # mutate PYTHON_STATEMENT NAME: the copy document changed must fail the contract
+  local f="$HARNESS_DIR/mutated.json"
+  "$PY" -c "import json,sys; d=json.load(sys.stdin); $1; print(json.dumps(d))" <<<"$COPY_DOC" >"$f"
+  if [ ! -s "$f" ] || "$PY" "$CONTRACT" "$DOC" --command copy --exit-code 0 "$f" >/dev/null 2>&1; then
+    fail "validator rejects $2"
+  else
+    pass "validator rejects $2"
+  fi
+}
+mutate 'd["surprise"] = 1' "an undocumented field"
+mutate 'del d["slot"]' "a missing field"
+mutate 'd["resumed"] = "no"' "a field of another type"
+mutate 'd["exit_code"] = 3' "an exit_code that is not the exit status"
+mutate 'd["seconds"]["data"] = 0.123456' "a duration not rounded to 0.1 ms"
 
 # --- follow, status, status --watch ------------------------------------------------
 src_sql -c "INSERT INTO t SELECT g, 'y' FROM generate_series(501, 600) g"
