@@ -205,7 +205,7 @@ switch_over_all(Database *dbs, int n)
 
 		log_info("switching over %s", dbs[i].opts.slot);
 		rc = exit_code_for(switchover_run(&dbs[i].opts, &result));
-		if ((dbs[i].switchover = switchover_report_json(&result, rc)) != NULL)
+		if ((dbs[i].switchover = switchover_report_json(&result)) != NULL)
 			dbs[i].switchover = json_output_envelope(dbs[i].switchover, "switchover", rc);
 		switchover_report_print(&result, stdout);
 		switchover_result_free(&result);

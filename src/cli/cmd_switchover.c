@@ -21,7 +21,7 @@ cmd_switchover(Options *opts)
 
 	if (opts->json)
 	{
-		json_t	   *report = switchover_report_json(&result, code);
+		json_t	   *report = switchover_report_json(&result);
 
 		/* not connected: main prints the failure document */
 		if (report)
