@@ -4,12 +4,14 @@
  *	  reports: the exit code for its outcome and, with --json, a summary.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <jansson.h>
 
 #include "cli.h"
 #include "follow.h"
 #include "json_output.h"
+#include "log.h"
 
 static void
 print_json_summary(const Options *opts, Outcome outcome, ExitCode code, const FollowResult *r)
@@ -26,8 +28,17 @@ print_json_summary(const Options *opts, Outcome outcome, ExitCode code, const Fo
 		json_object_set_new(doc, "ddl_replayed", json_integer(r->ddl_replayed));
 		json_object_set_new(doc, "seconds", json_real(r->seconds));
 	}
-	json_object_set_new(doc, "error", outcome == OUTCOME_OK || r->error == NULL ? json_null()
-						: json_error_object(r->error));
+	if (outcome == OUTCOME_OK)
+		json_object_set_new(doc, "error", json_null());
+	else
+	{
+		/* the engine's own error, or else the one it logged last */
+		char	   *logged = r->error ? NULL : log_last_error();
+
+		json_object_set_new(doc, "error", r->error || logged ? json_error_object(r->error ? r->error : logged)
+							: json_null());
+		free(logged);
+	}
 	json_output_print(doc, "follow", code, JSON_DOCUMENT);
 }
 

@@ -55,6 +55,17 @@ assert_contains "$ERR" '"slot":"pgcutover"' "log line: the slot"
 
 run_pgcutover status --json --source "$SRC_DSN" --target "$TGT_DSN"
 contract status 7 "status, never started"
+BAD_SRC="host=127.0.0.1 port=1 dbname=app user=postgres password=$TEST_PASSWORD"
+run_pgcutover check --json --source "$BAD_SRC" --target "$TGT_DSN"
+contract check 3 "check, source unreachable"
+run_pgcutover ddl-capture status --json --source "$BAD_SRC"
+contract ddl-capture 3 "ddl-capture, source unreachable"
+run_pgcutover switchover --json --source "$SRC_DSN" --target "$BAD_TGT"
+contract switchover 3 "switchover, target unreachable"
+run_pgcutover migrate --json --source "$SRC_DSN"
+contract migrate 2 "migrate without --target"
+run_pgcutover verify --json --source "$SRC_DSN" --target "$BAD_TGT"
+contract verify 3 "verify, target unreachable"
 
 # --- check, ddl-capture ---------------------------------------------------------
 run_pgcutover check --json --log-json --source "$SRC_DSN" --target "$TGT_DSN"
@@ -108,6 +119,12 @@ follower_start
 run_pgcutover status --json --source "$SRC_DSN" --target "$TGT_DSN"
 contract status 0 "status, following"
 assert_eq True "$(jq_ 'd["follower_last_seen"].endswith("Z")')" "status: follower_last_seen in RFC 3339 UTC"
+run_pgcutover status --json --source "$BAD_SRC" --target "$TGT_DSN"
+contract status 0 "status, source unreachable"
+assert_eq "False None" "$(jq_ 'd["source_reachable"], d["slot_exists"]')" "status, source unreachable: unknown is null"
+run_pgcutover follow --json --until-caught-up --slot nosuch --source "$SRC_DSN" --target "$TGT_DSN"
+contract follow 7 "follow of a slot that has no migration"
+assert_eq True "$(jq_ 'd["error"]["message"] != ""')" "follow refused: error says why"
 n=$((n + 1)); watch="$HARNESS_DIR/watch.$n"
 "$PGCUTOVER" status --watch=0.2 --json --source "$SRC_DSN" --target "$TGT_DSN" >"$watch" 2>/dev/null &
 watcher=$!
@@ -151,4 +168,6 @@ run_pgcutover migrate --json --switchover --slot m2 --source "${SRC_DSN/dbname=a
 contract migrate 0 "migrate --switchover"
 assert_eq True "$(jq_ 'd["databases"][0]["switchover"]["ok"]')" "migrate: the switchover report inside"
 
+# KEEP_DOCS=DIR keeps the documents checked, to read them
+[ -z "${KEEP_DOCS:-}" ] || cp "$HARNESS_DIR"/*.json "$KEEP_DOCS"/ 2>/dev/null || true
 done_testing
