@@ -51,11 +51,12 @@ Outcome		switchover_run(const Options *opts, SwitchoverResult *result);
 void		switchover_result_free(SwitchoverResult *result);
 
 /*
- * The run's report, for src/cli/ to print: a JSON document (NULL when the
- * run did not reach both databases; exit_code is the caller's, the engine
- * does not number outcomes), and the human lines (none after a failure).
+ * The run's report, for src/cli/ to print: a JSON document's fields (NULL
+ * when the run did not reach both databases; src/cli/json_output.c adds the
+ * envelope, exit_code included: the engine does not number outcomes), and
+ * the human lines (none after a failure).
  */
-json_t	   *switchover_report_json(const SwitchoverResult *result, int exit_code);
+json_t	   *switchover_report_json(const SwitchoverResult *result);
 void		switchover_report_print(const SwitchoverResult *result, FILE *out);
 
 #endif							/* PGCUTOVER_SWITCHOVER_H */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "json_output.h"
 #include "log.h"
 #include "pgconn.h"
 #include "preflight.h"
@@ -44,6 +45,22 @@ connect_side(const char *dsn, const char *who, Findings *f)
 	return conn;
 }
 
+/* --log-json: each finding is also a log line, with its check's name. */
+static void
+log_findings(const Findings *f)
+{
+	for (int i = 0; i < f->count; i++)
+	{
+		const Finding *it = &f->items[i];
+		LogLevel	level = it->status == FINDING_FAIL ? LOG_ERROR : it->status == FINDING_WARN ? LOG_WARN : LOG_INFO;
+
+		if (it->fix)
+			log_check(level, it->check, "%s; fix: %s", it->message, it->fix);
+		else
+			log_check(level, it->check, "%s", it->message);
+	}
+}
+
 int
 cmd_check(Options *opts)
 {
@@ -56,17 +73,12 @@ cmd_check(Options *opts)
 
 	rc = opts->source == NULL || opts->target == NULL ? EXIT_USAGE
 		: f.connection_failed ? EXIT_CONNECTION : f.nfail > 0 ? EXIT_PREFLIGHT : EXIT_OK;
+	if (opts->log_json)
+		log_findings(&f);
 	if (opts->json)
-	{
-		json_t	   *doc = json_pack("{s:s, s:b, s:i, s:i, s:i, s:o}",
-									"command", "check", "ok", rc == EXIT_OK,
-									"failures", f.nfail, "warnings", f.nwarn,
-									"exit_code", rc, "findings", findings_to_json(&f));
-
-		json_dumpf(doc, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(doc);
-	}
+		json_output_print(json_pack("{s:i, s:i, s:o}", "failures", f.nfail, "warnings", f.nwarn,
+									"findings", findings_to_json(&f)),
+						  "check", rc, JSON_DOCUMENT);
 	else
 		findings_print(&f, stdout);
 

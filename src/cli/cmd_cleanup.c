@@ -23,6 +23,7 @@
 #include "cutover.h"
 #include "ddl_capture.h"
 #include "fence.h"
+#include "json_output.h"
 #include "log.h"
 #include "pgconn.h"
 #include "snapshot.h"
@@ -243,8 +244,8 @@ cmd_cleanup(Options *opts)
 	else if (rc == EXIT_OK)
 		rc = remove_capture(src, opts);
 	if (rc == EXIT_OK && opts->json)
-		printf("{\"command\": \"cleanup\", \"ok\": true, \"exit_code\": 0, \"slot\": \"%s\", \"dry_run\": %s}\n",
-			   opts->slot, opts->dry_run ? "true" : "false");
+		json_output_print(json_pack("{s:s, s:b}", "slot", opts->slot, "dry_run", opts->dry_run),
+						  "cleanup", rc, JSON_DOCUMENT);
 done:
 	free(err);
 	cutover_record_free(&cutover);

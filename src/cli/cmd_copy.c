@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "json_output.h"
 #include "copy.h"
 #include "log.h"
 #include "pgconn.h"
@@ -22,12 +23,23 @@ print_dry_run(const Options *opts, const CopyResult *r)
 		   (long long) opts->split_threshold, opts->index_jobs);
 }
 
+/* --dry-run --json: what the copy would do. */
+static void
+print_dry_run_json(const Options *opts, const CopyResult *r, ExitCode code)
+{
+	json_output_print(json_pack("{s:s, s:b, s:b, s:s?, s:i, s:I, s:i}", "slot", opts->slot, "dry_run", true,
+								"resumed", r->dry_run_resumes, "pg_bin_dir", r->pg_bin, "parallel_jobs", opts->jobs,
+								"split_threshold_bytes", (json_int_t) opts->split_threshold,
+								"index_jobs", opts->index_jobs),
+					  "copy", code, JSON_DOCUMENT);
+}
+
 static void
 print_json(const Options *opts, const CopyResult *r, ExitCode code)
 {
 	const CopyTotals *t = &r->totals;
-	json_t	   *doc = json_pack("{s:s, s:s, s:b, s:i, s:b}", "command", "copy", "slot", opts->slot,
-								"ok", code == EXIT_OK, "exit_code", (int) code, "resumed", r->resumed);
+	json_t	   *doc = json_pack("{s:s, s:b, s:b, s:b}", "slot", opts->slot, "dry_run", false,
+								"resumed", r->resumed, "already_complete", false);
 
 	if (r->have_totals)
 	{
@@ -47,9 +59,7 @@ print_json(const Options *opts, const CopyResult *r, ExitCode code)
 												  "post_data", r->seconds_post));
 	json_object_set_new(doc, "backup", r->backup_path ? json_string(r->backup_path) : json_null());
 	json_object_set_new(doc, "peak_rss_kb", json_integer(r->peak_rss_kb));
-	json_dumpf(doc, stdout, JSON_INDENT(2));
-	fputc('\n', stdout);
-	json_decref(doc);
+	json_output_print(doc, "copy", code, JSON_DOCUMENT);
 }
 
 static void
@@ -78,7 +88,9 @@ cmd_copy(Options *opts)
 	Outcome		outcome = copy_run(opts, &result);
 	ExitCode	code = exit_code_for(outcome);
 
-	if (result.dry_run)
+	if (result.dry_run && opts->json)
+		print_dry_run_json(opts, &result, code);
+	else if (result.dry_run)
 		print_dry_run(opts, &result);
 	else if (result.attempted)
 	{
@@ -87,6 +99,10 @@ cmd_copy(Options *opts)
 		else if (result.have_totals && outcome == OUTCOME_OK)
 			print_text(opts, &result);
 	}
+	else if (opts->json && outcome == OUTCOME_OK)
+		json_output_print(json_pack("{s:s, s:b, s:b, s:b}", "slot", opts->slot, "dry_run", false,
+									"resumed", false, "already_complete", true),
+						  "copy", code, JSON_DOCUMENT);
 	copy_result_free(&result);
 	return code;
 }

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "ddl_capture.h"
+#include "json_output.h"
 #include "log.h"
 #include "pgconn.h"
 
@@ -82,9 +83,9 @@ cmd_ddl_capture(Options *opts)
 				   PQdb(src));
 	}
 	if (opts->json)
-		printf("{\"command\": \"ddl-capture\", \"action\": \"%s\", \"ok\": %s, \"exit_code\": %d, \"installed\": %s}\n",
-			   opts->ddl_action, rc == EXIT_OK ? "true" : "false", rc,
-			   count == 4 ? "true" : count < 0 ? "null" : "false");
+		json_output_print(json_pack("{s:s, s:b, s:o}", "action", opts->ddl_action, "dry_run", opts->dry_run,
+									"installed", count == 4 ? json_true() : count < 0 ? json_null() : json_false()),
+						  "ddl-capture", rc, JSON_DOCUMENT);
 	PQfinish(src);
 	return rc;
 }

@@ -7,12 +7,14 @@
  *	  it would refuse, with the exit code follow would have.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "cli.h"
 #include "follow.h"
+#include "json_output.h"
 #include "log.h"
 #include "pgconn.h"
 #include "status.h"
@@ -21,8 +23,7 @@ static void
 print_json_summary(const Options *opts, Outcome outcome, ExitCode code, const FollowResult *r)
 {
 	char		lsn[LSN_FORMAT_LEN];
-	json_t	   *doc = json_pack("{s:s, s:s, s:b, s:i}", "command", "follow", "slot", opts->slot,
-								"ok", outcome == OUTCOME_OK, "exit_code", (int) code);
+	json_t	   *doc = json_pack("{s:s}", "slot", opts->slot);
 
 	if (r->applied_known)
 	{
@@ -33,11 +34,18 @@ print_json_summary(const Options *opts, Outcome outcome, ExitCode code, const Fo
 		json_object_set_new(doc, "ddl_replayed", json_integer(r->ddl_replayed));
 		json_object_set_new(doc, "seconds", json_real(r->seconds));
 	}
-	json_object_set_new(doc, "error", outcome == OUTCOME_OK || r->error == NULL ? json_null()
-						: json_string(r->error));
-	json_dumpf(doc, stdout, JSON_INDENT(2));
-	fputc('\n', stdout);
-	json_decref(doc);
+	if (outcome == OUTCOME_OK)
+		json_object_set_new(doc, "error", json_null());
+	else
+	{
+		/* the engine's own error, or else the one it logged last */
+		char	   *logged = r->error ? NULL : log_last_error();
+
+		json_object_set_new(doc, "error", r->error || logged ? json_error_object(r->error ? r->error : logged)
+							: json_null());
+		free(logged);
+	}
+	json_output_print(doc, "follow", code, JSON_DOCUMENT);
 }
 
 /* What follow would do now: nothing is streamed, the slot does not move. */
@@ -95,7 +103,7 @@ follow_dry_run(const Options *opts, FollowResult *result)
 	{
 		char		lag[32];
 
-		printf("dry run: follow would stream slot %s from the target's applied position %s (the source is at %s, %s behind) and apply every later change to the target%s; nothing was streamed or written\n",
+		fprintf(opts->json ? stderr : stdout, "dry run: follow would stream slot %s from the target's applied position %s (the source is at %s, %s behind) and apply every later change to the target%s; nothing was streamed or written\n",
 			   opts->slot, s.applied_lsn ? s.applied_lsn : "(none yet: the copy's snapshot)",
 			   s.source_lsn ? s.source_lsn : "?", format_bytes(s.lag_bytes, lag, sizeof(lag)),
 			   opts->until_caught_up ? ", then exit once everything committed on the source at start is applied"

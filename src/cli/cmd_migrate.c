@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "dsn.h"
 #include "follow.h"
+#include "json_output.h"
 #include "log.h"
 #include "metrics.h"
 #include "pgconn.h"
@@ -128,6 +129,7 @@ start_follower(Database *d)
 
 		signal(SIGINT, SIG_IGN);	/* the parent decides when we stop */
 		signal(SIGCHLD, SIG_DFL);
+		log_set_slot(d->opts.slot);
 		outcome = follow_run_into(&d->opts, d->board, d->entry, &result);
 		follow_result_free(&result);
 		_exit(exit_code_for(outcome));
@@ -201,7 +203,7 @@ stop_followers(Database *dbs, int n)
 }
 
 static json_t *
-report_json(Database *dbs, int n, int rc, double t0)
+report_json(Database *dbs, int n, double t0)
 {
 	json_t	   *arr = json_array();
 
@@ -213,8 +215,7 @@ report_json(Database *dbs, int n, int rc, double t0)
 		json_object_set_new(o, "switchover", dbs[i].switchover ? json_incref(dbs[i].switchover) : json_null());
 		json_array_append_new(arr, o);
 	}
-	return json_pack("{s:s, s:b, s:i, s:f, s:o}", "command", "migrate", "ok", rc == EXIT_OK, "exit_code", rc,
-					 "seconds", now_seconds() - t0, "databases", arr);
+	return json_pack("{s:f, s:o}", "seconds", now_seconds() - t0, "databases", arr);
 }
 
 /* migrate --dry-run: copy's dry run per database, then the plan. */
@@ -252,7 +253,8 @@ switch_over_all(Database *dbs, int n)
 
 		log_info("switching over %s", dbs[i].opts.slot);
 		rc = exit_code_for(switchover_run(&dbs[i].opts, &result));
-		dbs[i].switchover = switchover_report_json(&result, rc);
+		if ((dbs[i].switchover = switchover_report_json(&result)) != NULL)
+			dbs[i].switchover = json_output_envelope(dbs[i].switchover, "switchover", rc);
 		switchover_report_print(&result, stdout);
 		switchover_result_free(&result);
 		if (rc != EXIT_OK)
@@ -334,7 +336,6 @@ cmd_migrate(Options *opts)
 	double		t0 = now_seconds();
 	double		deadline = t0 + (opts->timeout > 0 ? opts->timeout : 86400);
 	int			rc = EXIT_OK;
-	int			saved_stdout = -1;
 	MetricsServer *metrics = NULL;
 
 	if (opts->source == NULL || opts->target == NULL)
@@ -344,13 +345,6 @@ cmd_migrate(Options *opts)
 		return EXIT_USAGE;
 	}
 	signals_install();
-	if (opts->json)
-	{
-		/* stdout carries one JSON document: the steps' own output goes to stderr */
-		fflush(stdout);
-		saved_stdout = dup(STDOUT_FILENO);
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-	}
 	for (int i = 0; i < n; i++)
 		init_database(&dbs[i], opts, opts->databases.count ? opts->databases.items[i] : NULL, n > 1);
 	if (opts->dry_run)
@@ -402,14 +396,8 @@ cmd_migrate(Options *opts)
 report:
 	if (opts->json)
 	{
-		json_t	   *doc = report_json(dbs, n, rc, t0);
-
-		fflush(stdout);
-		dup2(saved_stdout, STDOUT_FILENO);
-		close(saved_stdout);
-		json_dumpf(doc, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(doc);
+		/* the steps' own output went to stderr (json_output_begin) */
+		json_output_print(report_json(dbs, n, t0), "migrate", rc, JSON_DOCUMENT);
 	}
 	else
 		printf("migrate %s in %.1f s (%d database%s)\n",

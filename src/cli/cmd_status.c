@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "json_output.h"
 #include "log.h"
 #include "pgconn.h"
 #include "sparkline.h"
@@ -87,9 +88,9 @@ catch_up_json(const CatchUp *c)
 }
 
 static json_t *
-status_json(const Status *s, const char *slot, ExitCode code)
+status_json(const Status *s, const char *slot)
 {
-	json_t	   *doc = json_pack("{s:s, s:s, s:s}", "command", "status", "state", s->state, "slot", slot);
+	json_t	   *doc = json_pack("{s:s, s:s}", "state", s->state, "slot", slot);
 
 	json_object_set_new(doc, "phase", json_string(s->phase));
 	json_object_set_new(doc, "source_lsn", s->source_lsn ? json_string(s->source_lsn) : json_null());
@@ -100,13 +101,13 @@ status_json(const Status *s, const char *slot, ExitCode code)
 	json_object_set_new(doc, "rows_per_sec", json_real(s->rows_per_sec));
 	json_object_set_new(doc, "follower_pid", s->follower_pid ? json_integer(s->follower_pid) : json_null());
 	json_object_set_new(doc, "follower_alive", json_boolean(s->follower_alive));
-	json_object_set_new(doc, "follower_last_seen", s->last_seen ? json_string(s->last_seen) : json_null());
+	json_object_set_new(doc, "follower_last_seen", json_timestamp_from_pg(s->last_seen));
 	/* unknown stays unknown: null, never false */
 	json_object_set_new(doc, "slot_exists", s->source_known ? json_boolean(s->slot_exists) : json_null());
 	json_object_set_new(doc, "slot_active", s->source_known ? json_boolean(s->slot_active) : json_null());
 	json_object_set_new(doc, "source_reachable", s->source_known ? json_true()
 						: s->source_given ? json_false() : json_null());
-	json_object_set_new(doc, "switched_over_at", s->switched_over_at ? json_string(s->switched_over_at) : json_null());
+	json_object_set_new(doc, "switched_over_at", json_timestamp_from_pg(s->switched_over_at));
 	json_object_set_new(doc, "next_step", s->next_step ? json_string(s->next_step) : json_null());
 	json_object_set_new(doc, "online_verification", s->verification ? json_incref(s->verification) : json_null());
 	json_object_set_new(doc, "switchover_verify", s->switchover_verify ? json_string(s->switchover_verify) : json_null());
@@ -116,7 +117,6 @@ status_json(const Status *s, const char *slot, ExitCode code)
 	json_object_set_new(doc, "catch_up", catch_up_json(&s->catch_up));
 	json_object_set_new(doc, "lag_history", lag_history_json(s));
 	json_object_set_new(doc, "warnings", json_incref(s->warnings));
-	json_object_set_new(doc, "exit_code", json_integer(code));
 	return doc;
 }
 
@@ -249,14 +249,9 @@ print_human(const Status *s, const char *slot, FILE *out)
 static void
 print_reading(const Options *opts, const Status *s, Outcome outcome)
 {
-	if (opts->json)
-	{
-		json_t	   *doc = status_json(s, opts->slot, exit_code_for(outcome));
-
-		json_dumpf(doc, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(doc);
-	}
+	if (opts->json)				/* --watch: one compact line per reading (NDJSON) */
+		json_output_print(status_json(s, opts->slot), "status", exit_code_for(outcome),
+						  opts->watch ? JSON_LINE : JSON_DOCUMENT);
 	else if (outcome == OUTCOME_STATE && s->next_step)
 		printf("no migration state for slot %s on the target: %s\n", opts->slot, s->next_step);
 	else if (outcome == OUTCOME_STATE)
@@ -307,7 +302,7 @@ read_and_print(const Options *opts, PGconn *src, PGconn *tgt)
 		Status		s;
 
 		outcome = status_read(src, tgt, opts->slot, opts->source != NULL, &s);
-		if (opts->watch && isatty(STDOUT_FILENO))
+		if (opts->watch && !opts->json && isatty(STDOUT_FILENO))
 			printf("\033[H\033[2J");
 		if (opts->watch && !opts->json)
 			print_clock_header(opts, &s, outcome);

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "json_output.h"
 #include "switchover.h"
 
 int
@@ -20,14 +21,11 @@ cmd_switchover(Options *opts)
 
 	if (opts->json)
 	{
-		json_t	   *report = switchover_report_json(&result, code);
+		json_t	   *report = switchover_report_json(&result);
 
+		/* not connected: main prints the failure document */
 		if (report)
-		{
-			json_dumpf(report, stdout, JSON_INDENT(2));
-			fputc('\n', stdout);
-		}
-		json_decref(report);
+			json_output_print(report, "switchover", code, JSON_DOCUMENT);
 	}
 	else
 		switchover_report_print(&result, stdout);

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "compare.h"
+#include "json_output.h"
 #include "log.h"
 #include "online.h"
 #include "pgconn.h"
@@ -39,8 +40,6 @@ print_json(const VerifyResult *r, int rc, bool live, const OnlineVerification *o
 {
 	json_t	   *doc = verify_json(r);
 
-	json_object_set_new(doc, "command", json_string("verify"));
-	json_object_set_new(doc, "exit_code", json_integer(rc));
 	json_object_set_new(doc, "source_live", json_boolean(live));
 	if (online)
 	{
@@ -56,9 +55,7 @@ print_json(const VerifyResult *r, int rc, bool live, const OnlineVerification *o
 	}
 	else
 		json_object_set_new(doc, "online", json_null());
-	json_dumpf(doc, stdout, JSON_INDENT(2));
-	fputc('\n', stdout);
-	json_decref(doc);
+	json_output_print(doc, "verify", rc, JSON_DOCUMENT);
 }
 
 /* verify --online: both sides at one LSN, while follow runs. */
@@ -83,6 +80,10 @@ verify_online_command(Options *opts)
 		return exit_code_for(outcome);
 	}
 	rc = r.mismatches ? EXIT_MISMATCH : EXIT_OK;
+	/* logged first: the --json document carries it as its error */
+	if (rc != EXIT_OK)
+		log_error("verify found %d different table(s) at the same LSN on both sides; fix: repair the rows listed (MISMATCH/MISSING) on the target, or find what wrote them there, then run verify --online again",
+				  r.mismatches);
 	if (opts->json)
 		print_json(&r, rc, true, &online);
 	else
@@ -93,9 +94,6 @@ verify_online_command(Options *opts)
 		printf("compared at source LSN %s on both sides (online verification %lld; the follower stood still %.1f ms)\n",
 			   lsn_format(online.lsn, lsn), (long long) online.id, online.pause_ms);
 	}
-	if (rc != EXIT_OK)
-		log_error("verify found %d different table(s) at the same LSN on both sides; fix: repair the rows listed (MISMATCH/MISSING) on the target, or find what wrote them there, then run verify --online again",
-				  r.mismatches);
 	verify_free(&r);
 	return rc;
 }
@@ -127,15 +125,15 @@ cmd_verify(Options *opts)
 	else
 	{
 		rc = r.mismatches || r.sequences_behind || r.foreign_key_violations ? EXIT_MISMATCH : EXIT_OK;
-		if (opts->json)
-			print_json(&r, rc, live, NULL);
-		else
-			verify_print(&r, stdout);
 		if (rc != EXIT_OK)
 			log_error("verify found %d different table(s), %d sequence(s) behind and %d foreign key(s) with orphans on the target; fix: %s",
 					  r.mismatches, r.sequences_behind, r.foreign_key_violations,
 					  live ? "let follow catch up and verify again (sequences are synced at switchover); a table that keeps differing needs a new copy"
 					  : "compare the rows of the tables listed (MISMATCH/MISSING/ORPHANS), repair them on the target or copy again");
+		if (opts->json)
+			print_json(&r, rc, live, NULL);
+		else
+			verify_print(&r, stdout);
 	}
 	verify_free(&r);
 	compare_pairs_close(pairs, npairs);

@@ -338,7 +338,7 @@ verification_latest_json(PGconn *tgt, const char *slot)
 							  "SELECT pg_catalog.json_build_object('id', id, 'state', state, 'lsn', lsn::text, "
 							  "  'ok', ok, 'mismatches', mismatches, 'rows_compared', rows_compared, "
 							  "  'pause_ms', round(pause_ms::numeric, 1), "
-							  "  'finished_at', pg_catalog.to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+							  "  'finished_at', pg_catalog.to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
 							  "  'seconds_ago', round(extract(epoch FROM pg_catalog.now() - coalesce(finished_at, updated_at))::numeric, 1), "
 							  "  'error', error)::text "
 							  "FROM pgcutover.verification WHERE slot_name = $1 AND mode = 'online' "

@@ -11,16 +11,16 @@
 #include "switchover.h"
 #include "verify.h"
 
+/* Its fields; the envelope (command, ok, exit_code) is src/cli/json_output.c's. */
 json_t *
-switchover_report_json(const SwitchoverResult *result, int exit_code)
+switchover_report_json(const SwitchoverResult *result)
 {
 	bool		ok = result->outcome == OUTCOME_OK;
 	json_t	   *doc;
 
 	if (!result->connected)
 		return NULL;
-	doc = json_pack("{s:s, s:s, s:b, s:i, s:b, s:O, s:f, s:f}", "command", "switchover",
-					"slot", result->slot, "ok", ok, "exit_code", exit_code,
+	doc = json_pack("{s:s, s:b, s:O, s:f, s:f}", "slot", result->slot,
 					"dry_run", result->dry_run, "steps", result->steps,
 					"downtime_ms", ok ? result->downtime_ms : 0.0,
 					"total_ms", result->total_ms);
