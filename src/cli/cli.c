@@ -164,7 +164,7 @@ static const OptSpec optspecs[] = {
 	{{"verify", required_argument, NULL, O_VERIFY}, C_SWITCHOVER | C_MIGRATE, "MODE", "verify inside the fence: incremental (default after a passing verify --online), full or none"},
 	{{"constraints", no_argument, NULL, O_CONSTRAINTS}, C_VERIFY, NULL, "also look for rows on the target that break a foreign key"},
 	{{"online", no_argument, NULL, O_ONLINE}, C_VERIFY, NULL, "compare at one LSN while follow runs and the source takes writes"},
-	{{"max-rate", required_argument, NULL, O_MAX_RATE}, C_VERIFY | C_SWITCHOVER | C_MIGRATE, "ROWS", "read at most ROWS rows per second on each side while verifying (default: no limit)"},
+	{{"max-rate", required_argument, NULL, O_MAX_RATE}, C_COPY | C_VERIFY | C_SWITCHOVER | C_MIGRATE, "ROWS", "read at most ROWS rows per second: copying, from the source in total; verifying, on each side (default: no limit)"},
 	{{"reverse", no_argument, NULL, O_REVERSE}, C_SWITCHOVER | C_MIGRATE, NULL, "prepare replication back to the old source (rollback path)"},
 	{{"abort-on-mismatch", no_argument, NULL, O_ABORT_MISMATCH}, C_SWITCHOVER | C_MIGRATE, NULL, "lift the fence when verification finds a difference"},
 	{{"pgbouncer", required_argument, NULL, O_PGBOUNCER}, C_SWITCHOVER, "ADMIN_DSN", "PAUSE this PgBouncer's entries of the source, repoint, RESUME (repeatable; dbname=pgbouncer)"},
