@@ -13,7 +13,7 @@ _pgcutover()
     done
     case $cmd in
         check) opts="$opts --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --pg-bin-dir" ;;
-        copy) opts="$opts --allow-nonempty-target --jobs --index-jobs --split-threshold --include-schema --exclude-schema --include-table --exclude-table --backup --pg-bin-dir --snapshot-hold" ;;
+        copy) opts="$opts --allow-nonempty-target --jobs --index-jobs --split-threshold --include-schema --exclude-schema --include-table --exclude-table --backup --pg-bin-dir --snapshot-hold --max-rate" ;;
         follow) opts="$opts --until-caught-up --endpos --heartbeat-interval --metrics-listen --metrics-allow-public --ddl --ddl-exclude --resume-after-ddl" ;;
         ddl-capture) [[ $cur != -* ]] && { COMPREPLY=($(compgen -W "install remove status" -- "$cur")); return; } ;;
         status) opts="$opts --wait-lag --timeout --watch" ;;

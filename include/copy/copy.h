@@ -10,7 +10,7 @@
  *	    copy_post.c    post-data steps (indexes, keys, FKs, triggers), in
  *	                   parallel stages, each step marked done with its DDL
  *	    copy.c         the engine: state, snapshot keeper, phases, result
- *	    copy_progress.c  (private) what a person sees while it runs
+ *	    copy_progress.c  what a person sees while it runs (copy_progress.h)
  *	  The command (src/cli/cmd_copy.c) prints the result and picks the exit
  *	  code; the engine prints nothing but log lines.
  */

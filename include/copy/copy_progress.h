@@ -1,6 +1,7 @@
 /*
  * copy_progress.h
- *	  What the copy shows a person while it runs (private to src/copy):
+ *	  What the copy shows a person while it runs (src/copy's own; here for
+ *	  the unit tests):
  *
  *	    ProgressBoard    one slot per worker thread: the item (job or step)
  *	                     in hand, what it has streamed so far, what the
