@@ -70,6 +70,7 @@ assert_contains "$pane" "copy stage 2/4, data" "stages are named (data)"
 assert_contains "$pane" "copy stage 3/4, indexes and constraints" "stages are named (indexes and constraints)"
 assert_contains "$pane" "copy stage 4/4, sequences" "stages are named (sequences)"
 printf '%s\n' "$pane" >> "$HARNESS_DIR/all-output.log"
+grep -v '^$' <<<"$pane" | sed 's/^/# pane: /'
 summary=$(cat "$HARNESS_DIR/tty.out")
 echo "$summary" | sed 's/^/# /'
 assert_contains "$summary" "MB/s" "the summary has a rate column"
