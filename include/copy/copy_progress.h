@@ -135,7 +135,7 @@ double		progress_scale(int64_t done_bytes, int64_t done_est_bytes);
 
 typedef struct ProgressEstimate
 {
-	double		percent;		/* of the estimated total; < 100 until finished */
+	double		percent;		/* of the estimate; < 100 until finished */
 	double		eta_seconds;	/* < 0: unknown (no rate yet) */
 } ProgressEstimate;
 
@@ -146,7 +146,7 @@ ProgressEstimate progress_estimate(int64_t done, int64_t total, double per_secon
 typedef enum ProgressMode
 {
 	PROGRESS_NONE,				/* --quiet */
-	PROGRESS_LOG,				/* not a terminal, --json, --verbose, --log-json */
+	PROGRESS_LOG,				/* no terminal, --json, --verbose... */
 	PROGRESS_LIVE				/* a terminal: one line redrawn in place */
 } ProgressMode;
 

@@ -192,7 +192,8 @@ rows_in_message(const char *buf, int n, bool binary, bool first)
 	return n == 2 && p[0] == 0xFF && p[1] == 0xFF ? 0 : 1;
 }
 
-#define PUBLISH_ROWS 256		/* rows between two updates of the worker's slot */
+/* how much a worker streams between two updates of its slot */
+#define PUBLISH_ROWS 256
 #define PUBLISH_BYTES (1 << 20)
 
 /*
@@ -518,13 +519,13 @@ show_figures(DataWatch *dw, const ProgressReading *r, const DataFigures *f, bool
 	strbuf_init(&line);
 	strbuf_init(&logline);
 	strbuf_printf(&line, "data %.1f%% | %s of ~%s | %lld rows | %s, %.0f rows/s | ETA %s | %lld/%lld jobs | ",
-				   f->est.percent, done, total, (long long) f->rows, rate, f->rows_per_second, eta,
-				   (long long) f->jobs_done, (long long) f->jobs);
+				  f->est.percent, done, total, (long long) f->rows, rate, f->rows_per_second, eta,
+				  (long long) f->jobs_done, (long long) f->jobs);
 	append_in_flight(&line, dw->sh, r, f->scale);
 	strbuf_printf(&logline, "copy data: %.1f%% of ~%s estimated (%s done), %lld rows, %lld/%lld jobs done; "
-				   "now %s and %.0f rows/s (last %.0f s), ETA %s; in flight: ",
-				   f->est.percent, total, done, (long long) f->rows, (long long) f->jobs_done,
-				   (long long) f->jobs, rate, f->rows_per_second, RATE_WINDOW_SECONDS, eta);
+				  "now %s and %.0f rows/s (last %.0f s), ETA %s; in flight: ",
+				  f->est.percent, total, done, (long long) f->rows, (long long) f->jobs_done,
+				  (long long) f->jobs, rate, f->rows_per_second, RATE_WINDOW_SECONDS, eta);
 	if (r->nflight == 0)
 		strbuf_printf(&logline, "none");
 	append_in_flight(&logline, dw->sh, r, f->scale);

@@ -161,7 +161,7 @@ rate_window_rates(const RateWindow *w, double *rows_per_second, double *bytes_pe
 	*rows_per_second = *bytes_per_second = 0;
 	if (w->count < 2)
 		return false;
-	/* the oldest sample still inside the window (the ring holds count samples) */
+	/* the oldest sample still inside the window */
 	for (int k = 1; k < w->count; k++)
 	{
 		int			i = (newest + RATE_WINDOW_SAMPLES - k) % RATE_WINDOW_SAMPLES;
@@ -191,7 +191,7 @@ progress_scale(int64_t done_bytes, int64_t done_est_bytes)
 ProgressEstimate
 progress_estimate(int64_t done, int64_t total, double per_second, bool finished)
 {
-	ProgressEstimate e = {.percent = 0, .eta_seconds = -1};
+	ProgressEstimate e = {.percent = 0,.eta_seconds = -1};
 
 	if (finished)
 	{

@@ -287,7 +287,7 @@ copy_progress_publish(PGconn *tgt, const char *slot, const char *phase,
 	params[1] = phase;
 	params[2] = jobs;
 	params[3] = detail_json;
-	/* a data-modifying CTE always runs; the WHERE leaves a job done meanwhile alone */
+	/* the CTE always runs; its WHERE skips a job done meanwhile */
 	ok = run_params(tgt,
 					"WITH running AS ("
 					"  UPDATE pgcutover.copy_job j SET status = 'running', rows_copied = r.rows, bytes_copied = r.bytes, "
@@ -311,6 +311,7 @@ copy_table_summary(PGconn *tgt, const char *slot, CopyTableSummaryList *list)
 	PGresult   *res;
 
 	memset(list, 0, sizeof(*list));
+
 	/*
 	 * A stage-1 step belongs to a table through the target's catalog: an
 	 * INDEX step is named after its index, a CONSTRAINT step "table name".

@@ -20,7 +20,7 @@
 /* A copy that stamped nothing for this long is no longer running. */
 #define COPY_SILENT_SECONDS 10
 
-json_t *
+json_t	   *
 status_copy_read(PGconn *tgt, const char *slot)
 {
 	json_t	   *progress = copy_progress_json(tgt, slot);

@@ -25,7 +25,11 @@ test_rate_window_is_current(void **state)
 	rate_window_init(&w, 5.0);
 	rate_window_add(&w, 0, 0, 0);
 	assert_false(rate_window_rates(&w, &rows, &bytes));
-	/* 100 rows/s for 10 s, then 1000 rows/s for 10 s, sampled 5 times a second */
+
+	/*
+	 * 100 rows/s for 10 s, then 1000 rows/s for 10 s, sampled 5 times a
+	 * second
+	 */
 	for (int i = 1; i <= 50; i++)
 		rate_window_add(&w, i * 0.2, i * 20, i * 2000);
 	assert_true(rate_window_rates(&w, &rows, &bytes));
@@ -34,7 +38,8 @@ test_rate_window_is_current(void **state)
 	for (int i = 1; i <= 50; i++)
 		rate_window_add(&w, 10 + i * 0.2, 1000 + i * 200, 100000 + i * 20000);
 	assert_true(rate_window_rates(&w, &rows, &bytes));
-	assert_float_equal(rows, 1000, 1e-6);	/* an average since start would say 550 */
+	assert_float_equal(rows, 1000, 1e-6);	/* an average since start would
+											 * say 550 */
 	assert_float_equal(bytes, 100000, 1e-6);
 }
 
@@ -70,7 +75,7 @@ test_estimate_capped(void **state)
 	assert_true(e.percent < 100);
 	assert_float_equal(e.eta_seconds, 0, 1e-9);
 	e = progress_estimate(50, 200, 0, false);
-	assert_true(e.eta_seconds < 0);		/* no rate yet: unknown, not infinite */
+	assert_true(e.eta_seconds < 0); /* no rate yet: unknown, not infinite */
 	e = progress_estimate(0, 0, 0, false);
 	assert_float_equal(e.percent, 0, 1e-9);
 	e = progress_estimate(180, 200, 10, true);
@@ -128,7 +133,7 @@ test_board(void **state)
 	progress_slot_end(s2, true, 5, 50);
 	progress_slot_begin(s2, 4, 400);
 	progress_slot_add(s2, 2, 20);
-	progress_slot_end(s2, false, 0, 0);	/* failed: rolled back */
+	progress_slot_end(s2, false, 0, 0); /* failed: rolled back */
 	progress_board_read(&b, &r);
 	assert_int_equal(r.done_items, 1);
 	assert_int_equal(r.done_rows, 5);
