@@ -162,7 +162,12 @@ typedef struct CopyTableSummaryList
 	int			count;
 } CopyTableSummaryList;
 
-/* Every table of the copy with its done jobs' counts, by schema and name.  Silent on failure. */
+/*
+ * Every table of the copy with its done jobs' counts, by schema and name.
+ * Index builds are matched to tables through the target's catalog by name
+ * (the plan keeps no schema for them): an index name found in two schemas
+ * counts for one of them.  Silent on failure.
+ */
 bool		copy_table_summary(PGconn *tgt, const char *slot, CopyTableSummaryList *list);
 void		copy_table_summary_free(CopyTableSummaryList *list);
 
