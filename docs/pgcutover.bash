@@ -26,7 +26,7 @@ _pgcutover()
     esac
     case $cmd in
         check) opts="$opts --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --pg-bin-dir" ;;
-        copy) opts="$opts --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --jobs --index-jobs --split-threshold --backup --pg-bin-dir --snapshot-hold" ;;
+        copy) opts="$opts --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --jobs --index-jobs --split-threshold --backup --pg-bin-dir --snapshot-hold --max-rate" ;;
         follow) opts="$opts --until-caught-up --endpos --ddl --ddl-exclude --resume-after-ddl --heartbeat-interval --metrics-listen --metrics-allow-public" ;;
         status) opts="$opts --wait-lag --watch --timeout" ;;
         switchover) opts="$opts --jobs --timeout --max-lag --fence --fence-command --post-command --sequence-gap --verify --skip-verify --abort-on-mismatch --reverse --yes --pgbouncer --pgbouncer-ini --repoint-command --max-rate" ;;

@@ -40,8 +40,8 @@ CREATE TABLE IF NOT EXISTS pgcutover.copy_job (
     est_bytes    bigint NOT NULL DEFAULT 0,
     binary_copy  boolean NOT NULL DEFAULT true,
     columns      text NOT NULL DEFAULT '',       -- quoted column list, generated columns left out
-    status       text NOT NULL DEFAULT 'pending',   -- pending, done
-    rows_copied  bigint,
+    status       text NOT NULL DEFAULT 'pending',   -- pending, running, done
+    rows_copied  bigint,              -- running: streamed so far, not committed yet
     bytes_copied bigint,
     started_at   timestamptz,
     finished_at  timestamptz,
@@ -61,6 +61,13 @@ CREATE TABLE IF NOT EXISTS pgcutover.post_step (
     seconds     double precision,
     PRIMARY KEY (slot_name, step)
 );
+
+-- copy: progress for `status`.  The copy's leader marks the jobs in flight
+-- 'running' with their counts so far (at most once a second, in one
+-- statement) and keeps its estimate (percent, rate, ETA) in
+-- phase_log.detail; a post-data step is 'running' from started_at.  A run
+-- that ends or dies leaves 'running' rows that the next run resets.
+ALTER TABLE pgcutover.post_step ADD COLUMN IF NOT EXISTS started_at timestamptz;
 
 -- Sequence values read in the snapshot, set on the target at the end of copy.
 CREATE TABLE IF NOT EXISTS pgcutover.copy_sequence (

@@ -72,7 +72,9 @@ typedef struct Options
 	bool		reverse;
 	bool		check_constraints;	/* verify --constraints */
 	bool		online;			/* verify --online */
-	double		verify_max_rate;	/* --max-rate: rows per second and side, 0: no limit */
+	double		verify_max_rate;	/* --max-rate: rows per second and side
+									 * (copy: from the source in total), 0: no
+									 * limit */
 	StrList		pgbouncer;		/* --pgbouncer: admin console DSNs */
 	StrList		pgbouncer_ini;	/* --pgbouncer-ini: one, or one per --pgbouncer */
 	char	   *repoint_command;	/* --repoint-command, instead of the ini */

@@ -10,6 +10,7 @@
  *	    copy_post.c    post-data steps (indexes, keys, FKs, triggers), in
  *	                   parallel stages, each step marked done with its DDL
  *	    copy.c         the engine: state, snapshot keeper, phases, result
+ *	    copy_progress.c  what a person sees while it runs (copy_progress.h)
  *	  The command (src/cli/cmd_copy.c) prints the result and picks the exit
  *	  code; the engine prints nothing but log lines.
  */
@@ -58,6 +59,7 @@ typedef struct CopyResult
 	bool		resumed;		/* it continued an interrupted copy */
 	bool		have_totals;	/* totals were read from the state */
 	CopyTotals	totals;			/* over every run of this copy */
+	CopyTableSummaryList tables;	/* per table, every run; empty if unread */
 	double		seconds_schema; /* this run's phases */
 	double		seconds_data;
 	double		seconds_post;

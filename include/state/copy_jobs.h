@@ -3,7 +3,8 @@
  *	  The copy's rows in the pgcutover state schema on the target: the
  *	  migration row through the copy phases, the planned data jobs
  *	  (copy_job), the post-data steps (post_step), the sequence values
- *	  (copy_sequence), and the totals the copy reports.  The copy engine
+ *	  (copy_sequence), the totals and per-table summary the copy reports, and
+ *	  its progress while it runs (for `status`).  The copy engine
  *	  (src/copy) goes through these functions and never names a state table.
  *
  *	  Transactions: none of these functions begins or commits.  Each runs its
@@ -17,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 
 #include "options.h"
@@ -105,6 +107,77 @@ void		copy_job_list_free(CopyJobList *list);
 bool		copy_job_mark_done(PGconn *tgt, const char *slot, const CopyJob *job,
 							   int64_t rows, int64_t bytes);
 
+/*
+ * Jobs an earlier run left 'running' (it ended or was killed mid-job; their
+ * rows were rolled back) go back to pending.
+ */
+bool		copy_jobs_reset_running(PGconn *tgt, const char *slot);
+
+/* What the finished jobs of every run copied, and what their plan estimated. */
+typedef struct CopyDoneTotals
+{
+	int64_t		jobs;
+	int64_t		rows;
+	int64_t		bytes;
+	int64_t		est_bytes;
+} CopyDoneTotals;
+
+bool		copy_jobs_done_totals(PGconn *tgt, const char *slot, CopyDoneTotals *totals);
+
+/* A job in flight and what it has streamed so far. */
+typedef struct CopyJobRunning
+{
+	const CopyJob *job;
+	int64_t		rows;
+	int64_t		bytes;
+} CopyJobRunning;
+
+/*
+ * The copy's progress for `status`, in one autocommit statement (the
+ * leader's, at most once a second): the jobs in flight become 'running'
+ * with their counts so far (a job already done is left alone), and
+ * detail_json (the copy's estimate, or NULL) becomes phase's detail in
+ * phase_log, stamped with the server's time.
+ */
+bool		copy_progress_publish(PGconn *tgt, const char *slot, const char *phase,
+								  const CopyJobRunning *running, int nrunning,
+								  const char *detail_json);
+
+/* One table of the copy's summary, over every run of the copy. */
+typedef struct CopyTableSummary
+{
+	char	   *nspname;
+	char	   *relname;
+	int			parts;			/* copy jobs (CTID ranges) */
+	int64_t		rows;
+	int64_t		bytes;			/* COPY bytes read from the source */
+	double		seconds;		/* first job's start to last job's end */
+	int			indexes;		/* its indexes and key constraints (post-data stage 1) */
+	double		index_seconds;	/* their build time, summed */
+} CopyTableSummary;
+
+typedef struct CopyTableSummaryList
+{
+	CopyTableSummary *tables;
+	int			count;
+} CopyTableSummaryList;
+
+/*
+ * Every table of the copy with its done jobs' counts, by schema and name.
+ * Index builds are matched to tables through the target's catalog by name
+ * (the plan keeps no schema for them): an index name found in two schemas
+ * counts for one of them.  Silent on failure.
+ */
+bool		copy_table_summary(PGconn *tgt, const char *slot, CopyTableSummaryList *list);
+void		copy_table_summary_free(CopyTableSummaryList *list);
+
+/*
+ * The copy's progress as `status --json` shows it (copy_progress; the
+ * fields are in docs/architecture.md), read from the state only; NULL when
+ * slot has no copy plan yet or on error (silent: status goes on without it).
+ */
+json_t	   *copy_progress_json(PGconn *tgt, const char *slot);
+
 /* --- post-data steps ---------------------------------------------------- */
 
 typedef struct PostStep
@@ -131,6 +204,9 @@ bool		post_steps_load_preamble(PGconn *tgt, const char *slot, char **preamble);
 /* The steps of one stage not done yet, in dump order. */
 bool		post_steps_load_stage(PGconn *tgt, const char *slot, int stage, PostStepList *list);
 void		post_step_list_free(PostStepList *list);
+
+/* Marks step running (started_at now), autocommit, before its transaction begins. */
+bool		post_step_mark_running(PGconn *conn, const char *slot, int step);
 
 /* Marks step done, in the caller's open transaction (the one that ran its DDL). */
 bool		post_step_mark_done(PGconn *tgt, const char *slot, int step, double seconds);

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 
@@ -51,6 +52,7 @@ typedef struct Status
 								 * point a second while a follower ran */
 	CatchUp		catch_up;		/* caught up, catching up (ETA), falling
 								 * behind, unknown */
+	json_t	   *copy_progress;	/* the copy's progress (status_copy.c), or NULL */
 } Status;
 
 /*
@@ -71,5 +73,13 @@ void		status_free(Status *s);
  */
 Outcome		status_wait_lag(PGconn *src, PGconn *tgt, const char *slot, bool source_wanted,
 							double max_lag, double timeout, Status *last);
+
+/*
+ * status_copy.c: the copy's progress from the state only (tables and
+ * indexes done, in progress, waiting; the copy's own estimate); NULL when
+ * slot has no copy plan.  status_copy_print writes its human lines.
+ */
+json_t	   *status_copy_read(PGconn *tgt, const char *slot);
+void		status_copy_print(const json_t *progress, FILE *out);
 
 #endif

@@ -300,7 +300,7 @@ static const OptSpec optspecs[] = {
 		"stands still about a millisecond).  Needs a free replication slot and WAL\n"
 		"sender on the source.  Records the verdicts on the target; from its LSN\n"
 	"on, the follower records the keys it applies, for switchover --verify incremental."},
-	{"max-rate", 0, O_MAX_RATE, C_VERIFY | C_SWITCHOVER | C_MIGRATE, ARG_REQUIRED, VAL_INT, "ROWS", 1, 100000,
+	{"max-rate", 0, O_MAX_RATE, C_COPY | C_VERIFY | C_SWITCHOVER | C_MIGRATE, ARG_REQUIRED, VAL_INT, "ROWS", 1, 1000000000,
 	"read at most ROWS rows per second on each side while verifying (default: no limit)", NULL},
 	{"keep-state", 0, O_KEEP_STATE, C_CLEANUP | C_MIGRATE, ARG_NONE, VAL_TEXT, NULL, 0, 0,
 	"keep the pgcutover schema (the report)", NULL},
@@ -313,6 +313,10 @@ static const OptMeaning optmeanings[] = {
 	"session pairs per side comparing tables (default: cores, at most 16)", NULL},
 	{O_JOBS, C_MIGRATE,
 	"parallel table copies, and session pairs comparing when switching over (default: cores)", NULL},
+	{O_MAX_RATE, C_COPY,
+	"read at most ROWS rows per second from the source, all copy workers together (default: no limit)", NULL},
+	{O_MAX_RATE, C_MIGRATE,
+	"read at most ROWS rows per second: copying, from the source in total; verifying, on each side (default: no limit)", NULL},
 	{O_TIMEOUT, C_STATUS,
 	"with --wait-lag: give up after DURATION, exit 9 (default: wait for ever)", NULL},
 	{O_TIMEOUT, C_SWITCHOVER,

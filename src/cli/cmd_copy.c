@@ -5,6 +5,8 @@
  *	  its outcome.  Parses nothing: the options come from cli.c.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -13,6 +15,7 @@
 #include "copy.h"
 #include "log.h"
 #include "pgconn.h"
+#include "units.h"
 
 static void
 print_dry_run(const Options *opts, const CopyResult *r)
@@ -32,6 +35,27 @@ print_dry_run_json(const Options *opts, const CopyResult *r, ExitCode code)
 								"split_threshold_bytes", (json_int_t) opts->split_threshold,
 								"index_jobs", opts->index_jobs),
 					  "copy", code, JSON_DOCUMENT);
+}
+
+/* table_summary: one object per table (see docs/architecture.md, "Watching a copy"). */
+static json_t *
+table_summary_json(const CopyTableSummaryList *tables)
+{
+	json_t	   *list = json_array();
+
+	for (int i = 0; i < tables->count; i++)
+	{
+		const CopyTableSummary *t = &tables->tables[i];
+
+		json_array_append_new(list, json_pack("{s:s, s:s, s:f, s:I, s:I, s:f, s:i, s:i, s:f}",
+											  "schema", t->nspname, "table", t->relname,
+											  "seconds", round_ms(t->seconds * 1000) / 1000,
+											  "rows", (json_int_t) t->rows, "bytes", (json_int_t) t->bytes,
+											  "mb_per_second", t->seconds > 0 ? t->bytes / 1048576.0 / t->seconds : 0.0,
+											  "parts", t->parts, "indexes", t->indexes,
+											  "index_seconds", round_ms(t->index_seconds * 1000) / 1000));
+	}
+	return list;
 }
 
 static void
@@ -57,9 +81,66 @@ print_json(const Options *opts, const CopyResult *r, ExitCode code)
 												  "schema", r->seconds_schema,
 												  "data", r->seconds_data,
 												  "post_data", r->seconds_post));
+	json_object_set_new(doc, "table_summary", table_summary_json(&r->tables));
 	json_object_set_new(doc, "backup", r->backup_path ? json_string(r->backup_path) : json_null());
 	json_object_set_new(doc, "peak_rss_kb", json_integer(r->peak_rss_kb));
 	json_output_print(doc, "copy", code, JSON_DOCUMENT);
+}
+
+/* The per-table summary, like pgcopydb's: time, rows, bytes, rate and index builds of each table. */
+static void
+print_table_summary(const CopyResult *r)
+{
+	const CopyTableSummaryList *tables = &r->tables;
+	int			width = 5;
+	int64_t		rows = 0,
+				bytes = 0;
+	double		index_seconds = 0;
+	int			indexes = 0;
+	char		took[32],
+				size[32],
+				idx[48];
+
+	if (tables->count == 0)
+		return;
+	for (int i = 0; i < tables->count; i++)
+	{
+		int			len = (int) (strlen(tables->tables[i].nspname) + 1 + strlen(tables->tables[i].relname));
+
+		width = len > width ? (len < 48 ? len : 48) : width;
+	}
+	printf("\n  %-*s %10s %12s %10s %8s %16s\n", width, "table", "time", "rows", "bytes", "MB/s", "indexes");
+	for (int i = 0; i < tables->count; i++)
+	{
+		const CopyTableSummary *t = &tables->tables[i];
+		char	   *name = psprintf("%s.%s", t->nspname, t->relname);
+
+		format_duration(t->seconds, took, sizeof(took));
+		format_bytes(t->bytes, size, sizeof(size));
+		format_duration(t->index_seconds, idx, sizeof(idx));
+		if (t->indexes > 0)
+			snprintf(idx + strlen(idx), sizeof(idx) - strlen(idx), " (%d)", t->indexes);
+		else
+			snprintf(idx, sizeof(idx), "-");
+		printf("  %-*s %10s %12lld %10s %8.2f %16s\n", width, name, took, (long long) t->rows, size,
+			   t->seconds > 0 ? t->bytes / 1048576.0 / t->seconds : 0.0, idx);
+		free(name);
+		rows += t->rows;
+		bytes += t->bytes;
+		indexes += t->indexes;
+		index_seconds += t->index_seconds;
+	}
+	format_bytes(bytes, size, sizeof(size));
+	format_duration(index_seconds, idx, sizeof(idx));
+	snprintf(idx + strlen(idx), sizeof(idx) - strlen(idx), " (%d)", indexes);
+	if (r->resumed)
+		printf("  %-*s %10s %12lld %10s %8s %16s\n\n", width, "total", "-", (long long) rows, size, "-", idx);
+	else
+	{
+		format_duration(r->seconds_data, took, sizeof(took));
+		printf("  %-*s %10s %12lld %10s %8.2f %16s\n\n", width, "total", took, (long long) rows, size,
+			   r->seconds_data > 0 ? bytes / 1048576.0 / r->seconds_data : 0.0, idx);
+	}
 }
 
 static void
@@ -72,6 +153,7 @@ print_text(const Options *opts, const CopyResult *r)
 	printf("copy complete%s: %lld tables (%lld jobs), %lld rows, %s in %.1f s\n",
 		   r->resumed ? " (resumed)" : "", (long long) t->tables, (long long) t->jobs,
 		   (long long) t->rows, b, t->seconds_total);
+	print_table_summary(r);
 	printf("  this run: schema %.1f s, data %.1f s, post-data %.1f s (%lld steps), %lld sequences set, peak RSS %ld kB\n",
 		   r->seconds_schema, r->seconds_data, r->seconds_post,
 		   (long long) t->post_steps, (long long) t->sequences, r->peak_rss_kb);

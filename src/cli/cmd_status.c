@@ -110,6 +110,7 @@ status_json(const Status *s, const char *slot)
 	json_object_set_new(doc, "switched_over_at", json_timestamp_from_pg(s->switched_over_at));
 	json_object_set_new(doc, "next_step", s->next_step ? json_string(s->next_step) : json_null());
 	json_object_set_new(doc, "online_verification", s->verification ? json_incref(s->verification) : json_null());
+	json_object_set_new(doc, "copy_progress", s->copy_progress ? json_incref(s->copy_progress) : json_null());
 	json_object_set_new(doc, "switchover_verify", s->switchover_verify ? json_string(s->switchover_verify) : json_null());
 	json_object_set_new(doc, "slot_retained_wal_bytes", json_integer(s->retained));
 	json_object_set_new(doc, "wal_status", s->wal_status ? json_string(s->wal_status) : json_null());
@@ -217,6 +218,8 @@ print_human(const Status *s, const char *slot, FILE *out)
 				s->wal_status ? s->wal_status : "-", format_bytes(s->retained, retained, sizeof(retained)));
 	else
 		fprintf(out, "slot on source  unknown (%s)\n", s->source_given ? "the source did not answer" : "no --source given");
+	if (s->copy_progress)
+		status_copy_print(s->copy_progress, out);
 	if (s->verification)
 	{
 		json_t	   *v = s->verification;

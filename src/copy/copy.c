@@ -341,6 +341,8 @@ collect_result(CopyContext *ctx, Outcome rc, CopyResult *result)
 	result->seconds_post = ctx->stats.seconds_post;
 	if (rc == OUTCOME_OK || rc == OUTCOME_STATE)
 		result->have_totals = copy_state_totals(ctx->tgt, ctx->slot, &result->totals);
+	if (result->have_totals)
+		(void) copy_table_summary(ctx->tgt, ctx->slot, &result->tables);
 	getrusage(RUSAGE_SELF, &ru);
 	result->peak_rss_kb = ru.ru_maxrss;
 }
@@ -349,6 +351,7 @@ void
 copy_result_free(CopyResult *result)
 {
 	copy_totals_free(&result->totals);
+	copy_table_summary_free(&result->tables);
 	free(result->backup_path);
 	free(result->pg_bin);
 	memset(result, 0, sizeof(*result));
@@ -411,7 +414,8 @@ copy_run(const Options *opts, CopyResult *result)
 	if (st.found)
 	{
 		result->resumed = true;
-		rc = resume_copy(&ctx, &st);
+		/* a copy begun by an older pgcutover may lack the newer columns */
+		rc = state_install(ctx.tgt) ? resume_copy(&ctx, &st) : OUTCOME_SQL;
 	}
 	else if ((rc = preflight_for_copy(&ctx)) == OUTCOME_OK)
 	{

@@ -382,7 +382,7 @@ copy_schema_run(CopyContext *ctx)
 
 	if (!state_phase_begin(ctx->tgt, ctx->slot, "copy_schema"))
 		return OUTCOME_SQL;
-	log_info("dumping the schema in snapshot %s", ctx->lease.snapshot);
+	log_info("copy stage 1/4, schema: dumping it in snapshot %s", ctx->lease.snapshot);
 	if ((pre = dump_section(ctx, "pre-data")) == NULL ||
 		(post = dump_section(ctx, "post-data")) == NULL)
 		goto done;

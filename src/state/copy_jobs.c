@@ -2,7 +2,8 @@
  * copy_jobs.c
  *	  The copy's rows in the pgcutover state schema on the target: the
  *	  migration row through copy_init .. copied, copy_job, post_step,
- *	  copy_sequence, and the totals of the copy's report.  The only code that
+ *	  copy_sequence, the totals and per-table summary of the copy's report,
+ *	  and its progress for `status`.  The only code that
  *	  names those tables for the copy; see copy_jobs.h for the transaction
  *	  rule (none here: the caller's transaction holds the statement).
  */
@@ -116,8 +117,8 @@ copy_state_totals(PGconn *tgt, const char *slot, CopyTotals *totals)
 					   "SELECT m.consistent_lsn::text, "
 					   "  (SELECT count(DISTINCT (nspname, relname)) FROM pgcutover.copy_job j WHERE j.slot_name = m.slot_name), "
 					   "  (SELECT count(*) FROM pgcutover.copy_job j WHERE j.slot_name = m.slot_name), "
-					   "  (SELECT coalesce(sum(rows_copied), 0) FROM pgcutover.copy_job j WHERE j.slot_name = m.slot_name), "
-					   "  (SELECT coalesce(sum(bytes_copied), 0) FROM pgcutover.copy_job j WHERE j.slot_name = m.slot_name), "
+					   "  (SELECT coalesce(sum(rows_copied), 0) FROM pgcutover.copy_job j WHERE j.slot_name = m.slot_name AND j.status = 'done'), "
+					   "  (SELECT coalesce(sum(bytes_copied), 0) FROM pgcutover.copy_job j WHERE j.slot_name = m.slot_name AND j.status = 'done'), "
 					   "  (SELECT count(*) FROM pgcutover.post_step p WHERE p.slot_name = m.slot_name AND p.step > 0), "
 					   "  (SELECT count(*) FROM pgcutover.copy_sequence s WHERE s.slot_name = m.slot_name), "
 					   "  extract(epoch FROM coalesce(m.copy_finished_at, now()) - m.copy_started_at) "
@@ -233,6 +234,213 @@ copy_job_mark_done(PGconn *tgt, const char *slot, const CopyJob *job, int64_t ro
 					  6, params);
 }
 
+bool
+copy_jobs_reset_running(PGconn *tgt, const char *slot)
+{
+	const char *params[1] = {slot};
+
+	return run_params(tgt,
+					  "UPDATE pgcutover.copy_job SET status = 'pending', rows_copied = NULL, "
+					  "bytes_copied = NULL, started_at = NULL "
+					  "WHERE slot_name = $1 AND status = 'running'", 1, params);
+}
+
+bool
+copy_jobs_done_totals(PGconn *tgt, const char *slot, CopyDoneTotals *totals)
+{
+	const char *params[1] = {slot};
+	PGresult   *res = db_query_params(tgt,
+									  "SELECT count(*), coalesce(sum(rows_copied), 0), coalesce(sum(bytes_copied), 0), "
+									  "  coalesce(sum(est_bytes), 0) "
+									  "FROM pgcutover.copy_job WHERE slot_name = $1 AND status = 'done'",
+									  1, params);
+
+	memset(totals, 0, sizeof(*totals));
+	if (res == NULL)
+		return false;
+	totals->jobs = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	totals->rows = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	totals->bytes = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	totals->est_bytes = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+	PQclear(res);
+	return true;
+}
+
+bool
+copy_progress_publish(PGconn *tgt, const char *slot, const char *phase,
+					  const CopyJobRunning *running, int nrunning, const char *detail_json)
+{
+	json_t	   *list = json_array();
+	char	   *jobs;
+	const char *params[4];
+	bool		ok;
+
+	for (int i = 0; i < nrunning; i++)
+		json_array_append_new(list, json_pack("{s:s, s:s, s:i, s:I, s:I}",
+											  "nspname", running[i].job->nspname,
+											  "relname", running[i].job->relname,
+											  "part", running[i].job->part,
+											  "rows", (json_int_t) running[i].rows,
+											  "bytes", (json_int_t) running[i].bytes));
+	jobs = json_dumps(list, JSON_COMPACT);
+	params[0] = slot;
+	params[1] = phase;
+	params[2] = jobs;
+	params[3] = detail_json;
+	/* the CTE always runs; its WHERE skips a job done meanwhile */
+	ok = run_params(tgt,
+					"WITH running AS ("
+					"  UPDATE pgcutover.copy_job j SET status = 'running', rows_copied = r.rows, bytes_copied = r.bytes, "
+					"    started_at = CASE WHEN j.status = 'running' THEN j.started_at ELSE now() END "
+					"  FROM jsonb_to_recordset($3::jsonb) AS r(nspname text, relname text, part int, rows bigint, bytes bigint) "
+					"  WHERE j.slot_name = $1 AND j.nspname = r.nspname AND j.relname = r.relname "
+					"    AND j.part = r.part AND j.status <> 'done' RETURNING 1) "
+					"UPDATE pgcutover.phase_log SET detail = coalesce($4::jsonb, '{}') "
+					"  || jsonb_build_object('updated_at', now()) "
+					"WHERE slot_name = $1 AND phase = $2",
+					4, params);
+	free(jobs);
+	json_decref(list);
+	return ok;
+}
+
+bool
+copy_table_summary(PGconn *tgt, const char *slot, CopyTableSummaryList *list)
+{
+	const char *params[1] = {slot};
+	PGresult   *res;
+
+	memset(list, 0, sizeof(*list));
+
+	/*
+	 * A stage-1 step belongs to a table through the target's catalog: an
+	 * INDEX step is named after its index, a CONSTRAINT step "table name".
+	 */
+	res = PQexecParams(tgt,
+					   "WITH steps AS ("
+					   "  SELECT coalesce(ic.nspname, cc.nspname) AS nspname, coalesce(ic.relname, cc.relname) AS relname, "
+					   "         p.seconds "
+					   "  FROM pgcutover.post_step p "
+					   "  LEFT JOIN LATERAL (SELECT n.nspname::text, t.relname::text FROM pg_catalog.pg_class i "
+					   "      JOIN pg_catalog.pg_index x ON x.indexrelid = i.oid "
+					   "      JOIN pg_catalog.pg_class t ON t.oid = x.indrelid "
+					   "      JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace "
+					   "      WHERE p.kind = 'INDEX' AND i.relname = p.name LIMIT 1) ic ON true "
+					   "  LEFT JOIN LATERAL (SELECT n.nspname::text, t.relname::text FROM pg_catalog.pg_constraint c "
+					   "      JOIN pg_catalog.pg_class t ON t.oid = c.conrelid "
+					   "      JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace "
+					   "      WHERE p.kind = 'CONSTRAINT' AND t.relname || ' ' || c.conname = p.name LIMIT 1) cc ON true "
+					   "  WHERE p.slot_name = $1 AND p.stage = 1 AND p.status = 'done') "
+					   "SELECT j.nspname, j.relname, count(*), coalesce(sum(j.rows_copied), 0), "
+					   "  coalesce(sum(j.bytes_copied), 0), "
+					   "  coalesce(extract(epoch FROM max(j.finished_at) - min(j.started_at)), 0), "
+					   "  (SELECT count(*) FROM steps s WHERE s.nspname = j.nspname AND s.relname = j.relname), "
+					   "  (SELECT coalesce(sum(s.seconds), 0) FROM steps s WHERE s.nspname = j.nspname AND s.relname = j.relname) "
+					   "FROM pgcutover.copy_job j WHERE j.slot_name = $1 AND j.status = 'done' "
+					   "GROUP BY j.nspname, j.relname ORDER BY j.nspname, j.relname",
+					   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		PQclear(res);
+		return false;
+	}
+	list->count = PQntuples(res);
+	list->tables = pg_malloc0(sizeof(CopyTableSummary) * (list->count + 1));
+	for (int i = 0; i < list->count; i++)
+	{
+		CopyTableSummary *t = &list->tables[i];
+
+		t->nspname = pg_strdup(PQgetvalue(res, i, 0));
+		t->relname = pg_strdup(PQgetvalue(res, i, 1));
+		t->parts = atoi(PQgetvalue(res, i, 2));
+		t->rows = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+		t->bytes = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+		t->seconds = atof(PQgetvalue(res, i, 5));
+		t->indexes = atoi(PQgetvalue(res, i, 6));
+		t->index_seconds = atof(PQgetvalue(res, i, 7));
+	}
+	PQclear(res);
+	return true;
+}
+
+void
+copy_table_summary_free(CopyTableSummaryList *list)
+{
+	for (int i = 0; i < list->count; i++)
+	{
+		free(list->tables[i].nspname);
+		free(list->tables[i].relname);
+	}
+	free(list->tables);
+	memset(list, 0, sizeof(*list));
+}
+
+json_t *
+copy_progress_json(PGconn *tgt, const char *slot)
+{
+	const char *params[1] = {slot};
+	PGresult   *res;
+	json_t	   *doc = NULL;
+
+	/*
+	 * A table is done when all its jobs are, waiting while none has started,
+	 * in progress otherwise; "indexes" are the post-data steps of stages 1-2
+	 * (indexes, keys, index attach), "post_steps" all of them.
+	 */
+	res = PQexecParams(tgt,
+					   "WITH t AS ("
+					   "  SELECT nspname, relname, count(*) AS parts, "
+					   "    count(*) FILTER (WHERE status = 'done') AS parts_done, "
+					   "    count(*) FILTER (WHERE status = 'running') AS parts_running, "
+					   "    coalesce(sum(rows_copied), 0) AS rows, coalesce(sum(bytes_copied), 0) AS bytes, "
+					   "    sum(est_bytes) AS est_bytes, "
+					   "    extract(epoch FROM now() - min(started_at)) AS seconds "
+					   "  FROM pgcutover.copy_job WHERE slot_name = $1 GROUP BY nspname, relname), "
+					   "p AS (SELECT * FROM pgcutover.post_step WHERE slot_name = $1 AND step > 0), "
+					   "counts AS (SELECT "
+					   "  count(*) AS total, count(*) FILTER (WHERE status = 'done') AS done, "
+					   "  count(*) FILTER (WHERE status = 'running') AS running FROM p WHERE stage <= 2), "
+					   "all_counts AS (SELECT "
+					   "  count(*) AS total, count(*) FILTER (WHERE status = 'done') AS done, "
+					   "  count(*) FILTER (WHERE status = 'running') AS running FROM p), "
+					   "est AS (SELECT detail FROM pgcutover.phase_log "
+					   "  WHERE slot_name = $1 AND phase IN ('copy_data', 'copy_post') AND detail IS NOT NULL "
+					   "  ORDER BY (detail->>'updated_at')::timestamptz DESC LIMIT 1) "
+					   "SELECT jsonb_build_object("
+					   "  'phase', m.phase, "
+					   "  'tables', jsonb_build_object("
+					   "    'total', (SELECT count(*) FROM t), "
+					   "    'done', (SELECT count(*) FROM t WHERE parts_done = parts), "
+					   "    'in_progress', (SELECT count(*) FROM t WHERE parts_done < parts AND parts_done + parts_running > 0), "
+					   "    'waiting', (SELECT count(*) FROM t WHERE parts_done + parts_running = 0)), "
+					   "  'indexes', (SELECT jsonb_build_object('total', total, 'done', done, 'in_progress', running, "
+					   "    'waiting', total - done - running) FROM counts), "
+					   "  'post_steps', (SELECT jsonb_build_object('total', total, 'done', done, 'in_progress', running, "
+					   "    'waiting', total - done - running) FROM all_counts), "
+					   "  'rows', (SELECT coalesce(sum(rows), 0) FROM t), "
+					   "  'bytes', (SELECT coalesce(sum(bytes), 0) FROM t), "
+					   "  'bytes_planned', (SELECT coalesce(sum(est_bytes), 0) FROM t), "
+					   "  'tables_in_progress', (SELECT coalesce(jsonb_agg(jsonb_build_object("
+					   "       'schema', nspname, 'table', relname, 'parts', parts, 'parts_done', parts_done, "
+					   "       'rows', rows, 'bytes', bytes, 'bytes_planned', est_bytes, "
+					   "       'seconds', round(seconds::numeric, 1)) ORDER BY nspname, relname), '[]') "
+					   "     FROM t WHERE parts_done < parts AND parts_done + parts_running > 0), "
+					   "  'indexes_in_progress', (SELECT coalesce(jsonb_agg(jsonb_build_object("
+					   "       'kind', kind, 'name', name, "
+					   "       'seconds', round(extract(epoch FROM now() - started_at)::numeric, 1)) ORDER BY step), '[]') "
+					   "     FROM p WHERE status = 'running'), "
+					   "  'estimate', (SELECT detail - 'updated_at' FROM est), "
+					   "  'seconds_since_update', (SELECT round(extract(epoch FROM now() - (detail->>'updated_at')::timestamptz)::numeric, 1) FROM est)"
+					   ")::text "
+					   "FROM pgcutover.migration m "
+					   "WHERE m.slot_name = $1 AND EXISTS (SELECT 1 FROM t)",
+					   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
+	return doc;
+}
+
 /* --- post-data steps ---------------------------------------------------- */
 
 bool
@@ -306,6 +514,18 @@ post_step_list_free(PostStepList *list)
 	}
 	free(list->steps);
 	memset(list, 0, sizeof(*list));
+}
+
+bool
+post_step_mark_running(PGconn *conn, const char *slot, int step)
+{
+	char		stepbuf[16];
+	const char *params[2] = {slot, stepbuf};
+
+	snprintf(stepbuf, sizeof(stepbuf), "%d", step);
+	return run_params(conn,
+					  "UPDATE pgcutover.post_step SET status = 'running', started_at = now() "
+					  "WHERE slot_name = $1 AND step = $2 AND status <> 'done'", 2, params);
 }
 
 bool

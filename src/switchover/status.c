@@ -47,6 +47,7 @@ status_free(Status *s)
 	json_decref(s->warnings);
 	json_decref(s->verification);
 	progress_free_lag_history(&s->history);
+	json_decref(s->copy_progress);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -241,6 +242,7 @@ status_read(PGconn *src, PGconn *tgt, const char *slot, bool source_wanted, Stat
 		return OUTCOME_STATE;
 	}
 	s->source_given = src != NULL || source_wanted;
+	s->copy_progress = status_copy_read(tgt, slot);
 	read_source(src, slot, s);
 	if (strcmp(s->phase, "switched_over") == 0)
 	{
