@@ -6,7 +6,7 @@ _pgcutover()
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
     local commands="check copy follow status switchover verify cleanup migrate ddl-capture"
     local takes_arg=" --source --target --slot --config --include-schema --exclude-schema --include-table --exclude-table --database -j --jobs --index-jobs --split-threshold --backup --pg-bin-dir --snapshot-hold --endpos --ddl --ddl-exclude --heartbeat-interval --metrics-listen --wait-lag --timeout --max-lag --fence --fence-command --post-command --sequence-gap --verify --pgbouncer --pgbouncer-ini --repoint-command --max-rate "
-    local opts="--source --target --slot --json --dry-run --verbose --quiet --log-json --no-password --config --help --version"
+    local opts="--source --target --slot --json --verbose --quiet --log-json --no-password --config --help --version"
     local cmd= w i
     for ((i = 1; i < COMP_CWORD; i++)); do
         w=${COMP_WORDS[i]}
@@ -25,14 +25,15 @@ _pgcutover()
         --verify) COMPREPLY=($(compgen -W "incremental full none" -- "$cur")); return ;;
     esac
     case $cmd in
-        check) opts="$opts --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --pg-bin-dir" ;;
-        copy) opts="$opts --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --jobs --index-jobs --split-threshold --backup --pg-bin-dir --snapshot-hold --max-rate" ;;
-        follow) opts="$opts --until-caught-up --endpos --ddl --ddl-exclude --resume-after-ddl --heartbeat-interval --metrics-listen --metrics-allow-public" ;;
-        status) opts="$opts --wait-lag --watch --timeout" ;;
-        switchover) opts="$opts --jobs --timeout --max-lag --fence --fence-command --post-command --sequence-gap --verify --skip-verify --abort-on-mismatch --reverse --yes --pgbouncer --pgbouncer-ini --repoint-command --max-rate" ;;
+        check) opts="$opts --dry-run --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --pg-bin-dir" ;;
+        copy) opts="$opts --dry-run --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --jobs --index-jobs --split-threshold --backup --pg-bin-dir --snapshot-hold --max-rate" ;;
+        follow) opts="$opts --dry-run --until-caught-up --endpos --ddl --ddl-exclude --resume-after-ddl --heartbeat-interval --metrics-listen --metrics-allow-public" ;;
+        status) opts="$opts --dry-run --wait-lag --watch --timeout" ;;
+        switchover) opts="$opts --dry-run --jobs --timeout --max-lag --fence --fence-command --post-command --sequence-gap --verify --skip-verify --abort-on-mismatch --reverse --yes --pgbouncer --pgbouncer-ini --repoint-command --max-rate" ;;
         verify) opts="$opts --include-schema --exclude-schema --include-table --exclude-table --jobs --constraints --online --max-rate" ;;
-        cleanup) opts="$opts --yes --keep-state" ;;
-        migrate) opts="$opts --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --database --jobs --index-jobs --split-threshold --backup --pg-bin-dir --snapshot-hold --ddl --ddl-exclude --heartbeat-interval --metrics-listen --metrics-allow-public --timeout --max-lag --fence --fence-command --post-command --sequence-gap --verify --skip-verify --abort-on-mismatch --reverse --yes --switchover --max-rate --keep-state" ;;
+        cleanup) opts="$opts --dry-run --yes --keep-state" ;;
+        migrate) opts="$opts --dry-run --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --database --jobs --index-jobs --split-threshold --backup --pg-bin-dir --snapshot-hold --ddl --ddl-exclude --heartbeat-interval --metrics-listen --metrics-allow-public --timeout --max-lag --fence --fence-command --post-command --sequence-gap --verify --skip-verify --abort-on-mismatch --reverse --yes --switchover --max-rate --keep-state" ;;
+        ddl-capture) opts="$opts --dry-run" ;;
     esac
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -208,6 +208,9 @@ void		post_step_list_free(PostStepList *list);
 /* Marks step running (started_at now), autocommit, before its transaction begins. */
 bool		post_step_mark_running(PGconn *conn, const char *slot, int step);
 
+/* Steps an earlier run left 'running' (it failed or was killed) are pending again. */
+bool		post_steps_reset_running(PGconn *tgt, const char *slot);
+
 /* Marks step done, in the caller's open transaction (the one that ran its DDL). */
 bool		post_step_mark_done(PGconn *tgt, const char *slot, int step, double seconds);
 

@@ -23,7 +23,7 @@ static void
 print_json_summary(const Options *opts, Outcome outcome, ExitCode code, const FollowResult *r)
 {
 	char		lsn[LSN_FORMAT_LEN];
-	json_t	   *doc = json_pack("{s:s}", "slot", opts->slot);
+	json_t	   *doc = json_pack("{s:s, s:b}", "slot", opts->slot, "dry_run", opts->dry_run);
 
 	if (r->applied_known)
 	{
@@ -93,10 +93,15 @@ follow_dry_run(const Options *opts, FollowResult *result)
 				  s.follower_pid, opts->slot);
 		outcome = OUTCOME_STATE;
 	}
-	else if (!s.slot_exists)
+	else if (!s.source_known)
 	{
-		log_error("dry run: follow would fail: slot %s is not on the source (state %s); fix: see 'pgcutover status'",
-				  opts->slot, s.state);
+		log_error("dry run: the source did not answer, so the slot's state is unknown; fix: check that the source is up and reachable, then rerun");
+		outcome = OUTCOME_CONNECTION;
+	}
+	else if (!s.slot_exists || strcmp(s.state, "slot_lost") == 0)
+	{
+		log_error("dry run: follow would fail: slot %s is %s (state %s); fix: see 'pgcutover status'",
+				  opts->slot, s.slot_exists ? "invalidated (its WAL is gone)" : "not on the source", s.state);
 		outcome = OUTCOME_STATE;
 	}
 	else

@@ -203,7 +203,7 @@ stop_followers(Database *dbs, int n)
 }
 
 static json_t *
-report_json(Database *dbs, int n, double t0)
+report_json(Database *dbs, int n, double t0, bool dry_run)
 {
 	json_t	   *arr = json_array();
 
@@ -215,7 +215,7 @@ report_json(Database *dbs, int n, double t0)
 		json_object_set_new(o, "switchover", dbs[i].switchover ? json_incref(dbs[i].switchover) : json_null());
 		json_array_append_new(arr, o);
 	}
-	return json_pack("{s:f, s:o}", "seconds", now_seconds() - t0, "databases", arr);
+	return json_pack("{s:b, s:f, s:o}", "dry_run", dry_run, "seconds", now_seconds() - t0, "databases", arr);
 }
 
 /* migrate --dry-run: copy's dry run per database, then the plan. */
@@ -349,7 +349,16 @@ cmd_migrate(Options *opts)
 		init_database(&dbs[i], opts, opts->databases.count ? opts->databases.items[i] : NULL, n > 1);
 	if (opts->dry_run)
 	{
-		rc = dry_run_all(dbs, n, opts);
+		char	   *err = NULL;
+
+		if (opts->metrics_listen && !metrics_check_listen(opts->metrics_listen, opts->metrics_allow_public, &err))
+		{
+			log_error("%s", err);
+			free(err);
+			rc = EXIT_USAGE;
+		}
+		else
+			rc = dry_run_all(dbs, n, opts);
 		goto report;
 	}
 	if (opts->metrics_listen && (rc = prepare_metrics(opts, dbs, n)) != EXIT_OK)
@@ -397,7 +406,7 @@ report:
 	if (opts->json)
 	{
 		/* the steps' own output went to stderr (json_output_begin) */
-		json_output_print(report_json(dbs, n, t0), "migrate", rc, JSON_DOCUMENT);
+		json_output_print(report_json(dbs, n, t0, opts->dry_run), "migrate", rc, JSON_DOCUMENT);
 	}
 	else
 		printf("migrate %s in %.1f s (%d database%s)\n",

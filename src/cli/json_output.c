@@ -61,7 +61,10 @@ unit_of_key(const char *key)
 	return UNIT_NONE;
 }
 
-/* Rounds the durations in value; inherited: the unit of an enclosing "seconds" object. */
+/*
+ * Rounds the durations in value; inherited: the unit of an enclosing
+ * "seconds" object, or of the key naming an array of durations.
+ */
 static void
 round_durations(json_t *value, DurationUnit inherited)
 {
@@ -81,6 +84,8 @@ round_durations(json_t *value, DurationUnit inherited)
 				json_real_set(member, round_ms(json_real_value(member)));
 			else if (json_is_real(member) && unit == UNIT_SECONDS)
 				json_real_set(member, round_ms(json_real_value(member) * 1000.0) / 1000.0);
+			else if (json_is_array(member))
+				round_durations(member, unit);	/* lag_seconds: [...] */
 			else
 				round_durations(member, json_is_object(member) && strcmp(key, "seconds") == 0
 								? UNIT_SECONDS : UNIT_NONE);
@@ -88,7 +93,14 @@ round_durations(json_t *value, DurationUnit inherited)
 	}
 	else if (json_is_array(value))
 		json_array_foreach(value, i, member)
-			round_durations(member, UNIT_NONE);
+		{
+			if (json_is_real(member) && inherited == UNIT_MS)
+				json_real_set(member, round_ms(json_real_value(member)));
+			else if (json_is_real(member) && inherited == UNIT_SECONDS)
+				json_real_set(member, round_ms(json_real_value(member) * 1000.0) / 1000.0);
+			else
+				round_durations(member, UNIT_NONE);
+		}
 }
 
 /* The envelope's four fields, set (again, in case doc had them) on out. */

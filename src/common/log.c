@@ -28,18 +28,19 @@
 #include "alloc.h"
 #include "units.h"
 
-#define MAX_SECRETS 8
-
 static struct
 {
 	LogLevel	min_level;
 	bool		json_lines;
-	int			nsecrets;
-	char	   *secrets[MAX_SECRETS];
+	int			nsecrets;		/* secrets: under secrets_lock (a password
+								 * typed at a prompt arrives from any thread) */
+	char	  **secrets;
 	char	   *slot;			/* the slot the process works on, or NULL */
 	char	   *last_error;		/* redacted, under lock */
 	pthread_mutex_t lock;
-}			logger = {LOG_INFO, false, 0, {NULL}, NULL, NULL, PTHREAD_MUTEX_INITIALIZER};
+	pthread_mutex_t secrets_lock;
+}			logger = {LOG_INFO, false, 0, NULL, NULL, NULL, PTHREAD_MUTEX_INITIALIZER,
+PTHREAD_MUTEX_INITIALIZER};
 
 #define FIX_SEPARATOR "; fix: "
 
@@ -68,28 +69,40 @@ log_level(void)
 void
 log_add_secret(const char *secret)
 {
-	if (secret == NULL || secret[0] == '\0' || logger.nsecrets == MAX_SECRETS)
+	bool		known = false;
+
+	if (secret == NULL || secret[0] == '\0')
 		return;
-	for (int i = 0; i < logger.nsecrets; i++)
-		if (strcmp(logger.secrets[i], secret) == 0)
-			return;
-	logger.secrets[logger.nsecrets++] = pg_strdup(secret);
+	pthread_mutex_lock(&logger.secrets_lock);
+	for (int i = 0; i < logger.nsecrets && !known; i++)
+		known = strcmp(logger.secrets[i], secret) == 0;
+	if (!known)
+	{
+		logger.secrets = pg_realloc(logger.secrets, sizeof(char *) * (logger.nsecrets + 1));
+		logger.secrets[logger.nsecrets++] = pg_strdup(secret);
+	}
+	pthread_mutex_unlock(&logger.secrets_lock);
 }
 
-/* Replaces every occurrence of needle in *text with "***". */
+/*
+ * Replaces every occurrence of needle in *text with "***", searching on
+ * after each replacement (a secret may be part of "***").
+ */
 static void
 mask_all(char **text, const char *needle)
 {
 	size_t		nlen = strlen(needle);
+	size_t		from = 0;
 	char	   *hit;
 
-	while ((hit = strstr(*text, needle)) != NULL)
+	while ((hit = strstr(*text + from, needle)) != NULL)
 	{
-		char	   *masked = psprintf("%.*s***%s", (int) (hit - *text), *text,
-									  hit + nlen);
+		size_t		at = (size_t) (hit - *text);
+		char	   *masked = psprintf("%.*s***%s", (int) at, *text, hit + nlen);
 
 		free(*text);
 		*text = masked;
+		from = at + 3;
 	}
 }
 
@@ -98,8 +111,10 @@ log_redact(const char *text)
 {
 	char	   *out = dsn_redact(text);
 
+	pthread_mutex_lock(&logger.secrets_lock);
 	for (int i = 0; i < logger.nsecrets; i++)
 		mask_all(&out, logger.secrets[i]);
+	pthread_mutex_unlock(&logger.secrets_lock);
 	return out;
 }
 
@@ -182,40 +197,41 @@ emit(LogLevel level, const char *check, int exit_code, const char *raw)
 	free(msg);
 }
 
-void
-log_msg(LogLevel level, const char *fmt,...)
+static void vemit(LogLevel level, const char *check, const char *fmt, va_list ap)
+			__attribute__((format(printf, 3, 0)));
+
+/* Formats and prints one message; check goes to JSON lines only. */
+static void
+vemit(LogLevel level, const char *check, const char *fmt, va_list ap)
 {
-	va_list		ap;
 	char	   *raw;
 
 	if (level < logger.min_level)
 		return;
-	va_start(ap, fmt);
 	if (vasprintf(&raw, fmt, ap) < 0)
-		raw = NULL;
-	va_end(ap);
-	if (raw == NULL)
 		return;
-	emit(level, NULL, 0, raw);
+	emit(level, check, 0, raw);
 	free(raw);
+}
+
+void
+log_msg(LogLevel level, const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vemit(level, NULL, fmt, ap);
+	va_end(ap);
 }
 
 void
 log_check(LogLevel level, const char *check, const char *fmt,...)
 {
 	va_list		ap;
-	char	   *raw;
 
-	if (level < logger.min_level)
-		return;
 	va_start(ap, fmt);
-	if (vasprintf(&raw, fmt, ap) < 0)
-		raw = NULL;
+	vemit(level, check, fmt, ap);
 	va_end(ap);
-	if (raw == NULL)
-		return;
-	emit(level, check, 0, raw);
-	free(raw);
 }
 
 void

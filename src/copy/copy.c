@@ -399,7 +399,8 @@ copy_run(const Options *opts, CopyResult *result)
 	}
 	if (opts->dry_run)
 	{
-		rc = preflight_for_copy(&ctx);
+		/* a resume skips the new copy's preflight (its target is not empty) */
+		rc = st.found ? OUTCOME_OK : preflight_for_copy(&ctx);
 		result->dry_run = true;
 		result->dry_run_resumes = st.found;
 		result->pg_bin = pg_strdup(ctx.pg_bin);

@@ -275,6 +275,7 @@ copy_post_run(CopyContext *ctx)
 	int			rc = OUTCOME_OK;
 
 	if (!state_phase_begin(ctx->tgt, ctx->slot, "copy_post") ||
+		!post_steps_reset_running(ctx->tgt, ctx->slot) ||
 		!post_steps_load_preamble(ctx->tgt, ctx->slot, &preamble))
 		return OUTCOME_SQL;
 	sh.preamble = preamble;
@@ -284,6 +285,8 @@ copy_post_run(CopyContext *ctx)
 	for (int stage = 1; stage <= 4 && rc == OUTCOME_OK; stage++)
 		rc = run_stage(&sh, stage, stage == 4 ? 1 : ctx->opts->index_jobs);
 	free(preamble);
+	if (rc != OUTCOME_OK)
+		(void) post_steps_reset_running(ctx->tgt, ctx->slot);	/* status: not in progress */
 	ctx->stats.seconds_post = now_seconds() - t0;
 	if (rc == OUTCOME_OK && !state_phase_end(ctx->tgt, ctx->slot, "copy_post"))
 		rc = OUTCOME_SQL;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -378,8 +379,22 @@ metrics_check_listen(const char *listen, bool allow_public, char **errmsg)
 {
 	struct sockaddr_storage addr;
 	socklen_t	len;
+	int			sock;
+	int			one = 1;
+	bool		ok;
 
-	return check_listen(listen, allow_public, &addr, &len, errmsg);
+	if (!check_listen(listen, allow_public, &addr, &len, errmsg))
+		return false;
+	/* a port in use fails now, not after hours of copy (migrate) */
+	if ((sock = socket(addr.ss_family, SOCK_STREAM, 0)) < 0)
+		return true;			/* cannot tell: metrics_start will say */
+	(void) setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ok = bind(sock, (struct sockaddr *) &addr, len) == 0 || errno != EADDRINUSE;
+	close(sock);
+	if (!ok)
+		*errmsg = psprintf("cannot listen on %s for metrics: the port is in use; fix: choose another --metrics-listen port, or stop what listens there",
+						   listen);
+	return ok;
 }
 
 MetricsServer *

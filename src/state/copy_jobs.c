@@ -529,6 +529,16 @@ post_step_mark_running(PGconn *conn, const char *slot, int step)
 }
 
 bool
+post_steps_reset_running(PGconn *tgt, const char *slot)
+{
+	const char *params[1] = {slot};
+
+	return run_params(tgt,
+					  "UPDATE pgcutover.post_step SET status = 'pending', started_at = NULL "
+					  "WHERE slot_name = $1 AND status = 'running'", 1, params);
+}
+
+bool
 post_step_mark_done(PGconn *tgt, const char *slot, int step, double seconds)
 {
 	char		stepbuf[16],

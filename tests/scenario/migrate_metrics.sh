@@ -16,7 +16,7 @@ port=$(free_port)
 "$PGCUTOVER" migrate --database app --database app2 --source "$SRC_BASE" --target "$TGT_BASE" \
   --metrics-listen "127.0.0.1:$port" >"$HARNESS_DIR/m.out" 2>"$HARNESS_DIR/m.err" &
 m=$!
-for _ in $(seq 1 300); do
+for _ in $(seq 1 1200); do
   grep -q "every database has caught up" "$HARNESS_DIR/m.err" && break
   kill -0 "$m" 2>/dev/null || break
   sleep 0.1
@@ -25,7 +25,7 @@ assert_contains "$(cat "$HARNESS_DIR/m.err")" "every database has caught up" "bo
 assert_contains "$(cat "$HARNESS_DIR/m.err")" "serving the metrics of 2 databases on http://127.0.0.1:$port/metrics" "one endpoint, logged"
 DB=app2 cluster_sql src -c "INSERT INTO docs VALUES (11)"
 for _ in $(seq 1 60); do
-  metrics=$(curl -sf "http://127.0.0.1:$port/metrics" || true)
+  metrics=$(curl -sf --max-time 5 "http://127.0.0.1:$port/metrics" || true)
   grep -qE '^pgcutover_applied_transactions_total\{slot="pgcutover_app2",database="app2"\} [1-9]' <<<"$metrics" && break
   sleep 0.25
 done
@@ -39,9 +39,14 @@ assert_eq 0 "$rc" "promtool check metrics accepts the two-database exposition"
 
 # SIGINT: the followers stop, migrate exits 0 and the endpoint goes with it
 kill -INT "$m"
+for _ in $(seq 1 600); do kill -0 "$m" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$m" 2>/dev/null; then
+  echo "# migrate still runs 60 s after SIGINT; its stderr ends with:"; tail -n 5 "$HARNESS_DIR/m.err" | sed 's/^/#   /'
+  kill -9 "$m" 2>/dev/null || true
+fi
 set +e; wait "$m"; rc=$?; set -e
 cat "$HARNESS_DIR/m.out" "$HARNESS_DIR/m.err" >> "$HARNESS_DIR/all-output.log"
 assert_eq 0 "$rc" "SIGINT stops migrate cleanly"
-assert_eq "" "$(curl -sf "http://127.0.0.1:$port/metrics" 2>/dev/null || true)" "the endpoint is gone with migrate"
+assert_eq "" "$(curl -sf --max-time 5 "http://127.0.0.1:$port/metrics" 2>/dev/null || true)" "the endpoint is gone with migrate"
 
 done_testing
