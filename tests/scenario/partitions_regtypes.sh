@@ -66,6 +66,12 @@ ALTER TABLE hef_1 REPLICA IDENTITY FULL;
 CREATE TABLE htr (id int, m mood, PRIMARY KEY (id, m)) PARTITION BY HASH (m);
 CREATE TABLE htr_0 PARTITION OF htr FOR VALUES WITH (MODULUS 2, REMAINDER 0);
 CREATE TABLE htr_1 PARTITION OF htr FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+-- a nondeterministic collation hashes an ICU sort key: through the root
+CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE hc (k text COLLATE ci PRIMARY KEY, v int) PARTITION BY HASH (k);
+CREATE TABLE hc_0 PARTITION OF hc FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE hc_1 PARTITION OF hc FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+INSERT INTO hc SELECT 'Key' || g, g FROM generate_series(1, 300) g;
 -- hash on text: portable, copied per leaf
 CREATE TABLE ht (k text PRIMARY KEY, v int) PARTITION BY HASH (k);
 CREATE TABLE ht_0 PARTITION OF ht FOR VALUES WITH (MODULUS 4, REMAINDER 0);
@@ -131,8 +137,8 @@ assert_eq t "$(tgt_sql -c "SELECT c = '\"Odd Schema\".\"T.1\"'::regclass AND t =
 # the enum's hash differs: some rows really live in another leaf on the target
 moved=$(for side in src tgt; do DB=app cluster_sql "$side" -c "SELECT string_agg(tableoid::regclass || ':' || count, ',' ORDER BY tableoid::regclass::text) FROM (SELECT tableoid, count(*) FROM he GROUP BY 1) x"; done | sort -u | wc -l)
 assert_eq 2 "$moved" "the enum hashes to other leaves on the target (the test shifts OIDs)"
-jobs=$(tgt_sql -c "SELECT string_agg(relname, ',' ORDER BY relname) FROM pgcutover.copy_job WHERE relname ~ '^(he|h3|hie|hef|htr|ht)(_|$)'")
-assert_eq "h3,he,hef,hie,ht_0,ht_1,ht_2,ht_3,htr" "$jobs" "copy: enum trees are one job through the root, the text tree one job per leaf"
+jobs=$(tgt_sql -c "SELECT string_agg(relname, ',' ORDER BY relname) FROM pgcutover.copy_job WHERE relname ~ '^(he|h3|hie|hef|htr|ht|hc)(_|$)'")
+assert_eq "h3,hc,he,hef,hie,ht_0,ht_1,ht_2,ht_3,htr" "$jobs" "copy: enum trees are one job through the root, the text tree one job per leaf"
 
 follower_start
 
@@ -154,6 +160,9 @@ UPDATE hef SET m = 'happy' WHERE ctid = (SELECT ctid FROM hef_0 WHERE v = $i % 7
 DELETE FROM hef WHERE ctid = (SELECT ctid FROM hef_1 WHERE v = ($i + 3) % 7 LIMIT 1) AND tableoid = 'hef_1'::regclass;
 INSERT INTO hef VALUES ('sad', $i % 7);
 UPDATE ht SET v = -v WHERE k = 'k$i';
+UPDATE hc SET v = -v WHERE k = 'KEY$i';
+DELETE FROM hc WHERE k = 'key$((i + 100))';
+INSERT INTO hc VALUES ('New$i', $i);
 INSERT INTO ht VALUES ('new$i', $i);
 DELETE FROM ht WHERE k = 'k$((i + 100))';
 INSERT INTO regs VALUES (100 + $i, '"Odd Schema"."T.1"', 's2."Odd Type"', 's2.twice', '"Odd Schema"."f.n"(text)',
@@ -173,7 +182,8 @@ wait "$loader"
 run_pgcutover switchover --source "$SRC_DSN" --target "$TGT_DSN"
 assert_eq 0 "$RC" "switchover exits 0 (its verify compares routed trees whole)"
 [ "$RC" = 0 ] || { tail -5 <<<"$ERR"; grep -E "error|stop" "$HARNESS_DIR/all-output.log" | head -5; }
-set +e; wait "$FOLLOWER"; set -e
+set +e; wait "$FOLLOWER"; frc=$?; set -e
+assert_eq 0 "$frc" "the follower exits 0 after the switchover"
 assert_eq "$(fp src)" "$(fp tgt)" "after follow and switchover: every table identical"
 assert_eq "$(regs_text src)" "$(regs_text tgt)" "after follow: reg* values written while following name the same objects"
 assert_eq 40 "$(tgt_sql -c "SELECT count(*) FROM regs WHERE id > 100 AND c IN ('\"Odd Schema\".\"T.1\"'::regclass, 's2.rt_some_table'::regclass, 'public.regs'::regclass)")" \
