@@ -191,6 +191,25 @@ assert_eq 40 "$(tgt_sql -c "SELECT count(*) FROM regs WHERE id > 100 AND c IN ('
 assert_eq "2" "$(tgt_sql -c "SELECT count(*) FROM htr")" "a TRUNCATE of a routed tree applies to the whole tree"
 assert_eq "$(db_sequences src)" "$(db_sequences tgt)" "sequences identical"
 
+# a TRUNCATE of some leaves of a routed tree has no exact translation:
+# follow stops and says so, the tree untouched on the target
+for side in src tgt; do cluster_sql "$side" -c "CREATE DATABASE pt" >/dev/null; done
+DB=pt cluster_sql src >/dev/null <<'SQL'
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE TABLE he (id int, m mood, PRIMARY KEY (id, m)) PARTITION BY HASH (m);
+CREATE TABLE he_0 PARTITION OF he FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE he_1 PARTITION OF he FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+INSERT INTO he SELECT g, (enum_range(NULL::mood))[1 + g % 3] FROM generate_series(1, 100) g;
+SQL
+PT_SRC=${SRC_DSN/dbname=app/dbname=pt}; PT_TGT=${TGT_DSN/dbname=app/dbname=pt}
+run_pgcutover copy --source "$PT_SRC" --target "$PT_TGT" --slot pt
+assert_eq 0 "$RC" "pt: copy exits 0"
+DB=pt cluster_sql src -c "TRUNCATE he_1" >/dev/null
+run_pgcutover follow --source "$PT_SRC" --target "$PT_TGT" --slot pt --until-caught-up
+assert_eq 8 "$RC" "a TRUNCATE of one leaf of a routed tree stops follow (exit 8)"
+assert_contains "$ERR" "a TRUNCATE on the source empties some partitions of public.he but not all" "... and says why"
+assert_eq 100 "$(DB=pt cluster_sql tgt -c "SELECT count(*) FROM he")" "... and the target's tree is untouched"
+
 # a string hash key hashes its bytes: between encodings, check refuses the
 # tree by name (one routed anyway, here on (text, enum), is fine)
 cluster_sql src -c "CREATE DATABASE lat ENCODING LATIN1 TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'" >/dev/null
