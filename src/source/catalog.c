@@ -140,22 +140,32 @@ catalog_table_lacks_identity(const TableInfo *t)
 	return t->replident == 'n' || (t->replident == 'd' && !t->has_pk);
 }
 
-/* Marks the roots that listed leaves load through, with the leaves' size. */
+/*
+ * Marks the roots that listed leaves load through, with the leaves' size.
+ * A leaf whose root the filters leave out is copied as itself (a row the
+ * target hashes elsewhere then fails its partition constraint, loudly).
+ */
 static void
 mark_route_roots(TableList *list)
 {
 	for (int i = 0; i < list->count; i++)
 	{
 		TableInfo  *leaf = &list->tables[i];
+		bool		found = false;
 
 		for (int r = 0; leaf->route_root && r < list->count; r++)
 			if (strcmp(list->tables[r].qualname, leaf->route_root) == 0)
 			{
-				list->tables[r].is_route_root = true;
+				list->tables[r].is_route_root = found = true;
 				list->tables[r].bytes += leaf->bytes;
 				list->tables[r].relpages += leaf->relpages;
 				list->tables[r].reltuples += leaf->reltuples > 0 ? leaf->reltuples : 0;
 			}
+		if (!found)
+		{
+			free(leaf->route_root);
+			leaf->route_root = NULL;
+		}
 	}
 }
 
