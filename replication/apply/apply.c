@@ -394,6 +394,28 @@ apply_row(Apply *a, const Change *change)
 	return true;
 }
 
+/*
+ * A leaf written through its root (partroute.h) holds other rows on the
+ * target than on the source: its TRUNCATE is exact only as part of one
+ * that empties every leaf of the root, sent then as "TRUNCATE root".
+ */
+static void
+collect_routed_truncate(Apply *a, const TableMeta *t)
+{
+	int			seen = 1;
+
+	for (int i = 0; i < a->truncate_routed.count; i++)
+		seen += strcmp(a->truncate_routed.items[i], t->qualname) == 0;
+	strlist_add(&a->truncate_routed, t->qualname);
+	if (seen == t->route_leaves)
+	{
+		strbuf_printf(&a->truncate, "%s%s", a->ntruncate ? ", " : "TRUNCATE ", t->qualname);
+		a->ntruncate++;
+		a->truncate_routed_whole += seen;
+	}
+	a->group_rows++;
+}
+
 /* Collects one table of a TRUNCATE; sent as one statement by flush_truncate. */
 static bool
 collect_truncate(Apply *a, const Change *c)
@@ -402,6 +424,11 @@ collect_truncate(Apply *a, const Change *c)
 
 	if (t == NULL || !keytrack_note_whole(a, t, "truncated"))
 		return false;
+	if (t->leaf_qualname)
+	{
+		collect_routed_truncate(a, t);
+		return true;
+	}
 	strbuf_printf(&a->truncate, "%s%s%s", a->ntruncate ? ", " : "TRUNCATE ",
 				  t->relkind == 'p' ? "" : "ONLY ", t->qualname);
 	a->ntruncate++;
@@ -414,6 +441,12 @@ flush_truncate(Apply *a)
 {
 	bool		ok;
 
+	if (a->truncate_routed.count != a->truncate_routed_whole)
+		return apply_fail(a, OUTCOME_DRIFT,
+						  "a TRUNCATE on the source empties some partitions of %s but not all: its leaves hash their rows differently on the target (the partition key's hash differs between databases), so it cannot be applied exactly; fix: re-copy with 'pgcutover cleanup' and 'pgcutover copy', and truncate such a table only whole",
+						  a->truncate_routed.items[0]);
+	strlist_free(&a->truncate_routed);
+	a->truncate_routed_whole = 0;
 	if (a->ntruncate == 0)
 		return true;
 	/* the rows buffered before the TRUNCATE go first */
@@ -695,6 +728,7 @@ apply_close(Apply *a)
 	rowstmt_free(&a->rs);
 	byteafix_free(&a->bytea);
 	strbuf_free(&a->truncate);
+	strlist_free(&a->truncate_routed);
 	strbuf_free(&a->arena);
 	strbuf_free(&a->batch_sql);
 	strbuf_free(&a->track.keys);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <libpq-fe.h>
 
+#include "alloc.h"
 #include "apply.h"
 #include "apply_sql.h"
 #include "nanfix.h"
@@ -94,6 +95,8 @@ struct Apply
 
 	StrBuf		truncate;		/* "TRUNCATE ONLY a, ONLY b" being collected */
 	int			ntruncate;
+	StrList		truncate_routed;	/* roots of routed leaves truncated, one a leaf */
+	int			truncate_routed_whole;	/* ... of which in "TRUNCATE root" */
 
 	KeyTrack	track;
 

@@ -10,6 +10,8 @@
  *	  identity index) when the change carries it, else "ctid = (SELECT ctid
  *	  FROM ONLY t WHERE <every old column matches> LIMIT 1)", so that with
  *	  REPLICA IDENTITY FULL and duplicate rows exactly one row changes.
+ *	  A leaf written through its partition root (partroute.h) is written as
+ *	  the root, without ONLY, and a row is "(tableoid, ctid)" there.
  *	  Parameters are sent as text with no declared type, so the server reads
  *	  each value with the column's own input function.
  *
@@ -33,6 +35,25 @@ tablemeta_column(const TableMeta *t, const char *name)
 		if (strcmp(t->cols[i].name, name) == 0)
 			return i;
 	return -1;
+}
+
+/* "ONLY " but for a root written in its leaves' stead (ONLY would find no row). */
+static const char *
+only(const TableMeta *t)
+{
+	return t->leaf_qualname ? "" : "ONLY ";
+}
+
+/*
+ * What names one row of what the statement writes (ctid alone repeats
+ * across leaves), as a row to compare or as a select list.
+ */
+static const char *
+row_id(const TableMeta *t, bool as_row)
+{
+	if (t->leaf_qualname == NULL)
+		return "ctid";
+	return as_row ? "(tableoid, ctid)" : "tableoid, ctid";
 }
 
 void
@@ -248,7 +269,7 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 	if (t->ncols == 0)
 	{
 		/* a table without columns: any row is the row */
-		sql_printf(rs, " WHERE ctid = (SELECT ctid FROM ONLY %s LIMIT 1)", t->qualname);
+		sql_printf(rs, " WHERE %s = (SELECT %s FROM %s%s LIMIT 1)", row_id(t, true), row_id(t, false), only(t), t->qualname);
 		return true;
 	}
 	if (c->nidentity == 0 && !t->source_identity_full)
@@ -258,7 +279,7 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 		return false;
 	}
 	strbuf_append(&rs->key, "|F");
-	sql_printf(rs, " WHERE ctid = (SELECT ctid FROM ONLY %s WHERE ", t->qualname);
+	sql_printf(rs, " WHERE %s = (SELECT %s FROM %s%s WHERE ", row_id(t, true), row_id(t, false), only(t), t->qualname);
 	for (int i = 0; i < nident; i++)
 	{
 		int			idx = target_column(t, &ident[i], i, drift);
@@ -401,12 +422,12 @@ rowstmt_plan(RowStatement *rs, const TableMeta *t, const Change *c, char **drift
 			}
 			if (ok)
 			{
-				sql_printf(rs, "UPDATE ONLY %s SET %s", t->qualname, cols.data);
+				sql_printf(rs, "UPDATE %s%s SET %s", only(t), t->qualname, cols.data);
 				ok = plan_row_match(rs, t, c, drift);
 			}
 			break;
 		case CHANGE_DELETE:
-			sql_printf(rs, "DELETE FROM ONLY %s", t->qualname);
+			sql_printf(rs, "DELETE FROM %s%s", only(t), t->qualname);
 			ok = plan_row_match(rs, t, c, drift);
 			break;
 		default:
@@ -491,7 +512,7 @@ rowstmt_batch_sql(char action, const int *colidx, int ncols, const TableMeta *t,
 	}
 	else if (action == CHANGE_UPDATE)
 	{
-		strbuf_printf(out, "UPDATE ONLY %s AS x SET ", t->qualname);
+		strbuf_printf(out, "UPDATE %s%s AS x SET ", only(t), t->qualname);
 		for (int i = 0; i < ncols; i++)
 			strbuf_printf(out, "%s%s = v.p%d", i ? ", " : "", t->cols[colidx[i]].quoted, i + 1);
 		strbuf_append(out, " FROM ");
@@ -500,7 +521,7 @@ rowstmt_batch_sql(char action, const int *colidx, int ncols, const TableMeta *t,
 	}
 	else
 	{
-		strbuf_printf(out, "DELETE FROM ONLY %s AS x USING ", t->qualname);
+		strbuf_printf(out, "DELETE FROM %s%s AS x USING ", only(t), t->qualname);
 		append_values(out, colidx, 0, t, nrows, false);
 		append_key_join(out, 0, t);
 	}

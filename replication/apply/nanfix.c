@@ -124,7 +124,7 @@ build_reread(StrBuf *sql, const TableMeta *t)
 	for (int i = 0; i < t->ncols; i++)
 		if (t->cols[i].maybe_special)
 			strbuf_printf(sql, "%s%s::text", n++ ? ", " : "", t->cols[i].quoted);
-	strbuf_printf(sql, " FROM ONLY %s WHERE (", t->qualname);
+	strbuf_printf(sql, " FROM ONLY %s WHERE (", t->leaf_qualname ? t->leaf_qualname : t->qualname);
 	for (int k = 0; k < t->nkey; k++)
 		strbuf_printf(sql, "%s%s::text", k ? ", " : "", t->cols[t->key[k]].quoted);
 	strbuf_append(sql, ") IN (SELECT * FROM ROWS FROM (");
@@ -159,7 +159,7 @@ send_fixes(const TableMeta *t, PGresult *res, int row, NanFixSendFn send, void *
 			continue;
 		}
 		strbuf_init(&sql);
-		strbuf_printf(&sql, "UPDATE ONLY %s SET %s = $1 WHERE %s IS NULL", t->qualname,
+		strbuf_printf(&sql, "UPDATE %s%s SET %s = $1 WHERE %s IS NULL", t->leaf_qualname ? "" : "ONLY ", t->qualname,
 					  t->cols[i].quoted, t->cols[i].quoted);
 		params[0] = PQgetvalue(res, row, col);
 		for (int k = 0; k < t->nkey; k++)

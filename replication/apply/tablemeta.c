@@ -10,6 +10,7 @@
 #include "pgconn.h"
 #include "alloc.h"
 #include "apply_sql.h"
+#include "partroute.h"
 #include "tablemeta.h"
 
 #define NBUCKETS 1024
@@ -68,6 +69,7 @@ free_meta(TableMeta *t)
 	free(t->schema);
 	free(t->table);
 	free(t->qualname);
+	free(t->leaf_qualname);
 	free_statements(t);
 	free(t);
 }
@@ -235,8 +237,14 @@ tablecache_get(TableCache *tc, PGconn *tgt, const char *schema, const char *tabl
 		if (strcmp(t->schema, schema) == 0 && strcmp(t->table, table) == 0)
 			return t;
 
+	/* a leaf whose rows go through its root (partroute.h) is written as the root */
 	res = db_query_params(tgt,
-						  "SELECT c.oid, c.relkind, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) "
+						  "SELECT c.oid, c.relkind, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
+						  "  (SELECT pg_catalog.quote_ident(rn.nspname) || '.' || pg_catalog.quote_ident(rc.relname) "
+						  "   FROM pg_catalog.pg_class rc JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace "
+						  "   WHERE c.relkind = 'r' AND c.relispartition AND rc.oid = " PARTROUTE_ROOT_SQL("c.oid") "), "
+						  "  (SELECT count(*) FROM pg_catalog.pg_partition_tree(pg_catalog.pg_partition_root(c.oid)) pt "
+						  "   WHERE pt.isleaf AND c.relispartition) "
 						  "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 						  "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')", 2, params);
 	if (res == NULL)
@@ -250,8 +258,15 @@ tablecache_get(TableCache *tc, PGconn *tgt, const char *schema, const char *tabl
 	t = pg_malloc0(sizeof(TableMeta));
 	t->schema = pg_strdup(schema);
 	t->table = pg_strdup(table);
-	t->qualname = pg_strdup(PQgetvalue(res, 0, 2));
 	t->relkind = PQgetvalue(res, 0, 1)[0];
+	if (PQgetisnull(res, 0, 3))
+		t->qualname = pg_strdup(PQgetvalue(res, 0, 2));
+	else
+	{
+		t->qualname = pg_strdup(PQgetvalue(res, 0, 3));
+		t->leaf_qualname = pg_strdup(PQgetvalue(res, 0, 2));
+		t->route_leaves = atoi(PQgetvalue(res, 0, 4));
+	}
 	t->buf_head = t->buf_tail = -1;
 	if (!load_columns(t, tgt, PQgetvalue(res, 0, 0)) || !load_key(t, tgt, PQgetvalue(res, 0, 0)) ||
 		!load_other_unique(t, tgt, PQgetvalue(res, 0, 0)))

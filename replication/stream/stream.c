@@ -80,6 +80,25 @@ stream_start(const char *dsn, const char *slot, Lsn startpos,
 		free(opts);
 		return NULL;
 	}
+	/*
+	 * wal2json prints reg* values (regclass, regtype, ...) with the
+	 * walsender's search_path: pg_catalog alone makes every other object's
+	 * name schema-qualified, which the apply session resolves as it is.
+	 */
+	res = PQexec(s->conn, "SET search_path = pg_catalog");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		char	   *e = db_error(s->conn);
+
+		*errmsg = psprintf("cannot set search_path on the replication connection: %s", e);
+		free(e);
+		PQclear(res);
+		PQfinish(s->conn);
+		free(s);
+		free(opts);
+		return NULL;
+	}
+	PQclear(res);
 	for (int i = 0; plugin_options && plugin_options[i]; i += 2)
 	{
 		char	   *o = psprintf("%s%s\"%s\" '%s'", opts, i ? ", " : "", plugin_options[i],

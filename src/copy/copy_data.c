@@ -5,7 +5,11 @@
  *	  connection, take jobs largest first.  A job is one table (TRUNCATE +
  *	  COPY FREEZE) or one CTID block range of a large table, piped COPY TO
  *	  STDOUT -> COPY FROM STDIN with no temp files, binary when every column
- *	  type is built in.  Its 'done' mark commits in the same target
+ *	  type is built in and none is an OID naming an object (reg*: as text,
+ *	  schema-qualified under search_path pg_catalog, so the target holds the
+ *	  object, not the number).  A hash-partitioned tree whose hashes differ
+ *	  between databases (partroute.h) is one job that reads and loads
+ *	  through its root.  Its 'done' mark commits in the same target
  *	  transaction as its rows, so a kill at any moment loses only the jobs in
  *	  flight, which simply run again.
  *
@@ -138,12 +142,19 @@ copy_connect_snapshot(const CopyContext *ctx, char **errmsg)
 }
 
 
+/*
+ * A job of a partitioned table is a tree whose leaves load through their
+ * root (partroute.h): every leaf's rows, read through the root, and routed
+ * by the target's own hashes.
+ */
 static char *
-source_copy_sql(const CopyJob *j)
+source_copy_sql(const CopyJob *j, bool via_root)
 {
 	const char *fmt = j->binary ? "(FORMAT binary)" : "";
 	bool		cols = j->columns[0] != '\0';
 
+	if (via_root)
+		return psprintf("COPY (SELECT %s FROM %s) TO STDOUT %s", cols ? j->columns : "*", j->qualname, fmt);
 	if (j->block_from == NULL)
 		return cols ? psprintf("COPY %s (%s) TO STDOUT %s", j->qualname, j->columns, fmt)
 			: psprintf("COPY %s TO STDOUT %s", j->qualname, fmt);
@@ -154,9 +165,9 @@ source_copy_sql(const CopyJob *j)
 }
 
 static char *
-target_copy_sql(const CopyJob *j)
+target_copy_sql(const CopyJob *j, bool via_root)
 {
-	bool		freeze = j->block_from == NULL;
+	bool		freeze = j->block_from == NULL && !via_root;	/* no FREEZE through a root */
 	const char *opts = j->binary ? (freeze ? "(FORMAT binary, FREEZE)" : "(FORMAT binary)")
 		: (freeze ? "(FREEZE)" : "");
 
@@ -279,21 +290,39 @@ start_copy(PGconn *conn, const char *sql, ExecStatusType want)
 	return ok;
 }
 
+/* Is the job's table partitioned (1), not (0), or unknown (-1)? */
+static int
+job_via_root(PGconn *tgt, const CopyJob *j)
+{
+	const char *params[1] = {j->qualname};
+	PGresult   *res = db_query_params(tgt,
+									  "SELECT relkind = 'p' FROM pg_catalog.pg_class "
+									  "WHERE oid = pg_catalog.to_regclass($1)", 1, params);
+	int			via_root;
+
+	if (res == NULL)
+		return -1;
+	via_root = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return via_root;
+}
+
 /* Copies one job in one target transaction together with its 'done' mark. */
 static bool
 run_job(DataShared *sh, WorkPool *pool, DataWorker *w, const CopyJob *j)
 {
 	PGconn	   *src = w->src;
 	PGconn	   *tgt = w->tgt;
-	char	   *src_sql = source_copy_sql(j);
-	char	   *tgt_sql = target_copy_sql(j);
-	char	   *trunc = psprintf("TRUNCATE ONLY %s", j->qualname);
+	int			via_root = job_via_root(tgt, j);
+	char	   *src_sql = source_copy_sql(j, via_root == 1);
+	char	   *tgt_sql = target_copy_sql(j, via_root == 1);
+	char	   *trunc = psprintf("TRUNCATE %s%s", via_root == 1 ? "" : "ONLY ", j->qualname);
 	int64_t		nbytes;
 	int64_t		rows = -1;
 	bool		ok = false;
 	PGresult   *res;
 
-	if (!db_exec(tgt, "BEGIN") ||
+	if (via_root < 0 || !db_exec(tgt, "BEGIN") ||
 		(j->block_from == NULL && !db_exec(tgt, trunc)) ||
 		!start_copy(tgt, tgt_sql, PGRES_COPY_IN))
 		goto done;

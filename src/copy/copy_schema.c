@@ -150,13 +150,16 @@ plan_jobs(CopyContext *ctx, PGconn *tgt)
 		PGresult   *cols;
 		int64_t		parts = 1;
 
-		if (t->relkind != 'r')
+		/* a leaf that loads through its root (partroute.h) is in the root's job */
+		if (t->route_root != NULL || (t->relkind != 'r' && !t->is_route_root))
 			continue;
 		snprintf(oid, sizeof(oid), "%u", t->oid);
 		cols = db_query_params(ctx->src,
 							   "SELECT coalesce(string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum), ''), "
 							   "  coalesce(bool_and(a.atttypid < 16384 AND t.typtype <> 'c' "
-							   "           AND (t.typelem = 0 OR t.typelem < 16384)), true) "
+							   "           AND (t.typelem = 0 OR t.typelem < 16384) "
+							   "           AND t.oid NOT IN (" CATALOG_OBJECT_NAME_TYPES ") "
+							   "           AND t.typelem NOT IN (" CATALOG_OBJECT_NAME_TYPES ")), true) "
 							   "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
 							   "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''",
 							   1, p1);
@@ -165,7 +168,7 @@ plan_jobs(CopyContext *ctx, PGconn *tgt)
 			ok = false;
 			break;
 		}
-		if (t->bytes > ctx->opts->split_threshold && t->relpages > 1)
+		if (t->relkind == 'r' && t->bytes > ctx->opts->split_threshold && t->relpages > 1)
 			parts = (t->bytes + ctx->opts->split_threshold - 1) / ctx->opts->split_threshold;
 		if (parts > 1 && parts > t->relpages)
 			parts = t->relpages;

@@ -8,6 +8,7 @@
 
 #include "catalog.h"
 #include "log.h"
+#include "partroute.h"
 #include "pgconn.h"
 
 /* Matches "schema.table" or a bare "table" (any schema) against a filter. */
@@ -126,11 +127,46 @@ catalog_unmatched_filters(const Options *opts, const TableList *all,
 }
 
 bool
+catalog_compared_as_itself(const TableInfo *t)
+{
+	return (t->relkind == 'r' && t->route_root == NULL) || t->is_route_root;
+}
+
+bool
 catalog_table_lacks_identity(const TableInfo *t)
 {
 	if (t->relkind != 'r' || t->persistence != 'p')
 		return false;
 	return t->replident == 'n' || (t->replident == 'd' && !t->has_pk);
+}
+
+/*
+ * Marks the roots that listed leaves load through, with the leaves' size.
+ * A leaf whose root the filters leave out is copied as itself (a row the
+ * target hashes elsewhere then fails its partition constraint, loudly).
+ */
+static void
+mark_route_roots(TableList *list)
+{
+	for (int i = 0; i < list->count; i++)
+	{
+		TableInfo  *leaf = &list->tables[i];
+		bool		found = false;
+
+		for (int r = 0; leaf->route_root && r < list->count; r++)
+			if (strcmp(list->tables[r].qualname, leaf->route_root) == 0)
+			{
+				list->tables[r].is_route_root = found = true;
+				list->tables[r].bytes += leaf->bytes;
+				list->tables[r].relpages += leaf->relpages;
+				list->tables[r].reltuples += leaf->reltuples > 0 ? leaf->reltuples : 0;
+			}
+		if (!found)
+		{
+			free(leaf->route_root);
+			leaf->route_root = NULL;
+		}
+	}
 }
 
 bool
@@ -145,7 +181,11 @@ catalog_list_tables(PGconn *conn, const Options *opts, TableList *out)
 		"  CASE WHEN c.relkind = 'r' THEN pg_catalog.pg_relation_size(c.oid) ELSE 0 END, "
 		"  CASE WHEN c.relkind = 'r' THEN pg_catalog.pg_relation_size(c.oid) / "
 		"       pg_catalog.current_setting('block_size')::int ELSE 0 END, "
-		"  c.reltuples "
+		"  c.reltuples, "
+		"  CASE WHEN c.relkind = 'r' AND c.relispartition THEN "
+		"    (SELECT pg_catalog.quote_ident(rn.nspname) || '.' || pg_catalog.quote_ident(rc.relname) "
+		"     FROM pg_catalog.pg_class rc JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace "
+		"     WHERE rc.oid = " PARTROUTE_ROOT_SQL("c.oid") ") END "
 		"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 		"WHERE c.relkind IN ('r', 'p', 'f') AND " CATALOG_USER_RELATION_FILTER
 		" ORDER BY n.nspname, c.relname";
@@ -175,9 +215,12 @@ catalog_list_tables(PGconn *conn, const Options *opts, TableList *out)
 		t->bytes = strtoll(PQgetvalue(res, i, 9), NULL, 10);
 		t->relpages = strtoll(PQgetvalue(res, i, 10), NULL, 10);
 		t->reltuples = strtod(PQgetvalue(res, i, 11), NULL);
+		if (!PQgetisnull(res, i, 12))
+			t->route_root = pg_strdup(PQgetvalue(res, i, 12));
 		out->count++;
 	}
 	PQclear(res);
+	mark_route_roots(out);
 	return true;
 }
 
@@ -189,6 +232,7 @@ catalog_free_tables(TableList *list)
 		free(list->tables[i].nspname);
 		free(list->tables[i].relname);
 		free(list->tables[i].qualname);
+		free(list->tables[i].route_root);
 	}
 	free(list->tables);
 	memset(list, 0, sizeof(*list));

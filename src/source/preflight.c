@@ -13,6 +13,7 @@
 #include "catalog.h"
 #include "ddl_capture.h"
 #include "log.h"
+#include "partroute.h"
 #include "pgconn.h"
 #include "pgdump.h"
 #include "pgversion.h"
@@ -457,6 +458,57 @@ check_replica_identity(Preflight *p)
 	free(foreign);
 }
 
+/*
+ * A hash partition key of a string type hashes the string's bytes: where
+ * the target's encoding spells a value with other bytes, the target puts
+ * the row in another partition, and copy (leaf by leaf) fails on the
+ * partition constraint.  Trees that load through their root (partroute.h)
+ * are routed by the target's own hashes and are fine.  Said only when the
+ * encodings differ (a SQL_ASCII source converts nothing).
+ */
+static void
+check_hash_partition_encoding(Preflight *p)
+{
+	const char *se = PQparameterStatus(p->src, "server_encoding");
+	const char *te = PQparameterStatus(p->tgt, "server_encoding");
+	char	  **names;
+	int			n = 0;
+	PGresult   *res;
+
+	if (se == NULL || te == NULL || strcmp(se, te) == 0 || strcmp(se, "SQL_ASCII") == 0)
+		return;
+	res = db_query(p->src,
+				   "SELECT n.nspname, c.relname, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) "
+				   "FROM pg_catalog.pg_partitioned_table pt JOIN pg_catalog.pg_class c ON c.oid = pt.partrelid "
+				   "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+				   "WHERE pt.partstrat = 'h' AND 0 <> ANY (pt.partcollation::pg_catalog.oid[]) "
+				   "  AND EXISTS (SELECT 1 FROM pg_catalog.pg_partition_tree(c.oid) l "
+				   "    WHERE l.isleaf AND " PARTROUTE_ROOT_SQL("l.relid") " IS NULL) "
+				   "ORDER BY 1, 2");
+	if (res == NULL)
+		return;
+	names = pg_malloc0(sizeof(char *) * (PQntuples(res) + 1));
+	for (int i = 0; i < PQntuples(res); i++)
+		if (catalog_table_selected(p->opts, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)))
+			names[n++] = PQgetvalue(res, i, 2);
+	if (n == 0)
+		findings_add(p->f, FINDING_OK, "hash_partition_encoding", NULL,
+					 "no table is hash-partitioned on a string key between the encodings %s and %s", se, te);
+	else
+	{
+		char	   *list = name_list(names, n, 10);
+		char	   *fix = psprintf("create the target database with ENCODING '%s' (createdb -E %s -T template0), or --exclude-table these tables and their partitions and move them yourself", se, se);
+
+		findings_add(p->f, FINDING_FAIL, "hash_partition_encoding", fix,
+					 "%d table(s) are hash-partitioned on a string key, whose hash is of its bytes, and the source's encoding %s is not the target's %s: rows would belong to other partitions there: %s",
+					 n, se, te, list);
+		free(fix);
+		free(list);
+	}
+	free(names);
+	PQclear(res);
+}
+
 static void
 check_large_objects(Preflight *p)
 {
@@ -755,6 +807,7 @@ preflight_run(PGconn *src, PGconn *tgt, const Options *opts, Findings *f)
 	check_target_create(&p);
 	check_replica_identity(&p);
 	check_large_objects(&p);
+	check_hash_partition_encoding(&p);
 	check_ddl_capture(&p);
 	check_fence(&p);
 	check_extensions(&p);

@@ -347,6 +347,7 @@ job_sql(const Engine *e, const Chunk *c, char **param)
 {
 	const TableWork *w = &e->works[c->work];
 	const char *qualname = w->task->table->qualname;
+	const char *only = w->task->table->relkind == 'p' ? "" : "ONLY ";	/* a tree compared whole */
 	StrBuf		sql;
 
 	*param = NULL;
@@ -354,13 +355,13 @@ job_sql(const Engine *e, const Chunk *c, char **param)
 	switch (c->kind)
 	{
 		case JOB_RANGE:
-			strbuf_printf(&sql, "SELECT min(r.%s)::pg_catalog.int8, max(r.%s)::pg_catalog.int8 FROM ONLY %s r",
-						  w->key.ident[0], w->key.ident[0], qualname);
+			strbuf_printf(&sql, "SELECT min(r.%s)::pg_catalog.int8, max(r.%s)::pg_catalog.int8 FROM %s%s r",
+						  w->key.ident[0], w->key.ident[0], only, qualname);
 			break;
 		case JOB_CHUNK:
 		case JOB_SOURCE_ONLY:
 			strbuf_printf(&sql, "SELECT count(*), coalesce(sum(pg_catalog.hashtextextended(r::text, 0)), 0)::text "
-						  "FROM ONLY %s r", qualname);
+						  "FROM %s%s r", only, qualname);
 			append_range(&sql, w, c);
 			break;
 		case JOB_KEYS:
@@ -373,7 +374,7 @@ job_sql(const Engine *e, const Chunk *c, char **param)
 				json_decref(batch);
 				strbuf_printf(&sql, "SELECT x.ordinality, pg_catalog.hashtextextended(r::text, 0)::text "
 							  "FROM pg_catalog.jsonb_array_elements($1::pg_catalog.jsonb) WITH ORDINALITY x(key, ordinality) "
-							  "LEFT JOIN ONLY %s r ON ", qualname);
+							  "LEFT JOIN %s%s r ON ", only, qualname);
 				for (int k = 0; k < w->key.ncols; k++)
 					strbuf_printf(&sql, "%sr.%s = (x.key OPERATOR(pg_catalog.->>) %s)::%s", k ? " AND " : "",
 								  w->key.ident[k], w->key.literal[k], w->key.type[k]);
@@ -910,8 +911,8 @@ narrow_chunk(Engine *e, TableWork *w, const Chunk *c)
 	strbuf_append(&sql, "SELECT pg_catalog.json_build_object(");
 	for (int k = 0; k < w->key.ncols; k++)
 		strbuf_printf(&sql, "%s%s, r.%s::text", k ? ", " : "", w->key.literal[k], w->key.ident[k]);
-	strbuf_printf(&sql, ")::text, pg_catalog.hashtextextended(r::text, 0)::text FROM ONLY %s r",
-				  w->task->table->qualname);
+	strbuf_printf(&sql, ")::text, pg_catalog.hashtextextended(r::text, 0)::text FROM %s%s r",
+				  w->task->table->relkind == 'p' ? "" : "ONLY ", w->task->table->qualname);
 	append_range(&sql, w, c);
 	for (int side = 0; side < 2 && ok; side++)
 		if (PQsendQuery(side_conn(pair, side), sql.data) != 1)

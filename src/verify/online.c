@@ -433,7 +433,7 @@ compare_at_lsn(Online *o, const CompareConfig *cfg, VerifyResult *r)
 	tasks = pg_malloc0(sizeof(CompareTask) * (tables.count + 1));
 	r->tables = pg_malloc0(sizeof(TableVerdict) * (tables.count + 1));
 	for (int i = 0; i < tables.count; i++)
-		if (tables.tables[i].relkind == 'r')
+		if (catalog_compared_as_itself(&tables.tables[i]))
 		{
 			tasks[ntasks].table = &tables.tables[i];
 			tasks[ntasks++].scope = COMPARE_ALL_ROWS;

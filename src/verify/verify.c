@@ -124,7 +124,7 @@ verify_run(ComparePair *pairs, int npairs, const Options *opts, VerifyResult *r)
 	tasks = pg_malloc0(sizeof(CompareTask) * (tables.count + 1));
 	for (int i = 0; i < tables.count; i++)
 	{
-		if (tables.tables[i].relkind != 'r')
+		if (!catalog_compared_as_itself(&tables.tables[i]))
 			continue;
 		tasks[ntasks].table = &tables.tables[i];
 		tasks[ntasks].scope = COMPARE_ALL_ROWS;

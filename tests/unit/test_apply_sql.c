@@ -295,6 +295,38 @@ test_zero_columns(void **state)
 	rowstmt_free(&rs);
 }
 
+/* A leaf of a tree hashed on an enum, written through its root (partroute.h). */
+static void
+test_routed_through_root(void **state)
+{
+	TableMeta	tk = make_table(true);
+	TableMeta	tf = make_table(false);
+	ChangeColumn newvals[] = {{"id", NULL, 23, "1", 1}, {"name", NULL, 25, "x", 1}};
+	ChangeColumn ident[] = {{"id", NULL, 23, "1", 1}};
+	Change		upd = {.action = CHANGE_UPDATE, .columns = newvals, .ncolumns = 2, .identity = ident, .nidentity = 1};
+	Change		del = {.action = CHANGE_DELETE, .identity = row1, .nidentity = 5};
+	int			colidx[] = {0, 1};
+	RowStatement rs;
+	StrBuf		sql;
+
+	(void) state;
+	tk.leaf_qualname = tf.leaf_qualname = "public.t_1";
+	rowstmt_init(&rs);
+	strbuf_init(&sql);
+	plan_ok(&rs, &tk, &upd, true);
+	assert_string_equal(rs.sql.data, "UPDATE public.t SET id = $1, name = $2 WHERE id = $3");
+	rowstmt_batch_sql(CHANGE_DELETE, colidx, 0, &tk, 1, &sql);
+	assert_string_equal(sql.data, "DELETE FROM public.t AS x USING (VALUES ($1::integer)) AS v(p1) WHERE x.id = v.p1");
+	/* without a key, one row is (tableoid, ctid): ctid alone repeats across leaves */
+	plan_ok(&rs, &tf, &del, true);
+	assert_string_equal(rs.sql.data,
+						"DELETE FROM public.t WHERE (tableoid, ctid) = (SELECT tableoid, ctid FROM public.t WHERE "
+						"id = $1 AND name = $2 AND (f IS NULL OR f::text IN ('NaN', 'Infinity', '-Infinity')) "
+						"AND j::text = $3 LIMIT 1)");
+	strbuf_free(&sql);
+	rowstmt_free(&rs);
+}
+
 int
 main(void)
 {
@@ -308,6 +340,7 @@ main(void)
 		cmocka_unit_test(test_drift),
 		cmocka_unit_test(test_batch_sql),
 		cmocka_unit_test(test_zero_columns),
+		cmocka_unit_test(test_routed_through_root),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -47,7 +47,11 @@ typedef struct TableMeta
 {
 	char	   *schema;
 	char	   *table;
-	char	   *qualname;		/* quoted schema.table */
+	char	   *qualname;		/* quoted schema.table: what statements write */
+	char	   *leaf_qualname;	/* a leaf written through its partition
+								 * root (partroute.h): the leaf, and
+								 * qualname is the root; else NULL */
+	int			route_leaves;	/* ... and the root's leaves on the target */
 	char		relkind;
 	ColumnMeta *cols;
 	int			ncols;
