@@ -172,17 +172,49 @@ ensure_source(Apply *a)
 	return true;
 }
 
-/* Re-reads the remembered NaN/Infinity candidates and sends their fixes. */
+static bool buffer_change(Apply *a, TableMeta *t, const Change *c, bool values_exact);
+
+/* A row of a class read on the source: an INSERT like any other, its values exact. */
+static bool
+nanclass_insert(void *arg, TableMeta *t, const ChangeColumn *cols, int ncols)
+{
+	Change		c = {.action = CHANGE_INSERT, .columns = (ChangeColumn *) cols, .ncolumns = ncols};
+
+	return buffer_change(arg, t, &c, true);
+}
+
+/*
+ * Replaces the remembered row classes (nanfix.h), then re-reads the
+ * remembered NaN/Infinity candidates and sends their fixes.  Every row
+ * buffered before has been sent: a class's DELETE follows them.
+ */
 static bool
 resolve_nans(Apply *a)
 {
 	int			nfixed = 0;
 	char	   *err = NULL;
 
-	if (nanfix_pending(a->nanfix) == 0)
+	if (nanfix_pending(a->nanfix) == 0 && nanfix_pending_classes(a->nanfix) == 0)
 		return true;
 	if (!ensure_source(a))
 		return false;
+	if (nanfix_pending_classes(a->nanfix) > 0)
+	{
+		int			nrows = 0;
+
+		if (!nanfix_resolve_classes(a->nanfix, a->src, PQserverVersion(a->tgt) >= 140000,
+									nanfix_send, nanclass_insert, a, &nrows, &err))
+		{
+			apply_fail(a, OUTCOME_SQL, "%s; fix: see the source's message, then rerun follow: it resumes from the last applied transaction", err);
+			free(err);
+			return false;
+		}
+		log_debug("replaced the row classes of NaN/Infinity identities: %d row(s) from the source", nrows);
+		if (!apply_flush_rows(a))
+			return false;
+	}
+	if (nanfix_pending(a->nanfix) == 0)
+		return true;
 	if (!nanfix_resolve(a->nanfix, a->src, nanfix_send, a, &nfixed, &err))
 	{
 		apply_fail(a, OUTCOME_SQL, "%s", err);
@@ -360,6 +392,157 @@ lookup_table(Apply *a, const Change *c)
 }
 
 /*
+ * Plans and buffers one row change.  values_exact: its values were read on
+ * the source (a row class), a NULL there is NULL.
+ */
+static bool
+buffer_change(Apply *a, TableMeta *t, const Change *c, bool values_exact)
+{
+	PreparedStmt *shape = apply_plan_shape(a, t, c);
+
+	if (shape == NULL)
+		return false;
+	if (c->action != CHANGE_DELETE && t->any_special && !values_exact && !nanfix_remember(a->nanfix, t, c))
+		log_warn("%s has no key on the target: a NULL in a float/numeric column cannot be told from NaN/Infinity there; verify the table after switchover",
+				 t->qualname);
+	if (!values_exact && !keytrack_note_row(a, t, c))
+		return false;
+	apply_buffer_row(a, t, shape);
+	return a->nrows < BUFFER_ROWS || apply_flush_rows(a);
+}
+
+/*
+ * The row classes of change c (nanfix.h), when it has any: the old row's
+ * class (old_img) and the new row's (new_img, the new row with the columns
+ * wal2json left out, unchanged TOAST, taken from the old row), each NULL
+ * when c has none.  by_key: classes of t's key, else of whole rows (a
+ * REPLICA IDENTITY FULL table without a key); false when t has neither.
+ */
+/* Does c's old row, when it has one, carry every column of t's key? */
+static bool
+identity_has_key(const TableMeta *t, const Change *c)
+{
+	for (int k = 0; k < t->nkey; k++)
+	{
+		bool		found = false;
+
+		for (int i = 0; i < c->nidentity && !found; i++)
+			found = strcmp(c->identity[i].name, t->cols[t->key[k]].name) == 0;
+		if (!found)
+			return c->nidentity == 0;
+	}
+	return t->nkey > 0;
+}
+
+static bool
+row_classes(const TableMeta *t, const Change *c, bool *by_key)
+{
+	*by_key = t->nkey > 0;
+	if (*by_key)
+	{
+		/* the key finds the row, unless the source's identity is another one */
+		return t->key_ambiguous && (c->action == CHANGE_INSERT || identity_has_key(t, c));
+	}
+	return t->source_identity_full && t->any_ambiguous;
+}
+
+/* Has c's old row (not found through nanfix.h's classes) a null that may be NaN? */
+static bool
+ambiguous_identity(const TableMeta *t, const Change *c)
+{
+	for (int i = 0; i < c->nidentity; i++)
+	{
+		int			idx = tablemeta_column(t, c->identity[i].name);
+
+		if (c->identity[i].value == NULL && idx >= 0 && column_null_ambiguous(&t->cols[idx]))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A change whose old or new row is ambiguous (a null that may be NaN or
+ * +-Infinity in what identifies the row): the ambiguous rows are replaced
+ * by class from the source before the commit (nanfix.h), the exact side is
+ * applied as usual: the old row deleted, or the new row inserted.
+ */
+static bool
+apply_ambiguous(Apply *a, TableMeta *t, const Change *c, bool by_key,
+				const ChangeColumn *old_img, int nold, bool old_ambiguous,
+				const ChangeColumn *new_img, int nnew, bool new_ambiguous)
+{
+	if (!keytrack_note_whole(a, t, "a NaN/Infinity in a row's identity"))
+		return false;
+	if (c->action != CHANGE_INSERT)
+	{
+		if (old_ambiguous)
+			nanfix_remember_class(a->nanfix, t, old_img, nold, by_key);
+		else
+		{
+			Change		del = *c;
+
+			del.action = CHANGE_DELETE;
+			del.columns = NULL;
+			del.ncolumns = 0;
+			if (!buffer_change(a, t, &del, false))
+				return false;
+		}
+	}
+	if (c->action != CHANGE_DELETE)
+	{
+		if (new_ambiguous)
+			nanfix_remember_class(a->nanfix, t, new_img, nnew, by_key);
+		else
+		{
+			Change		ins = *c;
+
+			ins.action = CHANGE_INSERT;
+			ins.columns = (ChangeColumn *) new_img;
+			ins.ncolumns = nnew;
+			ins.identity = NULL;
+			ins.nidentity = 0;
+			if (!buffer_change(a, t, &ins, false))
+				return false;
+		}
+	}
+	/* bound the memory a huge transaction can take */
+	if (nanfix_pending_classes(a->nanfix) >= 1000)
+		return apply_flush_rows(a) && apply_sync_results(a) && resolve_nans(a);
+	return true;
+}
+
+/*
+ * The new row of an UPDATE of a REPLICA IDENTITY FULL table, completed
+ * from the old row where wal2json left a column out (unchanged TOAST, or
+ * NULL before 2.5); the new row itself elsewhere.  Valid until the next call.
+ */
+static const ChangeColumn *
+new_row_image(Apply *a, const TableMeta *t, const Change *c, int *n)
+{
+	int			cap = c->ncolumns + c->nidentity + 1;
+
+	*n = c->ncolumns;
+	if (c->action != CHANGE_UPDATE || !t->source_identity_full || c->nidentity == 0)
+		return c->columns;
+	if (a->capimage < cap)
+	{
+		a->capimage = cap;
+		a->image = pg_realloc(a->image, sizeof(ChangeColumn) * cap);
+	}
+	memcpy(a->image, c->columns, sizeof(ChangeColumn) * c->ncolumns);
+	for (int i = 0; i < c->nidentity; i++)
+	{
+		bool		present = false;
+
+		for (int j = 0; j < c->ncolumns && !present; j++)
+			present = strcmp(c->columns[j].name, c->identity[i].name) == 0;
+		if (!present)
+			a->image[(*n)++] = c->identity[i];
+	}
+	return a->image;
+}
+
+/*
  * One row change.  Its bytea values are completed first (ByteaFix), so the
  * statement, the NaN re-read keys and the keys recorded for an online
  * verification all see the value the source has.
@@ -369,9 +552,9 @@ apply_row(Apply *a, const Change *change)
 {
 	TableMeta  *t = lookup_table(a, change);
 	const Change *c = t ? byteafix_apply(&a->bytea, t, change) : change;
-	PreparedStmt *shape = t ? apply_plan_shape(a, t, c) : NULL;
+	bool		by_key;
 
-	if (shape == NULL)
+	if (t == NULL)
 		return false;
 	if (c != change && !a->bytea_noted)
 	{
@@ -379,14 +562,30 @@ apply_row(Apply *a, const Change *change)
 				 t->qualname);
 		a->bytea_noted = true;
 	}
-	if (c->action != CHANGE_DELETE && t->any_special && !nanfix_remember(a->nanfix, t, c))
-		log_warn("%s has no key on the target: a NULL in a float/numeric column cannot be told from NaN/Infinity there; verify the table after switchover",
-				 t->qualname);
-	if (!keytrack_note_row(a, t, c))
-		return false;
 	a->group_rows++;
-	apply_buffer_row(a, t, shape);
-	if (a->nrows >= BUFFER_ROWS && !apply_flush_rows(a))
+	if ((t->key_ambiguous || t->any_ambiguous) && row_classes(t, c, &by_key))
+	{
+		/* the old row as apply_sql.c finds it: an UPDATE without one keeps its key */
+		bool		has_old = c->action != CHANGE_INSERT;
+		bool		old_given = c->nidentity > 0 || (t->source_identity_full && has_old) ||
+			c->action == CHANGE_DELETE;
+		const ChangeColumn *old_img = old_given ? c->identity : c->columns;
+		int			nold = old_given ? c->nidentity : c->ncolumns;
+		int			nnew = 0;
+		const ChangeColumn *new_img = c->action != CHANGE_DELETE ? new_row_image(a, t, c, &nnew) : NULL;
+		bool		old_ambiguous = has_old && rowclass_ambiguous(t, old_img, nold, by_key);
+		bool		new_ambiguous = new_img && rowclass_ambiguous(t, new_img, nnew, by_key);
+
+		if (old_ambiguous || new_ambiguous)
+			return apply_ambiguous(a, t, c, by_key, old_img, nold, old_ambiguous,
+								   new_img, nnew, new_ambiguous);
+	}
+	else if (t->any_ambiguous && c->nidentity > 0 && !identity_has_key(t, c) &&
+			 !t->source_identity_full && ambiguous_identity(t, c))
+		return apply_fail(a, OUTCOME_DRIFT,
+						  "%s of %s: the source finds the row by columns the target has no key on, and a float/numeric one of them arrived as null (NULL, NaN or +-Infinity: wal2json prints them alike), so the target cannot tell which row; a re-copy will not help; fix: give the table the same primary key (or replica identity index) on the target as on the source, then follow again",
+						  c->action == CHANGE_UPDATE ? "UPDATE" : "DELETE", t->qualname);
+	if (!buffer_change(a, t, c, false))
 		return false;
 	/* bound the memory a huge transaction can take */
 	if (nanfix_pending(a->nanfix) >= 10000)
@@ -703,6 +902,7 @@ apply_close(Apply *a)
 	free(a->buf_tables);
 	free(a->batch_params);
 	free(a->pending);
+	free(a->image);
 	free(a->search_path);
 	free(a->error);
 	free(a);
