@@ -460,6 +460,88 @@ ambiguous_identity(const TableMeta *t, const Change *c)
 	return false;
 }
 
+/* The first written column of t that img lacks, or NULL. */
+static const ColumnMeta *
+missing_column(const TableMeta *t, const ChangeColumn *img, int n)
+{
+	for (int i = 0; i < t->ncols; i++)
+	{
+		bool		found = t->cols[i].generated;
+
+		for (int j = 0; j < n && !found; j++)
+			found = strcmp(img[j].name, t->cols[i].name) == 0;
+		if (!found)
+			return &t->cols[i];
+	}
+	return NULL;
+}
+
+/*
+ * The new row of an UPDATE that takes a row from a NaN/Infinity key to a
+ * finite one is inserted.  A column wal2json left out of it (an unchanged
+ * TOAST value) cannot come from the old row, which the target cannot tell
+ * from its class: it is read on the source by the new key.  Exact: the
+ * value there is the one the change kept, unless a later change wrote it,
+ * and that change is still to be applied.
+ */
+static bool
+insert_new_row(Apply *a, TableMeta *t, const Change *c, bool by_key, const ChangeColumn *img, int n)
+{
+	Change		ins = {.action = CHANGE_INSERT, .schema = c->schema, .table = c->table,
+	.columns = (ChangeColumn *) img, .ncolumns = n};
+	const ColumnMeta *missing = missing_column(t, img, n);
+	const char **params;
+	ChangeColumn *full;
+	StrBuf		sql;
+	PGresult   *res;
+	int			nparams = 0,
+				nfull = n;
+	bool		ok;
+
+	if (missing == NULL || !by_key)
+		return buffer_change(a, t, &ins, false);
+	if (!ensure_source(a))
+		return false;
+	params = pg_malloc0(sizeof(char *) * (t->ncols + 1));
+	full = pg_malloc0(sizeof(ChangeColumn) * (t->ncols + n + 1));
+	memcpy(full, img, sizeof(ChangeColumn) * n);
+	strbuf_init(&sql);
+	rowclass_select_list(&sql, t);
+	rowclass_predicate(&sql, t, img, n, true, PQserverVersion(a->src) >= 140000, params, &nparams);
+	res = db_query_params(a->src, sql.data, nparams, params);
+	ok = res != NULL && PQntuples(res) == 1;
+	if (!ok)
+		apply_fail(a, res ? OUTCOME_DRIFT : OUTCOME_SQL,
+				   "UPDATE of %s moved a row from a NaN/Infinity key to another and left column \"%s\" out (an unchanged TOAST value), and the source %s, so follow cannot pass this change; fix: ALTER TABLE %s REPLICA IDENTITY FULL on the source (the old row then carries every column) so that it cannot recur, then re-copy (pgcutover cleanup, copy)",
+				   t->qualname, missing->name,
+				   res ? "no longer has a row with the new key to read it from" : "cannot be read for it",
+				   t->qualname);
+	for (int i = 0, col = 0; ok && i < t->ncols; i++)
+	{
+		if (t->cols[i].generated)
+			continue;
+		if (missing_column(t, full, nfull) == &t->cols[i])
+		{
+			full[nfull].name = t->cols[i].name;
+			full[nfull].value = PQgetisnull(res, 0, col) ? NULL : PQgetvalue(res, 0, col);
+			full[nfull].value_len = full[nfull].value ? (size_t) PQgetlength(res, 0, col) : 0;
+			nfull++;
+		}
+		col++;
+	}
+	if (ok)
+	{
+		ins.columns = full;
+		ins.ncolumns = nfull;
+		ok = buffer_change(a, t, &ins, false);
+	}
+	PQclear(res);
+	strbuf_free(&sql);
+	free(params);
+	free(full);
+	return ok;
+}
+
 /*
  * A change whose old or new row is ambiguous (a null that may be NaN or
  * +-Infinity in what identifies the row): the ambiguous rows are replaced
@@ -492,18 +574,8 @@ apply_ambiguous(Apply *a, TableMeta *t, const Change *c, bool by_key,
 	{
 		if (new_ambiguous)
 			nanfix_remember_class(a->nanfix, t, new_img, nnew, by_key);
-		else
-		{
-			Change		ins = *c;
-
-			ins.action = CHANGE_INSERT;
-			ins.columns = (ChangeColumn *) new_img;
-			ins.ncolumns = nnew;
-			ins.identity = NULL;
-			ins.nidentity = 0;
-			if (!buffer_change(a, t, &ins, false))
-				return false;
-		}
+		else if (!insert_new_row(a, t, c, by_key, new_img, nnew))
+			return false;
 	}
 	/* bound the memory a huge transaction can take */
 	if (nanfix_pending_classes(a->nanfix) >= 1000)
@@ -583,7 +655,7 @@ apply_row(Apply *a, const Change *change)
 	else if (t->any_ambiguous && c->nidentity > 0 && !identity_has_key(t, c) &&
 			 !t->source_identity_full && ambiguous_identity(t, c))
 		return apply_fail(a, OUTCOME_DRIFT,
-						  "%s of %s: the source finds the row by columns the target has no key on, and a float/numeric one of them arrived as null (NULL, NaN or +-Infinity: wal2json prints them alike), so the target cannot tell which row; a re-copy will not help; fix: give the table the same primary key (or replica identity index) on the target as on the source, then follow again",
+						  "%s of %s: the source finds the row by columns the target has no key on, and a float/numeric one of them arrived as null (NULL, NaN or +-Infinity: wal2json prints them alike), so the target cannot tell which row (a re-copy is not needed); fix: give the table the same primary key (or replica identity index) on the target as on the source, then follow again",
 						  c->action == CHANGE_UPDATE ? "UPDATE" : "DELETE", t->qualname);
 	if (!buffer_change(a, t, c, false))
 		return false;

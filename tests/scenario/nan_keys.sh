@@ -43,6 +43,11 @@ CREATE TABLE ri (id int PRIMARY KEY, f float8 NOT NULL, v int);
 CREATE UNIQUE INDEX ri_f ON ri (f);
 ALTER TABLE ri REPLICA IDENTITY USING INDEX ri_f;
 INSERT INTO ri VALUES (1, 'NaN', 1), (2, 'Infinity', 2), (3, '-Infinity', 3), (4, 0.5, 4);
+-- a float8 key and a TOASTed column that an UPDATE leaves out when it does not change it
+CREATE TABLE tt (id float8 PRIMARY KEY, v int, big text);
+ALTER TABLE tt ALTER COLUMN big SET STORAGE EXTERNAL;
+INSERT INTO tt SELECT x, 0, string_agg(md5(x::text || g), '') FROM unnest('{NaN,Infinity,-Infinity,1}'::float8[]) x,
+  generate_series(1, 200) g GROUP BY x;
 -- control: NaN only in a non-key column (the re-read by key)
 CREATE TABLE nv (id serial PRIMARY KEY, x float8);
 INSERT INTO nv (x) VALUES ('NaN'), ('Infinity'), (NULL), (1);
@@ -122,6 +127,10 @@ DELETE FROM rfn WHERE n = 1.00 AND n::text = '1.00';
 DELETE FROM ri WHERE f = 'Infinity';
 UPDATE ri SET v = 10 WHERE f = 'NaN';
 UPDATE ri SET f = 'Infinity' WHERE f = '-Infinity';
+-- unchanged TOAST values: the key moves NaN -> finite, Infinity stays
+UPDATE tt SET id = 77, v = 1 WHERE id = 'NaN';
+UPDATE tt SET v = 2 WHERE id = 'Infinity';
+UPDATE tt SET id = 'NaN' WHERE id = '-Infinity';
 -- control
 UPDATE nv SET x = '-Infinity' WHERE x IS NULL;
 SQL
@@ -141,5 +150,6 @@ assert_eq "1000|200" "$(tgt_sql -c "SELECT id, v FROM fk WHERE id = 1000")" "flo
 assert_eq "Infinity|a" "$(tgt_sql -c "SELECT x, t FROM rf WHERE g = 1 AND x = 'Infinity' ORDER BY t LIMIT 1")" "FULL: the +Infinity row survives the DELETE of the -Infinity one"
 assert_eq 0 "$(tgt_sql -c "SELECT count(*) FROM rf WHERE x = '-Infinity' AND g = 1")" "FULL: the -Infinity row is gone"
 assert_eq nan-updated "$(tgt_sql -c "SELECT t FROM rf WHERE g = 1 AND x = 'NaN'")" "FULL: the NaN row updated, not a NULL or Infinity one"
+assert_eq "77|1|t" "$(tgt_sql -c "SELECT id, v, length(big) = 6400 FROM tt WHERE id = 77")" "TOAST: the row moved from NaN to a finite key keeps its unchanged TOASTed value"
 assert_not_contains "$(cat "$HARNESS_DIR/all-output.log")" "diverged" "follow never reported a diverged target"
 done_testing
