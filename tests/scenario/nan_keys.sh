@@ -152,4 +152,50 @@ assert_eq 0 "$(tgt_sql -c "SELECT count(*) FROM rf WHERE x = '-Infinity' AND g =
 assert_eq nan-updated "$(tgt_sql -c "SELECT t FROM rf WHERE g = 1 AND x = 'NaN'")" "FULL: the NaN row updated, not a NULL or Infinity one"
 assert_eq "77|1|t" "$(tgt_sql -c "SELECT id, v, length(big) = 6400 FROM tt WHERE id = 77")" "TOAST: the row moved from NaN to a finite key keeps its unchanged TOASTed value"
 assert_not_contains "$(cat "$HARNESS_DIR/all-output.log")" "diverged" "follow never reported a diverged target"
+
+# PostgreSQL 13 source (wal2json 2.3, numeric without infinities) into 15,
+# and a target whose key is not the source's: a precise stop, not a wrong row
+if pg_bin_for 13 >/dev/null 2>&1; then
+  harness_stop
+  harness_start_versions 13 15
+  src_sql <<'SQL'
+CREATE TABLE nk (id numeric PRIMARY KEY, v int);
+INSERT INTO nk SELECT g, g FROM generate_series(1, 50) g;
+INSERT INTO nk VALUES ('NaN', -1);
+CREATE TABLE fk (id float8 PRIMARY KEY, v int);
+INSERT INTO fk VALUES ('NaN', 1), ('Infinity', 2), ('-Infinity', 3), (4, 4);
+CREATE TABLE rf (x numeric, y float4);
+ALTER TABLE rf REPLICA IDENTITY FULL;
+INSERT INTO rf VALUES ('NaN', NULL), (NULL, 'NaN'), (NULL, NULL), ('NaN', 'Infinity');
+CREATE TABLE lk (id float8 PRIMARY KEY, v int);
+INSERT INTO lk VALUES ('NaN', 1), ('Infinity', 2);
+SQL
+  run_pgcutover copy --source "$SRC_DSN" --target "$TGT_DSN"
+  assert_eq 0 "$RC" "13->15: copy exits 0"
+  src_sql <<'SQL'
+UPDATE nk SET v = 10 WHERE id = 'NaN';
+DELETE FROM nk WHERE id = 'NaN';
+UPDATE nk SET id = 'NaN' WHERE id = 7;
+UPDATE fk SET v = 20 WHERE id = '-Infinity';
+DELETE FROM fk WHERE id = 'NaN';
+DELETE FROM rf WHERE x IS NULL AND y IS NULL;
+UPDATE rf SET y = '-Infinity' WHERE x = 'NaN' AND y IS NULL;
+SQL
+  src_sql -c "DELETE FROM nk WHERE id = 'NaN'" -c "INSERT INTO nk VALUES ('NaN', 77)"
+  run_pgcutover follow --source "$SRC_DSN" --target "$TGT_DSN" --until-caught-up
+  assert_eq 0 "$RC" "13->15: follow --until-caught-up exits 0"
+  assert_eq "$(PGTZ=UTC db_fingerprint src)" "$(PGTZ=UTC db_fingerprint tgt)" "13->15: every table identical"
+
+  tgt_sql -c "ALTER TABLE lk DROP CONSTRAINT lk_pkey"
+  src_sql -c "UPDATE lk SET v = 5 WHERE id = 'Infinity'"
+  run_pgcutover follow --source "$SRC_DSN" --target "$TGT_DSN" --until-caught-up
+  assert_eq 8 "$RC" "no key on the target: follow stops with exit 8"
+  assert_contains "$ERR" "UPDATE of public.lk: the source finds the row by columns the target has no key on" "no key on the target: names the table and why"
+  assert_contains "$ERR" "fix: give the table the same primary key" "no key on the target: gives the fix"
+  assert_eq "1 2" "$(tgt_sql -c "SELECT v FROM lk ORDER BY v" | tr '\n' ' ' | sed 's/ $//')" "no key on the target: no row was touched"
+  tgt_sql -c "ALTER TABLE lk ADD PRIMARY KEY (id)"
+  run_pgcutover follow --source "$SRC_DSN" --target "$TGT_DSN" --until-caught-up
+  assert_eq 0 "$RC" "no key on the target: follow goes on once the key is back"
+  assert_eq "$(db_fingerprint src)" "$(db_fingerprint tgt)" "13->15: every table identical at the end"
+fi
 done_testing
