@@ -417,11 +417,15 @@ nanfix_resolve_classes(NanFixer *nf, PGconn *src, bool target_numeric_infinity,
 	for (int i = 0; i < nf->nclasses && ok; i++)
 	{
 		int			n = 0;
+		int			max;
 
 		if (done[i])
 			continue;
-		/* the classes of one table, in chunks */
-		for (int j = i; j < nf->nclasses && n < CLASS_CHUNK; j++)
+		/* the classes of one table, in chunks within the protocol's 65535 parameters */
+		max = 60000 / (nf->classes[i].table->ncols + 1);
+		if (max > CLASS_CHUNK)
+			max = CLASS_CHUNK;
+		for (int j = i; j < nf->nclasses && (n < max || n == 0); j++)
 			if (!done[j] && nf->classes[j].table == nf->classes[i].table)
 			{
 				chunk[n++] = nf->classes[j];
