@@ -14,9 +14,14 @@
  *	             it is large or old enough, or when apply_flush() says the
  *	             stream is idle
  *
+ *	  A change whose row is found (or identified) by a float/numeric value
+ *	  that wal2json printed as null, maybe NaN or +-Infinity, names a class
+ *	  of rows: it is not sent as a statement, its class is replaced from the
+ *	  source before the commit (nanfix.h).
+ *
  *	  Commit of a group: sync and check every result (an UPDATE or DELETE
  *	  that hit no row means the target diverged: stop), resolve NaN and
- *	  Infinity, then advance the slot's applied position (progress.h) and COMMIT in
+ *	  Infinity (row classes, then values), then advance the slot's applied position (progress.h) and COMMIT in
  *	  the same transaction.  A source transaction whose end LSN is not beyond the
  *	  durable position is skipped whole, so nothing is applied twice.
  */
@@ -142,10 +147,15 @@ send_query(Apply *a, const char *sql, int nparams, const char *const *params, co
 	return true;
 }
 
+/*
+ * A statement of nanfix.c: after every row buffered before it.  (Two
+ * remembered classes can be one, e.g. numeric keys 1.0 and 1.00: the
+ * second one's DELETE must come after the first one's INSERTs.)
+ */
 static bool
 nanfix_send(void *arg, const char *sql, int nparams, const char *const *params)
 {
-	return send_query(arg, sql, nparams, params, "NaN/Infinity fix");
+	return apply_flush_rows(arg) && send_query(arg, sql, nparams, params, "NaN/Infinity fix");
 }
 
 bool
@@ -411,13 +421,6 @@ buffer_change(Apply *a, TableMeta *t, const Change *c, bool values_exact)
 	return a->nrows < BUFFER_ROWS || apply_flush_rows(a);
 }
 
-/*
- * The row classes of change c (nanfix.h), when it has any: the old row's
- * class (old_img) and the new row's (new_img, the new row with the columns
- * wal2json left out, unchanged TOAST, taken from the old row), each NULL
- * when c has none.  by_key: classes of t's key, else of whole rows (a
- * REPLICA IDENTITY FULL table without a key); false when t has neither.
- */
 /* Does c's old row, when it has one, carry every column of t's key? */
 static bool
 identity_has_key(const TableMeta *t, const Change *c)
@@ -434,6 +437,11 @@ identity_has_key(const TableMeta *t, const Change *c)
 	return t->nkey > 0;
 }
 
+/*
+ * Can the rows of c be told apart by nanfix.h's row classes: a key of t
+ * that may hold NaN finds them (*by_key), or they are whole rows of a
+ * REPLICA IDENTITY FULL table without a key that has a float/numeric column?
+ */
 static bool
 row_classes(const TableMeta *t, const Change *c, bool *by_key)
 {
@@ -615,6 +623,48 @@ new_row_image(Apply *a, const TableMeta *t, const Change *c, int *n)
 }
 
 /*
+ * Applies c through nanfix.h's row classes (*routed) when a null that may be
+ * NaN or +-Infinity is in what finds its old row or identifies its new one;
+ * stops follow where that null is in columns the target has no key on.
+ * Otherwise leaves c to the ordinary path.
+ */
+static bool
+route_ambiguous(Apply *a, TableMeta *t, const Change *c, bool *routed)
+{
+	bool		has_old = c->action != CHANGE_INSERT;
+	/* the old row as apply_sql.c finds it: an UPDATE without one keeps its key */
+	bool		old_given = c->nidentity > 0 || (t->source_identity_full && has_old) ||
+		c->action == CHANGE_DELETE;
+	const ChangeColumn *old_img = old_given ? c->identity : c->columns;
+	int			nold = old_given ? c->nidentity : c->ncolumns;
+	const ChangeColumn *new_img = NULL;
+	int			nnew = 0;
+	bool		by_key,
+				old_ambiguous,
+				new_ambiguous;
+
+	*routed = false;
+	if (!row_classes(t, c, &by_key))
+	{
+		if (c->nidentity > 0 && !identity_has_key(t, c) && !t->source_identity_full &&
+			ambiguous_identity(t, c))
+			return apply_fail(a, OUTCOME_DRIFT,
+							  "%s of %s: the source finds the row by columns the target has no key on, and a float/numeric one of them arrived as null (NULL, NaN or +-Infinity: wal2json prints them alike), so the target cannot tell which row (a re-copy is not needed); fix: give the table the same primary key (or replica identity index) on the target as on the source, then follow again",
+							  c->action == CHANGE_UPDATE ? "UPDATE" : "DELETE", t->qualname);
+		return true;
+	}
+	if (c->action != CHANGE_DELETE)
+		new_img = new_row_image(a, t, c, &nnew);
+	old_ambiguous = has_old && rowclass_ambiguous(t, old_img, nold, by_key);
+	new_ambiguous = new_img && rowclass_ambiguous(t, new_img, nnew, by_key);
+	if (!old_ambiguous && !new_ambiguous)
+		return true;
+	*routed = true;
+	return apply_ambiguous(a, t, c, by_key, old_img, nold, old_ambiguous,
+						   new_img, nnew, new_ambiguous);
+}
+
+/*
  * One row change.  Its bytea values are completed first (ByteaFix), so the
  * statement, the NaN re-read keys and the keys recorded for an online
  * verification all see the value the source has.
@@ -624,7 +674,6 @@ apply_row(Apply *a, const Change *change)
 {
 	TableMeta  *t = lookup_table(a, change);
 	const Change *c = t ? byteafix_apply(&a->bytea, t, change) : change;
-	bool		by_key;
 
 	if (t == NULL)
 		return false;
@@ -635,28 +684,14 @@ apply_row(Apply *a, const Change *change)
 		a->bytea_noted = true;
 	}
 	a->group_rows++;
-	if ((t->key_ambiguous || t->any_ambiguous) && row_classes(t, c, &by_key))
+	if (t->any_ambiguous)
 	{
-		/* the old row as apply_sql.c finds it: an UPDATE without one keeps its key */
-		bool		has_old = c->action != CHANGE_INSERT;
-		bool		old_given = c->nidentity > 0 || (t->source_identity_full && has_old) ||
-			c->action == CHANGE_DELETE;
-		const ChangeColumn *old_img = old_given ? c->identity : c->columns;
-		int			nold = old_given ? c->nidentity : c->ncolumns;
-		int			nnew = 0;
-		const ChangeColumn *new_img = c->action != CHANGE_DELETE ? new_row_image(a, t, c, &nnew) : NULL;
-		bool		old_ambiguous = has_old && rowclass_ambiguous(t, old_img, nold, by_key);
-		bool		new_ambiguous = new_img && rowclass_ambiguous(t, new_img, nnew, by_key);
+		bool		routed = false;
+		bool		ok = route_ambiguous(a, t, c, &routed);
 
-		if (old_ambiguous || new_ambiguous)
-			return apply_ambiguous(a, t, c, by_key, old_img, nold, old_ambiguous,
-								   new_img, nnew, new_ambiguous);
+		if (routed || !ok)
+			return ok;
 	}
-	else if (t->any_ambiguous && c->nidentity > 0 && !identity_has_key(t, c) &&
-			 !t->source_identity_full && ambiguous_identity(t, c))
-		return apply_fail(a, OUTCOME_DRIFT,
-						  "%s of %s: the source finds the row by columns the target has no key on, and a float/numeric one of them arrived as null (NULL, NaN or +-Infinity: wal2json prints them alike), so the target cannot tell which row (a re-copy is not needed); fix: give the table the same primary key (or replica identity index) on the target as on the source, then follow again",
-						  c->action == CHANGE_UPDATE ? "UPDATE" : "DELETE", t->qualname);
 	if (!buffer_change(a, t, c, false))
 		return false;
 	/* bound the memory a huge transaction can take */

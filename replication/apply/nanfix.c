@@ -337,7 +337,11 @@ nanfix_remember_class(NanFixer *nf, TableMeta *t, const ChangeColumn *img, int n
 	nf->classes[nf->nclasses++] = c;
 }
 
-/* The source's rows of classes [first, first + n) (all of table t) into the target. */
+/*
+ * Replaces classes[0..n-1], all of one table: their rows on the target
+ * deleted, the source's inserted.  The two predicates take the same values
+ * in the same order, so they share the parameters.
+ */
 static bool
 replace_classes(const NanClass *classes, int n, PGconn *src, bool target_numeric_infinity,
 				NanFixSendFn send, NanClassInsertFn insert, void *arg, int *nrows, char **errmsg)

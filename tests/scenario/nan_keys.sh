@@ -48,6 +48,14 @@ CREATE TABLE tt (id float8 PRIMARY KEY, v int, big text);
 ALTER TABLE tt ALTER COLUMN big SET STORAGE EXTERNAL;
 INSERT INTO tt SELECT x, 0, string_agg(md5(x::text || g), '') FROM unnest('{NaN,Infinity,-Infinity,1}'::float8[]) x,
   generate_series(1, 200) g GROUP BY x;
+-- a partitioned table: the changes come per partition
+CREATE TABLE pt (id float8, grp int, v int, PRIMARY KEY (id, grp)) PARTITION BY LIST (grp);
+CREATE TABLE pt1 PARTITION OF pt FOR VALUES IN (1);
+CREATE TABLE pt2 PARTITION OF pt FOR VALUES IN (2);
+INSERT INTO pt SELECT x, g, 0 FROM unnest('{NaN,Infinity,-Infinity,1}'::float8[]) x, generate_series(1, 2) g;
+-- a TRUNCATE between changes of NaN keys
+CREATE TABLE tr (id float8 PRIMARY KEY, v int);
+INSERT INTO tr VALUES ('NaN', 1), ('Infinity', 2), (3, 3);
 -- control: NaN only in a non-key column (the re-read by key)
 CREATE TABLE nv (id serial PRIMARY KEY, x float8);
 INSERT INTO nv (x) VALUES ('NaN'), ('Infinity'), (NULL), (1);
@@ -131,6 +139,17 @@ UPDATE ri SET f = 'Infinity' WHERE f = '-Infinity';
 UPDATE tt SET id = 77, v = 1 WHERE id = 'NaN';
 UPDATE tt SET v = 2 WHERE id = 'Infinity';
 UPDATE tt SET id = 'NaN' WHERE id = '-Infinity';
+-- partitions
+UPDATE pt SET v = 1 WHERE id = 'NaN' AND grp = 1;
+DELETE FROM pt WHERE id = 'Infinity' AND grp = 2;
+UPDATE pt SET grp = 2 WHERE id = 'Infinity' AND grp = 1;
+-- TRUNCATE in the middle of a transaction's NaN changes
+BEGIN;
+UPDATE tr SET v = 10 WHERE id = 'NaN';
+TRUNCATE tr;
+INSERT INTO tr VALUES ('NaN', 5), ('-Infinity', 6);
+UPDATE tr SET v = 7 WHERE id = '-Infinity';
+COMMIT;
 -- control
 UPDATE nv SET x = '-Infinity' WHERE x IS NULL;
 SQL

@@ -10,8 +10,7 @@
  *	  than the change.  If the row changed again since, that later change
  *	  is still to be applied and writes every such column itself (again
  *	  resolved this way), so the target converges to the source's value.
- */
-/*
+ *
  *	  Row classes: NaN and +-Infinity in what finds a row.  When the null
  *	  is in a key column (NOT NULL: it is NaN, Infinity or -Infinity), or
  *	  in a float/numeric column of a REPLICA IDENTITY FULL table without a
@@ -23,10 +22,15 @@
  *	  replaced whole: its rows deleted on the target, and the source's rows
  *	  of that class (read now, by the source's own text) inserted.
  *
+ *	  The other side of such a change, when exact (a finite key, a full row
+ *	  without a float/numeric null), is applied as usual: the old row
+ *	  deleted, the new one inserted.
+ *
  *	  Why this is exact: classes split a table, and a change that touches a
  *	  class (puts a row in, takes one out, changes one) always has the
  *	  ambiguous null, so it is always handled this way; other changes never
- *	  touch its rows.  The last replacement of a class reads the source
+ *	  touch its rows (a TRUNCATE empties every class, on both sides alike).
+ *	  The last replacement of a class reads the source
  *	  after the last change to it, so the target ends with the source's
  *	  rows.  Between, a class may be ahead of the rest (as with the re-read
  *	  above); another unique index could then see a transient duplicate and
