@@ -62,6 +62,7 @@ INSERT INTO nv (x) VALUES ('NaN'), ('Infinity'), (NULL), (1);
 SQL
 
 run_pgcutover check --source "$SRC_DSN" --target "$TGT_DSN"
+assert_eq 0 "$RC" "check: exits 0 (every such table is carried exactly: a warning, no refusal)"
 assert_contains "$OUT" "warn  float_identity" "check: a warning for tables found by float/numeric columns"
 assert_contains "$OUT$ERR" "public.fk (id)" "check: names the float8 key"
 assert_contains "$OUT$ERR" "public.rf (full row)" "check: names the REPLICA IDENTITY FULL table"
@@ -189,6 +190,8 @@ INSERT INTO rf VALUES ('NaN', NULL), (NULL, 'NaN'), (NULL, NULL), ('NaN', 'Infin
 CREATE TABLE lk (id float8 PRIMARY KEY, v int);
 INSERT INTO lk VALUES ('NaN', 1), ('Infinity', 2);
 SQL
+  run_pgcutover check --source "$SRC_DSN" --target "$TGT_DSN"
+  assert_contains "$OUT" "public.nk (id), public.rf (full row)" "13->15: check names the tables on a PostgreSQL 13 source"
   run_pgcutover copy --source "$SRC_DSN" --target "$TGT_DSN"
   assert_eq 0 "$RC" "13->15: copy exits 0"
   src_sql <<'SQL'
