@@ -87,7 +87,7 @@ load() {
             -c "UPDATE nv SET x = CASE WHEN $((i % 3)) = 0 THEN 'NaN' WHEN $((i % 3)) = 1 THEN NULL ELSE $i END WHERE id = 4" \
             -c "UPDATE ck SET v = 'l$i' WHERE a = 1 AND b = 'Infinity'" \
             -c "INSERT INTO rf VALUES (300, CASE WHEN $((i % 2)) = 0 THEN 'NaN'::float8 END, 'l$i')" \
-            -c "UPDATE rfn SET k = k + 1 WHERE n IS NULL" >/dev/null 2>&1 || true
+            -c "UPDATE rfn SET k = k + 1 WHERE n IS NULL" >/dev/null 2>&1 || sleep 0.2
   done
 }
 load &
@@ -155,11 +155,13 @@ COMMIT;
 UPDATE nv SET x = '-Infinity' WHERE x IS NULL;
 SQL
 sleep 1
+assert_eq t "$(src_sql -c "SELECT count(*) >= 3 FROM nk WHERE id > 1000")" "the load really wrote while following"
+
+# the switchover fences the source under the load
+run_pgcutover switchover --source "$SRC_DSN" --target "$TGT_DSN" --timeout 60
+assert_eq 0 "$RC" "switchover under load exits 0 (its verify finds every table identical)"
 touch "$HARNESS_DIR/stop-load"
 wait "$LOADER"
-
-run_pgcutover switchover --source "$SRC_DSN" --target "$TGT_DSN" --timeout 60
-assert_eq 0 "$RC" "switchover exits 0 (its verify finds every table identical)"
 kill "$FOLLOWER" 2>/dev/null || true
 wait "$FOLLOWER" 2>/dev/null || true
 
