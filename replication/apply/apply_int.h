@@ -59,6 +59,8 @@ struct Apply
 	ByteaFix	bytea;			/* "\x" for bytea values wal2json left bare */
 	bool		bytea_noted;	/* ... and that was logged once */
 	ApplyTotals totals;
+	ChangeColumn *image;		/* a FULL table's new row, completed (apply.c) */
+	int			capimage;
 
 	bool		group_open;
 	bool		in_txn;

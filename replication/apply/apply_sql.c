@@ -298,9 +298,14 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 			continue;
 		if (nconds++ > 0)
 			sql_printf(rs, " AND ");
-		if (ident[i].value == NULL && col->maybe_special)
+		if (ident[i].value == NULL && column_null_ambiguous(col))
 		{
-			/* NULL from the plugin may have been NaN or +-Infinity */
+			/*
+			 * NULL from the plugin may have been NaN or +-Infinity.  apply
+			 * sends such old rows of FULL tables to nanfix.h's row classes;
+			 * only a table keyless on both sides, whose identity names
+			 * columns, still comes here, and takes any row of the candidates.
+			 */
 			key_int(rs, idx, "S,");
 			sql_printf(rs, "(%s IS NULL OR %s::text IN ('NaN', 'Infinity', '-Infinity'))",
 					   col->quoted, col->quoted);
@@ -636,4 +641,91 @@ byteafix_apply(ByteaFix *bf, const TableMeta *t, const Change *c)
 	bf->change.columns = fix_list(bf, t, c->columns, c->ncolumns, &bf->columns, &bf->capcolumns, &pos);
 	bf->change.identity = fix_list(bf, t, c->identity, c->nidentity, &bf->identity, &bf->capidentity, &pos);
 	return &bf->change;
+}
+
+/* The class columns of t: its key, or every written column (FULL, keyless). */
+static int
+class_column(const TableMeta *t, bool by_key, int i)
+{
+	return by_key ? t->key[i] : i;
+}
+
+static int
+class_ncolumns(const TableMeta *t, bool by_key)
+{
+	return by_key ? t->nkey : t->ncols;
+}
+
+bool
+rowclass_ambiguous(const TableMeta *t, const ChangeColumn *img, int n, bool by_key)
+{
+	for (int i = 0; i < class_ncolumns(t, by_key); i++)
+	{
+		const ColumnMeta *col = &t->cols[class_column(t, by_key, i)];
+		const ChangeColumn *v;
+
+		if (!column_null_ambiguous(col) || col->generated)
+			continue;
+		v = find_value(img, n, col->name);
+		if (v == NULL || v->value == NULL)
+			return true;
+	}
+	return false;
+}
+
+void
+rowclass_predicate(StrBuf *sql, const TableMeta *t, const ChangeColumn *img, int n,
+				   bool by_key, bool numeric_infinity, const char **params, int *nparams)
+{
+	int			nconds = 0;
+
+	strbuf_append(sql, "(");
+	for (int i = 0; i < class_ncolumns(t, by_key); i++)
+	{
+		const ColumnMeta *col = &t->cols[class_column(t, by_key, i)];
+		const ChangeColumn *v = find_value(img, n, col->name);
+		const char *value = v ? v->value : NULL;	/* wal2json < 2.5 leaves NULLs out */
+
+		if (col->generated)
+			continue;
+		strbuf_append(sql, nconds++ ? " AND " : "");
+		if (value == NULL && column_null_ambiguous(col))
+		{
+			/*
+			 * NULL, NaN, Infinity or -Infinity.  A key column is NOT NULL.
+			 * The literals take the column's type, so an index serves;
+			 * numeric has no infinities before PostgreSQL 14.
+			 */
+			bool		infinities = col->typeoid != 1700 || numeric_infinity;
+
+			if (by_key)
+				strbuf_printf(sql, "%s IN ('NaN'%s)", col->quoted,
+							  infinities ? ", 'Infinity', '-Infinity'" : "");
+			else
+				strbuf_printf(sql, "(%s IS NULL OR %s IN ('NaN'%s))", col->quoted, col->quoted,
+							  infinities ? ", 'Infinity', '-Infinity'" : "");
+		}
+		else if (value == NULL)
+			strbuf_printf(sql, "%s IS NULL", col->quoted);
+		else
+		{
+			params[(*nparams)++] = value;
+			strbuf_printf(sql, col->has_equality ? "%s = $%d" : "%s::text = $%d", col->quoted, *nparams);
+		}
+	}
+	strbuf_append(sql, nconds ? ")" : "true)");
+}
+
+void
+rowclass_select_list(StrBuf *sql, const TableMeta *t)
+{
+	int			n = 0;
+
+	strbuf_append(sql, "SELECT ");
+	for (int i = 0; i < t->ncols; i++)
+		if (!t->cols[i].generated)
+			strbuf_printf(sql, "%s%s::text", n++ ? ", " : "", t->cols[i].quoted);
+	if (n == 0)
+		strbuf_append(sql, "NULL");
+	strbuf_printf(sql, " FROM %s%s WHERE ", t->relkind == 'p' ? "" : "ONLY ", t->qualname);
 }

@@ -1,8 +1,10 @@
 /*
  * nanfix.c
- *	  NaN / Infinity resolution by keyed re-read on the source, batched per
- *	  table: one source query per table and batch, one target UPDATE per
- *	  row that really held NaN or Infinity.
+ *	  NaN / Infinity resolution by re-read on the source (nanfix.h).  Values:
+ *	  a keyed re-read batched per table, one source query per table and
+ *	  batch, one target UPDATE per row that really held NaN or Infinity.
+ *	  Row classes: one source SELECT and one target DELETE per table and up
+ *	  to CLASS_CHUNK classes, the source's rows inserted through apply.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +13,10 @@
 #include "nanfix.h"
 #include "pgconn.h"
 #include "alloc.h"
+#include "apply_sql.h"
 #include "strbuf.h"
+
+#define CLASS_CHUNK 64			/* classes in one statement */
 
 typedef struct NanRow
 {
@@ -19,17 +24,41 @@ typedef struct NanRow
 	char	  **key;			/* key values as text, t->nkey of them */
 } NanRow;
 
+/* A remembered row class: the image's values of its class columns. */
+typedef struct NanClass
+{
+	TableMeta  *table;
+	bool		by_key;
+	ChangeColumn *img;			/* names point into table, values are ours */
+	int			nimg;
+} NanClass;
+
 struct NanFixer
 {
 	NanRow	   *rows;
 	int			nrows;
 	int			cap;
+	NanClass   *classes;
+	int			nclasses;
+	int			capclasses;
 };
 
 NanFixer *
 nanfix_create(void)
 {
 	return pg_malloc0(sizeof(NanFixer));
+}
+
+static void
+clear_classes(NanFixer *nf)
+{
+	for (int i = 0; i < nf->nclasses; i++)
+	{
+		for (int k = 0; k < nf->classes[i].nimg; k++)
+			free((char *) nf->classes[i].img[k].value);
+		free(nf->classes[i].img);
+	}
+	nf->nclasses = 0;
 }
 
 void
@@ -42,6 +71,7 @@ nanfix_clear(NanFixer *nf)
 		free(nf->rows[i].key);
 	}
 	nf->nrows = 0;
+	clear_classes(nf);
 }
 
 void
@@ -51,6 +81,7 @@ nanfix_destroy(NanFixer *nf)
 		return;
 	nanfix_clear(nf);
 	free(nf->rows);
+	free(nf->classes);
 	free(nf);
 }
 
@@ -248,5 +279,166 @@ nanfix_resolve(NanFixer *nf, PGconn *src, NanFixSendFn send, void *arg, int *nfi
 			ok = resolve_table(nf, t, src, send, arg, nfixed, errmsg);
 	}
 	nanfix_clear(nf);
+	return ok;
+}
+
+int
+nanfix_pending_classes(const NanFixer *nf)
+{
+	return nf->nclasses;
+}
+
+static bool
+same_class(const NanClass *a, const NanClass *b)
+{
+	if (a->table != b->table || a->by_key != b->by_key || a->nimg != b->nimg)
+		return false;
+	for (int i = 0; i < a->nimg; i++)
+		if ((a->img[i].value == NULL) != (b->img[i].value == NULL) ||
+			(a->img[i].value && strcmp(a->img[i].value, b->img[i].value) != 0))
+			return false;
+	return true;
+}
+
+void
+nanfix_remember_class(NanFixer *nf, TableMeta *t, const ChangeColumn *img, int n, bool by_key)
+{
+	NanClass	c = {t, by_key, NULL, 0};
+	int			ncols = by_key ? t->nkey : t->ncols;
+
+	/* the class columns only, in t's order: equal classes compare equal */
+	c.img = pg_malloc0(sizeof(ChangeColumn) * (ncols + 1));
+	for (int i = 0; i < ncols; i++)
+	{
+		const ColumnMeta *col = &t->cols[by_key ? t->key[i] : i];
+
+		c.img[c.nimg].name = col->name;
+		for (int j = 0; j < n; j++)
+			if (strcmp(img[j].name, col->name) == 0 && img[j].value != NULL)
+			{
+				c.img[c.nimg].value = pg_strdup(img[j].value);
+				c.img[c.nimg].value_len = img[j].value_len;
+			}
+		c.nimg++;
+	}
+	for (int i = 0; i < nf->nclasses; i++)
+		if (same_class(&nf->classes[i], &c))
+		{
+			for (int k = 0; k < c.nimg; k++)
+				free((char *) c.img[k].value);
+			free(c.img);
+			return;
+		}
+	if (nf->nclasses == nf->capclasses)
+	{
+		nf->capclasses = nf->capclasses ? nf->capclasses * 2 : 16;
+		nf->classes = pg_realloc(nf->classes, sizeof(NanClass) * nf->capclasses);
+	}
+	nf->classes[nf->nclasses++] = c;
+}
+
+/*
+ * Replaces classes[0..n-1], all of one table: their rows on the target
+ * deleted, the source's inserted.  The two predicates take the same values
+ * in the same order, so they share the parameters.
+ */
+static bool
+replace_classes(const NanClass *classes, int n, PGconn *src, bool target_numeric_infinity,
+				NanFixSendFn send, NanClassInsertFn insert, void *arg, int *nrows, char **errmsg)
+{
+	TableMeta  *t = classes[0].table;
+	bool		source_numeric_infinity = PQserverVersion(src) >= 140000;
+	const char **params = pg_malloc0(sizeof(char *) * ((size_t) (t->ncols + 1) * n));
+	ChangeColumn *cols = pg_malloc0(sizeof(ChangeColumn) * (t->ncols + 1));
+	StrBuf		select,
+				del;
+	int			nparams = 0,
+				ntgt = 0;
+	PGresult   *res;
+	bool		ok = true;
+
+	strbuf_init(&select);
+	strbuf_init(&del);
+	rowclass_select_list(&select, t);
+	strbuf_printf(&del, "DELETE FROM %s%s WHERE ", t->relkind == 'p' ? "" : "ONLY ", t->qualname);
+	for (int i = 0; i < n; i++)
+	{
+		strbuf_append(&select, i ? " OR " : "");
+		strbuf_append(&del, i ? " OR " : "");
+		rowclass_predicate(&select, t, classes[i].img, classes[i].nimg, classes[i].by_key,
+						   source_numeric_infinity, params, &nparams);
+		rowclass_predicate(&del, t, classes[i].img, classes[i].nimg, classes[i].by_key,
+						   target_numeric_infinity, params, &ntgt);
+	}
+	res = PQexecParams(src, select.data, nparams, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		char	   *e = db_error(src);
+
+		*errmsg = psprintf("re-reading rows of %s on the source to resolve a NaN/Infinity in their identity failed: %s",
+						   t->qualname, e);
+		free(e);
+		ok = false;
+	}
+	/* the target's rows of these classes go first, then the source's come */
+	if (ok)
+		ok = send(arg, del.data, ntgt, params);
+	for (int r = 0; ok && r < PQntuples(res); r++)
+	{
+		int			ncols = 0;
+
+		for (int i = 0; i < t->ncols; i++)
+		{
+			if (t->cols[i].generated)
+				continue;
+			cols[ncols].name = t->cols[i].name;
+			cols[ncols].value = PQgetisnull(res, r, ncols) ? NULL : PQgetvalue(res, r, ncols);
+			cols[ncols].value_len = cols[ncols].value ? (size_t) PQgetlength(res, r, ncols) : 0;
+			ncols++;
+		}
+		ok = insert(arg, t, cols, ncols);
+		*nrows += ok;
+	}
+	PQclear(res);
+	strbuf_free(&select);
+	strbuf_free(&del);
+	free(params);
+	free(cols);
+	return ok;
+}
+
+bool
+nanfix_resolve_classes(NanFixer *nf, PGconn *src, bool target_numeric_infinity,
+					   NanFixSendFn send, NanClassInsertFn insert, void *arg,
+					   int *nrows, char **errmsg)
+{
+	NanClass   *chunk = pg_malloc0(sizeof(NanClass) * (CLASS_CHUNK + 1));
+	bool	   *done = pg_malloc0(sizeof(bool) * (nf->nclasses + 1));
+	bool		ok = true;
+
+	*nrows = 0;
+	*errmsg = NULL;
+	for (int i = 0; i < nf->nclasses && ok; i++)
+	{
+		int			n = 0;
+		int			max;
+
+		if (done[i])
+			continue;
+		/* the classes of one table, in chunks within the protocol's 65535 parameters */
+		max = 60000 / (nf->classes[i].table->ncols + 1);
+		if (max > CLASS_CHUNK)
+			max = CLASS_CHUNK;
+		for (int j = i; j < nf->nclasses && (n < max || n == 0); j++)
+			if (!done[j] && nf->classes[j].table == nf->classes[i].table)
+			{
+				chunk[n++] = nf->classes[j];
+				done[j] = true;
+			}
+		ok = replace_classes(chunk, n, src, target_numeric_infinity, send, insert, arg, nrows, errmsg);
+	}
+	free(chunk);
+	free(done);
+	clear_classes(nf);
 	return ok;
 }

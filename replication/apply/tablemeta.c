@@ -165,6 +165,7 @@ load_columns(TableMeta *t, PGconn *tgt, const char *oid)
 		c->typename_nomod = pg_strdup(PQgetvalue(res, i, 8));
 		c->is_bytea = PQgetvalue(res, i, 9)[0] == 't';
 		t->any_special |= c->maybe_special;
+		t->any_ambiguous |= column_null_ambiguous(c);
 		t->any_bytea |= c->is_bytea;
 	}
 	PQclear(res);
@@ -199,7 +200,10 @@ load_key(TableMeta *t, PGconn *tgt, const char *oid)
 		int			col = tablemeta_column(t, PQgetvalue(res, i, 0));
 
 		if (col >= 0)
+		{
 			t->key[t->nkey++] = col;
+			t->key_ambiguous |= column_null_ambiguous(&t->cols[col]);
+		}
 	}
 	PQclear(res);
 	return true;

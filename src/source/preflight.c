@@ -459,6 +459,70 @@ check_replica_identity(Preflight *p)
 }
 
 /*
+ * Tables whose rows follow finds by float4, float8 or numeric columns: the
+ * key (primary key, or replica identity index) has one, or a REPLICA
+ * IDENTITY FULL table without a key has one anywhere.  wal2json prints NaN,
+ * Infinity and -Infinity there as null, like NULL, in the old row too, so
+ * such a change names a class of rows, not a row; follow replaces the
+ * class from the source before the commit (replication/apply/nanfix.h),
+ * which is exact but costs a source query (a scan of the whole table for a
+ * full-row one).  A warning, not a refusal: every such table is carried
+ * exactly.  Catalog only, one query: no table is read.
+ */
+static void
+check_float_identity(Preflight *p)
+{
+	PGresult   *res = db_query(p->src,
+								"SELECT n.nspname, c.relname, "
+								"  pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
+								"  CASE WHEN ix.indkey IS NULL THEN 'full row' ELSE "
+								"    (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY k.pos) "
+								"     FROM pg_catalog.unnest(ix.indkey) WITH ORDINALITY k(attnum, pos) "
+								"     JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum "
+								"     WHERE a.atttypid IN ('pg_catalog.float4'::pg_catalog.regtype, 'pg_catalog.float8'::pg_catalog.regtype, "
+								"                          'pg_catalog.numeric'::pg_catalog.regtype)) END "
+								"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+								"LEFT JOIN LATERAL (SELECT i.indkey FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indimmediate "
+								"  AND (i.indisreplident OR (i.indisprimary AND c.relreplident <> 'i')) "
+								"  ORDER BY i.indisreplident DESC LIMIT 1) ix ON true "
+								"WHERE c.relkind = 'r' AND c.relpersistence = 'p' AND c.relreplident <> 'n' AND "
+								CATALOG_USER_RELATION_FILTER
+								" AND (ix.indkey IS NOT NULL OR c.relreplident = 'f') "
+								" AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 "
+								"   AND NOT a.attisdropped AND a.attgenerated = '' "
+								"   AND (ix.indkey IS NULL OR a.attnum = ANY (ix.indkey::pg_catalog.int2[])) "
+								"   AND a.atttypid IN ('pg_catalog.float4'::pg_catalog.regtype, 'pg_catalog.float8'::pg_catalog.regtype, "
+								"                      'pg_catalog.numeric'::pg_catalog.regtype)) "
+								"ORDER BY 1, 2");
+	char	  **names;
+	int			n = 0;
+
+	if (res == NULL)
+		return;
+	names = pg_malloc0(sizeof(char *) * (PQntuples(res) + 1));
+	for (int i = 0; i < PQntuples(res); i++)
+		if (catalog_table_selected(p->opts, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)))
+			names[n++] = psprintf("%s (%s)", PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
+	if (n == 0)
+		findings_add(p->f, FINDING_OK, "float_identity", NULL,
+					 "no table is found by a float or numeric column (NaN and Infinity look like NULL in the stream)");
+	else
+	{
+		char	   *list = name_list(names, n, 20);
+
+		findings_add(p->f, FINDING_WARN, "float_identity",
+					 "nothing for exactness; for speed (a full-row table is scanned on both sides per transaction group that touches such a row) give the table a primary key of other columns",
+					 "%d table(s) are found by float/numeric columns, where wal2json prints NaN and +-Infinity as null like NULL: %s; follow replaces the rows such a change names from the source before each commit, exactly",
+					 n, list);
+		free(list);
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	PQclear(res);
+}
+
+/*
  * A hash partition key of a string type hashes the string's bytes: where
  * the target's encoding spells a value with other bytes, the target puts
  * the row in another partition, and copy (leaf by leaf) fails on the
@@ -806,6 +870,7 @@ preflight_run(PGconn *src, PGconn *tgt, const Options *opts, Findings *f)
 	check_select_privilege(&p);
 	check_target_create(&p);
 	check_replica_identity(&p);
+	check_float_identity(&p);
 	check_large_objects(&p);
 	check_hash_partition_encoding(&p);
 	check_ddl_capture(&p);

@@ -327,6 +327,96 @@ test_routed_through_root(void **state)
 	rowstmt_free(&rs);
 }
 
+/*
+ * Row classes (NaN/Infinity): k(a int, b float8, n numeric, d dom_float8,
+ * g float8 GENERATED), key (a, b).
+ */
+static ColumnMeta kcols[] = {
+	{"a", "a", "integer", "integer", 23, false, false, false, true, false},
+	{"b", "b", "double precision", "double precision", 701, false, false, true, true, false},
+	{"n", "n", "numeric", "numeric", 1700, false, false, true, true, false},
+	{"d", "d", "dom_float8", "dom_float8", 16400, false, false, true, true, false},
+	{"g", "g", "double precision", "double precision", 701, true, false, true, true, false},
+};
+static int	kkey[] = {0, 1};
+
+static TableMeta
+make_class_table(bool with_key)
+{
+	TableMeta	t = {.schema = "public", .table = "k", .qualname = "public.k", .relkind = 'r',
+	.cols = kcols, .ncols = 5, .key = kkey, .nkey = with_key ? 2 : 0};
+
+	return t;
+}
+
+static void
+test_class_ambiguous(void **state)
+{
+	TableMeta	tk = make_class_table(true);
+	TableMeta	tf = make_class_table(false);
+	ChangeColumn nan_key[] = {{"a", NULL, 23, "1", 1}, {"b", NULL, 701, NULL, 0}};
+	ChangeColumn finite_key[] = {{"a", NULL, 23, "1", 1}, {"b", NULL, 701, "2.5", 3},
+	{"n", NULL, 1700, NULL, 0}, {"d", NULL, 16400, NULL, 0}, {"g", NULL, 701, NULL, 0}};
+	ChangeColumn domain_null[] = {{"a", NULL, 23, "1", 1}, {"b", NULL, 701, "2.5", 3},
+	{"n", NULL, 1700, "1", 1}, {"d", NULL, 16400, NULL, 0}, {"g", NULL, 701, NULL, 0}};
+
+	(void) state;
+	/* by key: only the key columns count */
+	assert_true(rowclass_ambiguous(&tk, nan_key, 2, true));
+	assert_false(rowclass_ambiguous(&tk, finite_key, 5, true));
+	/* whole rows: a null numeric is ambiguous; a domain's NaN is quoted, a generated column computed */
+	assert_true(rowclass_ambiguous(&tf, finite_key, 5, false));
+	assert_false(rowclass_ambiguous(&tf, domain_null, 5, false));
+	/* a column left out (wal2json < 2.5 leaves NULLs out) is a null */
+	assert_true(rowclass_ambiguous(&tf, domain_null, 2, false));
+}
+
+static void
+test_class_predicate(void **state)
+{
+	TableMeta	tk = make_class_table(true);
+	TableMeta	tf = make_class_table(false);
+	ChangeColumn nan_key[] = {{"a", NULL, 23, "1", 1}, {"b", NULL, 701, NULL, 0}};
+	ChangeColumn row[] = {{"a", NULL, 23, "7", 1}, {"b", NULL, 701, "2.5", 3},
+	{"n", NULL, 1700, NULL, 0}, {"d", NULL, 16400, NULL, 0}, {"g", NULL, 701, NULL, 0}};
+	const char *params[16];
+	int			nparams = 0;
+	StrBuf		sql;
+
+	(void) state;
+	strbuf_init(&sql);
+	/* a key: NOT NULL, so only the non-finite values; the literals take the column's type */
+	rowclass_predicate(&sql, &tk, nan_key, 2, true, true, params, &nparams);
+	assert_string_equal(sql.data, "(a = $1 AND b IN ('NaN', 'Infinity', '-Infinity'))");
+	assert_int_equal(nparams, 1);
+	assert_string_equal(params[0], "1");
+
+	/* a whole row, second in an OR: parameters go on; numeric without infinities (PostgreSQL 13) */
+	strbuf_reset(&sql);
+	rowclass_predicate(&sql, &tf, row, 5, false, false, params, &nparams);
+	assert_string_equal(sql.data, "(a = $2 AND b = $3 AND (n IS NULL OR n IN ('NaN')) AND d IS NULL)");
+	assert_int_equal(nparams, 3);
+	assert_string_equal(params[1], "7");
+	assert_string_equal(params[2], "2.5");
+
+	/* numeric with infinities (PostgreSQL 14 and later) */
+	strbuf_reset(&sql);
+	nparams = 0;
+	rowclass_predicate(&sql, &tf, row, 5, false, true, params, &nparams);
+	assert_string_equal(sql.data,
+						"(a = $1 AND b = $2 AND (n IS NULL OR n IN ('NaN', 'Infinity', '-Infinity')) AND d IS NULL)");
+
+	/* the source's rows: every written column as text */
+	strbuf_reset(&sql);
+	rowclass_select_list(&sql, &tf);
+	assert_string_equal(sql.data, "SELECT a::text, b::text, n::text, d::text FROM ONLY public.k WHERE ");
+	tf.relkind = 'p';
+	strbuf_reset(&sql);
+	rowclass_select_list(&sql, &tf);
+	assert_string_equal(sql.data, "SELECT a::text, b::text, n::text, d::text FROM public.k WHERE ");
+	strbuf_free(&sql);
+}
+
 int
 main(void)
 {
@@ -341,6 +431,8 @@ main(void)
 		cmocka_unit_test(test_batch_sql),
 		cmocka_unit_test(test_zero_columns),
 		cmocka_unit_test(test_routed_through_root),
+		cmocka_unit_test(test_class_ambiguous),
+		cmocka_unit_test(test_class_predicate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

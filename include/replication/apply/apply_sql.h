@@ -64,6 +64,30 @@ bool		rowstmt_batchable(const RowStatement *rs, const TableMeta *t);
 bool		attgenerated_never_written(char attgenerated);
 
 /*
+ * Row classes (NaN and +-Infinity, nanfix.h).  wal2json prints NaN,
+ * Infinity and -Infinity of float4, float8 and numeric as null, like NULL.
+ * The class of a row image is every row that prints that way: its class
+ * columns (the key when by_key, else every written column: a REPLICA
+ * IDENTITY FULL table without a key) equal, and where the image has null
+ * in a float/numeric column, NULL (never in a key), NaN, Infinity or
+ * -Infinity.  Each row is in exactly one class: classes split a table.
+ */
+
+/* Does the image leave its row ambiguous (a null in a class column for which column_null_ambiguous())? */
+bool		rowclass_ambiguous(const TableMeta *t, const ChangeColumn *img, int n, bool by_key);
+
+/*
+ * Appends "(<the class of img>)": its values go to params[*nparams...]
+ * (room for t->ncols more needed) as $n, *nparams advanced.  numeric_infinity:
+ * the server knows numeric Infinity (PostgreSQL 14 and later).
+ */
+void		rowclass_predicate(StrBuf *sql, const TableMeta *t, const ChangeColumn *img, int n,
+							   bool by_key, bool numeric_infinity, const char **params, int *nparams);
+
+/* Appends "SELECT <every written column>::text FROM ONLY t WHERE " (no ONLY for a partitioned t). */
+void		rowclass_select_list(StrBuf *sql, const TableMeta *t);
+
+/*
  * bytea values that arrived without their "\x".  wal2json prints a bytea
  * as bare hex, and the decoder can give it back its prefix only when
  * wal2json named the column's type: wal2json before 2.5 ignores

@@ -58,6 +58,8 @@ typedef struct TableMeta
 	int		   *key;			/* column indexes of the PK / replica identity index */
 	int			nkey;
 	bool		any_special;
+	bool		any_ambiguous;	/* some column_null_ambiguous() column */
+	bool		key_ambiguous;	/* some key column is, too */
 	bool		any_bytea;		/* some column is_bytea */
 	bool		other_unique;	/* an immediate unique/exclusion index besides the key */
 	int			buf_head;		/* apply's buffered rows of this table (-1: none) */
@@ -99,6 +101,17 @@ void		tablecache_forget_statements(TableCache *tc);
 
 /* Zeroes what keytrack.c counted per table (a new verification starts). */
 void		tablecache_forget_tracking(TableCache *tc);
+
+/*
+ * Is a null in a row image of this column NULL, NaN, Infinity or -Infinity?
+ * wal2json prints the non-finite values of float4, float8 and numeric
+ * themselves as null; a domain over them it prints quoted, as text.
+ */
+static inline bool
+column_null_ambiguous(const ColumnMeta *col)
+{
+	return col->typeoid == 700 || col->typeoid == 701 || col->typeoid == 1700;
+}
 
 /* Column index by name, -1 when absent. */
 int			tablemeta_column(const TableMeta *t, const char *name);
