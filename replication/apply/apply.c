@@ -114,11 +114,15 @@ apply_sync_results(Apply *a)
 				bool		transient = state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0);
 				bool		full = state && strncmp(state, "53", 2) == 0;
 
+				/* text the target's encoding lacks: the same change fails again */
+				bool		untranslatable = state && (strcmp(state, "22P05") == 0 || strcmp(state, "22021") == 0);
+
 				ok = apply_fail(a, lost || transient ? OUTCOME_CONNECTION : OUTCOME_SQL, "%s failed on the target: %s%s%s; fix: %s",
 								p->what, msg ? msg : PQerrorMessage(a->tgt), detail ? " " : "", detail ? detail : "",
 								lost ? "none needed: follow reconnects by itself and resumes from the last applied transaction"
 								: transient ? "none needed: follow applies the transactions again by itself"
 								: full ? "free disk space on the target (or grow it), then rerun follow: it resumes from the last applied transaction"
+								: untranslatable ? "the target database's encoding cannot hold this source text and a rerun meets the same change: migrate into a target database with ENCODING 'UTF8' ('pgcutover cleanup', then copy again); 'pgcutover check' names such rows before a copy"
 								: "correct the cause on the target, then rerun follow: it resumes from the last applied transaction");
 			}
 			else if (st == PGRES_COMMAND_OK && p->expect_rows >= 0 &&

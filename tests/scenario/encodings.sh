@@ -7,9 +7,10 @@
 #   side holds (both read in UTF-8 by psql), not by each server's bytes;
 #   verify not fooled by a mis-decoded row planted on the target; captured
 #   DDL with LATIN1 text (a default, a table name) replayed.
-#   WIN1252 -> UTF8 (the euro sign is 0x80 there).
+#   WIN1252 -> UTF8 (the euro sign is 0x80 there), EUC_JP -> UTF8.
 #   UTF8 -> LATIN1: check names the table, column and key of a character
-#   LATIN1 lacks.  SQL_ASCII holding bytes that are not UTF-8: check and
+#   LATIN1 lacks; without one, copy and follow are exact; one written
+#   later stops follow, named.  SQL_ASCII holding bytes that are not UTF-8: check and
 #   copy refuse by table, column and key before any slot exists.
 . "$(dirname "$0")/../lib/harness.sh"
 harness_start
@@ -83,7 +84,7 @@ tgt_sql -c "UPDATE t_text SET name = 'CafÃ©' WHERE id = 2"
 # follow under concurrent writes of non-ASCII text
 follower_start
 load() {
-  for i in $(seq 1 40); do
+  for i in $(seq 1 25); do
     lat_sql -c "INSERT INTO t_text VALUES ($((100 + i)), 'ins é$i', 'ß$i', 'ÿ', ARRAY['¤$i', 'CafÃ©'], '{\"é\": $i}', '{\"Ã©\": \"x\"}', 'été', '\\xe9')" \
             -c "UPDATE t_text SET name = name || 'ü' WHERE id = $((100 + i / 2))" \
             -c "INSERT INTO t_key VALUES ('clé $i', $i)" \
@@ -107,7 +108,7 @@ for _ in $(seq 1 200); do
   sleep 0.1
 done
 assert_eq "$(db_text src lat)" "$(db_text tgt app)" "follow under load: every table holds the same text"
-assert_eq 1 "$(tgt_sql -c "SELECT count(*) FROM t_key WHERE k = 'clé 39Ã©'")" "follow: a text key with CafÃ©-like bytes, updated"
+assert_eq 1 "$(tgt_sql -c "SELECT count(*) FROM t_key WHERE k = 'clé 24Ã©'")" "follow: a text key with CafÃ©-like bytes, updated"
 assert_eq "'Ã©é'::text" "$(tgt_sql -c "SELECT column_default FROM information_schema.columns WHERE table_name = 'nouveauté' AND column_name = 's'")" "follow: captured DDL's LATIN1 text replayed as its text"
 kill -0 "$FOLLOWER" 2>/dev/null && pass "the follower is still running" || fail "the follower is still running" "$(tail -3 "$HARNESS_DIR/all-output.log")"
 
@@ -150,6 +151,39 @@ assert_eq 4 "$RC" "check UTF8 -> LATIN1 with a euro sign: preflight exit code"
 assert_contains "$OUT" "public.euro column price, key (id)=(321)" "check names the table, column and key LATIN1 cannot hold"
 assert_contains "$OUT" "has no equivalent in encoding \"LATIN1\"" "check says why"
 assert_contains "$OUT" "ENCODING 'UTF8'" "check gives the fix"
+
+assert_eq 0 "$(src_sql -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'pgcutover' AND database = 'app'")" "check created no slot"
+# once the source holds only what LATIN1 has, the text arrives exactly
+src_sql -c "UPDATE euro SET price = '12 EUR' WHERE id = 321"
+L1SRC=$(dsn "$SRC_PORT" app); L1TGT=$(dsn "$TGT_PORT" lat1)
+run_pgcutover copy --slot l1 --source "$L1SRC" --target "$L1TGT"
+assert_eq 0 "$RC" "copy UTF8 -> LATIN1 exits 0"
+src_sql -c "INSERT INTO euro VALUES (1001, 'ÿ¤ß', 'àé')" -c "UPDATE euro SET label = label || 'ü' WHERE id < 50"
+run_pgcutover follow --slot l1 --source "$L1SRC" --target "$L1TGT" --until-caught-up
+assert_eq 0 "$RC" "follow UTF8 -> LATIN1 exits 0"
+assert_eq "$(db_text src app)" "$(db_text tgt lat1)" "UTF8 -> LATIN1: every row holds the same text"
+run_pgcutover verify --slot l1 --source "$L1SRC" --target "$L1TGT"
+assert_contains "$OUT" "0 differ" "UTF8 -> LATIN1: verify says every table matches"
+# a character LATIN1 lacks, written after the check: follow stops, naming it
+src_sql -c "INSERT INTO euro VALUES (1002, 'x', '5 €')"
+run_pgcutover follow --slot l1 --source "$L1SRC" --target "$L1TGT" --until-caught-up
+assert_eq 1 "$([ "$RC" -ne 0 ] && echo 1 || echo 0)" "follow stops at a character the LATIN1 target lacks (exit $RC)"
+assert_contains "$ERR" "has no equivalent in encoding \"LATIN1\"" "follow says which character"
+assert_contains "$ERR" "ENCODING 'UTF8'" "follow gives the fix: a UTF-8 target"
+
+# --- EUC_JP source: multibyte, not UTF-8 ---------------------------------------
+mkdb src eucjp EUC_JP
+mkdb tgt app4 UTF8
+DB=eucjp cluster_sql src -c "CREATE TABLE j (k text PRIMARY KEY, s text[])" -c "INSERT INTO j VALUES ('日本', ARRAY['東京', 'ｶﾅ']), ('語', '{}')"
+JSRC=$(dsn "$SRC_PORT" eucjp); JTGT=$(dsn "$TGT_PORT" app4)
+run_pgcutover copy --slot eucjp --source "$JSRC" --target "$JTGT"
+assert_eq 0 "$RC" "copy EUC_JP -> UTF8 exits 0"
+DB=eucjp cluster_sql src -c "UPDATE j SET k = '日本語', s = s || '大阪'::text WHERE k = '日本'" -c "DELETE FROM j WHERE k = '語'" -c "INSERT INTO j VALUES ('ﾃｽﾄ', ARRAY['①'])"
+run_pgcutover follow --slot eucjp --source "$JSRC" --target "$JTGT" --until-caught-up
+assert_eq 0 "$RC" "follow EUC_JP -> UTF8 exits 0"
+assert_eq "$(db_text src eucjp)" "$(db_text tgt app4)" "EUC_JP: every row holds the same text"
+run_pgcutover verify --slot eucjp --source "$JSRC" --target "$JTGT"
+assert_contains "$OUT" "0 differ" "EUC_JP: verify says every table matches"
 
 # --- SQL_ASCII source holding bytes that are not UTF-8 -----------------------
 mkdb src sqlascii SQL_ASCII
