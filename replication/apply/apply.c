@@ -114,8 +114,9 @@ apply_sync_results(Apply *a)
 				bool		transient = state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0);
 				bool		full = state && strncmp(state, "53", 2) == 0;
 
-				/* text the target's encoding lacks: the same change fails again */
-				bool		untranslatable = state && (strcmp(state, "22P05") == 0 || strcmp(state, "22021") == 0);
+				/* text the target cannot take: a rerun meets the same change */
+				bool		untranslatable = state && strcmp(state, "22P05") == 0;
+				bool		invalid_bytes = state && strcmp(state, "22021") == 0;
 
 				ok = apply_fail(a, lost || transient ? OUTCOME_CONNECTION : OUTCOME_SQL, "%s failed on the target: %s%s%s; fix: %s",
 								p->what, msg ? msg : PQerrorMessage(a->tgt), detail ? " " : "", detail ? detail : "",
@@ -123,6 +124,7 @@ apply_sync_results(Apply *a)
 								: transient ? "none needed: follow applies the transactions again by itself"
 								: full ? "free disk space on the target (or grow it), then rerun follow: it resumes from the last applied transaction"
 								: untranslatable ? "the target database's encoding cannot hold this source text and a rerun meets the same change: migrate into a target database with ENCODING 'UTF8' ('pgcutover cleanup', then copy again); 'pgcutover check' names such rows before a copy"
+								: invalid_bytes ? "the source wrote bytes that are not UTF-8 (a SQL_ASCII source) and a rerun meets the same change: make them UTF-8 on the source, then 'pgcutover cleanup' and copy again; 'pgcutover check' names such rows before a copy"
 								: "correct the cause on the target, then rerun follow: it resumes from the last applied transaction");
 			}
 			else if (st == PGRES_COMMAND_OK && p->expect_rows >= 0 &&

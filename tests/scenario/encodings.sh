@@ -112,6 +112,13 @@ assert_eq 1 "$(tgt_sql -c "SELECT count(*) FROM t_key WHERE k = 'clé 24Ã©'")"
 assert_eq "'Ã©é'::text" "$(tgt_sql -c "SELECT column_default FROM information_schema.columns WHERE table_name = 'nouveauté' AND column_name = 's'")" "follow: captured DDL's LATIN1 text replayed as its text"
 kill -0 "$FOLLOWER" 2>/dev/null && pass "the follower is still running" || fail "the follower is still running" "$(tail -3 "$HARNESS_DIR/all-output.log")"
 
+# verify --online, then changes by text key: the switchover's incremental
+# verify compares those keys (recorded by the LATIN1 apply session)
+run_pgcutover verify --online --source "$SRC_DSN" --target "$TGT_DSN"
+assert_eq 0 "$RC" "verify --online on the LATIN1 source exits 0"
+assert_contains "$OUT" "0 differ" "verify --online: every table matches"
+lat_sql -c "UPDATE t_key SET n = n + 1 WHERE k IN ('ÿÿ', 'CafÃ©')" -c "INSERT INTO t_key VALUES ('ñandú', 9)" \
+        -c "UPDATE \"tablé\" SET \"ÿ\" = 7 WHERE \"colß\" = 'ü'"
 # the switchover's verify is not fooled either: a mis-decoded row aborts it
 tgt_sql -c "SET session_replication_role = replica" -c "UPDATE t_text SET name = 'Café' WHERE id = 2"
 run_pgcutover switchover --abort-on-mismatch --source "$SRC_DSN" --target "$TGT_DSN"
@@ -208,5 +215,10 @@ asc_sql -c "UPDATE people SET name = convert_from(convert(convert_to(name, 'SQL_
 run_pgcutover copy --slot asc --source "$ASRC" --target "$ATGT"
 assert_eq 0 "$RC" "after the fix: copy SQL_ASCII -> UTF8 exits 0"
 assert_eq "Renée|café" "$(DB=app3 cluster_sql tgt -c "SELECT (SELECT name FROM people WHERE id = 217) || '|' || (SELECT s FROM ok_utf8)")" "SQL_ASCII's UTF-8 bytes arrive as their text"
+asc_sql -c "INSERT INTO people VALUES (301, E'Z\\xfcrich', 'x')" -c "UPDATE ok_utf8 SET s = s || E'\\xc3\\xbf'"
+run_pgcutover follow --slot asc --source "$ASRC" --target "$ATGT" --until-caught-up
+assert_eq 11 "$RC" "follow stops at a SQL_ASCII byte that is not UTF-8 written after the copy"
+assert_contains "$ERR" "invalid byte sequence for encoding \"UTF8\": 0xfc" "follow says which byte"
+assert_contains "$ERR" "make them UTF-8 on the source" "follow gives the fix"
 
 done_testing
