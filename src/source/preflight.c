@@ -738,7 +738,7 @@ check_slot_free(Preflight *p)
  */
 #define CONVERTED_SQL "pg_catalog.convert(pg_catalog.convert_to((%s)::pg_catalog.text, 'UTF8'), 'UTF8', %s)"
 
-/* One table whose text does not convert. */
+/* The state of one check_encoding run. */
 typedef struct EncodingScan
 {
 	Preflight  *p;
@@ -789,8 +789,7 @@ converts(EncodingScan *s, const char *table, const char *what, const char *where
 	}
 	PQclear(res);
 	if (in_txn)
-		PQclear(PQexec(conn, ok ? "RELEASE SAVEPOINT pgcutover_encoding"
-					   : "ROLLBACK TO SAVEPOINT pgcutover_encoding"));
+		PQclear(PQexec(conn, "ROLLBACK TO SAVEPOINT pgcutover_encoding; RELEASE SAVEPOINT pgcutover_encoding"));
 	free(sql);
 	free(expr);
 	return ok;
@@ -883,16 +882,17 @@ bad_row(EncodingScan *s, const TableInfo *t, const char *column)
 	if (keycols && *keycols)
 	{
 		PGresult   *res;
+		bool		in_txn = PQtransactionStatus(conn) == PQTRANS_INTRANS;
 
 		sql = psprintf("SELECT ROW(%s)::pg_catalog.text FROM ONLY %s r WHERE %s", keycols, t->qualname, where);
-		if (PQtransactionStatus(conn) == PQTRANS_INTRANS)
+		if (in_txn)
 			PQclear(PQexec(conn, "SAVEPOINT pgcutover_encoding"));
 		res = PQexec(conn, sql);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 			sample = psprintf("key (%s)=%s", keycols, PQgetvalue(res, 0, 0));
 		PQclear(res);
-		if (PQtransactionStatus(conn) == PQTRANS_INERROR)
-			PQclear(PQexec(conn, "ROLLBACK TO SAVEPOINT pgcutover_encoding"));
+		if (in_txn)
+			PQclear(PQexec(conn, "ROLLBACK TO SAVEPOINT pgcutover_encoding; RELEASE SAVEPOINT pgcutover_encoding"));
 		free(sql);
 	}
 	if (sample == NULL)
@@ -985,7 +985,7 @@ check_encoding(Preflight *p)
 	{
 		char	   *list = name_list(bad, nbad, 10);
 		const char *fix = src_ascii
-			? "make those values UTF-8 on the source (e.g. UPDATE t SET col = convert_from(convert_to(col, 'SQL_ASCII'), 'LATIN1') for LATIN1 bytes), or --exclude-table them"
+			? "make those values UTF-8 on the source (for LATIN1 bytes: UPDATE t SET col = convert_from(convert(convert_to(col, 'SQL_ASCII'), 'LATIN1', 'UTF8'), 'SQL_ASCII') WHERE ...), or --exclude-table them"
 			: "create the target database with ENCODING 'UTF8' (it holds every character), or change those values on the source, or --exclude-table them";
 
 		findings_add(p->f, FINDING_FAIL, "encoding", fix,
