@@ -159,7 +159,8 @@ BEGIN
         END IF;
         msg := pgcutover.ddl_capture_message(caller_path, caller_role, tg_tag);
         IF msg IS NOT NULL THEN
-            PERFORM pg_logical_emit_message(true, 'pgcutover.ddl', msg);
+            -- in UTF-8 whatever the database's encoding: follow reads it as JSON
+            PERFORM pg_logical_emit_message(true, 'pgcutover.ddl', pg_catalog.convert_to(msg, 'UTF8'));
             -- Decoding stamps a message with the END of its WAL record, a row
             -- change with its start: the next row change, if in another
             -- (sub)transaction, would tie with the message and may be decoded
@@ -170,8 +171,8 @@ BEGIN
         failure := SQLERRM;
         BEGIN
             -- follow stops on this one instead
-            PERFORM pg_logical_emit_message(true, 'pgcutover.ddl', json_build_object(
-                'command', current_query(), 'tag', tg_tag, 'error', failure)::text);
+            PERFORM pg_logical_emit_message(true, 'pgcutover.ddl', pg_catalog.convert_to(json_build_object(
+                'command', current_query(), 'tag', tg_tag, 'error', failure)::text, 'UTF8'));
             PERFORM pg_logical_emit_message(true, 'pgcutover.ddl_end', '');
         EXCEPTION WHEN OTHERS THEN
             NULL;

@@ -69,4 +69,15 @@ char	   *db_text_array(const StrList *list);
 /* Server major version (e.g. 15) */
 int			db_major_version(PGconn *conn);
 
+/* The database's encoding as the server reported it ("UTF8", "LATIN1"...). */
+const char *db_server_encoding(PGconn *conn);
+
+/*
+ * Declares the encoding of the text this session sends and receives
+ * (libpq's PQsetClientEncoding, so that its escaping follows); on failure
+ * returns false and sets *errmsg (malloc'd, one line with the fix).
+ */
+bool		db_set_client_encoding(PGconn *conn, const char *encoding, const char *who,
+								   char **errmsg);
+
 #endif

@@ -119,11 +119,17 @@ apply_sync_results(Apply *a)
 				bool		transient = state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0);
 				bool		full = state && strncmp(state, "53", 2) == 0;
 
+				/* text the target cannot take: a rerun meets the same change */
+				bool		untranslatable = state && strcmp(state, "22P05") == 0;
+				bool		invalid_bytes = state && strcmp(state, "22021") == 0;
+
 				ok = apply_fail(a, lost || transient ? OUTCOME_CONNECTION : OUTCOME_SQL, "%s failed on the target: %s%s%s; fix: %s",
 								p->what, msg ? msg : PQerrorMessage(a->tgt), detail ? " " : "", detail ? detail : "",
 								lost ? "none needed: follow reconnects by itself and resumes from the last applied transaction"
 								: transient ? "none needed: follow applies the transactions again by itself"
 								: full ? "free disk space on the target (or grow it), then rerun follow: it resumes from the last applied transaction"
+								: untranslatable ? "the target database's encoding cannot hold this source text and a rerun meets the same change: migrate into a target database with ENCODING 'UTF8' ('pgcutover cleanup', then copy again); 'pgcutover check' names such rows before a copy"
+								: invalid_bytes ? "the source wrote bytes that are not UTF-8 (a SQL_ASCII source) and a rerun meets the same change: make them UTF-8 on the source, then 'pgcutover cleanup' and copy again; 'pgcutover check' names such rows before a copy"
 								: "correct the cause on the target, then rerun follow: it resumes from the last applied transaction");
 			}
 			else if (st == PGRES_COMMAND_OK && p->expect_rows >= 0 &&
@@ -164,6 +170,22 @@ apply_maybe_sync(Apply *a)
 	return a->npending < SYNC_EVERY || apply_sync_results(a);
 }
 
+/*
+ * The encoding of the stream's text: wal2json writes values, names and
+ * messages in the source database's encoding, and the walsender sends them
+ * unconverted.  Every session of the apply declares it, so that the target
+ * converts each value once, and the source session's NaN re-reads come
+ * back in it.  A SQL_ASCII source's bytes are taken as UTF-8, as copy
+ * takes them (check refuses those that are not).
+ */
+static const char *
+stream_encoding(PGconn *src)
+{
+	const char *enc = db_server_encoding(src);
+
+	return strcmp(enc, "SQL_ASCII") == 0 ? "UTF8" : enc;
+}
+
 static bool
 ensure_source(Apply *a)
 {
@@ -173,12 +195,38 @@ ensure_source(Apply *a)
 		return true;
 	PQfinish(a->src);
 	a->src = db_connect(a->cfg.source_dsn, "source", CONN_NORMAL, &err);
+	if (a->src != NULL &&
+		!db_set_client_encoding(a->src, stream_encoding(a->src), "source", &err))
+	{
+		PQfinish(a->src);
+		a->src = NULL;
+	}
 	if (a->src == NULL)
 	{
 		apply_fail(a, OUTCOME_CONNECTION, "%s", err);
 		free(err);
 		return false;
 	}
+	return true;
+}
+
+/* The target sessions declare the stream's encoding (after ensure_source). */
+static bool
+declare_stream_encoding(Apply *a)
+{
+	char	   *err = NULL;
+	const char *enc = stream_encoding(a->src);
+
+	snprintf(a->encoding, sizeof(a->encoding), "%s", enc);
+	if (!db_set_client_encoding(a->tgt, enc, "target", &err) ||
+		!db_set_client_encoding(a->meta, enc, "target", &err))
+	{
+		apply_fail(a, OUTCOME_SQL, "%s", err);
+		free(err);
+		return false;
+	}
+	if (strcmp(enc, "UTF8") != 0)
+		log_debug("the source's text is in %s: the apply sessions say so", enc);
 	return true;
 }
 
@@ -812,6 +860,26 @@ apply_change(Apply *a, const Change *c)
 	}
 }
 
+/*
+ * Captured DDL arrives in UTF-8 whatever the source's encoding (the capture
+ * emits it so, sql/ddl_capture.sql, for follow reads it as JSON), unlike the
+ * rows: around it the target session says UTF-8, then the stream's
+ * encoding again.
+ */
+static bool
+ddl_encoding(Apply *a, bool utf8)
+{
+	char	   *sql;
+	bool		ok;
+
+	if (strcmp(a->encoding, "UTF8") == 0)
+		return true;
+	sql = psprintf("SET client_encoding = '%s'", utf8 ? "UTF8" : a->encoding);
+	ok = send_query(a, sql, 0, NULL, "setting the client encoding around the DDL");
+	free(sql);
+	return ok;
+}
+
 bool
 apply_ddl(Apply *a, const char *sql, const char *after_sql, const char *search_path,
 		  const DdlMissing *missing, int nmissing)
@@ -830,6 +898,8 @@ apply_ddl(Apply *a, const char *sql, const char *after_sql, const char *search_p
 	 * changed nothing yet: should the DDL fail, a rerun starts right here.
 	 */
 	if (!apply_commit_before_current(a) || !flush_truncate(a) || !apply_flush_rows(a) || !apply_sync_results(a) || !resolve_nans(a))
+		return false;
+	if (!ddl_encoding(a, true))
 		return false;
 	params[0] = search_path;
 	if (!send_query(a, "SELECT pg_catalog.set_config('search_path', $1, true)", 1, params,
@@ -851,6 +921,8 @@ apply_ddl(Apply *a, const char *sql, const char *after_sql, const char *search_p
 			return apply_fail(a, OUTCOME_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
 		apply_push_pending(a, -1, "setting the source's default on existing rows", NULL);
 	}
+	if (!ddl_encoding(a, false))
+		return false;
 	if (!progress_send_relax_identity(a->tgt, a->cfg.slot))
 		return apply_fail(a, OUTCOME_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
 	apply_push_pending(a, -1, "relaxing identity columns", NULL);
@@ -1008,7 +1080,8 @@ apply_open(const ApplyConfig *cfg, char **errmsg, Outcome *outcome)
 	 * the switchover's fence spares the follower's sessions it knows of, and
 	 * refuses new ones.
 	 */
-	if (!ensure_source(a) || !prepare_target(a) || !relax_identity_columns(a) ||
+	if (!ensure_source(a) || !declare_stream_encoding(a) || !prepare_target(a) ||
+		!relax_identity_columns(a) ||
 		PQenterPipelineMode(a->tgt) != 1)
 	{
 		*errmsg = pg_strdup(a->error ? a->error : "cannot enter pipeline mode on the target");

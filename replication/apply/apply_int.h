@@ -68,6 +68,7 @@ struct Apply
 	bool		ddl_in_group;	/* DDL ran in the open group: the catalog is read
 								 * on tgt, the group commits with the source txn */
 	char	   *search_path;	/* the session's own, restored after DDL */
+	char		encoding[64];	/* of the stream's text: every session says it */
 	int64_t		group_rows;
 	int64_t		txn_start_rows;	/* group_rows when the current source txn began */
 	int64_t		group_txns;

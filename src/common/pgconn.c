@@ -517,6 +517,29 @@ db_major_version(PGconn *conn)
 	return PQserverVersion(conn) / 10000;
 }
 
+const char *
+db_server_encoding(PGconn *conn)
+{
+	const char *enc = PQparameterStatus(conn, "server_encoding");
+
+	return enc ? enc : "SQL_ASCII";
+}
+
+bool
+db_set_client_encoding(PGconn *conn, const char *encoding, const char *who, char **errmsg)
+{
+	char	   *e;
+
+	*errmsg = NULL;
+	if (PQsetClientEncoding(conn, encoding) == 0)
+		return true;
+	e = db_error(conn);
+	*errmsg = psprintf("cannot set client_encoding to %s on the %s: %s; fix: check that the %s server can convert %s",
+					   encoding, who, e, who, encoding);
+	free(e);
+	return false;
+}
+
 char *
 db_text_array(const StrList *list)
 {

@@ -13,6 +13,14 @@
  *	  transaction as its rows, so a kill at any moment loses only the jobs in
  *	  flight, which simply run again.
  *
+ *	  Encodings: both sessions speak UTF-8 (db_connect), so text fields, which
+ *	  binary COPY converts to and from the client encoding like text COPY,
+ *	  leave the source converted from its encoding and enter the target
+ *	  converted to its own: exact for every source encoding, since UTF-8
+ *	  holds every character of each, and the statements name tables and
+ *	  columns in the plan's UTF-8.  A SQL_ASCII source's bytes must be UTF-8
+ *	  to leave it; check (preflight.c, "encoding") names the rows that are not.
+ *
  *	  Progress: each worker counts the rows and bytes it streams into its
  *	  slot of the ProgressBoard (copy_progress.h); the leader reads the
  *	  board five times a second for the live line and once a second marks

@@ -82,6 +82,12 @@ dump_section(CopyContext *ctx, const char *section)
 	argv[n++] = "--no-subscriptions";
 	argv[n++] = "--no-blobs";
 	argv[n++] = "--format=plain";
+	/*
+	 * In UTF-8 whatever the source's encoding: the dump says so (SET
+	 * client_encoding) for the pre-data restore, and the post-data steps are
+	 * stored and run by UTF-8 sessions, like every other one (db_connect).
+	 */
+	argv[n++] = "--encoding=UTF8";
 	argv[n++] = "--exclude-schema=pgcutover";	/* DDL capture, reverse state */
 	for (int l = 0; l < 4; l++)
 		for (int i = 0; i < lists[l]->count && n < 60 + 4 * 32; i++)

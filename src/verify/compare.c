@@ -15,7 +15,9 @@
  *	       (keydiff.c).
  *
  *	  The row text depends on session settings, which db_connect makes equal
- *	  on both sides (DateStyle, IntervalStyle, extra_float_digits, TimeZone).
+ *	  on both sides (DateStyle, IntervalStyle, extra_float_digits, TimeZone),
+ *	  and its bytes on the database's encoding, so databases of different
+ *	  encodings hash it in UTF-8 (row_hash_sql).
  *	  The engine only sends SELECTs: the pairs may be in transactions with an
  *	  imported snapshot, which an error would abort, so the tables missing
  *	  on the target are looked up first instead of run into.
@@ -130,9 +132,26 @@ typedef struct Engine
 	double		rows_total;		/* estimated (reltuples) */
 	double		bytes_done;
 	double		bytes_total;
+	const char *row_hash;		/* SQL: a row r's 64-bit hash, see row_hash_sql */
 } Engine;
 
 static const char *const side_name[2] = {"source", "target"};
+
+/*
+ * The hash of a row's text.  Each server hashes its own bytes, which are the
+ * same text only when both databases have the same encoding: a LATIN1 'é'
+ * is one byte, a UTF-8 one two, and a LATIN1 "CafÃ©" has the very bytes of
+ * a UTF-8 "Café".  When the encodings differ both sides hash the text in
+ * UTF-8 (md5 first: hashtextextended takes text, and UTF-8 bytes are not
+ * text in every encoding).
+ */
+static const char *
+row_hash_sql(PGconn *source, PGconn *target)
+{
+	if (strcmp(db_server_encoding(source), db_server_encoding(target)) == 0)
+		return "pg_catalog.hashtextextended(r::text, 0)";
+	return "pg_catalog.hashtextextended(pg_catalog.md5(pg_catalog.convert_to(r::text, 'UTF8')), 0)";
+}
 
 static PGconn *
 side_conn(const ComparePair *p, int side)
@@ -360,8 +379,8 @@ job_sql(const Engine *e, const Chunk *c, char **param)
 			break;
 		case JOB_CHUNK:
 		case JOB_SOURCE_ONLY:
-			strbuf_printf(&sql, "SELECT count(*), coalesce(sum(pg_catalog.hashtextextended(r::text, 0)), 0)::text "
-						  "FROM %s%s r", only, qualname);
+			strbuf_printf(&sql, "SELECT count(*), coalesce(sum(%s), 0)::text FROM %s%s r",
+						  e->row_hash, only, qualname);
 			append_range(&sql, w, c);
 			break;
 		case JOB_KEYS:
@@ -372,9 +391,9 @@ job_sql(const Engine *e, const Chunk *c, char **param)
 					json_array_append(batch, json_array_get(w->task->keys, i));
 				*param = json_dumps(batch, JSON_COMPACT);
 				json_decref(batch);
-				strbuf_printf(&sql, "SELECT x.ordinality, pg_catalog.hashtextextended(r::text, 0)::text "
+				strbuf_printf(&sql, "SELECT x.ordinality, %s::text "
 							  "FROM pg_catalog.jsonb_array_elements($1::pg_catalog.jsonb) WITH ORDINALITY x(key, ordinality) "
-							  "LEFT JOIN %s%s r ON ", only, qualname);
+							  "LEFT JOIN %s%s r ON ", e->row_hash, only, qualname);
 				for (int k = 0; k < w->key.ncols; k++)
 					strbuf_printf(&sql, "%sr.%s = (x.key OPERATOR(pg_catalog.->>) %s)::%s", k ? " AND " : "",
 								  w->key.ident[k], w->key.literal[k], w->key.type[k]);
@@ -911,7 +930,7 @@ narrow_chunk(Engine *e, TableWork *w, const Chunk *c)
 	strbuf_append(&sql, "SELECT pg_catalog.json_build_object(");
 	for (int k = 0; k < w->key.ncols; k++)
 		strbuf_printf(&sql, "%s%s, r.%s::text", k ? ", " : "", w->key.literal[k], w->key.ident[k]);
-	strbuf_printf(&sql, ")::text, pg_catalog.hashtextextended(r::text, 0)::text FROM %s%s r",
+	strbuf_printf(&sql, ")::text, %s::text FROM %s%s r", e->row_hash,
 				  w->task->table->relkind == 'p' ? "" : "ONLY ", w->task->table->qualname);
 	append_range(&sql, w, c);
 	for (int side = 0; side < 2 && ok; side++)
@@ -1055,6 +1074,8 @@ compare_tables(ComparePair *pairs, int npairs, const CompareConfig *cfg,
 
 	e.t0 = now_seconds();
 	e.next_progress = e.t0 + cfg->progress_seconds;
+	e.row_hash = npairs > 0 ? row_hash_sql(pairs[0].source, pairs[0].target)
+		: "pg_catalog.hashtextextended(r::text, 0)";
 	e.works = pg_malloc0(sizeof(TableWork) * (ntasks + 1));
 	e.slots = pg_malloc0(sizeof(Slot) * npairs);
 	for (int p = 0; p < npairs; p++)
