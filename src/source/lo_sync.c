@@ -361,14 +361,21 @@ plan_pass(const LargeObjectPrintList *source, const LargeObjectPrintList *target
 	result->deleted = *ngone;
 }
 
+/* --dry-run: what the pass would do, the first PLAN_LINES objects of each kind by name. */
+#define PLAN_LINES 20
+
 static void
 print_plan(const LargeObjectPrint *move, int nmove, const uint32_t *gone, int ngone)
 {
-	for (int i = 0; i < ngone; i++)
+	for (int i = 0; i < ngone && i < PLAN_LINES; i++)
 		printf("[target] SELECT pg_catalog.lo_unlink(%u);\n", gone[i]);
-	for (int i = 0; i < nmove; i++)
-		printf("[source->target] -- large object %u (%lld bytes): lo_get on the source, lo_unlink + lo_from_bytea(%u, data) + COMMENT ON LARGE OBJECT on the target\n",
+	if (ngone > PLAN_LINES)
+		printf("[target] -- and lo_unlink of %d more large objects gone from the source\n", ngone - PLAN_LINES);
+	for (int i = 0; i < nmove && i < PLAN_LINES; i++)
+		printf("[source->target] -- large object %u (%lld bytes): lo_get on the source; lo_unlink, lo_from_bytea(%u, data), COMMENT ON LARGE OBJECT on the target\n",
 			   move[i].loid, (long long) move[i].bytes, move[i].loid);
+	if (nmove > PLAN_LINES)
+		printf("[source->target] -- and %d more large objects new or changed on the source\n", nmove - PLAN_LINES);
 }
 
 bool

@@ -4,7 +4,8 @@
 # comments) and the switchover carries what changed since: a pass before the
 # fence, and one inside it.  Variants: 0 bytes, small, 3 MB, 9 MB (several of
 # lo_put's 4 MB chunks), with comments, owned by another role, referenced
-# from an oid column and from contrib lo's type; created, rewritten (lo_put)
+# from an oid column and from contrib lo's type (with its lo_manage
+# trigger, which unlinks on UPDATE and DELETE); created, rewritten (lo_put)
 # and unlinked on the source while following under concurrent table writes.
 # check counts them; a source over the limit is refused by check, by copy
 # and by the switchover before the fence; a role that cannot read them too.
@@ -16,6 +17,8 @@ CREATE EXTENSION lo;
 CREATE ROLE lo_owner;
 CREATE TABLE files (id int PRIMARY KEY, raw oid, name text);
 CREATE TABLE docs (id int PRIMARY KEY, body lo, note text);
+-- contrib lo's trigger: a row's object is unlinked when the row lets go of it
+CREATE TRIGGER docs_lo BEFORE UPDATE OR DELETE ON docs FOR EACH ROW EXECUTE FUNCTION lo_manage(body);
 CREATE TABLE ticks (id serial PRIMARY KEY, v int);
 -- 0 bytes, small, 3 MB, 9 MB (bytes that are not all alike)
 INSERT INTO files VALUES
@@ -71,7 +74,7 @@ UPDATE files SET name = 'n$i' WHERE id = 2;
 INSERT INTO docs VALUES (100 + $i, lo_from_bytea(0, 'new $i'), 'during follow');
 SELECT lo_put((SELECT raw FROM files WHERE id = 3), $i * 1000, 'put $i');
 SELECT lo_put((SELECT raw FROM files WHERE id = 4), 5000000 + $i, 'tail $i');
-SELECT lo_unlink(body) FROM docs WHERE id = $i;
+UPDATE docs SET body = lo_from_bytea(0, 'updated $i') WHERE id = 100 + $i - 1;
 DELETE FROM docs WHERE id = $i;
 COMMIT;
 SQL
@@ -96,6 +99,13 @@ src_sql -c "SELECT count(lo_create(1000000 + g)) FROM generate_series(1, 50001) 
 run_pgcutover check --source "$SRC_DSN" --target "$TGT_DSN"
 assert_contains "$OUT" "more than the switchover can re-read inside the write downtime (at most 50000 objects" "check: a source over the limit fails, saying why"
 assert_contains "$OUT" "move them to bytea columns" "check: ... and the fix"
+cluster_sql tgt -c "CREATE DATABASE fresh" >/dev/null
+run_pgcutover copy --slot fresh --source "$SRC_DSN" --target "${TGT_DSN/dbname=app/dbname=fresh}"
+assert_eq 4 "$RC" "copy of a source over the limit: refused, exit 4"
+assert_contains "$ERR" "preflight large_objects: 50" "copy over the limit: the large_objects line says why"
+assert_eq 0 "$(src_sql -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'fresh'")" "copy over the limit: refused before any slot exists"
+run_pgcutover switchover --dry-run --source "$SRC_DSN" --target "$TGT_DSN"
+assert_eq 4 "$RC" "switchover --dry-run over the limit: refused too, exit 4"
 run_pgcutover switchover --source "$SRC_DSN" --target "$TGT_DSN" --timeout 60
 assert_eq 4 "$RC" "switchover over the limit: refused, exit 4"
 assert_eq 1 "$(grep -c "switchover aborted: .*large object(s).*; fix: move them to bytea columns.*(nothing was fenced)" <<<"$ERR")" "switchover over the limit: one line with the fix"
@@ -108,6 +118,10 @@ SELECT format('SELECT count(lo_unlink(oid)) FROM pg_largeobject_metadata WHERE o
 FROM generate_series(1, 50001, 1000) g
 \gexec
 SQL
+
+run_pgcutover switchover --dry-run --source "$SRC_DSN" --target "$TGT_DSN"
+assert_eq 0 "$RC" "switchover --dry-run exits 0"
+assert_contains "$OUT" "[source->target] -- large object" "switchover --dry-run names the large objects it would move"
 
 # the load goes on through the switchover (the fence ends it)
 load 10000 &
