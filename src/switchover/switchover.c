@@ -551,9 +551,10 @@ carry_large_objects(Switchover *sw, bool inside)
 	json_object_set_new(sw->result->large_objects, "objects", json_integer(r.objects));
 	json_object_set_new(sw->result->large_objects, "bytes", json_integer(r.source_bytes));
 	json_object_set_new(sw->result->large_objects, inside ? "inside_fence" : "before_fence", lo_pass_json(&r));
-	log_info("large objects %s: %lld on the source, %d created, %d changed, %d deleted on the target",
+	log_info("large objects %s: %lld on the source; %s %d new and %d changed, %s %d on the target",
 			 inside ? "inside the fence" : "before the fence", (long long) r.objects,
-			 r.created, r.changed, r.deleted);
+			 sw->opts->dry_run ? "would write" : "wrote", r.created, r.changed,
+			 sw->opts->dry_run ? "would unlink" : "unlinked", r.deleted);
 	step_done(sw, inside ? "large_objects" : "lo_prepass", t0);
 	return OUTCOME_OK;
 }
