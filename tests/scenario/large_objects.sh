@@ -95,7 +95,11 @@ sleep 1
 touch "$HARNESS_DIR/stop-load"
 wait "$LOAD"
 rm -f "$HARNESS_DIR/stop-load"
-src_sql -c "SELECT count(lo_create(1000000 + g)) FROM generate_series(1, 50001) g" >/dev/null
+# past a quarter of the limit: a warning
+src_sql -c "SELECT count(lo_create(1000000 + g)) FROM generate_series(1, 12501) g" >/dev/null
+run_pgcutover check --source "$SRC_DSN" --target "$TGT_DSN"
+assert_contains "$(grep large_objects <<<"$OUT")" "warn" "check warns past a quarter of the limit"
+src_sql -c "SELECT count(lo_create(1000000 + g)) FROM generate_series(12502, 50001) g" >/dev/null
 run_pgcutover check --source "$SRC_DSN" --target "$TGT_DSN"
 assert_contains "$OUT" "more than the switchover can re-read inside the write downtime (at most 50000 objects" "check: a source over the limit fails, saying why"
 assert_contains "$OUT" "move them to bytea columns" "check: ... and the fix"
