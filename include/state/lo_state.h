@@ -31,7 +31,11 @@ typedef struct LargeObjectPrintList
 	int			count;
 } LargeObjectPrintList;
 
-/* The objects recorded for slot, by OID; false on SQL error (logged). */
+/*
+ * The objects recorded for slot, by OID; false on SQL error (logged).  One
+ * recorded but gone from the target (unlinked there by someone else) has
+ * an empty fingerprint, so that a pass writes it again.
+ */
 bool		lo_state_load(PGconn *tgt, const char *slot, LargeObjectPrintList *out);
 
 /*

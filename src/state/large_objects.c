@@ -18,8 +18,11 @@ lo_state_load(PGconn *tgt, const char *slot, LargeObjectPrintList *out)
 {
 	const char *params[1] = {slot};
 	PGresult   *res = db_query_params(tgt,
-									  "SELECT loid::bigint, bytes, fingerprint FROM pgcutover.large_object "
-									  "WHERE slot_name = $1 ORDER BY loid",
+									  "SELECT l.loid::bigint, l.bytes, "
+									  "  CASE WHEN m.oid IS NULL THEN '' ELSE l.fingerprint END "
+									  "FROM pgcutover.large_object l "
+									  "LEFT JOIN pg_catalog.pg_largeobject_metadata m ON m.oid = l.loid "
+									  "WHERE l.slot_name = $1 ORDER BY l.loid",
 									  1, params);
 
 	memset(out, 0, sizeof(*out));

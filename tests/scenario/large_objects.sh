@@ -127,6 +127,9 @@ run_pgcutover switchover --dry-run --source "$SRC_DSN" --target "$TGT_DSN"
 assert_eq 0 "$RC" "switchover --dry-run exits 0"
 assert_contains "$OUT" "[source->target] -- large object" "switchover --dry-run names the large objects it would move"
 
+# an object of the copy unlinked on the target by someone else is written again
+tgt_sql -c "SELECT lo_unlink(raw) FROM files WHERE id = 1" >/dev/null
+
 # the load goes on through the switchover (the fence ends it)
 load 10000 &
 LOAD=$!
