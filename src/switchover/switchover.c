@@ -5,8 +5,8 @@
  *	  running (another process or migrate's child):
  *
  *	    0. refuse while the source has prepared transactions
- *	    1. refuse past the large objects' limits, move what changed since
- *	       the copy (lo_sync.h); wait until lag <= --max-lag
+ *	    1. refuse past the large objects' limits (lo_sync.h); wait until
+ *	       lag <= --max-lag; move the large objects changed since the copy
  *	    2. fence the source airtight (fence.h): no session but ours and the
  *	       follower's walsender, none can start          <- downtime starts
  *	    3. emit a transactional fence marker, wait until the follower has
@@ -502,12 +502,38 @@ lo_pass_json(const LargeObjectSyncResult *r)
 }
 
 /*
+ * Before anything changes: a source past the large objects' limits, or with
+ * objects this role cannot read, is refused (lo_sync.h); a migration copied
+ * by a pgcutover without table pgcutover.large_object gets it now.
+ */
+static Outcome
+refuse_large_objects(Switchover *sw)
+{
+	LargeObjectCensus census;
+	const char *fix;
+	char	   *refusal;
+	Outcome		rc;
+
+	if (!lo_census(sw->src, &census))
+		return abort_switchover(sw, OUTCOME_SQL, "cannot count the source's large objects");
+	if ((refusal = lo_census_refusal(&census, &fix)) != NULL)
+	{
+		rc = abort_switchover(sw, OUTCOME_PREFLIGHT, "%s; fix: %s (nothing was fenced)", refusal, fix);
+		free(refusal);
+		return rc;
+	}
+	if (!sw->opts->dry_run && !lo_state_exists(sw->tgt) && !state_install(sw->tgt))
+		return abort_switchover(sw, OUTCOME_SQL, "cannot add table pgcutover.large_object on the target");
+	return OUTCOME_OK;
+}
+
+/*
  * Large objects are not in logical decoding: a pass compares the source's
- * with what the target holds and moves the difference (lo_sync.h).  Before
- * the fence (inside == false) it refuses a source past the limits and moves
- * what changed since the copy while the source still takes writes; inside
- * the fence, once more, what changed since that pass: exact, since nothing
- * writes.  A source without any, now or at the copy, adds no step.
+ * with what the target holds and moves the difference (lo_sync.h).  Just
+ * before the fence (inside == false) it moves what changed since the copy
+ * while the source still takes writes; inside the fence, once more, what
+ * changed since that pass: exact, since nothing writes.  A source without
+ * any, now or at the copy, adds no step.
  */
 static Outcome
 carry_large_objects(Switchover *sw, bool inside)
@@ -515,26 +541,8 @@ carry_large_objects(Switchover *sw, bool inside)
 	double		t0 = now_seconds();
 	LargeObjectSyncResult r;
 
-	if (!inside)
-	{
-		LargeObjectCensus census;
-		const char *fix;
-		char	   *refusal;
-
-		if (!lo_census(sw->src, &census))
-			return abort_switchover(sw, OUTCOME_SQL, "cannot count the source's large objects");
-		if ((refusal = lo_census_refusal(&census, &fix)) != NULL)
-		{
-			Outcome		rc = abort_switchover(sw, OUTCOME_PREFLIGHT, "%s; fix: %s (nothing was fenced)", refusal, fix);
-
-			free(refusal);
-			return rc;
-		}
-		if (!sw->opts->dry_run && !lo_state_exists(sw->tgt) && !state_install(sw->tgt))
-			return abort_switchover(sw, OUTCOME_SQL, "cannot add table pgcutover.large_object on the target");
-		if (sw->opts->dry_run)
-			return OUTCOME_OK;	/* the pass inside the fence prints the plan */
-	}
+	if (!inside && sw->opts->dry_run)
+		return OUTCOME_OK;		/* the pass inside the fence prints the plan */
 	if (sw->opts->dry_run && !lo_state_exists(sw->tgt))
 	{
 		printf("[source->target] -- large objects: every one the source has (table pgcutover.large_object is added first)\n");
@@ -948,10 +956,11 @@ run_steps(Switchover *sw, double deadline)
 
 	if ((rc = refuse_prepared_transactions(sw, false)) != OUTCOME_OK ||
 		(rc = pgbouncer_preflight(sw)) != OUTCOME_OK ||
-		(rc = carry_large_objects(sw, false)) != OUTCOME_OK ||
+		(rc = refuse_large_objects(sw)) != OUTCOME_OK ||
 		(rc = wait_for_lag(sw, deadline)) != OUTCOME_OK ||
 		(rc = choose_verify(sw)) != OUTCOME_OK ||
 		(rc = open_verify_sessions(sw)) != OUTCOME_OK ||
+		(rc = carry_large_objects(sw, false)) != OUTCOME_OK ||
 		(rc = pause_clients(sw, deadline)) != OUTCOME_OK ||
 		(rc = fence_and_drain(sw, deadline)) != OUTCOME_OK ||
 		(rc = sync_sequences(sw)) != OUTCOME_OK ||
