@@ -55,7 +55,8 @@ typedef struct LargeObjectSyncResult
 	int64_t		source_bytes;	/* their data, in all */
 	int			created;		/* new on the target */
 	int			changed;		/* rewritten: data or comment differed */
-	int			deleted;		/* unlinked on the target: gone from the source */
+	int			deleted;		/* unlinked on the target: gone from the
+								 * source */
 	int64_t		bytes_moved;
 	double		seconds;
 } LargeObjectSyncResult;

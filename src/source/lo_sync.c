@@ -48,8 +48,8 @@ lo_census(PGconn *src, LargeObjectCensus *census)
 {
 	/*
 	 * lo_get needs SELECT on the object, unless the role is a superuser or
-	 * lo_compat_privileges is on: its owner's, or granted (to PUBLIC, or to
-	 * a role this one inherits from).
+	 * lo_compat_privileges is on: its owner's, or granted (to PUBLIC, or to a
+	 * role this one inherits from).
 	 */
 	PGresult   *res = db_query(src,
 							   "SELECT count(*), pg_catalog.pg_total_relation_size('pg_catalog.pg_largeobject'), "
