@@ -223,8 +223,9 @@ append_chunks(PGconn *src, PGconn *tgt, const LargeObjectPrint *p, int64_t *move
 }
 
 /*
- * Writes objects [first, first + n) of prints on the target in one
- * transaction, with their fingerprints.
+ * Writes the n objects of prints on the target in one transaction, with
+ * their fingerprints: each unlinked if there, made again under its OID from
+ * its first chunk, its further chunks appended, its comment set.
  */
 static bool
 move_batch(PGconn *src, PGconn *tgt, const char *slot, const LargeObjectPrint *prints, int n,
