@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <libpq-fe.h>
 
+#include "lo_state.h"
+
 /*
  * The limits: on a 2-core test machine the pass inside the fence took 1.7 s
  * for 100,000 small objects and 3.8 s for 1.4 GB of pg_largeobject, so at
@@ -60,6 +62,17 @@ typedef struct LargeObjectSyncResult
 	int64_t		bytes_moved;
 	double		seconds;
 } LargeObjectSyncResult;
+
+/*
+ * The merge of a pass (pure): of the source's and the target's prints, both
+ * by ascending OID, the source objects not on the target or with another
+ * fingerprint go to move (room for source->count; counted created or
+ * changed in *result), the target's gone from the source to gone (room for
+ * target->count; counted deleted).
+ */
+void		lo_plan_pass(const LargeObjectPrintList *source, const LargeObjectPrintList *target,
+						 LargeObjectPrint *move, int *nmove, uint32_t *gone, int *ngone,
+						 LargeObjectSyncResult *result);
 
 /*
  * One pass for slot.  Reads the source in one snapshot: src's open

@@ -319,14 +319,11 @@ delete_gone(PGconn *tgt, const char *slot, const uint32_t *loids, int n)
 	return true;
 }
 
-/*
- * The merge: source objects not recorded or recorded with another
- * fingerprint go to *move (by OID), recorded ones gone from the source to
- * *gone.  Both lists are sorted by OID.
- */
-static void
-plan_pass(const LargeObjectPrintList *source, const LargeObjectPrintList *target,
-		  LargeObjectPrint *move, int *nmove, uint32_t *gone, int *ngone, LargeObjectSyncResult *result)
+/* The merge by OID (lo_sync.h); pure, unit-tested. */
+void
+lo_plan_pass(const LargeObjectPrintList *source, const LargeObjectPrintList *target,
+			 LargeObjectPrint *move, int *nmove, uint32_t *gone, int *ngone,
+			 LargeObjectSyncResult *result)
 {
 	int			s = 0,
 				t = 0;
@@ -403,7 +400,7 @@ lo_sync(PGconn *src, PGconn *tgt, const char *slot, bool dry_run,
 		result->source_bytes += source.items[i].bytes;
 	move = pg_malloc0(sizeof(LargeObjectPrint) * (source.count + 1));
 	gone = pg_malloc0(sizeof(uint32_t) * (target.count + 1));
-	plan_pass(&source, &target, move, &nmove, gone, &ngone, result);
+	lo_plan_pass(&source, &target, move, &nmove, gone, &ngone, result);
 	if (dry_run)
 	{
 		print_plan(move, nmove, gone, ngone);
