@@ -79,6 +79,21 @@ CREATE TABLE IF NOT EXISTS pgcutover.copy_sequence (
     PRIMARY KEY (slot_name, nspname, relname)
 );
 
+-- Large objects as the target holds them: one row per object pgcutover
+-- wrote there (copy, in the snapshot; switchover, before and inside the
+-- fence), in the same target transaction as the object.  fingerprint is
+-- md5(data) '/' md5(comment) ('-' without one) as the source had them: a
+-- pass re-reads the source's fingerprints and moves only the objects whose
+-- fingerprint differs or that are new, and unlinks those gone.
+CREATE TABLE IF NOT EXISTS pgcutover.large_object (
+    slot_name    text NOT NULL REFERENCES pgcutover.migration ON DELETE CASCADE,
+    loid         oid NOT NULL,
+    bytes        bigint NOT NULL,
+    fingerprint  text NOT NULL,
+    written_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (slot_name, loid)
+);
+
 -- Durations of each phase, for the report.
 CREATE TABLE IF NOT EXISTS pgcutover.phase_log (
     slot_name   text NOT NULL REFERENCES pgcutover.migration ON DELETE CASCADE,

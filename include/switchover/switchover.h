@@ -40,6 +40,10 @@ typedef struct SwitchoverResult
 	json_t	   *pgbouncer;		/* --pgbouncer: [{admin, databases, paused_ms,
 								 * ...}], else NULL */
 	double		max_client_pause_ms;	/* the longest PgBouncer pause window */
+	json_t	   *large_objects;	/* {objects, bytes, before_fence, inside_fence}
+								 * (each {created, changed, deleted,
+								 * bytes_moved, ms}), NULL when the source
+								 * has none */
 } SwitchoverResult;
 
 /*

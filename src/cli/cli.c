@@ -48,8 +48,8 @@ static const Command commands[] = {
 	{"copy", "copy schema and data in one consistent snapshot and create the slot", cmd_copy,
 		"Creates the logical slot (wal2json) with an exported snapshot, restores the\n"
 		"pre-data schema, copies every table in parallel (binary COPY, large tables\n"
-		"split by CTID range), then builds indexes and constraints and sets\n"
-		"sequences.  Rerun after a crash to resume in the same snapshot.\n",
+		"split by CTID range) and the large objects, then builds indexes and\n"
+		"constraints and sets sequences.  Rerun after a crash to resume in the same snapshot.\n",
 	NULL, NULL},
 	{"follow", "stream changes from the slot and apply them to the target", cmd_follow,
 		"Streams the slot (wal2json) and applies every committed source transaction\n"
@@ -74,9 +74,10 @@ static const Command commands[] = {
 		"With a follower running: wait for lag <= --max-lag, fence writes on the\n"
 		"source (airtight: no new connection, every other session ended; or\n"
 		"--fence none with --fence-command), wait until a fence marker is applied,\n"
-		"set sequences, verify, run --post-command, then the follower exits; the\n"
-		"old source stays fenced (readable, every write refused).  Any failure or\n"
-		"SIGINT before the end lifts the fence.  --dry-run prints every statement.\n\n"
+		"set sequences, carry large objects, verify, run --post-command, then the\n"
+		"follower exits; the old source stays fenced (readable, every write\n"
+		"refused).  Any failure or SIGINT before the end lifts the fence.  --dry-run\n"
+		"prints every statement.\n\n"
 		"With --pgbouncer (transaction pooling): the source's entries are PAUSEd\n"
 		"before the fence and, once verified, repointed at the target (--pgbouncer-ini\n"
 		"or --repoint-command), RELOADed and RESUMEd: clients wait, they see no error.\n"

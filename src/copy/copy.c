@@ -4,7 +4,7 @@
  *	  exported snapshot (held by the snapshot keeper), then runs the phases
  *	  recorded as the migration's phase in the state on the target:
  *
- *	    copy_schema -> copy_data -> copy_post -> copied
+ *	    copy_schema -> copy_data (tables, then large objects) -> copy_post -> copied
  *
  *	  A rerun looks at the phase and continues from there, in the same
  *	  snapshot; if the snapshot is gone while it is still needed, it says so
@@ -20,6 +20,7 @@
 
 #include "copy.h"
 #include "copy_jobs.h"
+#include "copy_lo.h"
 #include "dsn.h"
 #include "log.h"
 #include "outcome.h"
@@ -307,7 +308,8 @@ run_phases(CopyContext *ctx, const char *phase, char **backup_path)
 	}
 	if (strcmp(phase, "copy_data") == 0)
 	{
-		if ((rc = copy_data_run(ctx)) != OUTCOME_OK)
+		if ((rc = copy_data_run(ctx)) != OUTCOME_OK ||
+			(rc = copy_large_objects_run(ctx)) != OUTCOME_OK)
 			return rc;
 		if (ctx->opts->backup_dir && (rc = write_backup(ctx, backup_path)) != OUTCOME_OK)
 			return rc;

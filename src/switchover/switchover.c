@@ -5,13 +5,15 @@
  *	  running (another process or migrate's child):
  *
  *	    0. refuse while the source has prepared transactions
- *	    1. wait until lag <= --max-lag
+ *	    1. refuse past the large objects' limits (lo_sync.h); wait until
+ *	       lag <= --max-lag; move the large objects changed since the copy
  *	    2. fence the source airtight (fence.h): no session but ours and the
  *	       follower's walsender, none can start          <- downtime starts
  *	    3. emit a transactional fence marker, wait until the follower has
  *	       durably applied it: nothing committed before the fence is missing
  *	    4. set every sequence on the target to the source's state (+ gap,
- *	       the sequence's way, within its bounds)
+ *	       the sequence's way, within its bounds); carry the large objects
+ *	       changed since the pass before the fence (lo_sync.h)
  *	    5. verify every table (unless --skip-verify)
  *	    6. run --post-command, restore identity columns    <- target ready
  *	    7. mark the migration switched over; the follower exits 0
@@ -37,6 +39,8 @@
 #include "cutover.h"
 #include "fence.h"
 #include "log.h"
+#include "lo_state.h"
+#include "lo_sync.h"
 #include "lsn.h"
 #include "outcome.h"
 #include "pgbouncer.h"
@@ -488,6 +492,81 @@ sync_sequences(Switchover *sw)
 	return rc;
 }
 
+/* {created, changed, deleted, bytes_moved, ms} of one large-object pass. */
+static json_t *
+lo_pass_json(const LargeObjectSyncResult *r)
+{
+	return json_pack("{s:i, s:i, s:i, s:I, s:f}", "created", r->created, "changed", r->changed,
+					 "deleted", r->deleted, "bytes_moved", (json_int_t) r->bytes_moved,
+					 "ms", r->seconds * 1000);
+}
+
+/*
+ * Before anything changes: a source past the large objects' limits, or with
+ * objects this role cannot read, is refused (lo_sync.h); a migration copied
+ * by a pgcutover without table pgcutover.large_object gets it now.
+ */
+static Outcome
+refuse_large_objects(Switchover *sw)
+{
+	LargeObjectCensus census;
+	const char *fix;
+	char	   *refusal;
+	Outcome		rc;
+
+	if (!lo_census(sw->src, &census))
+		return abort_switchover(sw, OUTCOME_SQL, "cannot count the source's large objects");
+	if ((refusal = lo_census_refusal(&census, &fix)) != NULL)
+	{
+		rc = abort_switchover(sw, OUTCOME_PREFLIGHT, "%s; fix: %s (nothing was fenced)", refusal, fix);
+		free(refusal);
+		return rc;
+	}
+	if (!sw->opts->dry_run && !lo_state_exists(sw->tgt) && !state_install(sw->tgt))
+		return abort_switchover(sw, OUTCOME_SQL, "cannot add table pgcutover.large_object on the target");
+	return OUTCOME_OK;
+}
+
+/*
+ * Large objects are not in logical decoding: a pass compares the source's
+ * with what the target holds and moves the difference (lo_sync.h).  Just
+ * before the fence (inside == false) it moves what changed since the copy
+ * while the source still takes writes; inside the fence, once more, what
+ * changed since that pass: exact, since nothing writes.  A source without
+ * any, now or at the copy, adds no step.
+ */
+static Outcome
+carry_large_objects(Switchover *sw, bool inside)
+{
+	double		t0 = now_seconds();
+	LargeObjectSyncResult r;
+
+	if (!inside && sw->opts->dry_run)
+		return OUTCOME_OK;		/* the pass inside the fence prints the plan */
+	if (sw->opts->dry_run && !lo_state_exists(sw->tgt))
+	{
+		printf("[source->target] -- large objects: every one the source has (table pgcutover.large_object is added first)\n");
+		return OUTCOME_OK;
+	}
+	if (!lo_sync(sw->src, sw->tgt, sw->opts->slot, sw->opts->dry_run, signals_interrupt_flag(), &r))
+		return interrupted()
+			? abort_switchover(sw, OUTCOME_INTERRUPTED, "interrupted while moving large objects")
+			: abort_switchover(sw, OUTCOME_SQL, "cannot move the source's large objects to the target (above)");
+	if (r.objects == 0 && r.deleted == 0)
+		return OUTCOME_OK;
+	if (sw->result->large_objects == NULL)
+		sw->result->large_objects = json_object();
+	json_object_set_new(sw->result->large_objects, "objects", json_integer(r.objects));
+	json_object_set_new(sw->result->large_objects, "bytes", json_integer(r.source_bytes));
+	json_object_set_new(sw->result->large_objects, inside ? "inside_fence" : "before_fence", lo_pass_json(&r));
+	log_info("large objects %s: %lld on the source; %s %d new and %d changed, %s %d on the target",
+			 inside ? "inside the fence" : "before the fence", (long long) r.objects,
+			 sw->opts->dry_run ? "would write" : "wrote", r.created, r.changed,
+			 sw->opts->dry_run ? "would unlink" : "unlinked", r.deleted);
+	step_done(sw, inside ? "large_objects" : "lo_prepass", t0);
+	return OUTCOME_OK;
+}
+
 /*
  * Before the fence: which verify runs inside it.  --verify incremental needs
  * a passing online verification and refuses without one, before anything
@@ -877,12 +956,15 @@ run_steps(Switchover *sw, double deadline)
 
 	if ((rc = refuse_prepared_transactions(sw, false)) != OUTCOME_OK ||
 		(rc = pgbouncer_preflight(sw)) != OUTCOME_OK ||
+		(rc = refuse_large_objects(sw)) != OUTCOME_OK ||
 		(rc = wait_for_lag(sw, deadline)) != OUTCOME_OK ||
 		(rc = choose_verify(sw)) != OUTCOME_OK ||
 		(rc = open_verify_sessions(sw)) != OUTCOME_OK ||
+		(rc = carry_large_objects(sw, false)) != OUTCOME_OK ||
 		(rc = pause_clients(sw, deadline)) != OUTCOME_OK ||
 		(rc = fence_and_drain(sw, deadline)) != OUTCOME_OK ||
 		(rc = sync_sequences(sw)) != OUTCOME_OK ||
+		(rc = carry_large_objects(sw, true)) != OUTCOME_OK ||
 		(rc = verify_fenced(sw)) != OUTCOME_OK ||
 		(sw->opts->reverse && (rc = prepare_reverse(sw)) != OUTCOME_OK) ||
 		(rc = resume_clients(sw)) != OUTCOME_OK)
@@ -960,5 +1042,6 @@ switchover_result_free(SwitchoverResult *result)
 	json_decref(result->pgbouncer);
 	verify_free(&result->verify);
 	json_decref(result->incremental);
+	json_decref(result->large_objects);
 	memset(result, 0, sizeof(*result));
 }

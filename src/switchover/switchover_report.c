@@ -36,6 +36,8 @@ switchover_report_json(const SwitchoverResult *result)
 		json_object_set_new(doc, "verify", verify_json(&result->verify));
 	if (result->incremental)
 		json_object_set(doc, "incremental", result->incremental);
+	if (result->large_objects)
+		json_object_set(doc, "large_objects", result->large_objects);
 	if (result->pgbouncer)
 	{
 		json_object_set(doc, "pgbouncer", result->pgbouncer);
@@ -69,6 +71,16 @@ switchover_report_print(const SwitchoverResult *result, FILE *out)
 		fprintf(out, "  verified (%s): %d tables identical, %lld rows compared, %d sequences not behind\n",
 				result->verify_mode, result->verify.ntables, result->verify.rows_compared,
 				result->verify.sequences - result->verify.sequences_behind);
+	if (result->large_objects && !result->dry_run)
+	{
+		json_t	   *in = json_object_get(result->large_objects, "inside_fence");
+
+		fprintf(out, "  large objects: %lld on the source, identical on the target; inside the fence %lld created, %lld changed, %lld deleted\n",
+				(long long) json_integer_value(json_object_get(result->large_objects, "objects")),
+				(long long) json_integer_value(json_object_get(in, "created")),
+				(long long) json_integer_value(json_object_get(in, "changed")),
+				(long long) json_integer_value(json_object_get(in, "deleted")));
+	}
 	if (result->pgbouncer && !result->dry_run)
 		fprintf(out, "  PgBouncer: %zu repointed at the target; longest client-visible pause %.1f ms\n",
 				json_array_size(result->pgbouncer), result->max_client_pause_ms);
