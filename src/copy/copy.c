@@ -104,7 +104,8 @@ start_new_copy(CopyContext *ctx)
 	if (!copy_state_begin(ctx->tgt, ctx->slot, sock, PQdb(ctx->src)))
 		return OUTCOME_SQL;
 	log_info("creating replication slot %s (wal2json) with an exported snapshot", ctx->slot);
-	if (!snapshot_create(ctx->opts->source, ctx->slot, ctx->opts->snapshot_hold, &ctx->lease, &err))
+	if (!snapshot_create(ctx->opts->source, ctx->slot, ctx->opts->snapshot_hold, &ctx->lease,
+						 &ctx->stats.seconds_slot, &err))
 	{
 		log_error("%s", err);
 		free(err);
@@ -336,6 +337,7 @@ collect_result(CopyContext *ctx, Outcome rc, CopyResult *result)
 {
 	struct rusage ru;
 
+	result->seconds_slot = ctx->stats.seconds_slot;
 	result->seconds_schema = ctx->stats.seconds_schema;
 	result->seconds_data = ctx->stats.seconds_data;
 	result->seconds_post = ctx->stats.seconds_post;

@@ -5,6 +5,7 @@
  *	  fix.  Queries are read-only; the only thing created anywhere is a
  *	  temporary replication slot on the source, to prove wal2json loads.
  */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -17,6 +18,7 @@
 #include "pgdump.h"
 #include "pgversion.h"
 #include "preflight.h"
+#include "slot_wait.h"
 #include "strbuf.h"
 
 typedef struct Preflight
@@ -221,6 +223,87 @@ check_replication_role(Preflight *p)
 	PQclear(res);
 }
 
+/*
+ * Sends the test slot's creation.  Like copy's slot it waits for every
+ * transaction holding an xid on the server (slot_wait.h); wal2json is loaded
+ * before that wait, so once the backend waits on a transaction the test has
+ * proved what it had to: it names what it waits for (open_transactions: copy
+ * will wait for them too), cancels, and returns NULL.  Else the result.
+ */
+static PGresult *
+create_test_slot(Preflight *p, const char *sql)
+{
+	PGconn	   *watch = NULL;
+	double		started = now_seconds();
+	PGresult   *res = NULL;
+	PGresult   *r;
+
+	if (!PQsendQuery(p->src, sql))
+		return PQexec(p->src, sql);		/* says why in its error */
+	while (PQisBusy(p->src))
+	{
+		struct pollfd pfd = {PQsocket(p->src), POLLIN, 0};
+
+		if (poll(&pfd, 1, 500) > 0 && !PQconsumeInput(p->src))
+			break;
+		if (!PQisBusy(p->src) || now_seconds() - started < 1.0)
+			continue;
+		if (watch == NULL)
+		{
+			char	   *err = NULL;
+
+			if ((watch = db_connect(p->opts->source, "source", CONN_NORMAL, &err)) == NULL)
+			{
+				free(err);
+				watch = NULL;
+				started = 1e300;	/* no second look: wait for the timeout */
+				continue;
+			}
+		}
+		if (slot_wait_is_waiting(watch, PQbackendPID(p->src)))
+		{
+			StrBuf		what,
+						fix;
+			PGcancel   *cancel = PQgetCancel(p->src);
+			char		errbuf[256];
+			int			n;
+
+			strbuf_init(&what);
+			strbuf_init(&fix);
+			n = slot_wait_describe(watch, PQbackendPID(p->src), &what, &fix);
+			{
+				char	   *advice = psprintf("let them end (copy waits for them and says so every 5 s), or end them on the source: %s",
+											  n > 0 ? fix.data : "see pg_stat_activity (backend_xid IS NOT NULL) and pg_prepared_xacts");
+
+				findings_add(p->f, FINDING_WARN, "open_transactions", advice,
+							 "creating a slot waits until every transaction holding an xid on the source server ends, in any database; copy would wait for: %s",
+							 n > 0 ? what.data : "(no session visible to this role)");
+				free(advice);
+			}
+			strbuf_free(&what);
+			strbuf_free(&fix);
+			if (cancel)
+			{
+				(void) PQcancel(cancel, errbuf, sizeof(errbuf));
+				PQfreeCancel(cancel);
+			}
+			while ((r = PQgetResult(p->src)) != NULL)
+				PQclear(r);
+			PQfinish(watch);
+			return NULL;
+		}
+	}
+	while ((r = PQgetResult(p->src)) != NULL)
+	{
+		if (res == NULL)
+			res = r;
+		else
+			PQclear(r);
+	}
+	PQfinish(watch);
+	return res;
+}
+
 /* Creates and drops a temporary wal2json slot: the only proof it loads. */
 static void
 check_wal2json(Preflight *p)
@@ -243,14 +326,25 @@ check_wal2json(Preflight *p)
 	db_exec(p->src, "SET statement_timeout = '30s'");
 	sql = psprintf("SELECT pg_catalog.pg_create_logical_replication_slot('pgcutover_check_%d', 'wal2json', true)",
 				   (int) getpid());
-	res = PQexec(p->src, sql);
+	res = create_test_slot(p, sql);
 	free(sql);
+	if (res == NULL)
+	{
+		/* it waited for open transactions: wal2json had loaded by then */
+		findings_add(p->f, FINDING_OK, "wal2json", NULL,
+					 "wal2json loads as an output plugin on the source (its version is not visible over SQL; 2.3 and later work, before 2.5 follow reads bytea by the target's column types)");
+		db_exec(p->src, "SET statement_timeout = 0");
+		free(plugins);
+		return;
+	}
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 	{
 		PQclear(res);
 		sql = psprintf("SELECT pg_catalog.pg_drop_replication_slot('pgcutover_check_%d')", (int) getpid());
 		db_exec(p->src, sql);
 		free(sql);
+		findings_add(p->f, FINDING_OK, "open_transactions", NULL,
+					 "no transaction open on the source holds up the creation of a slot");
 		/*
 		 * Its version cannot be read over SQL (a plugin is no extension).
 		 * Before 2.5 it names no column types in format-version 2: follow
