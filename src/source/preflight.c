@@ -18,6 +18,7 @@
 #include "pgdump.h"
 #include "pgversion.h"
 #include "preflight.h"
+#include "roles.h"
 #include "slot_wait.h"
 #include "strbuf.h"
 
@@ -799,6 +800,114 @@ check_target_empty(Preflight *p)
 	PQclear(res);
 }
 
+/* "CREATE ROLE a; CREATE ROLE b;" for the fix of check_roles, quoted for tgt. */
+static char *
+create_role_statements(PGconn *tgt, const StrList *names, int max)
+{
+	StrBuf		sql;
+
+	strbuf_init(&sql);
+	for (int i = 0; i < names->count && i < max; i++)
+	{
+		char	   *ident = PQescapeIdentifier(tgt, names->items[i], strlen(names->items[i]));
+
+		strbuf_printf(&sql, "%sCREATE ROLE %s;", i ? " " : "", ident);
+		PQfreemem(ident);
+	}
+	if (names->count > max)
+		strbuf_printf(&sql, " (and %d more)", names->count - max);
+	return sql.data;
+}
+
+/*
+ * Roles are global: the schema restore fails on the target when a role it
+ * names is missing there -- an owner or a grantee with --keep-acl, a
+ * policy's or a user mapping's role always -- after the slot exists.  With
+ * --roles copy creates them (roles.h), which the target role must be
+ * allowed to do.
+ */
+static void
+check_roles(Preflight *p)
+{
+	const Options *o = p->opts;
+	StrList		needed = {0},
+				missing = {0};
+	PGresult   *res;
+
+	if (o->role_passwords && !o->roles)
+		findings_add(p->f, FINDING_FAIL, "role_passwords", "add --roles, or drop --role-passwords",
+					 "--role-passwords carries the passwords of the roles --roles creates, and --roles is not given");
+	else if (o->role_passwords)
+	{
+		char	   *can = db_scalar(p->src, "SELECT pg_catalog.has_table_privilege('pg_catalog.pg_authid', 'SELECT')");
+
+		if (can && can[0] == 't')
+			findings_add(p->f, FINDING_OK, "role_passwords", NULL, "the source role can read the password hashes (pg_authid)");
+		else if (can)
+			findings_add(p->f, FINDING_FAIL, "role_passwords",
+						 "run copy as a superuser of the source, or drop --role-passwords and set the passwords on the target (ALTER ROLE ... PASSWORD)",
+						 "--role-passwords needs pg_authid, which only superusers can read, and the source role is not one");
+		free(can);
+	}
+	if (!roles_needed(p->src, o, o->keep_acl || o->roles, &needed) ||
+		!roles_missing(p->tgt, &needed, &missing))
+		goto done;
+	if (missing.count > 0 && !o->roles)
+	{
+		char	   *list = name_list(missing.items, missing.count, 20);
+		char	   *create = create_role_statements(p->tgt, &missing, 20);
+		char	   *fix = psprintf("add --roles (copy creates them, never as superusers), or create them on the target: %s", create);
+
+		findings_add(p->f, FINDING_FAIL, "roles", fix,
+					 "%d role(s) that %s name do not exist on the target, where restoring the schema would fail: %s",
+					 missing.count, o->keep_acl ? "the migrated objects' owners, GRANTs, default privileges, policies and user mappings"
+					 : "policies (CREATE POLICY ... TO) or user mappings of the migrated objects", list);
+		free(fix);
+		free(create);
+		free(list);
+	}
+	else if (o->roles)
+	{
+		res = db_query(p->tgt, "SELECT rolsuper OR rolcreaterole, current_user FROM pg_catalog.pg_roles WHERE rolname = current_user");
+		if (res && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] != 't')
+		{
+			char	   *fix = psprintf("ALTER ROLE %s CREATEROLE; on the target (as a superuser), or create the roles there yourself and drop --roles",
+									   PQgetvalue(res, 0, 1));
+
+			findings_add(p->f, FINDING_FAIL, "roles", fix,
+						 "--roles creates roles on the target, and the target role %s may not (neither SUPERUSER nor CREATEROLE)",
+						 PQgetvalue(res, 0, 1));
+			free(fix);
+		}
+		else if (res)
+		{
+			char	   *list = missing.count ? name_list(missing.items, missing.count, 20) : pg_strdup("none");
+
+			findings_add(p->f, FINDING_OK, "roles", NULL,
+						 "%d role(s) the migrated objects need; copy creates the %d missing on the target (and their members and groups): %s",
+						 needed.count, missing.count, list);
+			free(list);
+		}
+		PQclear(res);
+	}
+	else if (needed.count > 0)
+		findings_add(p->f, FINDING_OK, "roles", NULL, "the %d role(s) the schema restore names exist on the target",
+					 needed.count);
+	if (o->keep_acl)
+	{
+		char	   *super = db_scalar(p->tgt, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user");
+
+		if (super && super[0] != 't')
+			findings_add(p->f, FINDING_WARN, "keep_acl",
+						 "connect to the target as a superuser, or GRANT each owner role to the target role",
+						 "--keep-acl sets each object's owner (ALTER ... OWNER TO), which a role that is not a superuser may only do for roles it is a member of");
+		free(super);
+	}
+done:
+	strlist_free(&needed);
+	strlist_free(&missing);
+}
+
 static void
 check_slot_free(Preflight *p)
 {
@@ -854,5 +963,6 @@ preflight_run(PGconn *src, PGconn *tgt, const Options *opts, Findings *f)
 	check_extensions(&p);
 	check_disk(&p);
 	check_target_empty(&p);
+	check_roles(&p);
 	catalog_free_tables(&p.tables);
 }
