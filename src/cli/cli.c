@@ -42,8 +42,10 @@ static const Command commands[] = {
 		"Checks run: connectivity, versions, wal_level, free slots and senders,\n"
 		"wal2json installed and allowed by output_plugin_libraries, REPLICATION and\n"
 		"SELECT privileges, CREATE on the target, primary keys / replica identity,\n"
-		"large objects, extensions, disk, and an empty target.  One line per\n"
-		"finding (ok, warn, FAIL) with the exact fix; exit 0 when nothing failed.\n",
+		"large objects, extensions, disk, an empty target, transactions open on\n"
+		"the source (a slot waits for them), and the roles the schema names\n"
+		"(--keep-acl, --roles).  One line per finding (ok, warn, FAIL) with the\n"
+		"exact fix; exit 0 when nothing failed.\n",
 	NULL, NULL},
 	{"copy", "copy schema and data in one consistent snapshot and create the slot", cmd_copy,
 		"Creates the logical slot (wal2json) with an exported snapshot, restores the\n"
