@@ -31,6 +31,12 @@ GRANT INSERT, UPDATE ON public.a TO "Odd Writer";
 GRANT SELECT (id, pub) ON s.b TO "Odd Writer";
 GRANT USAGE ON SCHEMA s TO readers;
 ALTER DEFAULT PRIVILEGES FOR ROLE app_owner IN SCHEMA s GRANT SELECT ON TABLES TO readers;
+CREATE FUNCTION s.f(int) RETURNS int LANGUAGE sql AS 'SELECT $1 + 1';
+ALTER FUNCTION s.f(int) OWNER TO app_owner;
+REVOKE EXECUTE ON FUNCTION s.f(int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION s.f(int) TO "Odd Writer";
+CREATE TYPE s.mood AS ENUM ('ok', 'meh');
+ALTER TYPE s.mood OWNER TO readers;
 INSERT INTO public.a SELECT g, 'v' || g FROM generate_series(1, 200) g;
 INSERT INTO s.b (secret, pub) SELECT 'x' || g, 'p' || g FROM generate_series(1, 100) g;
 SQL
@@ -45,6 +51,10 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'v', 'S') AND n.nspname IN ('public', 's')
 UNION ALL SELECT 'schema ' || nspname, pg_get_userbyid(nspowner), coalesce(nspacl::text, '-'), '-'
 FROM pg_namespace WHERE nspname = 's'
+UNION ALL SELECT 'function ' || p.oid::regprocedure::text, pg_get_userbyid(p.proowner), coalesce(p.proacl::text, '-'), '-'
+FROM pg_proc p WHERE p.pronamespace = 's'::regnamespace
+UNION ALL SELECT 'type ' || t.typname, pg_get_userbyid(t.typowner), coalesce(t.typacl::text, '-'), '-'
+FROM pg_type t WHERE t.typnamespace = 's'::regnamespace AND t.typtype = 'e'
 UNION ALL SELECT 'default acl', pg_get_userbyid(defaclrole), defaclacl::text, defaclobjtype::text FROM pg_default_acl
 ORDER BY 1
 SQL

@@ -43,6 +43,10 @@ holder_send writer "BEGIN; INSERT INTO t VALUES (5000, 'open while copy starts')
 writer_pid=$(holder_pid writer)
 [ -n "$writer_pid" ] || fail "the holding session got an xid"
 
+# a transaction that only read (no xid) does not hold the slot up, and is not named
+holder_open reader app
+holder_send reader "BEGIN; SELECT count(*) FROM t;"
+
 start=$(date +%s.%N)
 "$PGCUTOVER" copy --source "$SRC_DSN" --target "$TGT_DSN" --json \
   > "$HARNESS_DIR/copy1.json" 2> "$HARNESS_DIR/copy1.err" &
@@ -63,12 +67,14 @@ for _ in $(seq 1 80); do
   sleep 0.1
 done
 assert_eq 2 "$(grep -c "creating slot pgcutover waits" "$HARNESS_DIR/copy1.err" || true)" "it says it again about 5 s later"
+assert_not_contains "$err" "application reader" "a transaction without an xid is not named"
 kill -0 "$copy_pid" 2>/dev/null && pass "copy is still waiting while the transaction is open" || fail "copy is still waiting while the transaction is open"
 assert_eq 0 "$(grep -c "SELECT pg_terminate_backend" <<<"$(cluster_sql src -c "SELECT query FROM pg_stat_activity")" || true)" \
   "pgcutover never ends the session itself"
 
 holder_send writer "COMMIT;"
 holder_close writer
+holder_close reader
 ended=$(date +%s.%N)
 set +e; wait "$copy_pid"; RC=$?; set -e
 cat "$HARNESS_DIR/copy1.json" "$HARNESS_DIR/copy1.err" >> "$HARNESS_DIR/all-output.log"
