@@ -110,7 +110,7 @@ start_new_copy(CopyContext *ctx)
 		log_error("%s", err);
 		free(err);
 		(void) copy_state_discard_start(ctx->tgt, ctx->slot);
-		return OUTCOME_STATE;
+		return signals_interrupts() > 0 ? OUTCOME_INTERRUPTED : OUTCOME_STATE;
 	}
 	sysid = db_scalar(ctx->src, "SELECT system_identifier::text FROM pg_catalog.pg_control_system()");
 	rec = (CopySnapshotRecord)

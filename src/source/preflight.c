@@ -235,6 +235,7 @@ static PGresult *
 create_test_slot(Preflight *p, const char *sql)
 {
 	PGconn	   *watch = NULL;
+	bool		can_watch = true;
 	double		started = now_seconds();
 	PGresult   *res = NULL;
 	PGresult   *r;
@@ -247,7 +248,7 @@ create_test_slot(Preflight *p, const char *sql)
 
 		if (poll(&pfd, 1, 500) > 0 && !PQconsumeInput(p->src))
 			break;
-		if (!PQisBusy(p->src) || now_seconds() - started < 1.0)
+		if (!PQisBusy(p->src) || !can_watch || now_seconds() - started < 1.0)
 			continue;
 		if (watch == NULL)
 		{
@@ -255,9 +256,9 @@ create_test_slot(Preflight *p, const char *sql)
 
 			if ((watch = db_connect(p->opts->source, "source", CONN_NORMAL, &err)) == NULL)
 			{
+				/* no second look: the statement timeout ends the wait */
 				free(err);
-				watch = NULL;
-				started = 1e300;	/* no second look: wait for the timeout */
+				can_watch = false;
 				continue;
 			}
 		}
@@ -800,23 +801,27 @@ check_target_empty(Preflight *p)
 	PQclear(res);
 }
 
-/* "CREATE ROLE a; CREATE ROLE b;" for the fix of check_roles, quoted for tgt. */
+/* "CREATE ROLE a; CREATE ROLE b;" for the fix of check_roles (quote_ident's quoting). */
 static char *
 create_role_statements(PGconn *tgt, const StrList *names, int max)
 {
-	StrBuf		sql;
+	char	   *array = db_text_array(names);
+	char		limit[16];
+	const char *params[2] = {array, limit};
+	PGresult   *res;
+	char	   *out;
 
-	strbuf_init(&sql);
-	for (int i = 0; i < names->count && i < max; i++)
-	{
-		char	   *ident = PQescapeIdentifier(tgt, names->items[i], strlen(names->items[i]));
-
-		strbuf_printf(&sql, "%sCREATE ROLE %s;", i ? " " : "", ident);
-		PQfreemem(ident);
-	}
-	if (names->count > max)
-		strbuf_printf(&sql, " (and %d more)", names->count - max);
-	return sql.data;
+	snprintf(limit, sizeof(limit), "%d", max);
+	res = db_query_params(tgt,
+						  "SELECT pg_catalog.string_agg(pg_catalog.format('CREATE ROLE %I;', n), ' ' ORDER BY i) "
+						  "  || CASE WHEN pg_catalog.cardinality($1::text[]) > $2::int "
+						  "       THEN pg_catalog.format(' (and %s more)', pg_catalog.cardinality($1::text[]) - $2::int) ELSE '' END "
+						  "FROM pg_catalog.unnest($1::text[]) WITH ORDINALITY u(n, i) WHERE i <= $2::int",
+						  2, params);
+	out = pg_strdup(res && PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "CREATE ROLE ...;");
+	PQclear(res);
+	free(array);
+	return out;
 }
 
 /*

@@ -288,10 +288,11 @@ append_memberships(PGconn *src, PGconn *tgt, const StrList *carried, const StrLi
 	char	   *array = db_text_array(carried);
 	const char *params[1] = {array};
 	PGresult   *res = db_query_params(src,
-									  "SELECT g.rolname, u.rolname, m.admin_option "
+									  "SELECT g.rolname, u.rolname, pg_catalog.bool_or(m.admin_option) "
 									  "FROM pg_catalog.pg_auth_members m "
 									  "JOIN pg_catalog.pg_roles g ON g.oid = m.roleid JOIN pg_catalog.pg_roles u ON u.oid = m.member "
-									  "WHERE g.rolname = ANY ($1::text[]) AND u.rolname = ANY ($1::text[]) ORDER BY 1, 2",
+									  "WHERE g.rolname = ANY ($1::text[]) AND u.rolname = ANY ($1::text[]) "
+									  "GROUP BY 1, 2 ORDER BY 1, 2",	/* from 16 on, one row per grantor */
 									  1, params);
 
 	free(array);

@@ -436,7 +436,7 @@ snapshot_create(const char *src_dsn, const char *slot, double hold_seconds,
 	if (!answered)
 	{
 		*errmsg = signals_interrupts() > 0
-			? pg_strdup("interrupted while creating the slot; the snapshot keeper drops it: rerun copy")
+			? pg_strdup("interrupted while the slot was being created (the snapshot keeper drops it once the source lets it finish); fix: rerun copy")
 			: pg_strdup("the snapshot keeper process failed to start; fix: see the source server log");
 		return false;
 	}

@@ -66,6 +66,13 @@ run_pgcutover check --source "$SRC_DSN" --target "$TGT_DSN"
 assert_eq 0 "$RC" "check without --keep-acl passes: no role is needed"
 assert_not_contains "$OUT$ERR" "do not exist on the target" "check without --keep-acl names no missing role"
 
+# a policy names a role even without --keep-acl: the restore would fail on the target, so check says so first
+src_sql -c "CREATE POLICY readers_see_all ON public.a FOR SELECT TO readers USING (true)" >/dev/null
+run_pgcutover check --source "$SRC_DSN" --target "$TGT_DSN"
+assert_eq 4 "$RC" "check without --keep-acl fails when a policy names a role the target lacks"
+assert_contains "$OUT" "policies (CREATE POLICY ... TO) or user mappings of the migrated objects name do not exist on the target" "it says why"
+assert_contains "$OUT" "CREATE ROLE readers;" "and names that role"
+
 # --- --keep-acl without the roles on the target: refused before any slot
 run_pgcutover check --source "$SRC_DSN" --target "$TGT_DSN" --keep-acl
 assert_eq 4 "$RC" "check --keep-acl fails (exit 4) when the roles are missing"
