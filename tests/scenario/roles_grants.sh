@@ -84,7 +84,10 @@ assert_contains "$OUT" "add --roles" "check gives the fix --roles"
 assert_contains "$OUT" 'CREATE ROLE "Odd Writer";' "or the CREATE ROLE statements"
 run_pgcutover copy --source "$SRC_DSN" --target "$TGT_DSN" --keep-acl
 assert_eq 4 "$RC" "copy --keep-acl is refused by its preflight"
-assert_eq 0 "$(slot_count)" "no slot exists after the refusal"
+run_pgcutover migrate --source "$SRC_DSN" --target "$TGT_DSN" --keep-acl --dry-run
+assert_eq 4 "$RC" "migrate --keep-acl passes the option to copy's preflight, which refuses"
+assert_contains "$ERR" "app_owner" "migrate names the missing roles too"
+assert_eq 0 "$(slot_count)" "no slot exists after the refusals"
 run_pgcutover check --source "$SRC_DSN" --target "$TGT_DSN" --role-passwords
 assert_eq 4 "$RC" "--role-passwords without --roles fails check"
 

@@ -47,6 +47,14 @@ writer_pid=$(holder_pid writer)
 holder_open reader app
 holder_send reader "BEGIN; SELECT count(*) FROM t;"
 
+# check names the transaction at once instead of waiting for it
+t0=$SECONDS
+run_pgcutover check --source "$SRC_DSN" --target "$TGT_DSN"
+assert_eq 0 "$RC" "check passes while a transaction is open (a warning)"
+assert_contains "$OUT" "warn  open_transactions" "check warns open_transactions"
+assert_contains "$OUT" "pid $writer_pid (user postgres, application writer" "check names the session a slot would wait for"
+assert_eq True "$([ $((SECONDS - t0)) -lt 8 ] && echo True || echo False)" "check does not wait for the transaction ($((SECONDS - t0)) s)"
+
 start=$(date +%s.%N)
 "$PGCUTOVER" copy --source "$SRC_DSN" --target "$TGT_DSN" --json \
   > "$HARNESS_DIR/copy1.json" 2> "$HARNESS_DIR/copy1.err" &
