@@ -25,14 +25,14 @@ _pgcutover()
         --verify) COMPREPLY=($(compgen -W "incremental full none" -- "$cur")); return ;;
     esac
     case $cmd in
-        check) opts="$opts --dry-run --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --pg-bin-dir" ;;
-        copy) opts="$opts --dry-run --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --jobs --index-jobs --split-threshold --backup --pg-bin-dir --snapshot-hold --max-rate" ;;
+        check) opts="$opts --dry-run --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --pg-bin-dir --roles --role-passwords --keep-acl" ;;
+        copy) opts="$opts --dry-run --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --jobs --index-jobs --split-threshold --backup --pg-bin-dir --snapshot-hold --roles --role-passwords --keep-acl --max-rate" ;;
         follow) opts="$opts --dry-run --until-caught-up --endpos --ddl --ddl-exclude --resume-after-ddl --heartbeat-interval --metrics-listen --metrics-allow-public" ;;
         status) opts="$opts --dry-run --wait-lag --watch --timeout" ;;
         switchover) opts="$opts --dry-run --jobs --timeout --max-lag --fence --fence-command --post-command --sequence-gap --verify --skip-verify --abort-on-mismatch --reverse --yes --pgbouncer --pgbouncer-ini --repoint-command --max-rate" ;;
         verify) opts="$opts --include-schema --exclude-schema --include-table --exclude-table --jobs --constraints --online --max-rate" ;;
         cleanup) opts="$opts --dry-run --yes --keep-state" ;;
-        migrate) opts="$opts --dry-run --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --database --jobs --index-jobs --split-threshold --backup --pg-bin-dir --snapshot-hold --ddl --ddl-exclude --heartbeat-interval --metrics-listen --metrics-allow-public --timeout --max-lag --fence --fence-command --post-command --sequence-gap --verify --skip-verify --abort-on-mismatch --reverse --yes --switchover --max-rate --keep-state" ;;
+        migrate) opts="$opts --dry-run --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --database --jobs --index-jobs --split-threshold --backup --pg-bin-dir --snapshot-hold --roles --role-passwords --keep-acl --ddl --ddl-exclude --heartbeat-interval --metrics-listen --metrics-allow-public --timeout --max-lag --fence --fence-command --post-command --sequence-gap --verify --skip-verify --abort-on-mismatch --reverse --yes --switchover --max-rate --keep-state" ;;
         ddl-capture) opts="$opts --dry-run" ;;
     esac
     if [[ $cur == -* ]]; then

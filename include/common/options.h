@@ -40,6 +40,10 @@ typedef struct Options
 	char	   *pg_bin_dir;
 	double		snapshot_hold;	/* seconds the snapshot keeper waits for a
 								 * resume after the copy process died */
+	bool		roles;			/* --roles: create the roles the objects need */
+	bool		role_passwords; /* --role-passwords: with their password hashes */
+	bool		keep_acl;		/* --keep-acl: owners and GRANTs, not
+								 * pg_dump --no-owner --no-acl */
 
 	/* follow */
 	bool		until_caught_up;

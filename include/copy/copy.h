@@ -34,6 +34,8 @@ typedef struct CopyStats
 	int64_t		bytes;
 	int			post_steps;
 	int			sequences;
+	double		seconds_slot;	/* creating the slot, waiting for open
+								 * transactions included */
 	double		seconds_schema;
 	double		seconds_data;
 	double		seconds_post;
@@ -60,7 +62,8 @@ typedef struct CopyResult
 	bool		have_totals;	/* totals were read from the state */
 	CopyTotals	totals;			/* over every run of this copy */
 	CopyTableSummaryList tables;	/* per table, every run; empty if unread */
-	double		seconds_schema; /* this run's phases */
+	double		seconds_slot;	/* this run's phases: the slot (0 on a resume) */
+	double		seconds_schema;
 	double		seconds_data;
 	double		seconds_post;
 	char	   *backup_path;	/* --backup file written, or NULL */

@@ -29,11 +29,14 @@ typedef struct SnapshotLease
 
 /*
  * Creates slot (wal2json) on the source with an exported snapshot held by a
- * new keeper, and takes a lease on it.  On failure returns false and sets
- * *errmsg (one line, malloc'd).
+ * new keeper, and takes a lease on it.  The creation waits for every
+ * transaction holding an xid on the source server to end; meanwhile it logs,
+ * every few seconds, which sessions those are and how to end them.
+ * *seconds is how long it took, waiting included.  On failure returns false
+ * and sets *errmsg (one line, malloc'd).
  */
 bool		snapshot_create(const char *src_dsn, const char *slot, double hold_seconds,
-							SnapshotLease *lease, char **errmsg);
+							SnapshotLease *lease, double *seconds, char **errmsg);
 
 /* The unix socket path the keeper of slot started by this process will use. */
 bool		snapshot_socket_path(const char *slot, char *path, size_t len, char **errmsg);

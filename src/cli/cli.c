@@ -42,8 +42,10 @@ static const Command commands[] = {
 		"Checks run: connectivity, versions, wal_level, free slots and senders,\n"
 		"wal2json installed and allowed by output_plugin_libraries, REPLICATION and\n"
 		"SELECT privileges, CREATE on the target, primary keys / replica identity,\n"
-		"large objects, extensions, disk, and an empty target.  One line per\n"
-		"finding (ok, warn, FAIL) with the exact fix; exit 0 when nothing failed.\n",
+		"large objects, extensions, disk, an empty target, transactions open on\n"
+		"the source (a slot waits for them), and the roles the schema names\n"
+		"(--keep-acl, --roles).  One line per finding (ok, warn, FAIL) with the\n"
+		"exact fix; exit 0 when nothing failed.\n",
 	NULL, NULL},
 	{"copy", "copy schema and data in one consistent snapshot and create the slot", cmd_copy,
 		"Creates the logical slot (wal2json) with an exported snapshot, restores the\n"
@@ -133,7 +135,8 @@ enum
 	O_METRICS_PUBLIC, O_FENCE, O_FENCE_COMMAND, O_POST_COMMAND, O_SEQ_GAP,
 	O_SKIP_VERIFY, O_ABORT_MISMATCH, O_DATABASE, O_SWITCHOVER, O_REVERSE,
 	O_CONSTRAINTS, O_CONFIG, O_DDL, O_DDL_EXCLUDE, O_RESUME_AFTER_DDL, O_PGBOUNCER,
-	O_PGBOUNCER_INI, O_REPOINT_COMMAND, O_ONLINE, O_VERIFY, O_MAX_RATE
+	O_PGBOUNCER_INI, O_REPOINT_COMMAND, O_ONLINE, O_VERIFY, O_MAX_RATE, O_ROLES,
+	O_ROLE_PASSWORDS, O_KEEP_ACL
 };
 
 #define DAY 86400.0
@@ -211,6 +214,17 @@ static const OptSpec optspecs[] = {
 	"A pg_dump outside that range is refused, by check too."},
 	{"snapshot-hold", 0, O_SNAPSHOT_HOLD, C_COPY | C_MIGRATE, ARG_REQUIRED, VAL_DURATION, "DURATION", 0, 30 * DAY,
 	"keep the exported snapshot this long for a resume after a crash (default 10min)", NULL},
+	{"roles", 0, O_ROLES, C_CHECK | C_COPY | C_MIGRATE, ARG_NONE, VAL_TEXT, NULL, 0, 0,
+		"create on the target the roles the migrated objects need (owners, grantees, their members and groups)",
+		"Never SUPERUSER, REPLICATION or BYPASSRLS; no password without\n"
+		"--role-passwords.  A role that exists on the target is left as it is;\n"
+	"nothing is dropped.  Pair it with --keep-acl to keep owners and GRANTs."},
+	{"role-passwords", 0, O_ROLE_PASSWORDS, C_CHECK | C_COPY | C_MIGRATE, ARG_NONE, VAL_TEXT, NULL, 0, 0,
+		"with --roles: carry the roles' password hashes too",
+	"They are in pg_authid: the source role must be a superuser."},
+	{"keep-acl", 0, O_KEEP_ACL, C_CHECK | C_COPY | C_MIGRATE, ARG_NONE, VAL_TEXT, NULL, 0, 0,
+		"keep owners, GRANTs and default privileges (default: the target role owns everything, no GRANTs)",
+	"Every role they name must exist on the target: check fails naming the missing ones (create them, or add --roles)."},
 
 	/* follow */
 	{"until-caught-up", 0, O_UNTIL_CAUGHT_UP, C_FOLLOW, ARG_NONE, VAL_TEXT, NULL, 0, 0,
@@ -606,6 +620,9 @@ apply_option(const OptSpec *o, const char *arg, double num, Options *opts, FILE 
 		case O_JOBS: opts->jobs = (int) num; return true;
 		case O_INDEX_JOBS: opts->index_jobs = (int) num; return true;
 		case O_SNAPSHOT_HOLD: opts->snapshot_hold = num; return true;
+		case O_ROLES: opts->roles = true; return true;
+		case O_ROLE_PASSWORDS: opts->role_passwords = true; return true;
+		case O_KEEP_ACL: opts->keep_acl = true; return true;
 		case O_SPLIT:
 			if (!parse_size(arg, &opts->split_threshold) || opts->split_threshold < 1024 * 1024)
 			{

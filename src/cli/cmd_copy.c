@@ -77,7 +77,8 @@ print_json(const Options *opts, const CopyResult *r, ExitCode code)
 		json_object_set_new(doc, "sequences", json_integer(t->sequences));
 		json_object_set_new(doc, "seconds_total", json_real(t->seconds_total));
 	}
-	json_object_set_new(doc, "seconds", json_pack("{s:f, s:f, s:f}",
+	json_object_set_new(doc, "seconds", json_pack("{s:f, s:f, s:f, s:f}",
+												  "slot", r->seconds_slot,
 												  "schema", r->seconds_schema,
 												  "data", r->seconds_data,
 												  "post_data", r->seconds_post));
@@ -154,8 +155,8 @@ print_text(const Options *opts, const CopyResult *r)
 		   r->resumed ? " (resumed)" : "", (long long) t->tables, (long long) t->jobs,
 		   (long long) t->rows, b, t->seconds_total);
 	print_table_summary(r);
-	printf("  this run: schema %.1f s, data %.1f s, post-data %.1f s (%lld steps), %lld sequences set, peak RSS %ld kB\n",
-		   r->seconds_schema, r->seconds_data, r->seconds_post,
+	printf("  this run: slot %.1f s, schema %.1f s, data %.1f s, post-data %.1f s (%lld steps), %lld sequences set, peak RSS %ld kB\n",
+		   r->seconds_slot, r->seconds_schema, r->seconds_data, r->seconds_post,
 		   (long long) t->post_steps, (long long) t->sequences, r->peak_rss_kb);
 	if (r->backup_path)
 		printf("  backup: %s (+ .sha256)\n", r->backup_path);

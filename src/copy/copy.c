@@ -105,12 +105,13 @@ start_new_copy(CopyContext *ctx)
 	if (!copy_state_begin(ctx->tgt, ctx->slot, sock, PQdb(ctx->src)))
 		return OUTCOME_SQL;
 	log_info("creating replication slot %s (wal2json) with an exported snapshot", ctx->slot);
-	if (!snapshot_create(ctx->opts->source, ctx->slot, ctx->opts->snapshot_hold, &ctx->lease, &err))
+	if (!snapshot_create(ctx->opts->source, ctx->slot, ctx->opts->snapshot_hold, &ctx->lease,
+						 &ctx->stats.seconds_slot, &err))
 	{
 		log_error("%s", err);
 		free(err);
 		(void) copy_state_discard_start(ctx->tgt, ctx->slot);
-		return OUTCOME_STATE;
+		return signals_interrupts() > 0 ? OUTCOME_INTERRUPTED : OUTCOME_STATE;
 	}
 	sysid = db_scalar(ctx->src, "SELECT system_identifier::text FROM pg_catalog.pg_control_system()");
 	rec = (CopySnapshotRecord)
@@ -338,6 +339,7 @@ collect_result(CopyContext *ctx, Outcome rc, CopyResult *result)
 {
 	struct rusage ru;
 
+	result->seconds_slot = ctx->stats.seconds_slot;
 	result->seconds_schema = ctx->stats.seconds_schema;
 	result->seconds_data = ctx->stats.seconds_data;
 	result->seconds_post = ctx->stats.seconds_post;

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "outcome.h"
 #include "pgconn.h"
+#include "roles.h"
 #include "sequences.h"
 #include "state.h"
 #include "subprocess.h"
@@ -77,8 +78,11 @@ dump_section(CopyContext *ctx, const char *section)
 	argv[n++] = owned[nowned++] = psprintf("--dbname=%s", dsn);
 	argv[n++] = owned[nowned++] = psprintf("--snapshot=%s", ctx->lease.snapshot);
 	argv[n++] = owned[nowned++] = psprintf("--section=%s", section);
-	argv[n++] = "--no-owner";
-	argv[n++] = "--no-acl";
+	if (!o->keep_acl)
+	{
+		argv[n++] = "--no-owner";
+		argv[n++] = "--no-acl";
+	}
 	argv[n++] = "--no-subscriptions";
 	argv[n++] = "--no-blobs";
 	argv[n++] = "--format=plain";
@@ -343,6 +347,41 @@ plan_post_steps(CopyContext *ctx, PGconn *tgt, const char *dump)
 	return ok;
 }
 
+/* --roles: the roles the objects need, in the restore's transaction (roles.h). */
+static bool
+create_roles(CopyContext *ctx, PGconn *tgt)
+{
+	StrBuf		sql;
+	StrList		passwords = {0};
+	int			created = 0;
+	bool		ok;
+
+	strbuf_init(&sql);
+	ok = roles_script(ctx->src, tgt, ctx->opts, &sql, &passwords, &created);
+	if (ok && sql.len > 0)
+		ok = db_exec(tgt, sql.data);
+	for (int i = 0; ok && i < passwords.count; i++)
+	{
+		/* not db_exec: its error line would quote the statement, hash and all */
+		PGresult   *res = PQexec(tgt, passwords.items[i]);
+
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		{
+			log_error("setting a role's password hash on the target failed: %s", PQresultErrorMessage(res));
+			ok = false;
+		}
+		PQclear(res);
+	}
+	if (!ok)
+		log_error("creating the roles on the target failed (see the error above); fix: create them by hand, or run without --roles");
+	else
+		log_info("created %d role(s) on the target%s", created,
+				 ctx->opts->keep_acl ? "" : " (without --keep-acl the target role owns the objects and no GRANT is kept)");
+	strbuf_free(&sql);
+	strlist_free(&passwords);
+	return ok;
+}
+
 static int
 restore_and_plan(CopyContext *ctx, const char *pre_sql, const char *post_sql)
 {
@@ -357,6 +396,8 @@ restore_and_plan(CopyContext *ctx, const char *pre_sql, const char *post_sql)
 		return OUTCOME_CONNECTION;
 	}
 	if (!db_exec(tgt, "BEGIN"))
+		goto done;
+	if (ctx->opts->roles && !create_roles(ctx, tgt))
 		goto done;
 	log_info("restoring the pre-data schema on the target");
 	if (!db_exec(tgt, pre_sql))

@@ -5,6 +5,7 @@
  *	  fix.  Queries are read-only; the only thing created anywhere is a
  *	  temporary replication slot on the source, to prove wal2json loads.
  */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -19,6 +20,8 @@
 #include "pgdump.h"
 #include "pgversion.h"
 #include "preflight.h"
+#include "roles.h"
+#include "slot_wait.h"
 #include "strbuf.h"
 
 typedef struct Preflight
@@ -223,6 +226,88 @@ check_replication_role(Preflight *p)
 	PQclear(res);
 }
 
+/*
+ * Sends the test slot's creation.  Like copy's slot it waits for every
+ * transaction holding an xid on the server (slot_wait.h); wal2json is loaded
+ * before that wait, so once the backend waits on a transaction the test has
+ * proved what it had to: it names what it waits for (open_transactions: copy
+ * will wait for them too), cancels, and returns NULL.  Else the result.
+ */
+static PGresult *
+create_test_slot(Preflight *p, const char *sql)
+{
+	PGconn	   *watch = NULL;
+	bool		can_watch = true;
+	double		started = now_seconds();
+	PGresult   *res = NULL;
+	PGresult   *r;
+
+	if (!PQsendQuery(p->src, sql))
+		return PQexec(p->src, sql);		/* says why in its error */
+	while (PQisBusy(p->src))
+	{
+		struct pollfd pfd = {PQsocket(p->src), POLLIN, 0};
+
+		if (poll(&pfd, 1, 500) > 0 && !PQconsumeInput(p->src))
+			break;
+		if (!PQisBusy(p->src) || !can_watch || now_seconds() - started < 1.0)
+			continue;
+		if (watch == NULL)
+		{
+			char	   *err = NULL;
+
+			if ((watch = db_connect(p->opts->source, "source", CONN_NORMAL, &err)) == NULL)
+			{
+				/* no second look: the statement timeout ends the wait */
+				free(err);
+				can_watch = false;
+				continue;
+			}
+		}
+		if (slot_wait_is_waiting(watch, PQbackendPID(p->src)))
+		{
+			StrBuf		what,
+						fix;
+			PGcancel   *cancel = PQgetCancel(p->src);
+			char		errbuf[256];
+			int			n;
+
+			strbuf_init(&what);
+			strbuf_init(&fix);
+			n = slot_wait_describe(watch, PQbackendPID(p->src), &what, &fix);
+			{
+				char	   *advice = psprintf("let them end (copy waits for them and says so every 5 s), or end them on the source: %s",
+											  n > 0 ? fix.data : "see pg_stat_activity (backend_xid IS NOT NULL) and pg_prepared_xacts");
+
+				findings_add(p->f, FINDING_WARN, "open_transactions", advice,
+							 "creating a slot waits until every transaction holding an xid on the source server ends, in any database; copy would wait for: %s",
+							 n > 0 ? what.data : "(no session visible to this role)");
+				free(advice);
+			}
+			strbuf_free(&what);
+			strbuf_free(&fix);
+			if (cancel)
+			{
+				(void) PQcancel(cancel, errbuf, sizeof(errbuf));
+				PQfreeCancel(cancel);
+			}
+			while ((r = PQgetResult(p->src)) != NULL)
+				PQclear(r);
+			PQfinish(watch);
+			return NULL;
+		}
+	}
+	while ((r = PQgetResult(p->src)) != NULL)
+	{
+		if (res == NULL)
+			res = r;
+		else
+			PQclear(r);
+	}
+	PQfinish(watch);
+	return res;
+}
+
 /* Creates and drops a temporary wal2json slot: the only proof it loads. */
 static void
 check_wal2json(Preflight *p)
@@ -245,14 +330,25 @@ check_wal2json(Preflight *p)
 	db_exec(p->src, "SET statement_timeout = '30s'");
 	sql = psprintf("SELECT pg_catalog.pg_create_logical_replication_slot('pgcutover_check_%d', 'wal2json', true)",
 				   (int) getpid());
-	res = PQexec(p->src, sql);
+	res = create_test_slot(p, sql);
 	free(sql);
+	if (res == NULL)
+	{
+		/* it waited for open transactions: wal2json had loaded by then */
+		findings_add(p->f, FINDING_OK, "wal2json", NULL,
+					 "wal2json loads as an output plugin on the source (its version is not visible over SQL; 2.3 and later work, before 2.5 follow reads bytea by the target's column types)");
+		db_exec(p->src, "SET statement_timeout = 0");
+		free(plugins);
+		return;
+	}
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 	{
 		PQclear(res);
 		sql = psprintf("SELECT pg_catalog.pg_drop_replication_slot('pgcutover_check_%d')", (int) getpid());
 		db_exec(p->src, sql);
 		free(sql);
+		findings_add(p->f, FINDING_OK, "open_transactions", NULL,
+					 "no transaction open on the source holds up the creation of a slot");
 		/*
 		 * Its version cannot be read over SQL (a plugin is no extension).
 		 * Before 2.5 it names no column types in format-version 2: follow
@@ -846,6 +942,118 @@ check_target_empty(Preflight *p)
 	PQclear(res);
 }
 
+/* "CREATE ROLE a; CREATE ROLE b;" for the fix of check_roles (quote_ident's quoting). */
+static char *
+create_role_statements(PGconn *tgt, const StrList *names, int max)
+{
+	char	   *array = db_text_array(names);
+	char		limit[16];
+	const char *params[2] = {array, limit};
+	PGresult   *res;
+	char	   *out;
+
+	snprintf(limit, sizeof(limit), "%d", max);
+	res = db_query_params(tgt,
+						  "SELECT pg_catalog.string_agg(pg_catalog.format('CREATE ROLE %I;', n), ' ' ORDER BY i) "
+						  "  || CASE WHEN pg_catalog.cardinality($1::text[]) > $2::int "
+						  "       THEN pg_catalog.format(' (and %s more)', pg_catalog.cardinality($1::text[]) - $2::int) ELSE '' END "
+						  "FROM pg_catalog.unnest($1::text[]) WITH ORDINALITY u(n, i) WHERE i <= $2::int",
+						  2, params);
+	out = pg_strdup(res && PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "CREATE ROLE ...;");
+	PQclear(res);
+	free(array);
+	return out;
+}
+
+/*
+ * Roles are global: the schema restore fails on the target when a role it
+ * names is missing there -- an owner or a grantee with --keep-acl, a
+ * policy's or a user mapping's role always -- after the slot exists.  With
+ * --roles copy creates them (roles.h), which the target role must be
+ * allowed to do.
+ */
+static void
+check_roles(Preflight *p)
+{
+	const Options *o = p->opts;
+	StrList		needed = {0},
+				missing = {0};
+	PGresult   *res;
+
+	if (o->role_passwords && !o->roles)
+		findings_add(p->f, FINDING_FAIL, "role_passwords", "add --roles, or drop --role-passwords",
+					 "--role-passwords carries the passwords of the roles --roles creates, and --roles is not given");
+	else if (o->role_passwords)
+	{
+		char	   *can = db_scalar(p->src, "SELECT pg_catalog.has_table_privilege('pg_catalog.pg_authid', 'SELECT')");
+
+		if (can && can[0] == 't')
+			findings_add(p->f, FINDING_OK, "role_passwords", NULL, "the source role can read the password hashes (pg_authid)");
+		else if (can)
+			findings_add(p->f, FINDING_FAIL, "role_passwords",
+						 "run copy as a superuser of the source, or drop --role-passwords and set the passwords on the target (ALTER ROLE ... PASSWORD)",
+						 "--role-passwords needs pg_authid, which only superusers can read, and the source role is not one");
+		free(can);
+	}
+	if (!roles_needed(p->src, o, o->keep_acl || o->roles, &needed) ||
+		!roles_missing(p->tgt, &needed, &missing))
+		goto done;
+	if (missing.count > 0 && !o->roles)
+	{
+		char	   *list = name_list(missing.items, missing.count, 20);
+		char	   *create = create_role_statements(p->tgt, &missing, 20);
+		char	   *fix = psprintf("add --roles (copy creates them, never as superusers), or create them on the target: %s", create);
+
+		findings_add(p->f, FINDING_FAIL, "roles", fix,
+					 "%d role(s) that %s name do not exist on the target, where restoring the schema would fail: %s",
+					 missing.count, o->keep_acl ? "the migrated objects' owners, GRANTs, default privileges, policies and user mappings"
+					 : "policies (CREATE POLICY ... TO) or user mappings of the migrated objects", list);
+		free(fix);
+		free(create);
+		free(list);
+	}
+	else if (o->roles)
+	{
+		res = db_query(p->tgt, "SELECT rolsuper OR rolcreaterole, current_user FROM pg_catalog.pg_roles WHERE rolname = current_user");
+		if (res && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] != 't')
+		{
+			char	   *fix = psprintf("ALTER ROLE %s CREATEROLE; on the target (as a superuser), or create the roles there yourself and drop --roles",
+									   PQgetvalue(res, 0, 1));
+
+			findings_add(p->f, FINDING_FAIL, "roles", fix,
+						 "--roles creates roles on the target, and the target role %s may not (neither SUPERUSER nor CREATEROLE)",
+						 PQgetvalue(res, 0, 1));
+			free(fix);
+		}
+		else if (res)
+		{
+			char	   *list = missing.count ? name_list(missing.items, missing.count, 20) : pg_strdup("none");
+
+			findings_add(p->f, FINDING_OK, "roles", NULL,
+						 "%d role(s) the migrated objects need; copy creates the %d missing on the target (and their members and groups): %s",
+						 needed.count, missing.count, list);
+			free(list);
+		}
+		PQclear(res);
+	}
+	else if (needed.count > 0)
+		findings_add(p->f, FINDING_OK, "roles", NULL, "the %d role(s) the schema restore names exist on the target",
+					 needed.count);
+	if (o->keep_acl)
+	{
+		char	   *super = db_scalar(p->tgt, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user");
+
+		if (super && super[0] != 't')
+			findings_add(p->f, FINDING_WARN, "keep_acl",
+						 "connect to the target as a superuser, or GRANT each owner role to the target role",
+						 "--keep-acl sets each object's owner (ALTER ... OWNER TO), which a role that is not a superuser may only do for roles it is a member of");
+		free(super);
+	}
+done:
+	strlist_free(&needed);
+	strlist_free(&missing);
+}
+
 static void
 check_slot_free(Preflight *p)
 {
@@ -1184,5 +1392,6 @@ preflight_run(PGconn *src, PGconn *tgt, const Options *opts, Findings *f)
 	check_extensions(&p);
 	check_disk(&p);
 	check_target_empty(&p);
+	check_roles(&p);
 	catalog_free_tables(&p.tables);
 }

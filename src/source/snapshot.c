@@ -24,10 +24,16 @@
 #include "log.h"
 #include "pgconn.h"
 #include "alloc.h"
+#include "signals.h"
+#include "slot_wait.h"
 #include "snapshot.h"
+#include "strbuf.h"
+#include "units.h"
 
 #define MAX_CLIENTS 32
 #define FIRST_CLIENT_GRACE 60	/* seconds the creator has to attach */
+#define WAIT_FIRST_REPORT 2.0	/* seconds of waiting before the first word */
+#define WAIT_REPORT_EVERY 5.0	/* and between the next ones */
 
 typedef struct Keeper
 {
@@ -61,9 +67,14 @@ keeper_listen(const char *path)
 	return fd;
 }
 
-/* Creates the slot; on success fills k->hello. Returns NULL or an error. */
+/*
+ * Creates the slot; on success fills k->hello. Returns NULL or an error.
+ * Before it asks, it tells the creator its walsender's pid ("WALSENDER
+ * <pid>"), so that a creation waiting for open transactions can be
+ * explained (snapshot_create).
+ */
 static char *
-keeper_create_slot(Keeper *k, const char *dsn, const char *slot)
+keeper_create_slot(Keeper *k, const char *dsn, const char *slot, int report_fd)
 {
 	char	   *err = NULL;
 	char	   *sql;
@@ -72,6 +83,7 @@ keeper_create_slot(Keeper *k, const char *dsn, const char *slot)
 	k->repl = db_connect(dsn, "source", CONN_REPLICATION, &err);
 	if (k->repl == NULL)
 		return err;
+	dprintf(report_fd, "WALSENDER %d\n", PQbackendPID(k->repl));
 	sql = psprintf("CREATE_REPLICATION_SLOT \"%s\" LOGICAL wal2json EXPORT_SNAPSHOT", slot);
 	res = PQexec(k->repl, sql);
 	free(sql);
@@ -183,7 +195,7 @@ keeper_main(const char *dsn, const char *slot, double hold_seconds, const char *
 
 	k.hold_seconds = hold_seconds;
 	k.socket_path = path;
-	err = keeper_create_slot(&k, dsn, slot);
+	err = keeper_create_slot(&k, dsn, slot, report_fd);
 	if (err == NULL && (k.listen_fd = keeper_listen(path)) < 0)
 		err = psprintf("cannot listen on %s: %s; fix: set PGCUTOVER_RUNDIR to a writable directory",
 					   path, strerror(errno));
@@ -290,16 +302,113 @@ snapshot_socket_path(const char *slot, char *path, size_t len, char **errmsg)
 	return true;
 }
 
+/*
+ * A slot creation that waits for transactions open on the source
+ * (slot_wait.h): the second session that reads what for, and when to say it.
+ */
+typedef struct SlotWait
+{
+	const char *dsn;
+	const char *slot;
+	int			walsender_pid;	/* 0 until the keeper said it */
+	PGconn	   *conn;			/* the reading session, opened on first use */
+	bool		conn_failed;
+	double		started;
+	double		next_report;
+} SlotWait;
+
+/* Says, on one line, what the slot creation waits for and how to end it. */
+static void
+slot_wait_report(SlotWait *w)
+{
+	char		waited[32];
+	StrBuf		msg,
+				fix;
+	int			n;
+
+	format_duration(now_seconds() - w->started, waited, sizeof(waited));
+	if (w->conn == NULL && !w->conn_failed && w->walsender_pid > 0)
+	{
+		char	   *err = NULL;
+
+		if ((w->conn = db_connect(w->dsn, "source", CONN_NORMAL, &err)) == NULL)
+		{
+			w->conn_failed = true;
+			log_debug("cannot open a session to see what the slot creation waits for: %s", err);
+			free(err);
+		}
+	}
+	if (w->conn == NULL)
+	{
+		log_warn("creating slot %s still waits (%s so far), probably for transactions open on the source; fix: end them (see pg_stat_activity: backend_xid IS NOT NULL, and pg_prepared_xacts), or wait",
+				 w->slot, waited);
+		return;
+	}
+	strbuf_init(&msg);
+	strbuf_init(&fix);
+	n = slot_wait_describe(w->conn, w->walsender_pid, &msg, &fix);
+	if (n > 0)
+		log_warn("creating slot %s waits (%s so far) until every transaction holding an xid on the source ends, in any database: %s; fix: wait for them to end, or end them on the source: %s",
+				 w->slot, waited, msg.data, fix.data);
+	else
+		log_warn("creating slot %s still waits (%s so far) on the source (walsender pid %d); fix: see its wait_event in pg_stat_activity, or wait",
+				 w->slot, waited, w->walsender_pid);
+	strbuf_free(&msg);
+	strbuf_free(&fix);
+}
+
+/*
+ * Reads the keeper's answer: "WALSENDER <pid>" first, then the hello or an
+ * error.  While the slot creation waits, says what for (slot_wait_report)
+ * every few seconds.  false when the keeper died or an interrupt came.
+ */
+static bool
+await_keeper(int fd, SlotWait *w, char *line, size_t len)
+{
+	for (;;)
+	{
+		double		now = now_seconds();
+		int			timeout_ms = (int) ((w->next_report - now) * 1000) + 1;
+		struct pollfd p = {fd, POLLIN, 0};
+		int			r;
+
+		if (timeout_ms < 1)
+			timeout_ms = 1;
+		r = poll(&p, 1, timeout_ms);
+		if (r < 0 && errno != EINTR)
+			return false;
+		if (signals_interrupts() > 0)
+			return false;
+		if (r > 0)
+		{
+			if (!read_line(fd, line, len, 10000))
+				return false;
+			if (sscanf(line, "WALSENDER %d", &w->walsender_pid) == 1)
+				continue;
+			return true;
+		}
+		if (r == 0)
+		{
+			slot_wait_report(w);
+			w->next_report = now_seconds() + WAIT_REPORT_EVERY;
+		}
+	}
+}
+
 bool
 snapshot_create(const char *src_dsn, const char *slot, double hold_seconds,
-				SnapshotLease *lease, char **errmsg)
+				SnapshotLease *lease, double *seconds, char **errmsg)
 {
 	char		path[108];
 	char		line[1024];
 	int			report[2];
 	pid_t		pid;
+	SlotWait	wait = {.dsn = src_dsn, .slot = slot, .started = now_seconds()};
+	bool		answered;
 
 	*errmsg = NULL;
+	*seconds = 0;
+	wait.next_report = wait.started + WAIT_FIRST_REPORT;
 	if (!snapshot_socket_path(slot, path, sizeof(path), errmsg))
 		return false;
 	if (pipe(report) < 0)
@@ -320,13 +429,17 @@ snapshot_create(const char *src_dsn, const char *slot, double hold_seconds,
 	close(report[1]);
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
-	if (pid < 0 || !read_line(report[0], line, sizeof(line), 600000))
+	answered = pid > 0 && await_keeper(report[0], &wait, line, sizeof(line));
+	close(report[0]);
+	PQfinish(wait.conn);
+	*seconds = now_seconds() - wait.started;
+	if (!answered)
 	{
-		*errmsg = pg_strdup("the snapshot keeper process failed to start; fix: see the source server log");
-		close(report[0]);
+		*errmsg = signals_interrupts() > 0
+			? pg_strdup("interrupted while the slot was being created (the snapshot keeper drops it once the source lets it finish); fix: rerun copy")
+			: pg_strdup("the snapshot keeper process failed to start; fix: see the source server log");
 		return false;
 	}
-	close(report[0]);
 	if (strncmp(line, "ERR ", 4) == 0)
 	{
 		*errmsg = pg_strdup(line + 4);
