@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 
 #include "lsn.h"
 #include "options.h"
@@ -40,6 +41,9 @@ typedef struct SwitchoverResult
 	json_t	   *pgbouncer;		/* --pgbouncer: [{admin, databases, paused_ms,
 								 * ...}], else NULL */
 	double		max_client_pause_ms;	/* the longest PgBouncer pause window */
+	int			matviews_refreshed; /* REFRESH MATERIALIZED VIEW run on the
+									 * target after it opened (step
+									 * refresh_matviews) */
 } SwitchoverResult;
 
 /*
@@ -49,6 +53,13 @@ typedef struct SwitchoverResult
  */
 Outcome		switchover_run(const Options *opts, SwitchoverResult *result);
 void		switchover_result_free(SwitchoverResult *result);
+
+/*
+ * Gives the triggers and rules quieted while the target followed their
+ * ENABLE ALWAYS/REPLICA state back (state/triggers.h), or prints the
+ * statements with dry_run; the switchover's last step, and cleanup's.
+ */
+bool		restore_quieted_triggers(PGconn *tgt, const char *slot, bool dry_run);
 
 /*
  * The run's report, for src/cli/ to print: a JSON document's fields (NULL

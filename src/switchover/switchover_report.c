@@ -5,6 +5,7 @@
  *	  `migrate`) decides whether and where they are printed.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -62,13 +63,18 @@ switchover_report_print(const SwitchoverResult *result, FILE *out)
 	{
 		json_t	   *step = json_array_get(result->steps, i);
 
-		fprintf(out, "  %-10s %8.1f ms\n", json_string_value(json_object_get(step, "step")),
-				json_real_value(json_object_get(step, "ms")));
+		const char *name = json_string_value(json_object_get(step, "step"));
+
+		fprintf(out, "  %-10s %8.1f ms%s\n", name, json_real_value(json_object_get(step, "ms")),
+				strcmp(name, "refresh_matviews") == 0 ? " (after the target opened: not downtime)" : "");
 	}
 	if (result->verified)
 		fprintf(out, "  verified (%s): %d tables identical, %lld rows compared, %d sequences not behind\n",
 				result->verify_mode, result->verify.ntables, result->verify.rows_compared,
 				result->verify.sequences - result->verify.sequences_behind);
+	if (result->matviews_refreshed > 0 && !result->dry_run)
+		fprintf(out, "  %d materialized view(s) refreshed on the target, in dependency order (those WITH NO DATA on the source left so)\n",
+				result->matviews_refreshed);
 	if (result->pgbouncer && !result->dry_run)
 		fprintf(out, "  PgBouncer: %zu repointed at the target; longest client-visible pause %.1f ms\n",
 				json_array_size(result->pgbouncer), result->max_client_pause_ms);
