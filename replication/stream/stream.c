@@ -63,25 +63,6 @@ set_error(Stream *s, const char *what)
 	free(e);
 }
 
-/* A replication command's string literal: in quotes, each quote doubled. */
-static char *
-quote_option_value(const char *value)
-{
-	char	   *quoted = pg_malloc0(strlen(value) * 2 + 3);
-	char	   *q = quoted;
-
-	*q++ = '\'';
-	for (const char *p = value; *p; p++)
-	{
-		if (*p == '\'')
-			*q++ = '\'';
-		*q++ = *p;
-	}
-	*q++ = '\'';
-	*q = '\0';
-	return quoted;
-}
-
 Stream *
 stream_start(const char *dsn, const char *slot, Lsn startpos,
 			 const char *const *plugin_options, char **errmsg)
@@ -101,10 +82,9 @@ stream_start(const char *dsn, const char *slot, Lsn startpos,
 	}
 	for (int i = 0; plugin_options && plugin_options[i]; i += 2)
 	{
-		char	   *value = quote_option_value(plugin_options[i + 1]);
-		char	   *o = psprintf("%s%s\"%s\" %s", opts, i ? ", " : "", plugin_options[i], value);
+		char	   *o = psprintf("%s%s\"%s\" '%s'", opts, i ? ", " : "", plugin_options[i],
+								 plugin_options[i + 1]);
 
-		free(value);
 		free(opts);
 		opts = o;
 	}

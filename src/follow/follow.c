@@ -69,7 +69,6 @@
 #include "service_notify.h"
 #include "signals.h"
 #include "state.h"
-#include "strbuf.h"
 #include "stream.h"
 #include "verification.h"
 #include "verify_barrier.h"
@@ -870,52 +869,6 @@ static const char *const plugin_options[] = {
 	NULL
 };
 
-/* Appends name to buf escaped for wal2json's table lists: \ before its separators and blanks. */
-static void
-append_wal2json_name(StrBuf *buf, const char *name)
-{
-	for (const char *p = name; *p; p++)
-	{
-		if (strchr("\\ ,.*'", *p) || (*p >= '\t' && *p <= '\r'))
-			strbuf_append(buf, "\\");
-		strbuf_append_len(buf, p, 1);
-	}
-}
-
-/*
- * wal2json's filter-tables: the source's materialized views.  REFRESH ...
- * CONCURRENTLY writes their rows as changes, which the target, a replica,
- * must not take (the switchover refreshes its views).  Read at each stream
- * start; a view made or renamed later is skipped by apply (relkind 'm').
- * NULL when there is none, or on failure (then apply skips them all).
- */
-static char *
-matview_filter(PGconn *src)
-{
-	PGresult   *res = PQexec(src,
-							 "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
-							 "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-							 "WHERE c.relkind = 'm' ORDER BY 1, 2");
-	StrBuf		buf;
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0)
-	{
-		PQclear(res);
-		return NULL;
-	}
-	strbuf_init(&buf);
-	for (int i = 0; i < PQntuples(res); i++)
-	{
-		if (i > 0)
-			strbuf_append(&buf, ",");
-		append_wal2json_name(&buf, PQgetvalue(res, i, 0));
-		strbuf_append(&buf, ".");
-		append_wal2json_name(&buf, PQgetvalue(res, i, 1));
-	}
-	PQclear(res);
-	return buf.data;
-}
-
 /* A connection that failed: an error at start, a warning while reconnecting (it is retried). */
 static void
 log_attempt_failed(Follow *f, const char *err)
@@ -1124,26 +1077,8 @@ start_streaming(Follow *f)
 		free(cur);
 		log_info("following until caught up with source position %s", lsn_format(f->stop.caught_up_lsn, lsn));
 	}
-	{
-		const char *options[sizeof(plugin_options) / sizeof(plugin_options[0]) + 2];
-		char	   *matviews = matview_filter(f->conns.source);
-		int			n = 0;
-
-		while (plugin_options[n])
-		{
-			options[n] = plugin_options[n];
-			n++;
-		}
-		if (matviews)
-		{
-			options[n++] = "filter-tables";
-			options[n++] = matviews;
-		}
-		options[n] = NULL;
-		f->conns.stream = stream_start(opts->source, opts->slot, apply_totals(f->conns.apply)->durable_lsn,
-									   options, &err);
-		free(matviews);
-	}
+	f->conns.stream = stream_start(opts->source, opts->slot, apply_totals(f->conns.apply)->durable_lsn,
+								   plugin_options, &err);
 	if (f->conns.stream == NULL)
 	{
 		const char *e = err ? err : "";
