@@ -410,7 +410,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
     JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace pn ON pn.oid = p.pronamespace
-    WHERE NOT t.tgisinternal AND pn.nspname <> 'pgcutover'
+    WHERE NOT t.tgisinternal AND pn.nspname NOT IN ('pgcutover', 'pgcutover_fence')
       AND n.nspname NOT IN ('pgcutover', 'pgcutover_fence')
     UNION ALL
     SELECT 'rule', r.oid, n.nspname::text, c.relname::text, r.rulename::text,

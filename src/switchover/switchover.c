@@ -77,6 +77,9 @@ typedef struct Switchover
 								 * opened before the fence */
 	int			nverify_pairs;
 	IncrementalInfo incremental;	/* the online verification to build on */
+	bool		triggers_restored;	/* quieted triggers enabled again: an
+									 * abort quiets them again, as the
+									 * follower goes on */
 	SwitchoverResult *result;
 } Switchover;
 
@@ -176,6 +179,9 @@ abort_switchover(Switchover *sw, Outcome outcome, const char *fmt,...)
 		free(sw->reverse_slot);
 		sw->reverse_slot = NULL;
 	}
+	if (sw->triggers_restored && triggers_quiet(sw->tgt, sw->opts->slot) < 0)
+		log_error("cannot disable the ENABLE ALWAYS/REPLICA triggers on the target again: they would fire on the rows the follower applies; fix: stop the follower, then SELECT pgcutover.quiet_triggers('%s') on the target",
+				  sw->opts->slot);
 	if (!sw->fenced)
 		return outcome;
 	if (sw->fenced_by_command)
@@ -723,6 +729,7 @@ finish_switchover(Switchover *sw)
 		return abort_switchover(sw, OUTCOME_SQL, "cannot restore identity columns on the target");
 	if (!restore_quieted_triggers(sw->tgt, sw->opts->slot, sw->opts->dry_run))
 		return abort_switchover(sw, OUTCOME_SQL, "cannot enable the ALWAYS/REPLICA triggers and rules on the target again");
+	sw->triggers_restored = !sw->opts->dry_run;
 	if (sw->opts->dry_run)
 	{
 		char	   *sql = cutover_mark_switched_over_sql(sw->opts->slot);
