@@ -44,6 +44,8 @@ typedef struct SwitchoverResult
 	int			matviews_refreshed; /* REFRESH MATERIALIZED VIEW run on the
 									 * target after it opened (step
 									 * refresh_matviews) */
+	int			matviews_equal; /* ... left alone: their rows were the
+								 * source's already */
 } SwitchoverResult;
 
 /*

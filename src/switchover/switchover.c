@@ -775,14 +775,40 @@ static const char refresh_matviews_sql[] =
 	"        WHERE i.indrelid = rel.oid AND i.indisunique AND i.indisvalid AND i.indpred IS NULL "
 	"        AND i.indexprs IS NULL) THEN 'CONCURRENTLY ' ELSE '' END || rel.name "
 	"  WHEN rel.name = ANY ($2::text[]) AND rel.relispopulated THEN "
-	"    'REFRESH MATERIALIZED VIEW ' || rel.name || ' WITH NO DATA' END "
+	"    'REFRESH MATERIALIZED VIEW ' || rel.name || ' WITH NO DATA' END, "
+	"  rel.relispopulated "
 	"FROM rel JOIN (SELECT oid, max(depth) AS depth FROM depth GROUP BY oid) d ON d.oid = rel.oid "
 	"WHERE rel.relkind = 'm' ORDER BY d.depth, rel.name";
 
 /*
+ * Do the source's and the target's view name hold the same rows?  Then the
+ * target's is left as it is: the source did not refresh it since the copy,
+ * or follow replayed its refreshes (DDL capture), and a refresh here would
+ * make it differ from the source's.  Any failure counts as "not the same".
+ */
+static bool
+same_matview_rows(Switchover *sw, const char *name)
+{
+	char	   *sql = psprintf("SELECT count(*), pg_catalog.md5(coalesce(pg_catalog.string_agg(r::text, E'\\n' "
+							   "ORDER BY r::text COLLATE \"C\"), '')) FROM %s r", name);
+	PGresult   *src = PQexec(sw->src, sql);
+	PGresult   *tgt = PQexec(sw->tgt, sql);
+	bool		same = PQresultStatus(src) == PGRES_TUPLES_OK && PQresultStatus(tgt) == PGRES_TUPLES_OK &&
+		PQntuples(src) == 1 && PQntuples(tgt) == 1 &&
+		strcmp(PQgetvalue(src, 0, 0), PQgetvalue(tgt, 0, 0)) == 0 &&
+		strcmp(PQgetvalue(src, 0, 1), PQgetvalue(tgt, 0, 1)) == 0;
+
+	PQclear(src);
+	PQclear(tgt);
+	free(sql);
+	return same;
+}
+
+/*
  * After the target is open (outside the write downtime: writes go on while
  * the views are refreshed, like between two refreshes on the source):
- * its materialized views are given the source's state.  Follow skipped
+ * its materialized views are given the source's state; one whose rows are
+ * the source's already is left alone.  Follow skipped
  * their rows (a replica's views are refreshed here, once).  A view that
  * cannot be refreshed is a warning: the switchover is done.
  */
@@ -821,16 +847,25 @@ refresh_matviews(Switchover *sw)
 		const char *name = PQgetvalue(plan, i, 0);
 		const char *sql = PQgetvalue(plan, i, 1);
 
+		bool		populated = PQgetvalue(plan, i, 2)[0] == 't';
+
 		if (PQgetisnull(plan, i, 1))
 			continue;			/* WITH NO DATA on both sides, or not on the source */
+		if (populated && strstr(sql, "WITH NO DATA") == NULL && !sw->opts->dry_run &&
+			same_matview_rows(sw, name))
+		{
+			sw->result->matviews_equal++;
+			continue;
+		}
 		if (run_or_print(sw->tgt, "target", sql, sw->opts->dry_run))
 			sw->result->matviews_refreshed++;
 		else
 			log_warn("materialized view %s could not be refreshed on the target (above): it is as copy left it; fix: %s; there", name, sql);
 	}
 	step_done(sw, "refresh_matviews", t0);
-	if (sw->result->matviews_refreshed > 0 && !sw->opts->dry_run)
-		log_info("refreshed %d materialized view(s) on the target, as populated as on the source", sw->result->matviews_refreshed);
+	if (!sw->opts->dry_run)
+		log_info("materialized views on the target: %d refreshed, %d already equal to the source's",
+				 sw->result->matviews_refreshed, sw->result->matviews_equal);
 done:
 	PQclear(plan);
 	PQclear(src);

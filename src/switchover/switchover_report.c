@@ -72,9 +72,9 @@ switchover_report_print(const SwitchoverResult *result, FILE *out)
 		fprintf(out, "  verified (%s): %d tables identical, %lld rows compared, %d sequences not behind\n",
 				result->verify_mode, result->verify.ntables, result->verify.rows_compared,
 				result->verify.sequences - result->verify.sequences_behind);
-	if (result->matviews_refreshed > 0 && !result->dry_run)
-		fprintf(out, "  %d materialized view(s) refreshed on the target, in dependency order (those WITH NO DATA on the source left so)\n",
-				result->matviews_refreshed);
+	if (result->matviews_refreshed + result->matviews_equal > 0 && !result->dry_run)
+		fprintf(out, "  materialized views: %d refreshed on the target, in dependency order, %d already equal to the source's (those WITH NO DATA on the source left so)\n",
+				result->matviews_refreshed, result->matviews_equal);
 	if (result->pgbouncer && !result->dry_run)
 		fprintf(out, "  PgBouncer: %zu repointed at the target; longest client-visible pause %.1f ms\n",
 				json_array_size(result->pgbouncer), result->max_client_pause_ms);
