@@ -368,7 +368,10 @@ source_has_matview(Apply *a, const char *schema, const char *table, bool *is_mat
 /*
  * A table's shape; NULL after a failure.  A materialized view (relkind 'm')
  * is returned as such: REFRESH ... CONCURRENTLY writes its rows as changes,
- * which the caller skips (the switchover refreshes the target's views).
+ * which the caller skips (with DDL capture the REFRESH itself is replayed;
+ * the switchover refreshes the target's views).  By the target's catalog at
+ * this point of the stream, not by name at decoding: a table later made
+ * under a view's name is applied.
  */
 static TableMeta *
 lookup_table(Apply *a, const Change *c)
