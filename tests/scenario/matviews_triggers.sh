@@ -155,21 +155,32 @@ assert_eq "orders.orders_audit=D items.items_replica=D ruled.ruled_log=D events.
 assert_eq "1" "$(tgt_sql -c "SELECT count(*) > 0 FROM pgcutover.quieted_trigger WHERE name = 'orders_audit' AND enabled = 'A'" | sed 's/t/1/')" \
   "their source state is recorded in the state schema"
 
+# a second session writing all the while (the audit trigger fires on each row)
+writer() {
+  while [ ! -e "$HARNESS_DIR/stop-writer" ]; do
+    src_sql -c "INSERT INTO orders(grp, amount) SELECT g % 7, g FROM generate_series(1, 5) g" \
+            -c "UPDATE orders SET amount = amount + 1 WHERE id = (SELECT max(id) FROM orders)" >/dev/null 2>>"$HARNESS_DIR/load.err" || true
+  done
+}
+
 follower_start
+writer & WRITER=$!
 load 16
+touch "$HARNESS_DIR/stop-writer"; wait "$WRITER"
 assert_eq "" "$(cat "$HARNESS_DIR/load.err" 2>/dev/null)" "the writes and refreshes on the source all succeeded"
 run_pgcutover status --source "$SRC_DSN" --target "$TGT_DSN"
 if kill -0 "$FOLLOWER" 2>/dev/null; then pass "follow keeps running through REFRESH ... CONCURRENTLY and the ALWAYS/REPLICA triggers"; else
   fail "follow keeps running through REFRESH ... CONCURRENTLY and the ALWAYS/REPLICA triggers" "$(grep -iE 'error|stop' "$HARNESS_DIR/all-output.log" | tail -n 3)"; fi
 assert_eq "0" "$(tgt_sql -c "SELECT count(*) FROM replica_log")" "while following: the ENABLE REPLICA trigger did not fire on apply"
 
-# the source's views made current (the target's are refreshed from the
-# target's data at the switchover: the source's at the fence), in dependency order
-src_sql -c "REFRESH MATERIALIZED VIEW mv_sum" -c "REFRESH MATERIALIZED VIEW mv_top" \
-        -c "REFRESH MATERIALIZED VIEW mv_via_view" >/dev/null
 stale=equal
 [ "$(matviews src | grep '^public.mv_plain|')" = "$(matviews tgt | grep '^public.mv_plain|')" ] || stale=stale
 assert_eq stale "$stale" "before the switchover the target's plainly refreshed view is stale (follow skips views)"
+# the source's views made current (the target's are refreshed from the
+# target's data at the switchover: the source's at the fence), in dependency order
+src_sql -c "REFRESH MATERIALIZED VIEW mv_sum" -c "REFRESH MATERIALIZED VIEW mv_top" \
+        -c "REFRESH MATERIALIZED VIEW mv_via_view" -c "REFRESH MATERIALIZED VIEW mv_plain" \
+        -c "REFRESH MATERIALIZED VIEW CONCURRENTLY \"Odd Schema\".\"mv.sum, it's *\"" >/dev/null
 run_pgcutover switchover --source "$SRC_DSN" --target "$TGT_DSN" --timeout 60
 assert_eq 0 "$RC" "switchover exits 0"
 [ "$RC" -eq 0 ] || echo "# $(tail -n 5 <<<"$ERR")"
