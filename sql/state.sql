@@ -400,13 +400,14 @@ CREATE TABLE IF NOT EXISTS pgcutover.quieted_trigger (
 );
 
 -- What fires in replica role on the target now, by the recorded kind,
--- objid, names and state ('A' or 'R'; 'D' once quieted).
+-- objid, names and state ('A' or 'R'; 'D' once quieted), and whether this
+-- role may alter its table (owner, or a member of the owner's role).
 CREATE OR REPLACE FUNCTION pgcutover.replica_firing()
 RETURNS TABLE (kind text, objid oid, nspname text, relname text, name text,
-               enabled text, is_clone boolean)
+               enabled text, is_clone boolean, may_alter boolean)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT 'trigger', t.oid, n.nspname::text, c.relname::text, t.tgname::text,
-           t.tgenabled::text, t.tgparentid <> 0
+           t.tgenabled::text, t.tgparentid <> 0, pg_has_role(c.relowner, 'USAGE')
     FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
     JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace pn ON pn.oid = p.pronamespace
@@ -414,7 +415,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
       AND n.nspname NOT IN ('pgcutover', 'pgcutover_fence')
     UNION ALL
     SELECT 'rule', r.oid, n.nspname::text, c.relname::text, r.rulename::text,
-           r.ev_enabled::text, false
+           r.ev_enabled::text, false, pg_has_role(c.relowner, 'USAGE')
     FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
     JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE r.rulename <> '_RETURN' AND c.relkind IN ('r', 'p')
@@ -423,9 +424,10 @@ $$;
 
 -- Records, then disables, every ENABLE ALWAYS/REPLICA trigger and rule of
 -- the target (again after each replayed DDL: new ones, renamed ones, one
--- enabled again by the DDL); forgets dropped ones.  Nothing once the
--- migration is switched over: the target is the primary then.  Returns how
--- many are quieted.
+-- enabled again by the DDL); forgets dropped ones.  Those on a table this
+-- role may not alter (not migrated: another owner's) are left.  Nothing
+-- once the migration is switched over: the target is the primary then.
+-- Returns how many are quieted.
 CREATE OR REPLACE FUNCTION pgcutover.quiet_triggers(slot text) RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -446,7 +448,7 @@ BEGIN
     INSERT INTO pgcutover.quieted_trigger AS q
         (slot_name, kind, objid, nspname, relname, name, enabled, is_clone)
     SELECT slot, f.kind, f.objid, f.nspname, f.relname, f.name, f.enabled, f.is_clone
-    FROM pgcutover.replica_firing() f WHERE f.enabled IN ('A', 'R')
+    FROM pgcutover.replica_firing() f WHERE f.enabled IN ('A', 'R') AND f.may_alter
     ON CONFLICT (slot_name, kind, objid) DO UPDATE SET enabled = EXCLUDED.enabled;
     -- a parent's statement reaches its partitions' clones too: parents first
     FOR r IN SELECT q.kind, q.nspname, q.relname, q.name
