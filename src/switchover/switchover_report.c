@@ -32,6 +32,8 @@ switchover_report_json(const SwitchoverResult *result)
 	json_object_set_new(doc, "source_fenced", json_boolean(result->source_fenced));
 	json_object_set_new(doc, "sessions_ended", json_integer(result->sessions_ended));
 	json_object_set_new(doc, "already_switched_over", json_boolean(result->already_switched_over));
+	json_object_set_new(doc, "matviews_refreshed", json_integer(result->matviews_refreshed));
+	json_object_set_new(doc, "matviews_equal", json_integer(result->matviews_equal));
 	json_object_set_new(doc, "verify_mode", result->verify_mode ? json_string(result->verify_mode) : json_null());
 	if (result->verified)
 		json_object_set_new(doc, "verify", verify_json(&result->verify));
