@@ -194,6 +194,9 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r record;
 BEGIN
+    -- every caller of this function (apply's start, each replayed DDL) is
+    -- also where triggers that would fire on apply must be quieted
+    PERFORM pgcutover.quiet_triggers(slot);
     -- the column's number outlives renames of the table, its schema or itself
     UPDATE pgcutover.identity_always i SET attrelid = c.oid, attnum = a.attnum
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
@@ -390,3 +393,116 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgcutover')
       AND n.nspname !~ '^pg_'
 $$;
+
+-- copy and follow: triggers (and rules) that fire in replica role, that is
+-- ENABLE ALWAYS or ENABLE REPLICA ones, would fire again on the target for
+-- every row apply writes (an audit trigger inserts its row twice: once on
+-- the source, streamed, once here).  While the target is a replica they are
+-- disabled, their state recorded first, in the same transaction (a kill in
+-- between loses nothing); switchover and cleanup restore them.  Keyed by
+-- the object's oid, which outlives renames.  pgcutover's own triggers are
+-- left alone.
+CREATE TABLE IF NOT EXISTS pgcutover.quieted_trigger (
+    slot_name  text NOT NULL REFERENCES pgcutover.migration ON DELETE CASCADE,
+    kind       text NOT NULL CHECK (kind IN ('trigger', 'rule')),
+    objid      oid NOT NULL,           -- pg_trigger.oid or pg_rewrite.oid
+    nspname    text NOT NULL,
+    relname    text NOT NULL,
+    name       text NOT NULL,
+    enabled    text NOT NULL CHECK (enabled IN ('A', 'R')),   -- ALWAYS, REPLICA
+    is_clone   boolean NOT NULL DEFAULT false,  -- a partition's copy of its parent's trigger
+    PRIMARY KEY (slot_name, kind, objid)
+);
+
+-- What fires in replica role on the target now, by the recorded kind,
+-- objid, names and state ('A' or 'R'; 'D' once quieted), and whether this
+-- role may alter its table (owner, or a member of the owner's role).
+CREATE OR REPLACE FUNCTION pgcutover.replica_firing()
+RETURNS TABLE (kind text, objid oid, nspname text, relname text, name text,
+               enabled text, is_clone boolean, may_alter boolean)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT 'trigger', t.oid, n.nspname::text, c.relname::text, t.tgname::text,
+           t.tgenabled::text, t.tgparentid <> 0, pg_has_role(c.relowner, 'USAGE')
+    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace pn ON pn.oid = p.pronamespace
+    WHERE NOT t.tgisinternal AND pn.nspname NOT IN ('pgcutover', 'pgcutover_fence')
+      AND n.nspname NOT IN ('pgcutover', 'pgcutover_fence')
+    UNION ALL
+    SELECT 'rule', r.oid, n.nspname::text, c.relname::text, r.rulename::text,
+           r.ev_enabled::text, false, pg_has_role(c.relowner, 'USAGE')
+    FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE r.rulename <> '_RETURN' AND c.relkind IN ('r', 'p')
+      AND n.nspname NOT IN ('pgcutover', 'pgcutover_fence')
+$$;
+
+-- Records, then disables, every ENABLE ALWAYS/REPLICA trigger and rule of
+-- the target (again after each replayed DDL: new ones, renamed ones, one
+-- enabled again by the DDL); forgets dropped ones.  Those on a table this
+-- role may not alter (not migrated: another owner's) are left.  Nothing
+-- once the migration is switched over: the target is the primary then.
+-- Returns how many are quieted.
+CREATE OR REPLACE FUNCTION pgcutover.quiet_triggers(slot text) RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r record;
+BEGIN
+    IF EXISTS (SELECT 1 FROM pgcutover.migration m
+               WHERE m.slot_name = slot AND m.phase = 'switched_over') THEN
+        RETURN 0;
+    END IF;
+    DELETE FROM pgcutover.quieted_trigger q
+    WHERE q.slot_name = slot AND NOT EXISTS (
+        SELECT 1 FROM pgcutover.replica_firing() f WHERE f.kind = q.kind AND f.objid = q.objid);
+    UPDATE pgcutover.quieted_trigger q
+    SET nspname = f.nspname, relname = f.relname, name = f.name
+    FROM pgcutover.replica_firing() f
+    WHERE q.slot_name = slot AND f.kind = q.kind AND f.objid = q.objid
+      AND (f.nspname, f.relname, f.name) IS DISTINCT FROM (q.nspname, q.relname, q.name);
+    INSERT INTO pgcutover.quieted_trigger AS q
+        (slot_name, kind, objid, nspname, relname, name, enabled, is_clone)
+    SELECT slot, f.kind, f.objid, f.nspname, f.relname, f.name, f.enabled, f.is_clone
+    FROM pgcutover.replica_firing() f WHERE f.enabled IN ('A', 'R') AND f.may_alter
+    ON CONFLICT (slot_name, kind, objid) DO UPDATE SET enabled = EXCLUDED.enabled;
+    -- a parent's statement reaches its partitions' clones too: parents first
+    FOR r IN SELECT q.kind, q.nspname, q.relname, q.name
+             FROM pgcutover.quieted_trigger q JOIN pgcutover.replica_firing() f
+               ON f.kind = q.kind AND f.objid = q.objid
+             WHERE q.slot_name = slot AND f.enabled <> 'D'
+             ORDER BY q.is_clone, q.nspname, q.relname, q.name
+    LOOP
+        EXECUTE format('ALTER TABLE %I.%I DISABLE %s %I',
+                       r.nspname, r.relname, upper(r.kind), r.name);
+    END LOOP;
+    RETURN (SELECT count(*) FROM pgcutover.quieted_trigger q WHERE q.slot_name = slot);
+END $$;
+
+-- The statements that give the quieted triggers and rules of slot their
+-- recorded state back, parents before partitions.
+CREATE OR REPLACE FUNCTION pgcutover.unquiet_statements(slot text) RETURNS SETOF text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('ALTER TABLE %I.%I ENABLE %s %s %I', q.nspname, q.relname,
+                  CASE q.enabled WHEN 'A' THEN 'ALWAYS' ELSE 'REPLICA' END,
+                  upper(q.kind), q.name)
+    FROM pgcutover.quieted_trigger q JOIN pgcutover.replica_firing() f
+      ON f.kind = q.kind AND f.objid = q.objid
+    WHERE q.slot_name = slot
+    ORDER BY q.is_clone, q.nspname, q.relname, q.name
+$$;
+
+-- Switchover (the target becomes the primary) and cleanup: restores them
+-- and forgets them, in one transaction.  Returns how many were restored.
+CREATE OR REPLACE FUNCTION pgcutover.unquiet_triggers(slot text) RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    stmt text;
+    n int := 0;
+BEGIN
+    FOR stmt IN SELECT pgcutover.unquiet_statements(slot) LOOP
+        EXECUTE stmt;
+        n := n + 1;
+    END LOOP;
+    DELETE FROM pgcutover.quieted_trigger q WHERE q.slot_name = slot;
+    RETURN n;
+END $$;

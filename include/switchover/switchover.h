@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 
 #include "lsn.h"
 #include "options.h"
@@ -44,6 +45,11 @@ typedef struct SwitchoverResult
 								 * (each {created, changed, deleted,
 								 * bytes_moved, ms}), NULL when the source
 								 * has none */
+	int			matviews_refreshed; /* REFRESH MATERIALIZED VIEW run on the
+									 * target after it opened (step
+									 * refresh_matviews) */
+	int			matviews_equal; /* ... left alone: their rows were the
+								 * source's already */
 } SwitchoverResult;
 
 /*
@@ -53,6 +59,13 @@ typedef struct SwitchoverResult
  */
 Outcome		switchover_run(const Options *opts, SwitchoverResult *result);
 void		switchover_result_free(SwitchoverResult *result);
+
+/*
+ * Gives the triggers and rules quieted while the target followed their
+ * ENABLE ALWAYS/REPLICA state back (state/triggers.h), or prints the
+ * statements with dry_run; the switchover's last step, and cleanup's.
+ */
+bool		restore_quieted_triggers(PGconn *tgt, const char *slot, bool dry_run);
 
 /*
  * The run's report, for src/cli/ to print: a JSON document's fields (NULL

@@ -432,12 +432,53 @@ find_table(Apply *a, const char *schema, const char *table, bool *missing)
 	return t;
 }
 
+/*
+ * Is (schema, table) a materialized view on the source?  One the target
+ * lacks (created after the copy, without DDL replay).
+ */
+static bool
+source_has_matview(Apply *a, const char *schema, const char *table, bool *is_matview)
+{
+	const char *params[2] = {schema, table};
+	PGresult   *res;
+
+	*is_matview = false;
+	if (!ensure_source(a))
+		return false;
+	res = db_query_params(a->src,
+						  "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+						  "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'm'", 2, params);
+	if (res == NULL)
+		return apply_fail(a, OUTCOME_SQL, "cannot read the source's catalog for \"%s\".\"%s\"", schema, table);
+	*is_matview = PQntuples(res) == 1;
+	PQclear(res);
+	return true;
+}
+
+/*
+ * A table's shape; NULL after a failure.  A materialized view (relkind 'm')
+ * is returned as such: REFRESH ... CONCURRENTLY writes its rows as changes,
+ * which the caller skips (with DDL capture the REFRESH itself is replayed;
+ * the switchover refreshes the target's views).  By the target's catalog at
+ * this point of the stream, not by name at decoding: a table later made
+ * under a view's name is applied.
+ */
 static TableMeta *
 lookup_table(Apply *a, const Change *c)
 {
 	bool		missing;
+	bool		is_matview;
 	TableMeta  *t = find_table(a, c->schema, c->table, &missing);
 
+	if (t == NULL && missing)
+	{
+		if (!source_has_matview(a, c->schema, c->table, &is_matview))
+			return NULL;
+		if (is_matview)
+			return tablecache_add_matview(a->tables, c->schema, c->table);
+	}
+	if (t != NULL && t->relkind == 'm')
+		return t;
 	if (t == NULL)
 	{
 		if (missing)
@@ -721,8 +762,11 @@ static bool
 apply_row(Apply *a, const Change *change)
 {
 	TableMeta  *t = lookup_table(a, change);
-	const Change *c = t ? byteafix_apply(&a->bytea, t, change) : change;
+	const Change *c;
 
+	if (t != NULL && t->relkind == 'm')
+		return true;			/* a materialized view: refreshed at switchover */
+	c = t ? byteafix_apply(&a->bytea, t, change) : change;
 	if (t == NULL)
 		return false;
 	if (c != change && !a->bytea_noted)

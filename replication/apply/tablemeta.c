@@ -1,7 +1,8 @@
 /*
  * tablemeta.c
  *	  The target-table metadata cache: a small chained hash table keyed by
- *	  (schema, table), filled from pg_catalog on first use.
+ *	  (schema, table), filled from pg_catalog on first use.  Materialized
+ *	  views are in it too, as relkind 'm', so that apply can skip their rows.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -250,7 +251,7 @@ tablecache_get(TableCache *tc, PGconn *tgt, const char *schema, const char *tabl
 						  "  (SELECT count(*) FROM pg_catalog.pg_partition_tree(pg_catalog.pg_partition_root(c.oid)) pt "
 						  "   WHERE pt.isleaf AND c.relispartition) "
 						  "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-						  "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')", 2, params);
+						  "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'm')", 2, params);
 	if (res == NULL)
 		return NULL;
 	if (PQntuples(res) == 0)
@@ -280,6 +281,22 @@ tablecache_get(TableCache *tc, PGconn *tgt, const char *schema, const char *tabl
 		return NULL;
 	}
 	PQclear(res);
+	t->next = tc->buckets[b];
+	tc->buckets[b] = t;
+	return t;
+}
+
+TableMeta *
+tablecache_add_matview(TableCache *tc, const char *schema, const char *table)
+{
+	unsigned	b = hash_name(schema, table);
+	TableMeta  *t = pg_malloc0(sizeof(TableMeta));
+
+	t->schema = pg_strdup(schema);
+	t->table = pg_strdup(table);
+	t->qualname = psprintf("\"%s\".\"%s\"", schema, table);
+	t->relkind = 'm';
+	t->buf_head = t->buf_tail = -1;
 	t->next = tc->buckets[b];
 	tc->buckets[b] = t;
 	return t;

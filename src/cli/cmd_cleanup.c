@@ -9,7 +9,8 @@
  *	       fenced: no split brain; its slot is dropped through the server's
  *	       maintenance database, and DDL capture stays on the retired source)
  *	    3. drop the slot on the source (refused while a follower uses it)
- *	    4. restore GENERATED ALWAYS identity columns on the target
+ *	    4. restore GENERATED ALWAYS identity columns on the target, and the
+ *	       ENABLE ALWAYS/REPLICA triggers and rules quieted while it followed
  *	    5. drop schema pgcutover on the target (unless --keep-state)
  *	    6. remove DDL capture from the source, unless another slot of this
  *	       database still streams
@@ -28,6 +29,7 @@
 #include "pgconn.h"
 #include "snapshot.h"
 #include "state.h"
+#include "switchover.h"
 #include "verification.h"
 
 static bool
@@ -223,6 +225,8 @@ cmd_cleanup(Options *opts)
 	if (rc == EXIT_OK)
 		rc = drop_slot(src, opts, st.found && st.phase && strcmp(st.phase, "switched_over") == 0);
 	if (rc == EXIT_OK && st.found && !restore_identity_columns(tgt, opts->slot, opts->dry_run))
+		rc = EXIT_SQL;
+	if (rc == EXIT_OK && st.found && !restore_quieted_triggers(tgt, opts->slot, opts->dry_run))
 		rc = EXIT_SQL;
 	/* verify --online's target-write triggers (dropping the schema drops them too) */
 	if (rc == EXIT_OK && opts->keep_state)

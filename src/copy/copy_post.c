@@ -3,7 +3,9 @@
  *	  Post-data phase of `copy`: the steps planned from pg_dump's post-data
  *	  section, run in stages so dependencies hold: 1 indexes and keys, 2 index
  *	  attach, 3 foreign keys (stages 1-3 with --index-jobs connections in
- *	  parallel), 4 everything else in dump order.  Each step commits with its
+ *	  parallel), 4 everything else in dump order (REFRESH MATERIALIZED VIEW
+ *	  too: pg_dump orders them by dependency).  Then the triggers that would
+ *	  fire on apply are quieted.  Each step commits with its
  *	  'done' mark, so a rerun runs only what is missing.  Index builds get a
  *	  large maintenance_work_mem, which pg_restore does not ask for.
  *
@@ -24,6 +26,7 @@
 #include "pgconn.h"
 #include "state.h"
 #include "strbuf.h"
+#include "triggers.h"
 #include "units.h"
 #include "workpool.h"
 
@@ -266,6 +269,24 @@ run_stage(PostShared *sh, int stage, int nworkers)
 	return rc;
 }
 
+/*
+ * The dump's triggers and rules set ENABLE ALWAYS or ENABLE REPLICA would
+ * fire on the rows follow applies (its replica role stops only the others):
+ * disabled now, recorded for switchover and cleanup (state/triggers.h).
+ */
+static int
+quiet_triggers(CopyContext *ctx)
+{
+	int			quieted = triggers_quiet(ctx->tgt, ctx->slot);
+
+	if (quieted < 0)
+		return OUTCOME_SQL;
+	if (quieted > 0)
+		log_info("%d ENABLE ALWAYS/REPLICA trigger(s) and rule(s) are disabled on the target while it follows (they would fire on every applied row); switchover and cleanup enable them again",
+				 quieted);
+	return OUTCOME_OK;
+}
+
 int
 copy_post_run(CopyContext *ctx)
 {
@@ -287,6 +308,8 @@ copy_post_run(CopyContext *ctx)
 	free(preamble);
 	if (rc != OUTCOME_OK)
 		(void) post_steps_reset_running(ctx->tgt, ctx->slot);	/* status: not in progress */
+	else
+		rc = quiet_triggers(ctx);
 	ctx->stats.seconds_post = now_seconds() - t0;
 	if (rc == OUTCOME_OK && !state_phase_end(ctx->tgt, ctx->slot, "copy_post"))
 		rc = OUTCOME_SQL;

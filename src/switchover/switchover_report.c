@@ -5,6 +5,7 @@
  *	  `migrate`) decides whether and where they are printed.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -31,6 +32,8 @@ switchover_report_json(const SwitchoverResult *result)
 	json_object_set_new(doc, "source_fenced", json_boolean(result->source_fenced));
 	json_object_set_new(doc, "sessions_ended", json_integer(result->sessions_ended));
 	json_object_set_new(doc, "already_switched_over", json_boolean(result->already_switched_over));
+	json_object_set_new(doc, "matviews_refreshed", json_integer(result->matviews_refreshed));
+	json_object_set_new(doc, "matviews_equal", json_integer(result->matviews_equal));
 	json_object_set_new(doc, "verify_mode", result->verify_mode ? json_string(result->verify_mode) : json_null());
 	if (result->verified)
 		json_object_set_new(doc, "verify", verify_json(&result->verify));
@@ -64,8 +67,10 @@ switchover_report_print(const SwitchoverResult *result, FILE *out)
 	{
 		json_t	   *step = json_array_get(result->steps, i);
 
-		fprintf(out, "  %-10s %8.1f ms\n", json_string_value(json_object_get(step, "step")),
-				json_real_value(json_object_get(step, "ms")));
+		const char *name = json_string_value(json_object_get(step, "step"));
+
+		fprintf(out, "  %-10s %8.1f ms%s\n", name, json_real_value(json_object_get(step, "ms")),
+				strcmp(name, "refresh_matviews") == 0 ? " (after the target opened: not downtime)" : "");
 	}
 	if (result->verified)
 		fprintf(out, "  verified (%s): %d tables identical, %lld rows compared, %d sequences not behind\n",
@@ -81,6 +86,9 @@ switchover_report_print(const SwitchoverResult *result, FILE *out)
 				(long long) json_integer_value(json_object_get(in, "changed")),
 				(long long) json_integer_value(json_object_get(in, "deleted")));
 	}
+	if (result->matviews_refreshed + result->matviews_equal > 0 && !result->dry_run)
+		fprintf(out, "  materialized views: %d refreshed on the target, in dependency order, %d already equal to the source's (those WITH NO DATA on the source left so)\n",
+				result->matviews_refreshed, result->matviews_equal);
 	if (result->pgbouncer && !result->dry_run)
 		fprintf(out, "  PgBouncer: %zu repointed at the target; longest client-visible pause %.1f ms\n",
 				json_array_size(result->pgbouncer), result->max_client_pause_ms);

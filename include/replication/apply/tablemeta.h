@@ -52,7 +52,8 @@ typedef struct TableMeta
 								 * root (partroute.h): the leaf, and
 								 * qualname is the root; else NULL */
 	int			route_leaves;	/* ... and the root's leaves on the target */
-	char		relkind;
+	char		relkind;		/* 'r', 'p', or 'm': a materialized view,
+								 * whose rows apply skips */
 	ColumnMeta *cols;
 	int			ncols;
 	int		   *key;			/* column indexes of the PK / replica identity index */
@@ -94,6 +95,13 @@ void		tablecache_destroy(TableCache *tc);
  */
 TableMeta  *tablecache_get(TableCache *tc, PGconn *tgt, const char *schema,
 						   const char *table, bool *missing);
+
+/*
+ * Remembers (schema, table) as a materialized view the target lacks (the
+ * source made it after the copy): its rows are skipped like those of the
+ * target's own materialized views (relkind 'm').  Returns the entry.
+ */
+TableMeta  *tablecache_add_matview(TableCache *tc, const char *schema, const char *table);
 
 /* Drops every cached table (after DDL) or only their statements (new connection). */
 void		tablecache_invalidate(TableCache *tc);

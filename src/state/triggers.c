@@ -1,0 +1,70 @@
+/*
+ * triggers.c
+ *	  The quieted triggers and rules of the target (pgcutover.quieted_trigger):
+ *	  copy quiets them after its post-data, switchover and cleanup restore
+ *	  them.  The work is done by the schema's functions (sql/state.sql), each
+ *	  one transaction, so the recorded state and the catalog never part.
+ */
+#include <stdlib.h>
+
+#include "pgconn.h"
+#include "state.h"
+#include "triggers.h"
+
+int
+triggers_quiet(PGconn *tgt, const char *slot)
+{
+	const char *params[1] = {slot};
+	PGresult   *res = db_query_params(tgt, "SELECT pgcutover.quiet_triggers($1)", 1, params);
+	int			quieted = -1;
+
+	if (res != NULL && PQntuples(res) == 1)
+		quieted = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return quieted;
+}
+
+/* Is the state schema's function there?  An older or absent schema quieted nothing. */
+static bool
+has_quieted_triggers(PGconn *tgt)
+{
+	PGresult   *res = PQexec(tgt, "SELECT pg_catalog.to_regclass('pgcutover.quieted_trigger') IS NOT NULL");
+	bool		has = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		PQgetvalue(res, 0, 0)[0] == 't';
+
+	PQclear(res);
+	return has;
+}
+
+bool
+triggers_restore_statements(PGconn *tgt, const char *slot, StrList *statements)
+{
+	const char *params[1] = {slot};
+	PGresult   *res;
+	bool		ok;
+
+	if (!has_quieted_triggers(tgt))
+		return false;
+	res = PQexecParams(tgt, "SELECT pgcutover.unquiet_statements($1)", 1, NULL, params, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	for (int i = 0; ok && i < PQntuples(res); i++)
+		strlist_add(statements, PQgetvalue(res, i, 0));
+	PQclear(res);
+	return ok;
+}
+
+int
+triggers_restore(PGconn *tgt, const char *slot)
+{
+	const char *params[1] = {slot};
+	PGresult   *res;
+	int			restored = -1;
+
+	if (!has_quieted_triggers(tgt))
+		return 0;
+	res = db_query_params(tgt, "SELECT pgcutover.unquiet_triggers($1)", 1, params);
+	if (res != NULL && PQntuples(res) == 1)
+		restored = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return restored;
+}
