@@ -39,6 +39,12 @@ typedef struct LargeObjectPrintList
 bool		lo_state_load(PGconn *tgt, const char *slot, LargeObjectPrintList *out);
 
 /*
+ * Fills out from a result of (loid, bytes, fingerprint) rows and clears
+ * res; false (out empty) when res is NULL, a failed query.
+ */
+bool		lo_prints_from_result(PGresult *res, LargeObjectPrintList *out);
+
+/*
  * Records (or replaces) the fingerprints of n objects written for slot.
  * Runs in the caller's transaction, the one that wrote the objects.
  */

@@ -139,21 +139,7 @@ read_source_prints(PGconn *src, LargeObjectPrintList *out)
 							   COMMENT_JOIN
 							   "ORDER BY m.oid");
 
-	memset(out, 0, sizeof(*out));
-	if (res == NULL)
-		return false;
-	out->count = PQntuples(res);
-	out->items = pg_malloc0(sizeof(LargeObjectPrint) * (out->count > 0 ? out->count : 1));
-	for (int i = 0; i < out->count; i++)
-	{
-		LargeObjectPrint *p = &out->items[i];
-
-		p->loid = (uint32_t) strtoul(PQgetvalue(res, i, 0), NULL, 10);
-		p->bytes = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-		snprintf(p->fingerprint, sizeof(p->fingerprint), "%s", PQgetvalue(res, i, 2));
-	}
-	PQclear(res);
-	return true;
+	return lo_prints_from_result(res, out);
 }
 
 /* "{1,2,3}" of n OIDs, malloc'd. */

@@ -14,17 +14,8 @@
 #include "strbuf.h"
 
 bool
-lo_state_load(PGconn *tgt, const char *slot, LargeObjectPrintList *out)
+lo_prints_from_result(PGresult *res, LargeObjectPrintList *out)
 {
-	const char *params[1] = {slot};
-	PGresult   *res = db_query_params(tgt,
-									  "SELECT l.loid::bigint, l.bytes, "
-									  "  CASE WHEN m.oid IS NULL THEN '' ELSE l.fingerprint END "
-									  "FROM pgcutover.large_object l "
-									  "LEFT JOIN pg_catalog.pg_largeobject_metadata m ON m.oid = l.loid "
-									  "WHERE l.slot_name = $1 ORDER BY l.loid",
-									  1, params);
-
 	memset(out, 0, sizeof(*out));
 	if (res == NULL)
 		return false;
@@ -40,6 +31,21 @@ lo_state_load(PGconn *tgt, const char *slot, LargeObjectPrintList *out)
 	}
 	PQclear(res);
 	return true;
+}
+
+bool
+lo_state_load(PGconn *tgt, const char *slot, LargeObjectPrintList *out)
+{
+	const char *params[1] = {slot};
+	PGresult   *res = db_query_params(tgt,
+									  "SELECT l.loid::bigint, l.bytes, "
+									  "  CASE WHEN m.oid IS NULL THEN '' ELSE l.fingerprint END "
+									  "FROM pgcutover.large_object l "
+									  "LEFT JOIN pg_catalog.pg_largeobject_metadata m ON m.oid = l.loid "
+									  "WHERE l.slot_name = $1 ORDER BY l.loid",
+									  1, params);
+
+	return lo_prints_from_result(res, out);
 }
 
 /* "{1,2,3}" of the OIDs. */
