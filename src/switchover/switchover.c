@@ -514,8 +514,7 @@ lo_pass_json(const LargeObjectSyncResult *r)
 
 /*
  * Before anything changes: a source past the large objects' limits, or with
- * objects this role cannot read, is refused (lo_sync.h); a migration copied
- * by a pgcutover without table pgcutover.large_object gets it now.
+ * objects this role cannot read, is refused (lo_sync.h).
  */
 static Outcome
 refuse_large_objects(Switchover *sw)
@@ -533,8 +532,6 @@ refuse_large_objects(Switchover *sw)
 		free(refusal);
 		return rc;
 	}
-	if (!sw->opts->dry_run && !lo_state_exists(sw->tgt) && !state_install(sw->tgt))
-		return abort_switchover(sw, OUTCOME_SQL, "cannot add table pgcutover.large_object on the target");
 	return OUTCOME_OK;
 }
 
@@ -554,6 +551,9 @@ carry_large_objects(Switchover *sw, bool inside)
 
 	if (!inside && sw->opts->dry_run)
 		return OUTCOME_OK;		/* the pass inside the fence prints the plan */
+	/* a migration copied by a pgcutover without table pgcutover.large_object */
+	if (!inside && !lo_state_exists(sw->tgt) && !state_install(sw->tgt))
+		return abort_switchover(sw, OUTCOME_SQL, "cannot add table pgcutover.large_object on the target");
 	if (sw->opts->dry_run && !lo_state_exists(sw->tgt))
 	{
 		printf("[source->target] -- large objects: every one the source has (table pgcutover.large_object is added first)\n");
