@@ -285,6 +285,16 @@ sleep 1
 kill -9 "$FOLLOWER"; wait "$FOLLOWER" 2>/dev/null || true
 sleep 1
 restart_follower
+# follow quiets ENABLE ALWAYS triggers on the target when it starts (issue 19:
+# they would fire on its writes); this test's mangling trigger stands for an
+# apply bug, so it is set ALWAYS again once the follower runs
+tgt_sql <<'SQL'
+DO $$ DECLARE t text; BEGIN
+  FOREACH t IN ARRAY ARRAY['trk', 'ri_t', 'quiet', '"My Schema"."Odd ""Quoted"" Name"', 'u_t', 'n_t', 'ts_t'] LOOP
+    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER review_mangle', t);
+  END LOOP;
+END $$;
+SQL
 src_sql -c "UPDATE trk SET v = 'src7' WHERE id = 7"                 # applied after the restart
 src_sql -c "UPDATE ri_t SET v = 'src5' WHERE id = 5"                # replica identity index <> primary key
 src_sql <<'SQL'
