@@ -190,8 +190,9 @@ send_fixes(const TableMeta *t, PGresult *res, int row, NanFixSendFn send, void *
 			continue;
 		}
 		strbuf_init(&sql);
-		strbuf_printf(&sql, "UPDATE %s%s SET %s = $1 WHERE %s IS NULL", t->leaf_qualname ? "" : "ONLY ", t->qualname,
-					  t->cols[i].quoted, t->cols[i].quoted);
+		/* a NOT NULL column's null was written as NaN (apply.c) */
+		strbuf_printf(&sql, "UPDATE %s%s SET %s = $1 WHERE %s %s", t->leaf_qualname ? "" : "ONLY ", t->qualname,
+					  t->cols[i].quoted, t->cols[i].quoted, t->cols[i].not_null ? "= 'NaN'" : "IS NULL");
 		params[0] = PQgetvalue(res, row, col);
 		for (int k = 0; k < t->nkey; k++)
 		{
