@@ -912,8 +912,15 @@ refresh_matviews(Switchover *sw)
 		free(e);
 		goto done;
 	}
+	/* a rerun after a kill in this step does it again (refresh_matviews_after_kill) */
+	if (!sw->opts->dry_run)
+		(void) state_phase_begin(sw->tgt, sw->opts->slot, "refresh_matviews");
 	if (PQgetisnull(src, 0, 0) && PQgetisnull(src, 0, 1))
+	{
+		if (!sw->opts->dry_run)
+			(void) state_phase_end(sw->tgt, sw->opts->slot, "refresh_matviews");
 		goto done;				/* none: no step */
+	}
 	params[0] = PQgetisnull(src, 0, 0) ? "{}" : PQgetvalue(src, 0, 0);
 	params[1] = PQgetisnull(src, 0, 1) ? "{}" : PQgetvalue(src, 0, 1);
 	if ((plan = db_query_params(sw->tgt, refresh_matviews_sql, 2, params)) == NULL)
@@ -943,11 +950,37 @@ refresh_matviews(Switchover *sw)
 	}
 	step_done(sw, "refresh_matviews", t0);
 	if (!sw->opts->dry_run)
+		(void) state_phase_end(sw->tgt, sw->opts->slot, "refresh_matviews");
+	if (!sw->opts->dry_run)
 		log_info("materialized views on the target: %d refreshed, %d already equal to the source's",
 				 sw->result->matviews_refreshed, sw->result->matviews_equal);
 done:
 	PQclear(plan);
 	PQclear(src);
+}
+
+/*
+ * A rerun of a switchover that was killed once the target was the primary
+ * (the migration is switched over) but before its refresh_matviews step had
+ * ended: the views that run left are refreshed now (those whose rows are
+ * the source's already are left alone, as in the step).
+ */
+static void
+refresh_matviews_after_kill(Switchover *sw)
+{
+	char	   *err = NULL;
+
+	if (sw->opts->dry_run || state_phase_finished(sw->tgt, sw->opts->slot, "refresh_matviews"))
+		return;
+	if ((sw->src = db_connect(sw->opts->source, "source", CONN_NORMAL, &err)) == NULL)
+	{
+		log_warn("the interrupted switchover had not refreshed every materialized view of the target, and the old source cannot be read to compare them (%s); fix: REFRESH MATERIALIZED VIEW each on the target, views over other views last",
+				 err);
+		free(err);
+		return;
+	}
+	log_info("the interrupted switchover had not ended its refresh_matviews step: it is done now");
+	refresh_matviews(sw);
 }
 
 /*
@@ -1162,7 +1195,12 @@ switchover_run(const Options *opts, SwitchoverResult *result)
 		goto done;
 	result->connected = true;
 	if (sw.src == NULL)
-		goto done;				/* switched over by an earlier run */
+	{
+		/* switched over by an earlier run */
+		if (result->already_switched_over)
+			refresh_matviews_after_kill(&sw);
+		goto done;
+	}
 	/* the marker must reach the walsender now, not at the next WAL writer round */
 	db_exec(sw.src, "SET synchronous_commit = on");
 	rc = run_steps(&sw, deadline);
