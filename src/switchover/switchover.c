@@ -767,25 +767,29 @@ done:
 }
 
 bool
-restore_quieted_triggers(PGconn *tgt, const char *slot, bool dry_run)
+restore_quieted_triggers(PGconn *src, PGconn *tgt, const char *slot, bool dry_run)
 {
 	StrList		statements = {0};
-	int			restored;
+	char	   *source_states = src ? triggers_source_states(src) : NULL;
+	int			restored = 0;
+	bool		ok = true;
 
+	if (src && source_states == NULL)
+		log_warn("cannot read the source's trigger states: the quieted triggers get the state they had at the copy");
 	if (dry_run)
 	{
-		if (triggers_restore_statements(tgt, slot, &statements))
+		if (triggers_restore_statements(tgt, slot, source_states, &statements))
 			for (int i = 0; i < statements.count; i++)
 				printf("[target] %s;\n", statements.items[i]);
 		strlist_free(&statements);
-		return true;
 	}
-	if ((restored = triggers_restore(tgt, slot)) < 0)
-		return false;
-	if (restored > 0)
-		log_info("%d ENABLE ALWAYS/REPLICA trigger(s) and rule(s) quieted while the target followed fire again there, as on the source",
+	else if ((restored = triggers_restore(tgt, slot, source_states)) < 0)
+		ok = false;
+	else if (restored > 0)
+		log_info("%d ENABLE ALWAYS/REPLICA trigger(s) and rule(s) quieted while the target followed are in the source's state again",
 				 restored);
-	return true;
+	free(source_states);
+	return ok;
 }
 
 /* Steps 6 and 7. */
@@ -806,7 +810,7 @@ finish_switchover(Switchover *sw)
 		return abort_switchover(sw, OUTCOME_INTERRUPTED, "interrupted before the end");
 	if (!restore_identity_columns(sw->tgt, sw->opts->slot, sw->opts->dry_run))
 		return abort_switchover(sw, OUTCOME_SQL, "cannot restore identity columns on the target");
-	if (!restore_quieted_triggers(sw->tgt, sw->opts->slot, sw->opts->dry_run))
+	if (!restore_quieted_triggers(sw->src, sw->tgt, sw->opts->slot, sw->opts->dry_run))
 		return abort_switchover(sw, OUTCOME_SQL, "cannot enable the ALWAYS/REPLICA triggers and rules on the target again");
 	sw->triggers_restored = !sw->opts->dry_run;
 	if (sw->opts->dry_run)
