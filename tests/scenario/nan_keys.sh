@@ -65,6 +65,13 @@ INSERT INTO nv (x) VALUES ('NaN'), ('Infinity'), (NULL), (1);
 CREATE TABLE nn (id int PRIMARY KEY, price numeric NOT NULL, r real NOT NULL, note text);
 INSERT INTO nn SELECT g, g, g, 'n' || g FROM generate_series(1, 20) g;
 INSERT INTO nn VALUES (100, 'NaN', 'Infinity', 'x');
+-- REPLICA IDENTITY FULL with an int key, and FULL without a key, NOT NULL
+CREATE TABLE fpk (id int PRIMARY KEY, x float8 NOT NULL, y numeric);
+ALTER TABLE fpk REPLICA IDENTITY FULL;
+INSERT INTO fpk VALUES (1, 'NaN', 'NaN'), (2, 'Infinity', NULL), (3, '-Infinity', 1), (4, 4, 'Infinity');
+CREATE TABLE fnn (x float8 NOT NULL, t text);
+ALTER TABLE fnn REPLICA IDENTITY FULL;
+INSERT INTO fnn VALUES ('NaN', 'a'), ('Infinity', 'a'), ('-Infinity', 'a'), (0, 'a');
 SQL
 
 run_pgcutover check --source "$SRC_DSN" --target "$TGT_DSN"
@@ -173,6 +180,15 @@ DELETE FROM nn WHERE id = 103;
 INSERT INTO nn VALUES (104, 'NaN', 1, 'then updated');
 UPDATE nn SET price = 4 WHERE id = 104;
 COMMIT;
+UPDATE fpk SET y = 2 WHERE id = 1;
+UPDATE fpk SET x = 'NaN' WHERE id = 4;
+DELETE FROM fpk WHERE id = 2;
+UPDATE fpk SET id = 30, x = 'Infinity' WHERE id = 3;
+INSERT INTO fpk VALUES (5, '-Infinity', 'NaN');
+UPDATE fnn SET t = 'b' WHERE x = 'Infinity';
+DELETE FROM fnn WHERE x = '-Infinity';
+INSERT INTO fnn VALUES ('-Infinity', 'c'), ('NaN', 'c');
+UPDATE fnn SET x = 'Infinity' WHERE x = 0;
 SQL
 sleep 1
 assert_eq t "$(src_sql -c "SELECT count(*) >= 3 FROM nk WHERE id > 1000")" "the load really wrote while following"
@@ -213,6 +229,8 @@ ALTER TABLE rf REPLICA IDENTITY FULL;
 INSERT INTO rf VALUES ('NaN', NULL), (NULL, 'NaN'), (NULL, NULL), ('NaN', 'Infinity');
 CREATE TABLE lk (id float8 PRIMARY KEY, v int);
 INSERT INTO lk VALUES ('NaN', 1), ('Infinity', 2);
+CREATE TABLE nn (id int PRIMARY KEY, price numeric NOT NULL, r float8 NOT NULL);
+INSERT INTO nn VALUES (1, 1, 1), (2, 'NaN', '-Infinity');
 SQL
   run_pgcutover check --source "$SRC_DSN" --target "$TGT_DSN"
   assert_contains "$OUT" "public.nk (id), public.rf (full row)" "13->15: check names the tables on a PostgreSQL 13 source"
@@ -227,7 +245,8 @@ DELETE FROM fk WHERE id = 'NaN';
 DELETE FROM rf WHERE x IS NULL AND y IS NULL;
 UPDATE rf SET y = '-Infinity' WHERE x = 'NaN' AND y IS NULL;
 SQL
-  src_sql -c "DELETE FROM nk WHERE id = 'NaN'" -c "INSERT INTO nk VALUES ('NaN', 77)"
+  src_sql -c "DELETE FROM nk WHERE id = 'NaN'" -c "INSERT INTO nk VALUES ('NaN', 77)" \
+          -c "INSERT INTO nn VALUES (3, 'NaN', 'Infinity')" -c "UPDATE nn SET r = 'NaN' WHERE id = 1" -c "UPDATE nn SET price = 2 WHERE id = 2"
   run_pgcutover follow --source "$SRC_DSN" --target "$TGT_DSN" --until-caught-up
   assert_eq 0 "$RC" "13->15: follow --until-caught-up exits 0"
   assert_eq "$(PGTZ=UTC db_fingerprint src)" "$(PGTZ=UTC db_fingerprint tgt)" "13->15: every table identical"
