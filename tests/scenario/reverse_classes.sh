@@ -99,4 +99,19 @@ assert_eq 0 "$RC" "the reverse follower catches up"
 [ "$RC" -eq 0 ] || echo "# $(tail -n 5 <<<"$ERR")"
 assert_eq "$(db_fingerprint tgt)" "$(db_fingerprint src | grep -v '^pgcutover')" "reverse: every table identical on the old source (its ALWAYS triggers did not fire on apply)"
 assert_eq 3 "$(src_sql -c "SELECT count(*) FROM audit WHERE ref IN (5000) OR (op LIKE 'Or ders:%' AND ref >= (SELECT max(id) - 1 FROM \"Ödd.S ch\"\"ema\".\"Or ders\"))" )" "reverse: the new primary's audit rows arrived once"
+
+# and back: the reverse migration's switchover (rollback), with a large
+# object made and one changed on the new primary meanwhile
+tgt_sql -c "SELECT lo_from_bytea(525252, 'made on the new primary')" -c "SELECT lo_put(515151, 0, 'NEW')" \
+        -c "INSERT INTO \"Ödd.S ch\"\"ema\".\"Or ders\" (grp, amount) VALUES (3, 3)" >/dev/null
+"$PGCUTOVER" follow --source "$TGT_DSN" --target "$SRC_DSN" --slot pgcutover_reverse >>"$HARNESS_DIR/all-output.log" 2>&1 &
+RFOLLOWER=$!
+sleep 2
+run_pgcutover switchover --source "$TGT_DSN" --target "$SRC_DSN" --slot pgcutover_reverse --timeout 60
+assert_eq 0 "$RC" "the switchover back exits 0"
+[ "$RC" -eq 0 ] || echo "# $(tail -n 5 <<<"$ERR")"
+wait "$RFOLLOWER" 2>/dev/null || true
+assert_eq "$(db_fingerprint tgt | grep -v '^pgcutover')" "$(db_fingerprint src | grep -v '^pgcutover')" "back: every table identical"
+assert_eq "$(lo_fingerprint tgt)" "$(lo_fingerprint src)" "back: large objects identical (made and changed on the new primary)"
+assert_eq "$(fire_states tgt)" "$(fire_states src)" "back: triggers in the same state on both"
 done_testing
