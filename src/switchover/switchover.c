@@ -183,7 +183,9 @@ abort_switchover(Switchover *sw, Outcome outcome, const char *fmt,...)
 		free(sw->reverse_slot);
 		sw->reverse_slot = NULL;
 	}
-	if (sw->triggers_restored && triggers_quiet(sw->tgt, sw->opts->slot) < 0)
+	/* a killed run this one took over (fenced) may have restored them too */
+	if ((sw->triggers_restored || (sw->fenced && !sw->opts->dry_run)) &&
+		triggers_quiet(sw->tgt, sw->opts->slot) < 0)
 		log_error("cannot disable the ENABLE ALWAYS/REPLICA triggers on the target again: they would fire on the rows the follower applies; fix: stop the follower, then SELECT pgcutover.quiet_triggers('%s') on the target",
 				  sw->opts->slot);
 	if (!sw->fenced)

@@ -5,7 +5,9 @@
 # made ALWAYS, an ALWAYS trigger on one partition leaf only, one on a
 # table with an odd name: after the switchover each trigger on the target
 # is in the state the source has then (not the one recorded at the copy),
-# and none fired twice on apply meanwhile.
+# and none fired twice on apply meanwhile.  cleanup gives the source's
+# states back too.  A rerun of a switchover killed once it had enabled them
+# again, that aborts, quiets them again for the follower.
 . "$(dirname "$0")/../lib/harness.sh"
 harness_start
 
@@ -79,4 +81,40 @@ run_pgcutover cleanup --source "$SRC_DSN" --target "$TGT_DSN" --yes
 assert_eq 0 "$RC" "cleanup exits 0"
 assert_eq "a.a_always=D a.a_rule=R" "$(tgt_sql -c "SELECT string_agg(x, ' ' ORDER BY x COLLATE \"C\") FROM (SELECT 'a.' || tgname || '=' || tgenabled::text AS x FROM pg_trigger WHERE tgrelid = 'a'::regclass AND NOT tgisinternal UNION ALL SELECT 'a.' || rulename || '=' || ev_enabled::text FROM pg_rewrite WHERE ev_class = 'a'::regclass) s")" \
   "after cleanup: the trigger and rule in the state the source gave them after the copy"
+
+# A switchover killed right after it enabled the triggers again (before it
+# marked the migration switched over), whose rerun aborts and lifts the
+# fence: the follower goes on applying, so the triggers are quieted again.
+harness_stop
+harness_start
+src_sql <<'SQL' >/dev/null
+CREATE TABLE log (id bigserial PRIMARY KEY, what text NOT NULL);
+CREATE FUNCTION note() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.log (what) VALUES (TG_TABLE_NAME || ':' || NEW.id); RETURN NULL; END $$;
+CREATE TABLE a (id int PRIMARY KEY);
+CREATE TRIGGER a_always AFTER INSERT ON a FOR EACH ROW EXECUTE FUNCTION note();
+ALTER TABLE a ENABLE ALWAYS TRIGGER a_always;
+SQL
+run_pgcutover copy --source "$SRC_DSN" --target "$TGT_DSN"
+follower_start
+src_sql -c "INSERT INTO a VALUES (1)" >/dev/null
+"$PGCUTOVER" switchover --source "$SRC_DSN" --target "$TGT_DSN" --timeout 60 --post-command 'sleep 30' >>"$HARNESS_DIR/all-output.log" 2>&1 &
+sw=$!
+for _ in $(seq 1 400); do pgrep -P "$sw" >/dev/null 2>&1 && break; sleep 0.05; done
+kill -9 "$sw"; wait "$sw" 2>/dev/null || true
+pkill -9 -P "$sw" 2>/dev/null || true
+# as if killed just after its restore: the triggers fire again on the target
+tgt_sql -c "SELECT pgcutover.unquiet_triggers('pgcutover')" >/dev/null
+tgt_sql -c "INSERT INTO log (id, what) VALUES (1000000, 'only on the target')" >/dev/null
+run_pgcutover switchover --source "$SRC_DSN" --target "$TGT_DSN" --timeout 60 --verify full --abort-on-mismatch
+assert_eq 5 "$RC" "the rerun finds the target's extra row and aborts (exit 5)"
+assert_eq t "$(cluster_sql src -c "SELECT datallowconn FROM pg_database WHERE datname = 'app'")" "the rerun lifted the fence"
+tgt_sql -c "DELETE FROM log WHERE id = 1000000" >/dev/null
+src_sql -c "INSERT INTO a VALUES (2)" >/dev/null
+run_pgcutover status --source "$SRC_DSN" --target "$TGT_DSN"
+sleep 1
+assert_eq "$(src_sql -c "SELECT string_agg(what, ',' ORDER BY id) FROM log")" "$(tgt_sql -c "SELECT string_agg(what, ',' ORDER BY id) FROM log")" \
+  "after the aborted rerun: the trigger did not fire on the follower's rows (quieted again)"
+assert_contains "$(tgt_sql -c "SELECT tgenabled FROM pg_trigger WHERE tgname = 'a_always'")" "D" "after the aborted rerun: the ALWAYS trigger is quiet on the target"
+kill "$FOLLOWER" 2>/dev/null || true; wait "$FOLLOWER" 2>/dev/null || true
 done_testing
