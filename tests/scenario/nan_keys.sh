@@ -69,6 +69,10 @@ INSERT INTO nn VALUES (100, 'NaN', 'Infinity', 'x');
 CREATE TABLE fpk (id int PRIMARY KEY, x float8 NOT NULL, y numeric);
 ALTER TABLE fpk REPLICA IDENTITY FULL;
 INSERT INTO fpk VALUES (1, 'NaN', 'NaN'), (2, 'Infinity', NULL), (3, '-Infinity', 1), (4, 4, 'Infinity');
+-- a float key and a NOT NULL float column: a row leaves a NaN key for a
+-- finite one (its new row inserted) with Infinity in the column
+CREATE TABLE kn (id float8 PRIMARY KEY, x float8 NOT NULL);
+INSERT INTO kn VALUES ('NaN', 'Infinity'), ('Infinity', 'NaN'), (1, '-Infinity'), (2, 2);
 CREATE TABLE fnn (x float8 NOT NULL, t text);
 ALTER TABLE fnn REPLICA IDENTITY FULL;
 INSERT INTO fnn VALUES ('NaN', 'a'), ('Infinity', 'a'), ('-Infinity', 'a'), (0, 'a');
@@ -185,6 +189,10 @@ UPDATE fpk SET x = 'NaN' WHERE id = 4;
 DELETE FROM fpk WHERE id = 2;
 UPDATE fpk SET id = 30, x = 'Infinity' WHERE id = 3;
 INSERT INTO fpk VALUES (5, '-Infinity', 'NaN');
+UPDATE kn SET id = 50 WHERE id = 'NaN';
+UPDATE kn SET id = 'NaN' WHERE id = 1;
+UPDATE kn SET x = '-Infinity' WHERE id = 'Infinity';
+UPDATE kn SET id = '-Infinity', x = 'NaN' WHERE id = 2;
 UPDATE fnn SET t = 'b' WHERE x = 'Infinity';
 DELETE FROM fnn WHERE x = '-Infinity';
 INSERT INTO fnn VALUES ('-Infinity', 'c'), ('NaN', 'c');
