@@ -239,6 +239,8 @@ CREATE TABLE lk (id float8 PRIMARY KEY, v int);
 INSERT INTO lk VALUES ('NaN', 1), ('Infinity', 2);
 CREATE TABLE nn (id int PRIMARY KEY, price numeric NOT NULL, r float8 NOT NULL);
 INSERT INTO nn VALUES (1, 1, 1), (2, 'NaN', '-Infinity');
+CREATE TABLE dn (id int PRIMARY KEY, x float8);
+INSERT INTO dn VALUES (1, 1);
 SQL
   run_pgcutover check --source "$SRC_DSN" --target "$TGT_DSN"
   assert_contains "$OUT" "public.nk (id), public.rf (full row)" "13->15: check names the tables on a PostgreSQL 13 source"
@@ -270,5 +272,16 @@ SQL
   run_pgcutover follow --source "$SRC_DSN" --target "$TGT_DSN" --until-caught-up
   assert_eq 0 "$RC" "no key on the target: follow goes on once the key is back"
   assert_eq "$(db_fingerprint src)" "$(db_fingerprint tgt)" "13->15: every table identical at the end"
+
+  # NOT NULL only on the target: a NULL from the source is refused, not kept as NaN
+  tgt_sql -c "ALTER TABLE dn ALTER x SET NOT NULL" >/dev/null
+  src_sql -c "INSERT INTO dn VALUES (2, NULL), (3, 'NaN')" >/dev/null
+  run_pgcutover follow --source "$SRC_DSN" --target "$TGT_DSN" --until-caught-up
+  assert_eq 11 "$RC" "NOT NULL only on the target: follow stops (exit 11)"
+  assert_contains "$ERR" 'null value in column "x" of relation "dn" violates not-null constraint' "NOT NULL only on the target: the target's refusal names the column"
+  tgt_sql -c "ALTER TABLE dn ALTER x DROP NOT NULL" >/dev/null
+  run_pgcutover follow --source "$SRC_DSN" --target "$TGT_DSN" --until-caught-up
+  assert_eq 0 "$RC" "NOT NULL only on the target: follow goes on once the constraint matches the source's"
+  assert_eq "$(db_fingerprint src)" "$(db_fingerprint tgt)" "13->15: every table identical after that"
 fi
 done_testing
