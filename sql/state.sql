@@ -478,31 +478,51 @@ BEGIN
     RETURN (SELECT count(*) FROM pgcutover.quieted_trigger q WHERE q.slot_name = slot);
 END $$;
 
--- The statements that give the quieted triggers and rules of slot their
--- recorded state back, parents before partitions.
-CREATE OR REPLACE FUNCTION pgcutover.unquiet_statements(slot text) RETURNS SETOF text
+-- The statements that give the quieted triggers and rules of slot the state
+-- the source has now, parents before partitions.  source_state maps
+-- 'kind|schema|table|name' to the source's pg_trigger.tgenabled or
+-- pg_rewrite.ev_enabled ('O', 'D', 'A', 'R'): the switchover reads it inside
+-- its fence, so a state that replayed DDL changed after the copy (ENABLE,
+-- DISABLE) is the one given back.  One the source lacks, or no
+-- source_state at all (cleanup), gets the state recorded when quieted.
+CREATE OR REPLACE FUNCTION pgcutover.unquiet_statements_as(slot text, source_state jsonb)
+RETURNS SETOF text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT format('ALTER TABLE %I.%I ENABLE %s %s %I', q.nspname, q.relname,
-                  CASE q.enabled WHEN 'A' THEN 'ALWAYS' ELSE 'REPLICA' END,
+    SELECT format('ALTER TABLE %I.%I %s %s %I', q.nspname, q.relname,
+                  CASE s.enabled WHEN 'A' THEN 'ENABLE ALWAYS' WHEN 'R' THEN 'ENABLE REPLICA'
+                                 WHEN 'O' THEN 'ENABLE' ELSE 'DISABLE' END,
                   upper(q.kind), q.name)
     FROM pgcutover.quieted_trigger q JOIN pgcutover.replica_firing() f
       ON f.kind = q.kind AND f.objid = q.objid
+    CROSS JOIN LATERAL (SELECT coalesce(source_state ->> (q.kind || '|' || q.nspname || '|' || q.relname || '|' || q.name),
+                                        q.enabled) AS enabled) s
     WHERE q.slot_name = slot
     ORDER BY q.is_clone, q.nspname, q.relname, q.name
 $$;
 
+-- The same with the recorded states (--dry-run of cleanup).
+CREATE OR REPLACE FUNCTION pgcutover.unquiet_statements(slot text) RETURNS SETOF text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pgcutover.unquiet_statements_as(slot, NULL)
+$$;
+
 -- Switchover (the target becomes the primary) and cleanup: restores them
 -- and forgets them, in one transaction.  Returns how many were restored.
-CREATE OR REPLACE FUNCTION pgcutover.unquiet_triggers(slot text) RETURNS int
+CREATE OR REPLACE FUNCTION pgcutover.unquiet_triggers_as(slot text, source_state jsonb) RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     stmt text;
     n int := 0;
 BEGIN
-    FOR stmt IN SELECT pgcutover.unquiet_statements(slot) LOOP
+    FOR stmt IN SELECT pgcutover.unquiet_statements_as(slot, source_state) LOOP
         EXECUTE stmt;
         n := n + 1;
     END LOOP;
     DELETE FROM pgcutover.quieted_trigger q WHERE q.slot_name = slot;
     RETURN n;
 END $$;
+
+CREATE OR REPLACE FUNCTION pgcutover.unquiet_triggers(slot text) RETURNS int
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pgcutover.unquiet_triggers_as(slot, NULL)
+$$;

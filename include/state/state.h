@@ -55,5 +55,7 @@ bool		state_set_phase(PGconn *tgt, const char *slot, const char *phase);
 /* Records the start / end of a named phase in pgcutover.phase_log. */
 bool		state_phase_begin(PGconn *tgt, const char *slot, const char *phase);
 bool		state_phase_end(PGconn *tgt, const char *slot, const char *phase);
+/* Has that phase an end recorded? */
+bool		state_phase_finished(PGconn *tgt, const char *slot, const char *phase);
 
 #endif

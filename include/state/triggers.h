@@ -23,16 +23,25 @@
 int			triggers_quiet(PGconn *tgt, const char *slot);
 
 /*
- * The ALTER TABLE ... ENABLE ALWAYS|REPLICA TRIGGER|RULE statements that
- * restore them (for --dry-run).  False when they cannot be read (no state
- * schema: nothing was quieted).
+ * Every trigger's and rule's state on the source, as the source_states
+ * below take it (jsonb text); NULL on error.
  */
-bool		triggers_restore_statements(PGconn *tgt, const char *slot, StrList *statements);
+char	   *triggers_source_states(PGconn *src);
 
 /*
- * Restores them and forgets them, in one transaction: how many, -1 on SQL
- * error, 0 without a state schema.
+ * The ALTER TABLE ... ENABLE [ALWAYS|REPLICA] / DISABLE TRIGGER|RULE
+ * statements that restore them (for --dry-run): to the state in
+ * source_states (triggers_source_states), or, where that is NULL or lacks
+ * one, to the state recorded when it was quieted.  False when they cannot
+ * be read (no state schema: nothing was quieted).
  */
-int			triggers_restore(PGconn *tgt, const char *slot);
+bool		triggers_restore_statements(PGconn *tgt, const char *slot, const char *source_states,
+										StrList *statements);
+
+/*
+ * Restores them so and forgets them, in one transaction: how many, -1 on
+ * SQL error, 0 without a state schema.
+ */
+int			triggers_restore(PGconn *tgt, const char *slot, const char *source_states);
 
 #endif

@@ -61,11 +61,13 @@ Outcome		switchover_run(const Options *opts, SwitchoverResult *result);
 void		switchover_result_free(SwitchoverResult *result);
 
 /*
- * Gives the triggers and rules quieted while the target followed their
- * ENABLE ALWAYS/REPLICA state back (state/triggers.h), or prints the
- * statements with dry_run; the switchover's last step, and cleanup's.
+ * Gives the triggers and rules quieted while the target followed the state
+ * they have on src now (ENABLE ALWAYS/REPLICA, or another one replayed DDL
+ * set), or, src NULL or unreadable, the one they had when quieted
+ * (state/triggers.h); prints the statements with dry_run.  The switchover's
+ * last step, and cleanup's.
  */
-bool		restore_quieted_triggers(PGconn *tgt, const char *slot, bool dry_run);
+bool		restore_quieted_triggers(PGconn *src, PGconn *tgt, const char *slot, bool dry_run);
 
 /*
  * The run's report, for src/cli/ to print: a JSON document's fields (NULL

@@ -491,23 +491,64 @@ lookup_table(Apply *a, const Change *c)
 }
 
 /*
+ * The values of c's new row as written, when a null in it is in a NOT NULL
+ * float/numeric column: that null is NaN or +-Infinity, and written as NULL
+ * (for the re-read before the commit to fix, nanfix.h) it would break the
+ * constraint.  It is written as NaN instead, which the re-read replaces
+ * with the source's value all the same.  NULL when c has no such null.
+ */
+static ChangeColumn *
+not_null_as_nan(const TableMeta *t, const Change *c)
+{
+	ChangeColumn *cols = NULL;
+
+	for (int i = 0; i < c->ncolumns; i++)
+	{
+		int			idx;
+
+		if (c->columns[i].value != NULL)
+			continue;
+		idx = tablemeta_column(t, c->columns[i].name);
+		if (idx < 0 || !t->cols[idx].maybe_special || !t->cols[idx].not_null)
+			continue;
+		if (cols == NULL)
+		{
+			cols = pg_malloc0(sizeof(ChangeColumn) * (c->ncolumns + 1));
+			memcpy(cols, c->columns, sizeof(ChangeColumn) * c->ncolumns);
+		}
+		cols[i].value = "NaN";
+		cols[i].value_len = 3;
+	}
+	return cols;
+}
+
+/*
  * Plans and buffers one row change.  values_exact: its values were read on
  * the source (a row class), a NULL there is NULL.
  */
 static bool
 buffer_change(Apply *a, TableMeta *t, const Change *c, bool values_exact)
 {
-	PreparedStmt *shape = apply_plan_shape(a, t, c);
+	bool		inexact = c->action != CHANGE_DELETE && t->any_special && !values_exact;
+	ChangeColumn *written = inexact ? not_null_as_nan(t, c) : NULL;
+	Change		as_written = *c;
+	PreparedStmt *shape;
+	bool		ok = false;
 
-	if (shape == NULL)
-		return false;
-	if (c->action != CHANGE_DELETE && t->any_special && !values_exact && !nanfix_remember(a->nanfix, t, c))
+	if (written)
+		as_written.columns = written;
+	if ((shape = apply_plan_shape(a, t, &as_written)) == NULL)
+		goto done;
+	if (inexact && !nanfix_remember(a->nanfix, t, c))
 		log_warn("%s has no key on the target: a NULL in a float/numeric column cannot be told from NaN/Infinity there; verify the table after switchover",
 				 t->qualname);
 	if (!values_exact && !keytrack_note_row(a, t, c))
-		return false;
+		goto done;
 	apply_buffer_row(a, t, shape);
-	return a->nrows < BUFFER_ROWS || apply_flush_rows(a);
+	ok = a->nrows < BUFFER_ROWS || apply_flush_rows(a);
+done:
+	free(written);
+	return ok;
 }
 
 /* Does c's old row, when it has one, carry every column of t's key? */

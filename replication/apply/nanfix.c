@@ -167,6 +167,10 @@ build_reread(StrBuf *sql, const TableMeta *t)
 		if (t->cols[i].maybe_special)
 			strbuf_printf(sql, "%s%s::text IN ('NaN', 'Infinity', '-Infinity')", n++ ? " OR " : "",
 						  t->cols[i].quoted);
+	/* NOT NULL only on the target: the source's NULL must not stay NaN (send_fixes) */
+	for (int i = 0; i < t->ncols; i++)
+		if (t->cols[i].maybe_special && t->cols[i].not_null)
+			strbuf_printf(sql, " OR %s IS NULL", t->cols[i].quoted);
 	strbuf_append(sql, ")");
 }
 
@@ -184,21 +188,23 @@ send_fixes(const TableMeta *t, PGresult *res, int row, NanFixSendFn send, void *
 
 		if (!t->cols[i].maybe_special)
 			continue;
-		if (PQgetisnull(res, row, col) || t->nkey > 32)
+		/* a NULL for a NOT NULL column (written as NaN): the target refuses it, loudly */
+		if ((PQgetisnull(res, row, col) && !t->cols[i].not_null) || t->nkey > 32)
 		{
 			col++;
 			continue;
 		}
 		strbuf_init(&sql);
-		strbuf_printf(&sql, "UPDATE %s%s SET %s = $1 WHERE %s IS NULL", t->leaf_qualname ? "" : "ONLY ", t->qualname,
-					  t->cols[i].quoted, t->cols[i].quoted);
-		params[0] = PQgetvalue(res, row, col);
+		/* a NOT NULL column's null was written as NaN (apply.c) */
+		strbuf_printf(&sql, "UPDATE %s%s SET %s = $1 WHERE %s %s", t->leaf_qualname ? "" : "ONLY ", t->qualname,
+					  t->cols[i].quoted, t->cols[i].quoted, t->cols[i].not_null ? "= 'NaN'" : "IS NULL");
+		params[0] = PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 		for (int k = 0; k < t->nkey; k++)
 		{
 			strbuf_printf(&sql, " AND %s::text = $%d", t->cols[t->key[k]].quoted, k + 2);
 			params[k + 1] = PQgetvalue(res, row, k);
 		}
-		if (strcmp(params[0], "NaN") == 0 || strcmp(params[0], "Infinity") == 0 ||
+		if (params[0] == NULL || strcmp(params[0], "NaN") == 0 || strcmp(params[0], "Infinity") == 0 ||
 			strcmp(params[0], "-Infinity") == 0)
 		{
 			ok = send(arg, sql.data, t->nkey + 1, params);

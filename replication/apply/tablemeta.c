@@ -122,7 +122,7 @@ load_columns(TableMeta *t, PGconn *tgt, const char *oid)
 	const char *params[1] = {oid};
 	PGresult   *res = db_query_params(tgt,
 									  "WITH c AS ("
-									  "  SELECT a.attnum, a.attname, a.atttypid, a.atttypmod, a.attgenerated, a.attidentity, "
+									  "  SELECT a.attnum, a.attname, a.atttypid, a.atttypmod, a.attgenerated, a.attidentity, a.attnotnull, "
 									  "         coalesce(nullif(t.typbasetype, 0), t.oid) AS base "
 									  "  FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
 									  "  WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped) "
@@ -143,7 +143,7 @@ load_columns(TableMeta *t, PGconn *tgt, const char *oid)
 									  "    WHEN 'pg_catalog.bit'::pg_catalog.regtype THEN 'pg_catalog.\"bit\"' "
 									  "    WHEN 'pg_catalog._bit'::pg_catalog.regtype THEN 'pg_catalog.\"bit\"[]' "
 									  "    ELSE pg_catalog.format_type(c.atttypid, NULL) END, "
-									  "  c.base = 'pg_catalog.bytea'::pg_catalog.regtype "
+									  "  c.base = 'pg_catalog.bytea'::pg_catalog.regtype, c.attnotnull "
 									  "FROM c ORDER BY c.attnum", 1, params);
 
 	if (res == NULL)
@@ -165,6 +165,7 @@ load_columns(TableMeta *t, PGconn *tgt, const char *oid)
 		c->has_equality = PQgetvalue(res, i, 7)[0] == 't';
 		c->typename_nomod = pg_strdup(PQgetvalue(res, i, 8));
 		c->is_bytea = PQgetvalue(res, i, 9)[0] == 't';
+		c->not_null = PQgetvalue(res, i, 10)[0] == 't';
 		t->any_special |= c->maybe_special;
 		t->any_ambiguous |= column_null_ambiguous(c);
 		t->any_bytea |= c->is_bytea;

@@ -226,7 +226,7 @@ cmd_cleanup(Options *opts)
 		rc = drop_slot(src, opts, st.found && st.phase && strcmp(st.phase, "switched_over") == 0);
 	if (rc == EXIT_OK && st.found && !restore_identity_columns(tgt, opts->slot, opts->dry_run))
 		rc = EXIT_SQL;
-	if (rc == EXIT_OK && st.found && !restore_quieted_triggers(tgt, opts->slot, opts->dry_run))
+	if (rc == EXIT_OK && st.found && !restore_quieted_triggers(src, tgt, opts->slot, opts->dry_run))
 		rc = EXIT_SQL;
 	/* verify --online's target-write triggers (dropping the schema drops them too) */
 	if (rc == EXIT_OK && opts->keep_state)

@@ -122,6 +122,19 @@ state_phase_end(PGconn *tgt, const char *slot, const char *phase)
 	return res != NULL;
 }
 
+bool
+state_phase_finished(PGconn *tgt, const char *slot, const char *phase)
+{
+	const char *params[2] = {slot, phase};
+	PGresult   *res = db_query_params(tgt,
+									  "SELECT 1 FROM pgcutover.phase_log "
+									  "WHERE slot_name = $1 AND phase = $2 AND finished_at IS NOT NULL", 2, params);
+	bool		finished = res != NULL && PQntuples(res) == 1;
+
+	PQclear(res);
+	return finished;
+}
+
 void
 state_free_filters(CopyFilters *filters)
 {

@@ -2,7 +2,7 @@
  * triggers.c
  *	  The quieted triggers and rules of the target (pgcutover.quieted_trigger):
  *	  copy quiets them after its post-data, switchover and cleanup restore
- *	  them.  The work is done by the schema's functions (sql/state.sql), each
+ *	  them (the switchover to the states the source has inside its fence).  The work is done by the schema's functions (sql/state.sql), each
  *	  one transaction, so the recorded state and the catalog never part.
  */
 #include <stdlib.h>
@@ -36,16 +36,30 @@ has_quieted_triggers(PGconn *tgt)
 	return has;
 }
 
-bool
-triggers_restore_statements(PGconn *tgt, const char *slot, StrList *statements)
+char *
+triggers_source_states(PGconn *src)
 {
-	const char *params[1] = {slot};
+	return db_scalar(src,
+					 "SELECT coalesce(pg_catalog.jsonb_object_agg(k, e), '{}')::text FROM ("
+					 "  SELECT 'trigger|' || n.nspname || '|' || c.relname || '|' || t.tgname AS k, t.tgenabled::text AS e "
+					 "  FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
+					 "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal "
+					 "  UNION ALL "
+					 "  SELECT 'rule|' || n.nspname || '|' || c.relname || '|' || r.rulename, r.ev_enabled::text "
+					 "  FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class "
+					 "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE r.rulename <> '_RETURN') s");
+}
+
+bool
+triggers_restore_statements(PGconn *tgt, const char *slot, const char *source_states, StrList *statements)
+{
+	const char *params[2] = {slot, source_states};
 	PGresult   *res;
 	bool		ok;
 
 	if (!has_quieted_triggers(tgt))
 		return false;
-	res = PQexecParams(tgt, "SELECT pgcutover.unquiet_statements($1)", 1, NULL, params, NULL, NULL, 0);
+	res = PQexecParams(tgt, "SELECT pgcutover.unquiet_statements_as($1, $2::jsonb)", 2, NULL, params, NULL, NULL, 0);
 	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
 	for (int i = 0; ok && i < PQntuples(res); i++)
 		strlist_add(statements, PQgetvalue(res, i, 0));
@@ -54,15 +68,15 @@ triggers_restore_statements(PGconn *tgt, const char *slot, StrList *statements)
 }
 
 int
-triggers_restore(PGconn *tgt, const char *slot)
+triggers_restore(PGconn *tgt, const char *slot, const char *source_states)
 {
-	const char *params[1] = {slot};
+	const char *params[2] = {slot, source_states};
 	PGresult   *res;
 	int			restored = -1;
 
 	if (!has_quieted_triggers(tgt))
 		return 0;
-	res = db_query_params(tgt, "SELECT pgcutover.unquiet_triggers($1)", 1, params);
+	res = db_query_params(tgt, "SELECT pgcutover.unquiet_triggers_as($1, $2::jsonb)", 2, params);
 	if (res != NULL && PQntuples(res) == 1)
 		restored = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);

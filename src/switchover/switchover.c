@@ -183,7 +183,9 @@ abort_switchover(Switchover *sw, Outcome outcome, const char *fmt,...)
 		free(sw->reverse_slot);
 		sw->reverse_slot = NULL;
 	}
-	if (sw->triggers_restored && triggers_quiet(sw->tgt, sw->opts->slot) < 0)
+	/* a killed run this one took over (fenced) may have restored them too */
+	if ((sw->triggers_restored || (sw->fenced && !sw->opts->dry_run)) &&
+		triggers_quiet(sw->tgt, sw->opts->slot) < 0)
 		log_error("cannot disable the ENABLE ALWAYS/REPLICA triggers on the target again: they would fire on the rows the follower applies; fix: stop the follower, then SELECT pgcutover.quiet_triggers('%s') on the target",
 				  sw->opts->slot);
 	if (!sw->fenced)
@@ -767,25 +769,29 @@ done:
 }
 
 bool
-restore_quieted_triggers(PGconn *tgt, const char *slot, bool dry_run)
+restore_quieted_triggers(PGconn *src, PGconn *tgt, const char *slot, bool dry_run)
 {
 	StrList		statements = {0};
-	int			restored;
+	char	   *source_states = src ? triggers_source_states(src) : NULL;
+	int			restored = 0;
+	bool		ok = true;
 
+	if (src && source_states == NULL)
+		log_warn("cannot read the source's trigger states: the quieted triggers get the state they had at the copy");
 	if (dry_run)
 	{
-		if (triggers_restore_statements(tgt, slot, &statements))
+		if (triggers_restore_statements(tgt, slot, source_states, &statements))
 			for (int i = 0; i < statements.count; i++)
 				printf("[target] %s;\n", statements.items[i]);
 		strlist_free(&statements);
-		return true;
 	}
-	if ((restored = triggers_restore(tgt, slot)) < 0)
-		return false;
-	if (restored > 0)
-		log_info("%d ENABLE ALWAYS/REPLICA trigger(s) and rule(s) quieted while the target followed fire again there, as on the source",
+	else if ((restored = triggers_restore(tgt, slot, source_states)) < 0)
+		ok = false;
+	else if (restored > 0)
+		log_info("%d ENABLE ALWAYS/REPLICA trigger(s) and rule(s) quieted while the target followed are in the source's state again",
 				 restored);
-	return true;
+	free(source_states);
+	return ok;
 }
 
 /* Steps 6 and 7. */
@@ -806,7 +812,7 @@ finish_switchover(Switchover *sw)
 		return abort_switchover(sw, OUTCOME_INTERRUPTED, "interrupted before the end");
 	if (!restore_identity_columns(sw->tgt, sw->opts->slot, sw->opts->dry_run))
 		return abort_switchover(sw, OUTCOME_SQL, "cannot restore identity columns on the target");
-	if (!restore_quieted_triggers(sw->tgt, sw->opts->slot, sw->opts->dry_run))
+	if (!restore_quieted_triggers(sw->src, sw->tgt, sw->opts->slot, sw->opts->dry_run))
 		return abort_switchover(sw, OUTCOME_SQL, "cannot enable the ALWAYS/REPLICA triggers and rules on the target again");
 	sw->triggers_restored = !sw->opts->dry_run;
 	if (sw->opts->dry_run)
@@ -912,8 +918,15 @@ refresh_matviews(Switchover *sw)
 		free(e);
 		goto done;
 	}
+	/* a rerun after a kill in this step does it again (refresh_matviews_after_kill) */
+	if (!sw->opts->dry_run)
+		(void) state_phase_begin(sw->tgt, sw->opts->slot, "refresh_matviews");
 	if (PQgetisnull(src, 0, 0) && PQgetisnull(src, 0, 1))
+	{
+		if (!sw->opts->dry_run)
+			(void) state_phase_end(sw->tgt, sw->opts->slot, "refresh_matviews");
 		goto done;				/* none: no step */
+	}
 	params[0] = PQgetisnull(src, 0, 0) ? "{}" : PQgetvalue(src, 0, 0);
 	params[1] = PQgetisnull(src, 0, 1) ? "{}" : PQgetvalue(src, 0, 1);
 	if ((plan = db_query_params(sw->tgt, refresh_matviews_sql, 2, params)) == NULL)
@@ -943,11 +956,37 @@ refresh_matviews(Switchover *sw)
 	}
 	step_done(sw, "refresh_matviews", t0);
 	if (!sw->opts->dry_run)
+		(void) state_phase_end(sw->tgt, sw->opts->slot, "refresh_matviews");
+	if (!sw->opts->dry_run)
 		log_info("materialized views on the target: %d refreshed, %d already equal to the source's",
 				 sw->result->matviews_refreshed, sw->result->matviews_equal);
 done:
 	PQclear(plan);
 	PQclear(src);
+}
+
+/*
+ * A rerun of a switchover that was killed once the target was the primary
+ * (the migration is switched over) but before its refresh_matviews step had
+ * ended: the views that run left are refreshed now (those whose rows are
+ * the source's already are left alone, as in the step).
+ */
+static void
+refresh_matviews_after_kill(Switchover *sw)
+{
+	char	   *err = NULL;
+
+	if (sw->opts->dry_run || state_phase_finished(sw->tgt, sw->opts->slot, "refresh_matviews"))
+		return;
+	if ((sw->src = db_connect(sw->opts->source, "source", CONN_NORMAL, &err)) == NULL)
+	{
+		log_warn("the interrupted switchover had not refreshed every materialized view of the target, and the old source cannot be read to compare them (%s); fix: REFRESH MATERIALIZED VIEW each on the target, views over other views last",
+				 err);
+		free(err);
+		return;
+	}
+	log_info("the interrupted switchover had not ended its refresh_matviews step: it is done now");
+	refresh_matviews(sw);
 }
 
 /*
@@ -1162,7 +1201,12 @@ switchover_run(const Options *opts, SwitchoverResult *result)
 		goto done;
 	result->connected = true;
 	if (sw.src == NULL)
-		goto done;				/* switched over by an earlier run */
+	{
+		/* switched over by an earlier run */
+		if (result->already_switched_over)
+			refresh_matviews_after_kill(&sw);
+		goto done;
+	}
 	/* the marker must reach the walsender now, not at the next WAL writer round */
 	db_exec(sw.src, "SET synchronous_commit = on");
 	rc = run_steps(&sw, deadline);

@@ -4,7 +4,8 @@
 # as null, like NULL, in the old row too.  Keys of float8, float4, numeric
 # and (int, float8) holding all three, and REPLICA IDENTITY FULL tables whose
 # rows differ only by NaN/+-Infinity/NULL, are updated and deleted (and
-# moved between finite and non-finite keys) while follow runs under
+# moved between finite and non-finite keys), and NOT NULL float/numeric
+# columns outside the key hold them, while follow runs under
 # concurrent load; after the switchover every table and sequence is
 # identical.  check names the tables and how follow treats them.
 . "$(dirname "$0")/../lib/harness.sh"
@@ -59,6 +60,22 @@ INSERT INTO tr VALUES ('NaN', 1), ('Infinity', 2), (3, 3);
 -- control: NaN only in a non-key column (the re-read by key)
 CREATE TABLE nv (id serial PRIMARY KEY, x float8);
 INSERT INTO nv (x) VALUES ('NaN'), ('Infinity'), (NULL), (1);
+-- NOT NULL float/numeric columns outside the key: written as NULL first
+-- (to be fixed at commit) the row would break the constraint
+CREATE TABLE nn (id int PRIMARY KEY, price numeric NOT NULL, r real NOT NULL, note text);
+INSERT INTO nn SELECT g, g, g, 'n' || g FROM generate_series(1, 20) g;
+INSERT INTO nn VALUES (100, 'NaN', 'Infinity', 'x');
+-- REPLICA IDENTITY FULL with an int key, and FULL without a key, NOT NULL
+CREATE TABLE fpk (id int PRIMARY KEY, x float8 NOT NULL, y numeric);
+ALTER TABLE fpk REPLICA IDENTITY FULL;
+INSERT INTO fpk VALUES (1, 'NaN', 'NaN'), (2, 'Infinity', NULL), (3, '-Infinity', 1), (4, 4, 'Infinity');
+-- a float key and a NOT NULL float column: a row leaves a NaN key for a
+-- finite one (its new row inserted) with Infinity in the column
+CREATE TABLE kn (id float8 PRIMARY KEY, x float8 NOT NULL);
+INSERT INTO kn VALUES ('NaN', 'Infinity'), ('Infinity', 'NaN'), (1, '-Infinity'), (2, 2);
+CREATE TABLE fnn (x float8 NOT NULL, t text);
+ALTER TABLE fnn REPLICA IDENTITY FULL;
+INSERT INTO fnn VALUES ('NaN', 'a'), ('Infinity', 'a'), ('-Infinity', 'a'), (0, 'a');
 SQL
 
 run_pgcutover check --source "$SRC_DSN" --target "$TGT_DSN"
@@ -87,7 +104,8 @@ load() {
             -c "UPDATE nv SET x = CASE WHEN $((i % 3)) = 0 THEN 'NaN' WHEN $((i % 3)) = 1 THEN NULL ELSE $i END WHERE id = 4" \
             -c "UPDATE ck SET v = 'l$i' WHERE a = 1 AND b = 'Infinity'" \
             -c "INSERT INTO rf VALUES (300, CASE WHEN $((i % 2)) = 0 THEN 'NaN'::float8 END, 'l$i')" \
-            -c "UPDATE rfn SET k = k + 1 WHERE n IS NULL" >/dev/null 2>&1 || sleep 0.2
+            -c "UPDATE rfn SET k = k + 1 WHERE n IS NULL" \
+            -c "INSERT INTO nn VALUES ($((1000 + i)), CASE WHEN $((i % 2)) = 0 THEN 'NaN' ELSE '$i' END::numeric, 'Infinity', 'l$i')" >/dev/null 2>&1 || sleep 0.2
   done
 }
 load &
@@ -153,6 +171,32 @@ UPDATE tr SET v = 7 WHERE id = '-Infinity';
 COMMIT;
 -- control
 UPDATE nv SET x = '-Infinity' WHERE x IS NULL;
+-- NOT NULL columns: inserted, updated, moved to another key, deleted
+INSERT INTO nn VALUES (101, 'Infinity', 'NaN', 'y'), (102, '-Infinity', '-Infinity', 'z');
+UPDATE nn SET price = 'NaN' WHERE id = 1;
+UPDATE nn SET note = 'kept' WHERE id = 100;
+UPDATE nn SET id = 200, r = 'NaN' WHERE id = 2;
+UPDATE nn SET price = 5 WHERE id = 101;
+DELETE FROM nn WHERE id = 102;
+BEGIN;
+INSERT INTO nn VALUES (103, 'NaN', 1, 'then deleted');
+DELETE FROM nn WHERE id = 103;
+INSERT INTO nn VALUES (104, 'NaN', 1, 'then updated');
+UPDATE nn SET price = 4 WHERE id = 104;
+COMMIT;
+UPDATE fpk SET y = 2 WHERE id = 1;
+UPDATE fpk SET x = 'NaN' WHERE id = 4;
+DELETE FROM fpk WHERE id = 2;
+UPDATE fpk SET id = 30, x = 'Infinity' WHERE id = 3;
+INSERT INTO fpk VALUES (5, '-Infinity', 'NaN');
+UPDATE kn SET id = 50 WHERE id = 'NaN';
+UPDATE kn SET id = 'NaN' WHERE id = 1;
+UPDATE kn SET x = '-Infinity' WHERE id = 'Infinity';
+UPDATE kn SET id = '-Infinity', x = 'NaN' WHERE id = 2;
+UPDATE fnn SET t = 'b' WHERE x = 'Infinity';
+DELETE FROM fnn WHERE x = '-Infinity';
+INSERT INTO fnn VALUES ('-Infinity', 'c'), ('NaN', 'c');
+UPDATE fnn SET x = 'Infinity' WHERE x = 0;
 SQL
 sleep 1
 assert_eq t "$(src_sql -c "SELECT count(*) >= 3 FROM nk WHERE id > 1000")" "the load really wrote while following"
@@ -173,6 +217,8 @@ assert_eq "Infinity|a" "$(tgt_sql -c "SELECT x, t FROM rf WHERE g = 1 AND x = 'I
 assert_eq 0 "$(tgt_sql -c "SELECT count(*) FROM rf WHERE x = '-Infinity' AND g = 1")" "FULL: the -Infinity row is gone"
 assert_eq nan-updated "$(tgt_sql -c "SELECT t FROM rf WHERE g = 1 AND x = 'NaN'")" "FULL: the NaN row updated, not a NULL or Infinity one"
 assert_eq "77|1|t" "$(tgt_sql -c "SELECT id, v, length(big) = 6400 FROM tt WHERE id = 77")" "TOAST: the row moved from NaN to a finite key keeps its unchanged TOASTed value"
+assert_eq "NaN|NaN|Infinity|4" "$(tgt_sql -c "SELECT (SELECT price FROM nn WHERE id = 1), (SELECT r FROM nn WHERE id = 200), (SELECT r FROM nn WHERE id = 100), (SELECT price FROM nn WHERE id = 104)")" \
+  "NOT NULL numeric/real columns: NaN and Infinity inserted and updated outside the key arrive (not a NOT NULL violation)"
 assert_not_contains "$(cat "$HARNESS_DIR/all-output.log")" "diverged" "follow never reported a diverged target"
 
 # PostgreSQL 13 source (wal2json 2.3, numeric without infinities) into 15,
@@ -191,6 +237,10 @@ ALTER TABLE rf REPLICA IDENTITY FULL;
 INSERT INTO rf VALUES ('NaN', NULL), (NULL, 'NaN'), (NULL, NULL), ('NaN', 'Infinity');
 CREATE TABLE lk (id float8 PRIMARY KEY, v int);
 INSERT INTO lk VALUES ('NaN', 1), ('Infinity', 2);
+CREATE TABLE nn (id int PRIMARY KEY, price numeric NOT NULL, r float8 NOT NULL);
+INSERT INTO nn VALUES (1, 1, 1), (2, 'NaN', '-Infinity');
+CREATE TABLE dn (id int PRIMARY KEY, x float8);
+INSERT INTO dn VALUES (1, 1);
 SQL
   run_pgcutover check --source "$SRC_DSN" --target "$TGT_DSN"
   assert_contains "$OUT" "public.nk (id), public.rf (full row)" "13->15: check names the tables on a PostgreSQL 13 source"
@@ -205,7 +255,8 @@ DELETE FROM fk WHERE id = 'NaN';
 DELETE FROM rf WHERE x IS NULL AND y IS NULL;
 UPDATE rf SET y = '-Infinity' WHERE x = 'NaN' AND y IS NULL;
 SQL
-  src_sql -c "DELETE FROM nk WHERE id = 'NaN'" -c "INSERT INTO nk VALUES ('NaN', 77)"
+  src_sql -c "DELETE FROM nk WHERE id = 'NaN'" -c "INSERT INTO nk VALUES ('NaN', 77)" \
+          -c "INSERT INTO nn VALUES (3, 'NaN', 'Infinity')" -c "UPDATE nn SET r = 'NaN' WHERE id = 1" -c "UPDATE nn SET price = 2 WHERE id = 2"
   run_pgcutover follow --source "$SRC_DSN" --target "$TGT_DSN" --until-caught-up
   assert_eq 0 "$RC" "13->15: follow --until-caught-up exits 0"
   assert_eq "$(PGTZ=UTC db_fingerprint src)" "$(PGTZ=UTC db_fingerprint tgt)" "13->15: every table identical"
@@ -221,5 +272,16 @@ SQL
   run_pgcutover follow --source "$SRC_DSN" --target "$TGT_DSN" --until-caught-up
   assert_eq 0 "$RC" "no key on the target: follow goes on once the key is back"
   assert_eq "$(db_fingerprint src)" "$(db_fingerprint tgt)" "13->15: every table identical at the end"
+
+  # NOT NULL only on the target: a NULL from the source is refused, not kept as NaN
+  tgt_sql -c "ALTER TABLE dn ALTER x SET NOT NULL" >/dev/null
+  src_sql -c "INSERT INTO dn VALUES (2, NULL), (3, 'NaN')" >/dev/null
+  run_pgcutover follow --source "$SRC_DSN" --target "$TGT_DSN" --until-caught-up
+  assert_eq 11 "$RC" "NOT NULL only on the target: follow stops (exit 11)"
+  assert_contains "$ERR" 'null value in column "x" of relation "dn" violates not-null constraint' "NOT NULL only on the target: the target's refusal names the column"
+  tgt_sql -c "ALTER TABLE dn ALTER x DROP NOT NULL" >/dev/null
+  run_pgcutover follow --source "$SRC_DSN" --target "$TGT_DSN" --until-caught-up
+  assert_eq 0 "$RC" "NOT NULL only on the target: follow goes on once the constraint matches the source's"
+  assert_eq "$(db_fingerprint src)" "$(db_fingerprint tgt)" "13->15: every table identical after that"
 fi
 done_testing

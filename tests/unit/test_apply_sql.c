@@ -14,11 +14,11 @@
 
 /* t(id int PK, name text, f float8, g bigint GENERATED, j json) */
 static ColumnMeta cols[] = {
-	{"id", "id", "integer", "integer", 23, false, false, false, true, false},
-	{"name", "name", "text", "text", 25, false, false, false, true, false},
-	{"f", "f", "double precision", "double precision", 701, false, false, true, true, false},
-	{"g", "g", "bigint", "bigint", 20, true, false, false, true, false},
-	{"j", "j", "json", "json", 114, false, false, false, false, false},
+	{"id", "id", "integer", "integer", 23, false, false, false, true, false, false},
+	{"name", "name", "text", "text", 25, false, false, false, true, false, false},
+	{"f", "f", "double precision", "double precision", 701, false, false, true, true, false, false},
+	{"g", "g", "bigint", "bigint", 20, true, false, false, true, false, false},
+	{"j", "j", "json", "json", 114, false, false, false, false, false, false},
 };
 static int	key[] = {0};
 
@@ -250,8 +250,8 @@ static void
 test_full_identity_virtual_generated(void **state)
 {
 	ColumnMeta	vcols[] = {
-		{"a", "a", "integer", "integer", 23, false, false, false, true, false},
-		{"b", "b", "integer", "integer", 23, true, false, false, true, false},
+		{"a", "a", "integer", "integer", 23, false, false, false, true, false, false},
+		{"b", "b", "integer", "integer", 23, true, false, false, true, false, false},
 	};
 	TableMeta	t = {.schema = "public", .table = "v", .qualname = "public.v", .relkind = 'r',
 	.cols = vcols, .ncols = 2};
@@ -332,11 +332,11 @@ test_routed_through_root(void **state)
  * g float8 GENERATED), key (a, b).
  */
 static ColumnMeta kcols[] = {
-	{"a", "a", "integer", "integer", 23, false, false, false, true, false},
-	{"b", "b", "double precision", "double precision", 701, false, false, true, true, false},
-	{"n", "n", "numeric", "numeric", 1700, false, false, true, true, false},
-	{"d", "d", "dom_float8", "dom_float8", 16400, false, false, true, true, false},
-	{"g", "g", "double precision", "double precision", 701, true, false, true, true, false},
+	{"a", "a", "integer", "integer", 23, false, false, false, true, false, false},
+	{"b", "b", "double precision", "double precision", 701, false, false, true, true, false, false},
+	{"n", "n", "numeric", "numeric", 1700, false, false, true, true, false, false},
+	{"d", "d", "dom_float8", "dom_float8", 16400, false, false, true, true, false, false},
+	{"g", "g", "double precision", "double precision", 701, true, false, true, true, false, false},
 };
 static int	kkey[] = {0, 1};
 

@@ -25,6 +25,8 @@ typedef struct ColumnMeta
 	bool		maybe_special;	/* float/numeric: a NULL may be NaN/Infinity */
 	bool		has_equality;	/* a default btree opclass exists */
 	bool		is_bytea;		/* bytea, or a domain over it */
+	bool		not_null;		/* NOT NULL: if maybe_special, a null in the
+								 * stream is NaN or +-Infinity */
 } ColumnMeta;
 
 /* A statement shape of one table, and the server-side statements for it. */
