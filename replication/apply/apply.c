@@ -23,7 +23,9 @@
  *	  that hit no row means the target diverged: stop), resolve NaN and
  *	  Infinity (row classes, then values), then advance the slot's applied position (progress.h) and COMMIT in
  *	  the same transaction.  A source transaction whose end LSN is not beyond the
- *	  durable position is skipped whole, so nothing is applied twice.
+ *	  durable position is skipped whole, so nothing is applied twice.  Commits
+ *	  do not wait for the target's disk (synchronous_commit = off): the
+ *	  caller confirms to the source only what the target has flushed.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -1099,8 +1101,13 @@ prepare_target(Apply *a)
 	if (!db_exec(a->tgt, "SET session_replication_role = replica"))
 		return apply_fail(a, OUTCOME_PREFLIGHT,
 					"cannot SET session_replication_role = replica on the target (needs superuser or your cloud's equivalent role); without it triggers and foreign keys would fire twice; fix: run follow as such a role");
-	/* pgcutover.role: the target-write triggers of an online verification pass us */
-	if (!db_exec(a->tgt, "SET synchronous_commit = on; SET lock_timeout = '60s'; SET statement_timeout = 0; "
+	/*
+	 * pgcutover.role: the target-write triggers of an online verification
+	 * pass us.  synchronous_commit = off: a group's commit does not wait for
+	 * the target's disk; follow confirms to the source only what the target
+	 * has flushed (follow.c, TargetFlush), as native apply does.
+	 */
+	if (!db_exec(a->tgt, "SET synchronous_commit = off; SET lock_timeout = '60s'; SET statement_timeout = 0; "
 				 "SET idle_in_transaction_session_timeout = 0; SET pgcutover.role = 'follower'"))
 		return apply_fail(a, OUTCOME_SQL, "cannot configure the target session");
 	if ((a->search_path = db_scalar(a->tgt, "SHOW search_path")) == NULL)

@@ -4,6 +4,7 @@
  *	  pg_recvlogical.c: CopyBoth mode, 'w' XLogData and 'k' keepalive from
  *	  the server, 'r' standby status updates from us.
  */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -63,6 +64,28 @@ set_error(Stream *s, const char *what)
 	free(e);
 }
 
+/*
+ * A plugin option's value as a literal of the replication grammar: single
+ * quotes doubled, backslashes kept as they are (no E'' there), malloc'd.
+ */
+static char *
+quote_option(const char *value)
+{
+	char	   *out = pg_malloc0(2 * strlen(value) + 3);
+	char	   *o = out;
+
+	*o++ = '\'';
+	for (const char *c = value; *c; c++)
+	{
+		if (*c == '\'')
+			*o++ = '\'';
+		*o++ = *c;
+	}
+	*o++ = '\'';
+	*o = '\0';
+	return out;
+}
+
 Stream *
 stream_start(const char *dsn, const char *slot, Lsn startpos,
 			 const char *const *plugin_options, char **errmsg)
@@ -101,9 +124,10 @@ stream_start(const char *dsn, const char *slot, Lsn startpos,
 	PQclear(res);
 	for (int i = 0; plugin_options && plugin_options[i]; i += 2)
 	{
-		char	   *o = psprintf("%s%s\"%s\" '%s'", opts, i ? ", " : "", plugin_options[i],
-								 plugin_options[i + 1]);
+		char	   *value = quote_option(plugin_options[i + 1]);
+		char	   *o = psprintf("%s%s\"%s\" %s", opts, i ? ", " : "", plugin_options[i], value);
 
+		free(value);
 		free(opts);
 		opts = o;
 	}
@@ -225,6 +249,14 @@ stream_read(Stream *s, StreamDataFn fn, void *arg)
 		if (!more)
 			return STREAM_STOPPED;
 	}
+}
+
+bool
+stream_input_pending(const Stream *s)
+{
+	struct pollfd p = {.fd = PQsocket(s->conn), .events = POLLIN};
+
+	return poll(&p, 1, 0) > 0;
 }
 
 bool

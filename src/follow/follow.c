@@ -3,9 +3,12 @@
  *	  The follow engine: owns the libev loop and wires the stream, the
  *	  decoder and apply together.
  *
- *	    replication socket readable -> stream_read -> decoder -> apply
+ *	    replication socket readable -> stream_read -> decoder -> apply;
+ *	                                   drained and nothing more on the
+ *	                                   socket: commit the open group now
  *	    idle timer (stream quiet)   -> commit the open group, feedback
- *	    feedback timer              -> standby status update, progress log
+ *	    feedback timer              -> the target's WAL flush position,
+ *	                                   standby status update, progress log
  *	    heartbeat timer             -> a logical message on the source
  *	    interrupt pipe (signals.h)  -> stop after the current transaction
  *	    target notification         -> an online verification moved on
@@ -13,8 +16,16 @@
  *	    reconnect timer             -> a new attempt after a lost connection
  *	    teardown (ev_prepare)       -> frees a failed attempt's connections
  *
- *	  Feedback only ever confirms what apply has durably committed (or, when
- *	  nothing is pending, the server's position: no commit can precede it).
+ *	  Apply commits with synchronous_commit = off (a commit does not wait
+ *	  for the target's disk, so the next transaction starts at once), and
+ *	  the applied position commits in the same target transaction as the
+ *	  changes.  Feedback only ever confirms what the target has flushed
+ *	  (TargetFlush below; native apply tracks its remote flush position the
+ *	  same way), or, when everything applied is flushed and nothing is
+ *	  pending, the server's position: no commit can precede it.  A target
+ *	  crash can lose the last commits, but then the slot still holds them
+ *	  and their applied position is lost with them: nothing twice, nothing
+ *	  lost.
  *
  *	  The engine's state, Follow, is split by concern; who may touch what:
  *
@@ -70,6 +81,7 @@
 #include "signals.h"
 #include "state.h"
 #include "stream.h"
+#include "strbuf.h"
 #include "verification.h"
 #include "verify_barrier.h"
 
@@ -93,6 +105,20 @@ typedef struct FollowConfig
 	ApplyConfig apply;
 } FollowConfig;
 
+/*
+ * How far the target has flushed what apply committed (asynchronously).
+ * Each feedback tick reads the target's WAL flush and insert positions:
+ * every commit apply has completed ends before that insert position, so
+ * once the flush position passes it, the applied position read with it is
+ * durable.
+ */
+typedef struct TargetFlush
+{
+	Lsn			flushed;		/* applied source position known on disk */
+	Lsn			mark_insert;	/* the target's insert position at a tick */
+	Lsn			mark_applied;	/* ... and the applied position then */
+} TargetFlush;
+
 /* The connections of one attempt. */
 typedef struct FollowConnections
 {
@@ -102,6 +128,7 @@ typedef struct FollowConnections
 	Apply	   *apply;
 	bool		heartbeats;		/* emitting heartbeats on this source connection */
 	Lsn			confirmed;		/* last position sent as feedback on stream */
+	TargetFlush target_flush;
 	bool		doomed;			/* marked for teardown: unusable, freed on the
 								 * loop's next pass */
 } FollowConnections;
@@ -234,16 +261,117 @@ fail_follow(Follow *f, Outcome outcome, const char *fmt,...)
 	finish(f, outcome);
 }
 
-/* The position safe to confirm: durable, or the server's if nothing is open. */
+static bool
+nothing_pending(const Follow *f)
+{
+	return !apply_in_transaction(f->conns.apply) && !apply_group_open(f->conns.apply);
+}
+
+/*
+ * How far the source is applied: committed on the target, or the server's
+ * position if nothing is open.  Status, lag and the stop conditions.
+ */
 static Lsn
-confirmable_lsn(const Follow *f)
+applied_lsn(const Follow *f)
 {
 	Lsn			lsn = apply_totals(f->conns.apply)->durable_lsn;
 	Lsn			wal_end = stream_server_wal_end(f->conns.stream);
 
-	if (!apply_in_transaction(f->conns.apply) && !apply_group_open(f->conns.apply) && wal_end > lsn)
+	if (nothing_pending(f) && wal_end > lsn)
 		lsn = wal_end;
 	return lsn;
+}
+
+/*
+ * The position safe to confirm to the source: flushed on the target, or
+ * the server's if everything applied is flushed and nothing is open.
+ */
+static Lsn
+confirmable_lsn(const Follow *f)
+{
+	Lsn			lsn = f->conns.target_flush.flushed;
+	Lsn			wal_end = stream_server_wal_end(f->conns.stream);
+
+	if (lsn >= apply_totals(f->conns.apply)->durable_lsn && nothing_pending(f) && wal_end > lsn)
+		lsn = wal_end;
+	return lsn;
+}
+
+/*
+ * Reads the target's WAL flush and insert positions on conn (any session
+ * of the target: they are the cluster's) and moves t on, given the applied
+ * position of commits apply has completed.  false with *err set.
+ */
+static bool
+read_target_flush(PGconn *conn, TargetFlush *t, Lsn applied, char **err)
+{
+	Lsn			flush = INVALID_LSN;
+	Lsn			insert = INVALID_LSN;
+	PGresult   *res;
+	bool		ok;
+
+	if (t->flushed >= applied)
+		return true;
+	res = PQexec(conn, "SELECT pg_catalog.pg_current_wal_flush_lsn()::text, "
+				 "pg_catalog.pg_current_wal_insert_lsn()::text");
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		lsn_parse(PQgetvalue(res, 0, 0), &flush) && lsn_parse(PQgetvalue(res, 0, 1), &insert);
+	PQclear(res);
+	if (!ok)
+	{
+		char	   *e = db_error(conn);
+
+		*err = psprintf("cannot read the target's WAL flush position: %s; fix: rerun follow, it resumes from the last applied transaction", e);
+		free(e);
+		return false;
+	}
+	if (flush >= insert)
+		t->flushed = applied;	/* every commit so far is on disk */
+	else if (t->mark_applied > t->flushed && flush >= t->mark_insert)
+		t->flushed = t->mark_applied;
+	t->mark_insert = insert;
+	t->mark_applied = applied;
+	return true;
+}
+
+/* read_target_flush while following; false if that failed the attempt. */
+static bool
+track_target_flush(Follow *f)
+{
+	char	   *err = NULL;
+
+	if (read_target_flush(f->conns.state, &f->conns.target_flush,
+						  apply_totals(f->conns.apply)->durable_lsn, &err))
+		return true;
+	fail_follow(f, OUTCOME_CONNECTION, "%s", err);
+	free(err);
+	return false;
+}
+
+/*
+ * Before a clean stop: flushes the target's WAL, so that the slot is
+ * confirmed up to the last commit.  A transaction with an xid commits
+ * synchronously, which flushes every record before its own: every commit
+ * apply completed is then on disk.
+ */
+static void
+flush_target(Follow *f)
+{
+	Lsn			applied = apply_totals(f->conns.apply)->durable_lsn;
+
+	if (f->conns.target_flush.flushed >= applied)
+		return;
+	if (!db_exec(f->conns.state, "BEGIN; SET LOCAL synchronous_commit = on; "
+				 "SELECT pg_catalog.pg_current_xact_id(); COMMIT"))
+	{
+		char	   *e = db_error(f->conns.state);
+
+		log_warn("cannot flush the target's WAL: %s; the slot is confirmed up to what was flushed, and a rerun skips what was applied", e);
+		free(e);
+		(void) db_exec(f->conns.state, "ROLLBACK");
+		return;
+	}
+	f->conns.target_flush.flushed = applied;
 }
 
 /* Sends a standby status update; false if that failed the attempt. */
@@ -278,9 +406,9 @@ check_stop(Follow *f)
 			finish(f, OUTCOME_OK);	/* stopped while reconnecting */
 		return;
 	}
-	if (apply_in_transaction(f->conns.apply) || apply_group_open(f->conns.apply))
+	if (!nothing_pending(f))
 		return;
-	pos = confirmable_lsn(f);
+	pos = applied_lsn(f);
 	if (f->stop.stopping ||
 		(f->stop.caught_up_lsn != INVALID_LSN && pos >= f->stop.caught_up_lsn) ||
 		(f->cfg.endpos != INVALID_LSN && pos >= f->cfg.endpos))
@@ -594,6 +722,22 @@ on_data(void *arg, Lsn wal_start, const char *data, size_t len)
 	return true;
 }
 
+/* Commits the open group of a quiet stream, then feedback. */
+static void
+commit_quiet_group(Follow *f)
+{
+	ev_timer_stop(f->w.loop, &f->w.idle);
+	if (!apply_flush(f->conns.apply))
+	{
+		fail_follow(f, apply_outcome(f->conns.apply), "%s", apply_error(f->conns.apply));
+		return;
+	}
+	if (barrier_phase(f->stages.barrier) != BARRIER_IDLE)
+		(void) barrier_act(f);
+	if (attempt_live(f) && send_feedback(f, false))
+		check_stop(f);
+}
+
 static void
 stream_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -618,9 +762,22 @@ stream_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	if (barrier_phase(f->stages.barrier) != BARRIER_IDLE && !barrier_act(f))
 		return;
-	/* the stream is quiet for now: commit soon unless more arrives */
+	/*
+	 * Every complete message is applied.  With more on the socket (a
+	 * backlog) the group grows on, for throughput, until it is due or the
+	 * stream goes quiet; with nothing more the server has sent all it has
+	 * decoded, and waiting would only add lag: commit now.
+	 */
 	if (apply_group_open(f->conns.apply) && !apply_in_transaction(f->conns.apply))
-		ev_timer_again(loop, &f->w.idle);
+	{
+		if (stream_input_pending(f->conns.stream))
+			ev_timer_again(loop, &f->w.idle);
+		else
+		{
+			commit_quiet_group(f);
+			return;
+		}
+	}
 	check_stop(f);
 }
 
@@ -628,19 +785,9 @@ stream_cb(struct ev_loop *loop, ev_io *w, int revents)
 static void
 idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	Follow	   *f = w->data;
-
 	(void) revents;
-	ev_timer_stop(loop, w);
-	if (!apply_flush(f->conns.apply))
-	{
-		fail_follow(f, apply_outcome(f->conns.apply), "%s", apply_error(f->conns.apply));
-		return;
-	}
-	if (barrier_phase(f->stages.barrier) != BARRIER_IDLE)
-		(void) barrier_act(f);
-	if (attempt_live(f) && send_feedback(f, false))
-		check_stop(f);
+	(void) loop;
+	commit_quiet_group(w->data);
 }
 
 /*
@@ -699,8 +846,8 @@ static LagSample
 current_lag(Follow *f)
 {
 	const ApplyTotals *t = apply_totals(f->conns.apply);
-	Lsn			pos = confirmable_lsn(f);
-	bool		pending = apply_in_transaction(f->conns.apply) || apply_group_open(f->conns.apply);
+	Lsn			pos = applied_lsn(f);
+	bool		pending = !nothing_pending(f);
 
 	lag_applied(&f->progress.lag, pos, lag_parse_timestamp(t->last_commit_time));
 	return lag_compute(&f->progress.lag, pos, pending, epoch_seconds());
@@ -742,7 +889,7 @@ publish_state(Follow *f, const char *phase, const char *error)
 	row.pid = (int) getpid();
 	row.started_epoch = p->started_epoch;
 	row.phase = phase;
-	row.applied_lsn = confirmable_lsn(f);
+	row.applied_lsn = applied_lsn(f);
 	row.source_lsn = p->lag.source_lsn;
 	row.lag_bytes = lag.bytes;
 	row.lag_seconds = lag.seconds;
@@ -807,7 +954,8 @@ feedback_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (!attempt_live(f))
 		return;					/* reconnecting */
 	/* ask for a keepalive so an idle server tells us its position */
-	if (!send_feedback(f, f->stop.caught_up_lsn != INVALID_LSN || f->cfg.endpos != INVALID_LSN))
+	if (!track_target_flush(f) ||
+		!send_feedback(f, f->stop.caught_up_lsn != INVALID_LSN || f->cfg.endpos != INVALID_LSN))
 		return;
 	refresh_source_position(f);
 	if (!publish_state(f, "following", NULL))
@@ -853,21 +1001,125 @@ signal_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 /*
  * What we ask wal2json for: commit LSNs and times, type OIDs (to notice a
- * changed column type).  Type names and the "pk" array are left out: they
- * cost the walsender catalog lookups per value and apply reads keys and
- * types from the target's catalog anyway.
+ * changed column type).  Transaction ids, type names and the "pk" array
+ * are left out: apply uses no xid, and names and keys cost the walsender
+ * catalog lookups per value while apply reads keys and types from the
+ * target's catalog anyway.  Then the two table lists of PluginOptions.
  */
 static const char *const plugin_options[] = {
 	"format-version", "2",
-	"include-xids", "1",
+	"include-xids", "0",
 	"include-timestamp", "1",
 	"include-lsn", "1",
 	"include-transaction", "1",
 	"include-types", "0",
 	"include-type-oids", "1",
 	"include-pk", "0",
-	NULL
 };
+
+#define N_PLUGIN_OPTIONS (sizeof(plugin_options) / sizeof(plugin_options[0]))
+
+/*
+ * The options of one stream: plugin_options, and when the copy's filters
+ * are in effect, wal2json's add-tables (the included schemas or tables)
+ * and filter-tables (the excluded ones), so that the walsender does not
+ * even decode the rows of other tables.  Both lists are supersets of what
+ * catalog_table_selected keeps (an included table in an included schema
+ * is listed by its table alone), which still decides.  Logical messages
+ * (heartbeats, captured DDL) name no table and are never filtered; with
+ * no filter at all, a table created later is streamed as before.
+ */
+typedef struct PluginOptions
+{
+	const char *pairs[N_PLUGIN_OPTIONS + 5];	/* name/value pairs, NULL-terminated */
+	StrBuf		add_tables;
+	StrBuf		filter_tables;
+} PluginOptions;
+
+/* Appends a name to a wal2json table list, escaped: wal2json splits at
+ * unescaped commas, dots and blanks, and "*" alone means any. */
+static void
+append_wal2json_name(StrBuf *b, const char *name, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+	{
+		char		c[3] = {'\\', name[i], '\0'};
+
+		if (strchr("\\,.* \t\n\r\f\v", name[i]) != NULL)
+			strbuf_append(b, c);
+		else
+			strbuf_append_len(b, c + 1, 1);
+	}
+}
+
+/* Appends "schema.table" for a table filter ("table" alone: any schema). */
+static void
+append_table_filter(StrBuf *b, const char *filter)
+{
+	const char *dot = strchr(filter, '.');
+
+	if (b->len > 0)
+		strbuf_append(b, ",");
+	if (dot == NULL)
+		strbuf_append(b, "*.");
+	else
+	{
+		append_wal2json_name(b, filter, (size_t) (dot - filter));
+		strbuf_append(b, ".");
+		filter = dot + 1;
+	}
+	append_wal2json_name(b, filter, strlen(filter));
+}
+
+/* Appends "schema.*". */
+static void
+append_schema_filter(StrBuf *b, const char *schema)
+{
+	if (b->len > 0)
+		strbuf_append(b, ",");
+	append_wal2json_name(b, schema, strlen(schema));
+	strbuf_append(b, ".*");
+}
+
+static void
+plugin_options_build(PluginOptions *po, const Options *sel)
+{
+	int			n = 0;
+
+	memset(po, 0, sizeof(*po));
+	strbuf_init(&po->add_tables);
+	strbuf_init(&po->filter_tables);
+	for (size_t i = 0; i < N_PLUGIN_OPTIONS; i++)
+		po->pairs[n++] = plugin_options[i];
+	if (sel->include_table.count > 0)
+		for (int i = 0; i < sel->include_table.count; i++)
+			append_table_filter(&po->add_tables, sel->include_table.items[i]);
+	else
+		for (int i = 0; i < sel->include_schema.count; i++)
+			append_schema_filter(&po->add_tables, sel->include_schema.items[i]);
+	for (int i = 0; i < sel->exclude_schema.count; i++)
+		append_schema_filter(&po->filter_tables, sel->exclude_schema.items[i]);
+	for (int i = 0; i < sel->exclude_table.count; i++)
+		append_table_filter(&po->filter_tables, sel->exclude_table.items[i]);
+	if (po->add_tables.len > 0)
+	{
+		po->pairs[n++] = "add-tables";
+		po->pairs[n++] = po->add_tables.data;
+	}
+	if (po->filter_tables.len > 0)
+	{
+		po->pairs[n++] = "filter-tables";
+		po->pairs[n++] = po->filter_tables.data;
+	}
+	po->pairs[n] = NULL;
+}
+
+static void
+plugin_options_free(PluginOptions *po)
+{
+	strbuf_free(&po->add_tables);
+	strbuf_free(&po->filter_tables);
+}
 
 /* A connection that failed: an error at start, a warning while reconnecting (it is retried). */
 static void
@@ -1013,6 +1265,7 @@ start_streaming(Follow *f)
 	char	   *err = NULL;
 	Outcome		outcome = OUTCOME_OK;
 	char		lsn[LSN_FORMAT_LEN];
+	PluginOptions po;
 
 	log_debug("table filters: %d included schema(s), %d excluded schema(s), %d included table(s), %d excluded table(s)",
 			  sel->include_schema.count, sel->exclude_schema.count, sel->include_table.count,
@@ -1077,8 +1330,13 @@ start_streaming(Follow *f)
 		free(cur);
 		log_info("following until caught up with source position %s", lsn_format(f->stop.caught_up_lsn, lsn));
 	}
+	plugin_options_build(&po, sel);
+	if (po.add_tables.len > 0 || po.filter_tables.len > 0)
+		log_debug("wal2json add-tables '%s', filter-tables '%s'",
+				  po.add_tables.len ? po.add_tables.data : "", po.filter_tables.len ? po.filter_tables.data : "");
 	f->conns.stream = stream_start(opts->source, opts->slot, apply_totals(f->conns.apply)->durable_lsn,
-								   plugin_options, &err);
+								   po.pairs, &err);
+	plugin_options_free(&po);
 	if (f->conns.stream == NULL)
 	{
 		const char *e = err ? err : "";
@@ -1091,7 +1349,15 @@ start_streaming(Follow *f)
 		free(err);
 		return outcome;
 	}
-	f->conns.confirmed = apply_totals(f->conns.apply)->durable_lsn;
+	/* nothing is confirmed beyond what the target is known to have flushed */
+	f->conns.confirmed = INVALID_LSN;
+	if (!read_target_flush(f->conns.state, &f->conns.target_flush,
+						   apply_totals(f->conns.apply)->durable_lsn, &err))
+	{
+		log_attempt_failed(f, err);
+		free(err);
+		return OUTCOME_CONNECTION;
+	}
 	log_info("streaming slot %s from %s", opts->slot,
 			 lsn_format(apply_totals(f->conns.apply)->durable_lsn, lsn));
 	return OUTCOME_OK;
@@ -1376,7 +1642,10 @@ follow_run_into(const Options *opts, MetricsBoard *board, int entry, FollowResul
 			outcome = apply_outcome(f.conns.apply);
 		}
 		if (PQstatus(f.conns.state) == CONNECTION_OK)
+		{
+			flush_target(&f);
 			send_feedback(&f, false);
+		}
 		log_progress(&f, true);
 	}
 

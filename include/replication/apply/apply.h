@@ -35,7 +35,9 @@ typedef struct ApplyTotals
 	int64_t		rows;
 	int64_t		groups;
 	int64_t		ddl;			/* captured DDL commands replayed */
-	Lsn			durable_lsn;	/* end of the last source txn durably applied */
+	Lsn			durable_lsn;	/* end of the last source txn committed on the
+								 * target (flushed soon after: synchronous_commit
+								 * is off; see follow.c TargetFlush) */
 	char		last_commit_time[64];	/* source commit time of that txn */
 } ApplyTotals;
 

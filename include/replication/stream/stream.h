@@ -42,6 +42,12 @@ int			stream_socket(const Stream *s);
 /* Reads every message available without blocking. */
 StreamStatus stream_read(Stream *s, StreamDataFn fn, void *arg);
 
+/*
+ * True when the socket holds more input than stream_read consumed: the
+ * server is still sending (a backlog), so a commit can wait for more.
+ */
+bool		stream_input_pending(const Stream *s);
+
 /* The server's end of WAL as last reported (keepalive or XLogData). */
 Lsn			stream_server_wal_end(const Stream *s);
 
