@@ -122,4 +122,42 @@ t
 t" "$fresh" "the target hands out values past every one the source's sessions got (cached sequences, identity columns)"
 assert_eq a "$(tgt_sql -c "SELECT attidentity FROM pg_attribute WHERE attrelid = 'ia'::regclass AND attname = 'id'")" "the ALWAYS identity column is ALWAYS again"
 assert_eq 240 "$(tgt_sql -c "SELECT nextval('after_copy')")" "the sequence made by captured DDL after the copy: the source's next (140) moved by the gap"
+
+# --- migrate from a PostgreSQL 13 source, --sequence-gap, odd kinds and names
+kill "$FOLLOWER" 2>/dev/null || true
+harness_stop
+harness_start_versions 13 15
+src_sql <<'SQL' >/dev/null
+CREATE SCHEMA "Schéma.ünï";
+CREATE TABLE "Schéma.ünï"."Tâble" (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v int);
+CREATE SEQUENCE "Schéma.ünï"."seq ""q"" desc" INCREMENT -10 MINVALUE -50 MAXVALUE 0 START 0 CYCLE;
+SELECT nextval('"Schéma.ünï"."seq ""q"" desc"') FROM generate_series(1, 5);
+CREATE SEQUENCE not_called START 77;   SELECT setval('not_called', 80, false);
+INSERT INTO "Schéma.ünï"."Tâble" (v) SELECT g FROM generate_series(1, 30) g;
+SQL
+"$PG_BIN/pgbench" -n -c 2 -R 100 -T 6 -f /dev/stdin -h 127.0.0.1 -p "$SRC_PORT" -U postgres app >/dev/null 2>&1 <<'SQL' &
+INSERT INTO "Schéma.ünï"."Tâble" (v) VALUES (1);
+SELECT nextval('"Schéma.ünï"."seq ""q"" desc"');
+SQL
+load=$!
+sleep 1
+run_pgcutover migrate --switchover --yes --sequence-gap 25 --source "$SRC_DSN" --target "$TGT_DSN"
+assert_eq 0 "$RC" "PostgreSQL 13 source: migrate --switchover --sequence-gap 25 exits 0"; [ "$RC" = 0 ] || echo "# $(grep error <<<"$ERR" | head -3)"
+wait "$load" 2>/dev/null || true
+assert_eq "$(db_fingerprint src)" "$(db_fingerprint tgt)" "PostgreSQL 13 source: every table identical"
+assert_eq t "$(src_sql -c 'SELECT count(*) > 30 FROM "Schéma.ünï"."Tâble"')" "PostgreSQL 13 source: the load wrote while migrate ran"
+expected=$(DB=app cluster_sql src <<'SQL'
+SELECT format('SELECT %L || ''|'' || CASE WHEN (%s) > 0 THEN least(n + 25, (%s)) ELSE greatest(n - 25, (%s)) END
+                 FROM (SELECT CASE WHEN NOT is_called THEN last_value
+                                   WHEN (%s) > 0 AND last_value > (%s) - (%s) THEN (%s)
+                                   WHEN (%s) < 0 AND last_value < (%s) - (%s) THEN (%s)
+                                   ELSE last_value + (%s) END AS n FROM %I.%I) x',
+              schemaname || '.' || sequencename, increment_by, max_value, min_value,
+              increment_by, max_value, increment_by, min_value, increment_by, min_value, increment_by, max_value,
+              increment_by, schemaname, sequencename)
+FROM pg_sequences WHERE schemaname NOT IN ('pgcutover') ORDER BY 1
+\gexec
+SQL
+)
+assert_eq "$expected" "$(next_values tgt)" "PostgreSQL 13 source: each target sequence hands out the source's next value moved 25 its way (a wrapped CYCLE one, a setval(false) one, an identity)"
 done_testing
