@@ -135,10 +135,12 @@ SELECT nextval('"Schéma.ünï"."seq ""q"" desc"') FROM generate_series(1, 5);
 CREATE SEQUENCE not_called START 77;   SELECT setval('not_called', 80, false);
 INSERT INTO "Schéma.ünï"."Tâble" (v) SELECT g FROM generate_series(1, 30) g;
 SQL
-"$PG_BIN/pgbench" -n -c 2 -R 100 -T 6 -f /dev/stdin -h 127.0.0.1 -p "$SRC_PORT" -U postgres app >/dev/null 2>&1 <<'SQL' &
+cat > "$w/app13.sql" <<'SQL'
 INSERT INTO "Schéma.ünï"."Tâble" (v) VALUES (1);
 SELECT nextval('"Schéma.ünï"."seq ""q"" desc"');
 SQL
+PGPASSWORD=$TEST_PASSWORD "$PG_BIN/pgbench" -n -c 2 -R 100 -T 6 -f "$w/app13.sql" -h 127.0.0.1 -p "$SRC_PORT" -U postgres app \
+  >"$w/pgbench13.out" 2>&1 &
 load=$!
 sleep 1
 run_pgcutover migrate --switchover --yes --sequence-gap 25 --source "$SRC_DSN" --target "$TGT_DSN"
