@@ -24,6 +24,7 @@ typedef struct SequenceState
 	char	   *nspname;
 	char	   *relname;
 	char	   *qualname;		/* quoted schema.name */
+	char	   *type_name;		/* smallint, integer or bigint (NULL: not read) */
 	int64_t		last_value;
 	bool		is_called;
 	int64_t		increment;		/* never 0; < 0 descends */
@@ -59,6 +60,13 @@ bool		sequence_next_value(const SequenceState *s, int64_t *next);
  * too: a wrap-around is not seen as progress.
  */
 bool		sequence_ahead_of(const SequenceState *a, const SequenceState *b);
+
+/*
+ * Do a and b have the same shape (data type, increment, bounds, CYCLE)?  A
+ * sequence altered on the source after the copy, without DDL capture, has
+ * not: setting the source's value on the target could fail its bounds.
+ */
+bool		sequence_same_shape(const SequenceState *a, const SequenceState *b);
 
 /* The setval(qualname, value, is_called) to run on the target. */
 typedef struct SequenceSetting

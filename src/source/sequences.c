@@ -51,6 +51,16 @@ sequence_ahead_of(const SequenceState *a, const SequenceState *b)
 	return a->increment > 0 ? na > nb : na < nb;
 }
 
+bool
+sequence_same_shape(const SequenceState *a, const SequenceState *b)
+{
+	if ((a->type_name == NULL) != (b->type_name == NULL) ||
+		(a->type_name && strcmp(a->type_name, b->type_name) != 0))
+		return false;
+	return a->increment == b->increment && a->min_value == b->min_value &&
+		a->max_value == b->max_value && a->cycle == b->cycle;
+}
+
 void
 sequence_plan(const SequenceState *src, const SequenceState *tgt, int64_t gap,
 			  SequenceSetting *out)
@@ -139,7 +149,8 @@ sequences_read(PGconn *conn, const Options *opts, SequenceList *out)
 							   "SELECT n.nspname, c.relname, "
 							   "  pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
 							   "  s.seqincrement, s.seqmin, s.seqmax, s.seqcycle, "
-							   "  pg_catalog.has_sequence_privilege(c.oid, 'SELECT') "
+							   "  pg_catalog.has_sequence_privilege(c.oid, 'SELECT'), "
+							   "  pg_catalog.format_type(s.seqtypid, NULL) "
 							   "FROM pg_catalog.pg_sequence s "
 							   "JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid "
 							   "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -170,6 +181,7 @@ sequences_read(PGconn *conn, const Options *opts, SequenceList *out)
 		s->min_value = strtoll(PQgetvalue(res, i, 4), NULL, 10);
 		s->max_value = strtoll(PQgetvalue(res, i, 5), NULL, 10);
 		s->cycle = PQgetvalue(res, i, 6)[0] == 't';
+		s->type_name = pg_strdup(PQgetvalue(res, i, 8));
 		out->count++;
 	}
 	PQclear(res);
@@ -189,6 +201,7 @@ sequences_free(SequenceList *list)
 		free(list->items[i].nspname);
 		free(list->items[i].relname);
 		free(list->items[i].qualname);
+		free(list->items[i].type_name);
 	}
 	free(list->items);
 	memset(list, 0, sizeof(*list));

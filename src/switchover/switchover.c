@@ -471,6 +471,7 @@ sync_sequences(Switchover *sw)
 	{
 		const SequenceState *s = &src.items[i];
 		const SequenceState *t = sequences_find(&tgt, s->qualname);
+		SequenceState aligned;
 		SequenceSetting set;
 		char	   *lit;
 		char	   *sql;
@@ -479,6 +480,25 @@ sync_sequences(Switchover *sw)
 		{
 			log_warn("sequence %s is not on the target (left out of the copy by a filter?); its value is not carried", s->qualname);
 			continue;
+		}
+		if (!sequence_same_shape(s, t))
+		{
+			/* altered on the source since the copy, without DDL capture */
+			sql = psprintf("ALTER SEQUENCE %s AS %s INCREMENT BY %lld MINVALUE %lld MAXVALUE %lld %sCYCLE",
+						   s->qualname, s->type_name, (long long) s->increment, (long long) s->min_value,
+						   (long long) s->max_value, s->cycle ? "" : "NO ");
+			log_warn("sequence %s was altered on the source since the copy (type, increment, bounds or CYCLE): the target's is altered the same way", s->qualname);
+			if (!run_or_print(sw->tgt, "target", sql, sw->opts->dry_run))
+				rc = abort_switchover(sw, OUTCOME_SQL, "cannot alter sequence %s on the target as on the source", s->qualname);
+			free(sql);
+			if (rc != OUTCOME_OK)
+				break;
+			aligned = *t;
+			aligned.increment = s->increment;
+			aligned.min_value = s->min_value;
+			aligned.max_value = s->max_value;
+			aligned.cycle = s->cycle;
+			t = &aligned;
 		}
 		sequence_plan(s, t, sw->opts->sequence_gap, &set);
 		if (set.keep_target)

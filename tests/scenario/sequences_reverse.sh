@@ -11,6 +11,8 @@ src_sql <<'SQL' >/dev/null
 CREATE TABLE t (id bigserial PRIMARY KEY, v text);
 CREATE TABLE d (id int GENERATED ALWAYS AS IDENTITY (INCREMENT -1 MINVALUE -100000 MAXVALUE -1 START -1) PRIMARY KEY, v text);
 CREATE SEQUENCE c CACHE 50;
+CREATE SEQUENCE grows MAXVALUE 1000;
+CREATE SEQUENCE small_to_big AS smallint;
 INSERT INTO t (v) SELECT 'a' FROM generate_series(1, 20);
 INSERT INTO d (v) SELECT 'a' FROM generate_series(1, 20);
 SELECT nextval('c') FROM generate_series(1, 3);
@@ -19,8 +21,15 @@ run_pgcutover copy --source "$SRC_DSN" --target "$TGT_DSN"
 assert_eq 0 "$RC" "copy exits 0"
 follower_start
 src_sql -c "INSERT INTO t (v) VALUES ('b')" -c "INSERT INTO d (v) VALUES ('b')" >/dev/null
+# altered on the source after the copy, without DDL capture: the target's are not
+src_sql -c "ALTER SEQUENCE grows MAXVALUE 100000 INCREMENT 5" -c "SELECT setval('grows', 5000)" \
+        -c "ALTER SEQUENCE small_to_big AS bigint MAXVALUE 1000000" -c "SELECT setval('small_to_big', 100000)" >/dev/null
 run_pgcutover switchover --reverse --yes --sequence-gap 10 --timeout 60s --source "$SRC_DSN" --target "$TGT_DSN"
-assert_eq 0 "$RC" "switchover --reverse --sequence-gap 10 exits 0"
+assert_eq 0 "$RC" "switchover --reverse --sequence-gap 10 exits 0 (sequences altered on the source since the copy do not stop it)"
+[ "$RC" = 0 ] || echo "# $(grep error <<<"$ERR" | head -3)"
+assert_contains "$ERR" "sequence public.grows was altered on the source since the copy" "it says which sequence it alters on the target"
+assert_eq "5015|100011|bigint" "$(tgt_sql -c "SELECT nextval('grows'), nextval('small_to_big'), data_type FROM pg_sequences WHERE sequencename = 'small_to_big'")" \
+  "the altered sequences hand out the source's next value plus the gap, in their new shape"
 [ "$RC" = 0 ] || kill "$FOLLOWER" 2>/dev/null || true
 wait "$FOLLOWER" 2>/dev/null || true
 assert_eq "32|-32|t" "$(tgt_sql -c "INSERT INTO t (v) VALUES ('new') RETURNING id" -c "INSERT INTO d (v) VALUES ('new') RETURNING id" \
@@ -42,5 +51,7 @@ assert_eq "$(db_fingerprint tgt)" "$(db_fingerprint src)" "the old source holds 
 assert_eq "$(db_sequences tgt)" "$(db_sequences src)" "the old source's sequences are the new primary's (last_value, is_called)"
 assert_eq "public.c|210|t
 public.d_id_seq|-36|t
+public.grows|5015|t
+public.small_to_big|100011|t
 public.t_id_seq|37|t" "$(db_sequences src)" "and past every value the new primary handed out"
 done_testing
