@@ -41,8 +41,10 @@ typedef struct SequenceList
 
 /*
  * Reads every user sequence of conn this role may read (others are named in
- * a warning and skipped); with opts, only those in selected schemas.  False
- * on an SQL error.
+ * a warning and skipped); with opts, only those its filters select, as
+ * pg_dump does: by schema and name, and under --include-table also the
+ * owned sequences (serial, identity) of the included tables.  False on an
+ * SQL error.
  */
 bool		sequences_read(PGconn *conn, const Options *opts, SequenceList *out);
 void		sequences_free(SequenceList *list);

@@ -150,10 +150,16 @@ sequences_read(PGconn *conn, const Options *opts, SequenceList *out)
 							   "  pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
 							   "  s.seqincrement, s.seqmin, s.seqmax, s.seqcycle, "
 							   "  pg_catalog.has_sequence_privilege(c.oid, 'SELECT'), "
-							   "  pg_catalog.format_type(s.seqtypid, NULL) "
+							   "  pg_catalog.format_type(s.seqtypid, NULL), o.nspname, o.relname "
 							   "FROM pg_catalog.pg_sequence s "
 							   "JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid "
 							   "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+							   "LEFT JOIN LATERAL (SELECT tn.nspname, t.relname FROM pg_catalog.pg_depend od "
+							   "  JOIN pg_catalog.pg_class t ON t.oid = od.refobjid "
+							   "  JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace "
+							   "  WHERE od.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND od.objid = c.oid "
+							   "    AND od.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+							   "    AND od.deptype IN ('a', 'i') LIMIT 1) o ON true "
 							   "WHERE " CATALOG_USER_RELATION_FILTER
 							   " ORDER BY 1, 2");
 	bool		ok = res != NULL;
@@ -166,7 +172,14 @@ sequences_read(PGconn *conn, const Options *opts, SequenceList *out)
 	{
 		SequenceState *s = &out->items[out->count];
 
-		if (opts && !catalog_schema_selected(opts, PQgetvalue(res, i, 0)))
+		/*
+		 * As pg_dump selects them: by its own name and schema, or, under
+		 * --include-table (-t), also as the owned sequence (serial, identity)
+		 * of an included table.
+		 */
+		if (opts && !catalog_table_selected(opts, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)) &&
+			!(opts->include_table.count > 0 && !PQgetisnull(res, i, 9) &&
+			  catalog_table_selected(opts, PQgetvalue(res, i, 9), PQgetvalue(res, i, 10))))
 			continue;
 		if (PQgetvalue(res, i, 7)[0] != 't')
 		{

@@ -58,6 +58,11 @@ SQL
 # --- a target role that is not a superuser: CREATEROLE, owner of the target databases
 cluster_sql tgt -c "CREATE ROLE migrator LOGIN CREATEROLE PASSWORD '$TEST_PASSWORD'" -c "GRANT SET ON PARAMETER session_replication_role TO migrator" \
   -c "ALTER DATABASE app OWNER TO migrator" -c "ALTER DATABASE app2 OWNER TO migrator" >/dev/null
+# a target role without CREATEROLE: --roles is refused by check, before any slot
+cluster_sql tgt -c "CREATE ROLE plain LOGIN PASSWORD '$TEST_PASSWORD'" -c "GRANT ALL ON DATABASE app TO plain" >/dev/null
+run_pgcutover check --source "$SRC_DSN" --target "${TGT_DSN/user=postgres/user=plain}" --roles --exclude-schema left_out
+assert_eq 4 "$RC" "check --roles fails for a target role without CREATEROLE"
+assert_contains "$OUT" "ALTER ROLE plain CREATEROLE" "naming the fix"
 SRC_BASE="host=127.0.0.1 port=$SRC_PORT dbname=postgres user=postgres password=$TEST_PASSWORD"
 TGT_BASE="host=127.0.0.1 port=$TGT_PORT dbname=postgres user=migrator password=$TEST_PASSWORD"
 
