@@ -41,6 +41,14 @@ bool		roles_needed(PGconn *src, const Options *opts, bool acl, StrList *names);
 bool		roles_missing(PGconn *tgt, const StrList *names, StrList *missing);
 
 /*
+ * "role on schema" for each owner of a migrated relation or function that
+ * may not CREATE in its schema on src (a superuser made it there): a target
+ * role that is not a superuser cannot restore that owner (ALTER ... OWNER
+ * TO needs the new owner's CREATE on the schema).  false on SQL error.
+ */
+bool		roles_owners_without_create(PGconn *src, const Options *opts, StrList *out);
+
+/*
  * The SQL that creates on tgt what --roles carries (see above) and grants
  * the memberships between carried roles of which at least one is new.
  * Logs a line per role it leaves alone (exists), creates without an
@@ -48,7 +56,9 @@ bool		roles_missing(PGconn *tgt, const StrList *names, StrList *missing);
  * The password hashes (--role-passwords) come apart, one ALTER ROLE ...
  * PASSWORD statement each in *passwords, to be run on their own: a failing
  * statement's text must never reach a log.  *created counts the roles it
- * creates.  false on SQL error.
+ * creates.  A target role that is not a superuser (CREATEROLE) is made a
+ * member of each role it creates: the restore's ALTER ... OWNER TO needs
+ * that.  false on SQL error.
  */
 bool		roles_script(PGconn *src, PGconn *tgt, const Options *opts, StrBuf *sql,
 						 StrList *passwords, int *created);

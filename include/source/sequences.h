@@ -24,6 +24,7 @@ typedef struct SequenceState
 	char	   *nspname;
 	char	   *relname;
 	char	   *qualname;		/* quoted schema.name */
+	char	   *type_name;		/* smallint, integer or bigint (NULL: not read) */
 	int64_t		last_value;
 	bool		is_called;
 	int64_t		increment;		/* never 0; < 0 descends */
@@ -40,8 +41,10 @@ typedef struct SequenceList
 
 /*
  * Reads every user sequence of conn this role may read (others are named in
- * a warning and skipped); with opts, only those in selected schemas.  False
- * on an SQL error.
+ * a warning and skipped); with opts, only those its filters select, as
+ * pg_dump does: by schema and name, and under --include-table also the
+ * owned sequences (serial, identity) of the included tables.  False on an
+ * SQL error.
  */
 bool		sequences_read(PGconn *conn, const Options *opts, SequenceList *out);
 void		sequences_free(SequenceList *list);
@@ -59,6 +62,13 @@ bool		sequence_next_value(const SequenceState *s, int64_t *next);
  * too: a wrap-around is not seen as progress.
  */
 bool		sequence_ahead_of(const SequenceState *a, const SequenceState *b);
+
+/*
+ * Do a and b have the same shape (data type, increment, bounds, CYCLE)?  A
+ * sequence altered on the source after the copy, without DDL capture, has
+ * not: setting the source's value on the target could fail its bounds.
+ */
+bool		sequence_same_shape(const SequenceState *a, const SequenceState *b);
 
 /* The setval(qualname, value, is_called) to run on the target. */
 typedef struct SequenceSetting

@@ -64,10 +64,11 @@ typedef struct ComparePair ComparePair;
  */
 bool		verify_run(ComparePair *pairs, int npairs, const Options *opts, VerifyResult *out);
 /*
- * Per sequence of the source: is the target's not behind?  Counted into r
- * (sequences, sequences_behind, sequence_problems); false on SQL error.
+ * Per sequence of the source in the schemas opts selects (all with NULL): is
+ * the target's not behind?  Counted into r (sequences, sequences_behind,
+ * sequence_problems); false on SQL error.
  */
-bool		verify_sequences(PGconn *src, PGconn *tgt, VerifyResult *r);
+bool		verify_sequences(PGconn *src, PGconn *tgt, const Options *opts, VerifyResult *r);
 
 void		verify_print(const VerifyResult *r, FILE *out);
 json_t	   *verify_json(const VerifyResult *r);

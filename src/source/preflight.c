@@ -1043,10 +1043,28 @@ check_roles(Preflight *p)
 	{
 		char	   *super = db_scalar(p->tgt, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user");
 
-		if (super && super[0] != 't')
+		StrList		no_create = {0};
+
+		if (super && super[0] != 't' && roles_owners_without_create(p->src, o, &no_create) &&
+			no_create.count > 0)
+		{
+			StrBuf		list;
+
+			strbuf_init(&list);
+			for (int i = 0; i < no_create.count; i++)
+				strbuf_printf(&list, "%s%s", i > 0 ? ", " : "", no_create.items[i]);
+
+			findings_add(p->f, FINDING_FAIL, "keep_acl",
+						 "connect to the target as a superuser, or make each owner named the owner of its schema on the source (ALTER SCHEMA ... OWNER TO)",
+						 "--keep-acl as a target role that is not a superuser: restoring an owner (ALTER ... OWNER TO) needs that owner's CREATE on the schema, which %s lack%s on the source",
+						 list.data, no_create.count == 1 ? "s" : "");
+			strbuf_free(&list);
+		}
+		else if (super && super[0] != 't')
 			findings_add(p->f, FINDING_WARN, "keep_acl",
 						 "connect to the target as a superuser, or GRANT each owner role to the target role",
 						 "--keep-acl sets each object's owner (ALTER ... OWNER TO), which a role that is not a superuser may only do for roles it is a member of");
+		strlist_free(&no_create);
 		free(super);
 	}
 done:

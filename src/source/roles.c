@@ -183,6 +183,44 @@ roles_missing(PGconn *tgt, const StrList *names, StrList *missing)
 	return true;
 }
 
+bool
+roles_owners_without_create(PGconn *src, const Options *opts, StrList *out)
+{
+	PGresult   *res = db_query(src,
+								"SELECT DISTINCT n.nspname, c.relname, pg_catalog.quote_ident(a.rolname), "
+								"  pg_catalog.quote_ident(n.nspname) "
+								"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+								"JOIN pg_catalog.pg_roles a ON a.oid = c.relowner "
+								"WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S') AND " CATALOG_USER_RELATION_FILTER
+								" AND NOT a.rolsuper AND n.nspowner <> c.relowner"
+								" AND NOT pg_catalog.has_schema_privilege(c.relowner, n.oid, 'CREATE') "
+								"UNION ALL SELECT DISTINCT n.nspname, NULL, pg_catalog.quote_ident(a.rolname), "
+								"  pg_catalog.quote_ident(n.nspname) "
+								"FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+								"JOIN pg_catalog.pg_roles a ON a.oid = p.proowner "
+								"WHERE " USER_SCHEMA("n") " AND NOT a.rolsuper AND n.nspowner <> p.proowner"
+								" AND NOT pg_catalog.has_schema_privilege(p.proowner, n.oid, 'CREATE') "
+								" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = "
+								"'pg_catalog.pg_proc'::pg_catalog.regclass AND e.objid = p.oid AND e.deptype = 'e') "
+								"ORDER BY 3, 4");
+
+	if (res == NULL)
+		return false;
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		char	   *pair = psprintf("%s on schema %s", PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
+		bool		selected = PQgetisnull(res, i, 1)
+			? object_selected(opts, "nsp", PQgetvalue(res, i, 0), NULL)
+			: catalog_table_selected(opts, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+
+		if (selected && !strlist_contains(out, pair))
+			strlist_add(out, pair);
+		free(pair);
+	}
+	PQclear(res);
+	return true;
+}
+
 /*
  * The needed roles, the roles that are members of them (recursively), and
  * the roles all of these are members of (recursively), with what a CREATE
@@ -281,6 +319,37 @@ append_create_role(PGconn *tgt, const Options *opts, const PGresult *r, int i, S
 	PQfreemem(ident);
 }
 
+/*
+ * A target role that is not a superuser may make an object's owner only a
+ * role it is a member of (ALTER ... OWNER TO, in the restore): it becomes a
+ * member of each role it creates, which CREATEROLE allows.
+ */
+static bool
+append_self_grants(PGconn *tgt, const StrList *created, StrBuf *sql)
+{
+	PGresult   *res;
+	bool		super;
+
+	if (created->count == 0)
+		return true;
+	if ((res = db_query(tgt, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user")) == NULL)
+		return false;
+	super = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (super)
+		return true;
+	for (int i = 0; i < created->count; i++)
+	{
+		char	   *ident = PQescapeIdentifier(tgt, created->items[i], strlen(created->items[i]));
+
+		strbuf_printf(sql, "GRANT %s TO CURRENT_USER;\n", ident);
+		PQfreemem(ident);
+	}
+	log_info("the target role %s is not a superuser: it is made a member of the %d role(s) it creates, so that the restore may make them owners; fix, once migrated, if unwanted: REVOKE them from it",
+			 PQuser(tgt), created->count);
+	return true;
+}
+
 /* GRANT role TO member for memberships between carried roles, one end new. */
 static bool
 append_memberships(PGconn *src, PGconn *tgt, const StrList *carried, const StrList *created, StrBuf *sql)
@@ -350,7 +419,8 @@ roles_script(PGconn *src, PGconn *tgt, const Options *opts, StrBuf *sql, StrList
 		strlist_add(&made, name);
 		(*created)++;
 	}
-	ok = append_memberships(src, tgt, &carried, &made, sql);
+	ok = append_memberships(src, tgt, &carried, &made, sql) &&
+		append_self_grants(tgt, &made, sql);
 done:
 	PQclear(res);
 	strlist_free(&needed);

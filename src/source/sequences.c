@@ -51,6 +51,16 @@ sequence_ahead_of(const SequenceState *a, const SequenceState *b)
 	return a->increment > 0 ? na > nb : na < nb;
 }
 
+bool
+sequence_same_shape(const SequenceState *a, const SequenceState *b)
+{
+	if ((a->type_name == NULL) != (b->type_name == NULL) ||
+		(a->type_name && strcmp(a->type_name, b->type_name) != 0))
+		return false;
+	return a->increment == b->increment && a->min_value == b->min_value &&
+		a->max_value == b->max_value && a->cycle == b->cycle;
+}
+
 void
 sequence_plan(const SequenceState *src, const SequenceState *tgt, int64_t gap,
 			  SequenceSetting *out)
@@ -139,10 +149,17 @@ sequences_read(PGconn *conn, const Options *opts, SequenceList *out)
 							   "SELECT n.nspname, c.relname, "
 							   "  pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
 							   "  s.seqincrement, s.seqmin, s.seqmax, s.seqcycle, "
-							   "  pg_catalog.has_sequence_privilege(c.oid, 'SELECT') "
+							   "  pg_catalog.has_sequence_privilege(c.oid, 'SELECT'), "
+							   "  pg_catalog.format_type(s.seqtypid, NULL), o.nspname, o.relname "
 							   "FROM pg_catalog.pg_sequence s "
 							   "JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid "
 							   "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+							   "LEFT JOIN LATERAL (SELECT tn.nspname, t.relname FROM pg_catalog.pg_depend od "
+							   "  JOIN pg_catalog.pg_class t ON t.oid = od.refobjid "
+							   "  JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace "
+							   "  WHERE od.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND od.objid = c.oid "
+							   "    AND od.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+							   "    AND od.deptype IN ('a', 'i') LIMIT 1) o ON true "
 							   "WHERE " CATALOG_USER_RELATION_FILTER
 							   " ORDER BY 1, 2");
 	bool		ok = res != NULL;
@@ -155,7 +172,14 @@ sequences_read(PGconn *conn, const Options *opts, SequenceList *out)
 	{
 		SequenceState *s = &out->items[out->count];
 
-		if (opts && !catalog_schema_selected(opts, PQgetvalue(res, i, 0)))
+		/*
+		 * As pg_dump selects them: by its own name and schema, or, under
+		 * --include-table (-t), also as the owned sequence (serial, identity)
+		 * of an included table.
+		 */
+		if (opts && !catalog_table_selected(opts, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)) &&
+			!(opts->include_table.count > 0 && !PQgetisnull(res, i, 9) &&
+			  catalog_table_selected(opts, PQgetvalue(res, i, 9), PQgetvalue(res, i, 10))))
 			continue;
 		if (PQgetvalue(res, i, 7)[0] != 't')
 		{
@@ -170,6 +194,7 @@ sequences_read(PGconn *conn, const Options *opts, SequenceList *out)
 		s->min_value = strtoll(PQgetvalue(res, i, 4), NULL, 10);
 		s->max_value = strtoll(PQgetvalue(res, i, 5), NULL, 10);
 		s->cycle = PQgetvalue(res, i, 6)[0] == 't';
+		s->type_name = pg_strdup(PQgetvalue(res, i, 8));
 		out->count++;
 	}
 	PQclear(res);
@@ -189,6 +214,7 @@ sequences_free(SequenceList *list)
 		free(list->items[i].nspname);
 		free(list->items[i].relname);
 		free(list->items[i].qualname);
+		free(list->items[i].type_name);
 	}
 	free(list->items);
 	memset(list, 0, sizeof(*list));

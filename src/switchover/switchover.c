@@ -63,7 +63,10 @@
 /* One run: its connections, what it holds, and what it reports. */
 typedef struct Switchover
 {
-	const Options *opts;
+	const Options *opts;		/* the command's, or &selection once read */
+	Options		selection;		/* the command's options with the copy's
+								 * table filters added (only the four
+								 * lists are this run's own) */
 	PGconn	   *src;
 	PGconn	   *tgt;
 	PGconn	   *maintenance;	/* the source server's "postgres" database,
@@ -459,9 +462,9 @@ sync_sequences(Switchover *sw)
 				tgt;
 	Outcome		rc = OUTCOME_OK;
 
-	if (!sequences_read(sw->src, NULL, &src))
+	if (!sequences_read(sw->src, sw->opts, &src))
 		return abort_switchover(sw, OUTCOME_SQL, "cannot read the source's sequences");
-	if (!sequences_read(sw->tgt, NULL, &tgt))
+	if (!sequences_read(sw->tgt, sw->opts, &tgt))
 	{
 		sequences_free(&src);
 		return abort_switchover(sw, OUTCOME_SQL, "cannot read the target's sequences");
@@ -470,6 +473,7 @@ sync_sequences(Switchover *sw)
 	{
 		const SequenceState *s = &src.items[i];
 		const SequenceState *t = sequences_find(&tgt, s->qualname);
+		SequenceState aligned;
 		SequenceSetting set;
 		char	   *lit;
 		char	   *sql;
@@ -478,6 +482,25 @@ sync_sequences(Switchover *sw)
 		{
 			log_warn("sequence %s is not on the target (left out of the copy by a filter?); its value is not carried", s->qualname);
 			continue;
+		}
+		if (!sequence_same_shape(s, t))
+		{
+			/* altered on the source since the copy, without DDL capture */
+			sql = psprintf("ALTER SEQUENCE %s AS %s INCREMENT BY %lld MINVALUE %lld MAXVALUE %lld %sCYCLE",
+						   s->qualname, s->type_name, (long long) s->increment, (long long) s->min_value,
+						   (long long) s->max_value, s->cycle ? "" : "NO ");
+			log_warn("sequence %s was altered on the source since the copy (type, increment, bounds or CYCLE): the target's is altered the same way", s->qualname);
+			if (!run_or_print(sw->tgt, "target", sql, sw->opts->dry_run))
+				rc = abort_switchover(sw, OUTCOME_SQL, "cannot alter sequence %s on the target as on the source", s->qualname);
+			free(sql);
+			if (rc != OUTCOME_OK)
+				break;
+			aligned = *t;
+			aligned.increment = s->increment;
+			aligned.min_value = s->min_value;
+			aligned.max_value = s->max_value;
+			aligned.cycle = s->cycle;
+			t = &aligned;
 		}
 		sequence_plan(s, t, sw->opts->sequence_gap, &set);
 		if (set.keep_target)
@@ -1109,6 +1132,48 @@ done:
 	return rc;
 }
 
+static void
+add_missing(StrList *to, const StrList *from)
+{
+	for (int i = 0; i < from->count; i++)
+		if (!strlist_contains(to, from->items[i]))
+			strlist_add(to, from->items[i]);
+}
+
+/*
+ * What the run compares and whose sequences it sets: the tables the copy
+ * was made with (its filters, read from the target) as well as the command
+ * line's.  Without them, a schema or table the copy left out would be
+ * "missing on the target" to verify, and its sequences "behind": a
+ * mismatch that keeps the source fenced.
+ */
+static Outcome
+load_selection(Switchover *sw)
+{
+	const Options *opts = sw->opts;
+	Options    *sel = &sw->selection;
+	CopyFilters copied = {0};
+
+	*sel = *opts;
+	memset(&sel->include_schema, 0, sizeof(StrList));
+	memset(&sel->exclude_schema, 0, sizeof(StrList));
+	memset(&sel->include_table, 0, sizeof(StrList));
+	memset(&sel->exclude_table, 0, sizeof(StrList));
+	sw->opts = sel;
+	if (!state_load_filters(sw->tgt, opts->slot, &copied))
+		return abort_switchover(sw, OUTCOME_SQL, "cannot read the copy's table filters on the target");
+	add_missing(&sel->include_schema, &opts->include_schema);
+	add_missing(&sel->include_schema, &copied.include_schema);
+	add_missing(&sel->exclude_schema, &opts->exclude_schema);
+	add_missing(&sel->exclude_schema, &copied.exclude_schema);
+	add_missing(&sel->include_table, &opts->include_table);
+	add_missing(&sel->include_table, &copied.include_table);
+	add_missing(&sel->exclude_table, &opts->exclude_table);
+	add_missing(&sel->exclude_table, &copied.exclude_table);
+	state_free_filters(&copied);
+	return OUTCOME_OK;
+}
+
 /*
  * --pgbouncer (pgbouncer.c): find the source's entries before anything
  * runs; PAUSE them after the lag check, just before the fence; once the
@@ -1157,7 +1222,8 @@ run_steps(Switchover *sw, double deadline)
 {
 	Outcome		rc;
 
-	if ((rc = refuse_prepared_transactions(sw, false)) != OUTCOME_OK ||
+	if ((rc = load_selection(sw)) != OUTCOME_OK ||
+		(rc = refuse_prepared_transactions(sw, false)) != OUTCOME_OK ||
 		(rc = pgbouncer_preflight(sw)) != OUTCOME_OK ||
 		(rc = refuse_large_objects(sw)) != OUTCOME_OK ||
 		(rc = wait_for_lag(sw, deadline)) != OUTCOME_OK ||
@@ -1232,6 +1298,10 @@ done:
 	result->total_ms = (now_seconds() - t_start) * 1000;
 	subprocess_set_cancel(NULL);
 	fence_prior_free(&sw.prior);
+	strlist_free(&sw.selection.include_schema);
+	strlist_free(&sw.selection.exclude_schema);
+	strlist_free(&sw.selection.include_table);
+	strlist_free(&sw.selection.exclude_table);
 	free(sw.dbname);
 	free(sw.reverse_slot);
 	pgbouncer_finish(&sw.bouncers);

@@ -154,7 +154,7 @@ incremental_run(ComparePair *pairs, int npairs, PGconn *tgt, const Options *opts
 		goto done;
 	log_debug("incremental verify: %d table(s) compared in %.1f ms since the start", ntasks,
 			  (now_seconds() - t0) * 1000);
-	if (!verify_sequences(pairs[0].source, pairs[0].target, r))
+	if (!verify_sequences(pairs[0].source, pairs[0].target, opts, r))
 		goto done;
 	ok = true;
 done:

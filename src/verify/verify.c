@@ -21,14 +21,14 @@
  * a sequence never used hands out its start value next.
  */
 bool
-verify_sequences(PGconn *src, PGconn *tgt, VerifyResult *r)
+verify_sequences(PGconn *src, PGconn *tgt, const Options *opts, VerifyResult *r)
 {
 	SequenceList ss,
 				ts;
 
-	if (!sequences_read(src, NULL, &ss))
+	if (!sequences_read(src, opts, &ss))
 		return false;
-	if (!sequences_read(tgt, NULL, &ts))
+	if (!sequences_read(tgt, opts, &ts))
 	{
 		sequences_free(&ss);
 		return false;
@@ -133,7 +133,7 @@ verify_run(ComparePair *pairs, int npairs, const Options *opts, VerifyResult *r)
 	ok = compare_tables(pairs, npairs, &cfg, tasks, ntasks, r);
 	free(tasks);
 	catalog_free_tables(&tables);
-	if (!ok || !verify_sequences(pairs[0].source, pairs[0].target, r))
+	if (!ok || !verify_sequences(pairs[0].source, pairs[0].target, opts, r))
 		return false;
 	if (opts->check_constraints && !check_foreign_keys(pairs[0].target, r))
 		return false;

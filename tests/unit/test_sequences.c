@@ -165,6 +165,26 @@ test_ahead_of(void **state)
 	assert_false(sequence_ahead_of(&d_tgt, &d_src));
 }
 
+static void
+test_same_shape(void **state)
+{
+	SequenceState a = seq(10, true, 1, 1, 1000, false);
+	SequenceState b = seq(500, false, 1, 1, 1000, false);
+	SequenceState wider = seq(10, true, 1, 1, 100000, false);
+	SequenceState down = seq(10, true, -1, 1, 1000, false);
+	SequenceState cyc = seq(10, true, 1, 1, 1000, true);
+	SequenceState big = a;
+
+	(void) state;
+	a.type_name = b.type_name = wider.type_name = down.type_name = cyc.type_name = "integer";
+	big.type_name = "bigint";
+	assert_true(sequence_same_shape(&a, &b));	/* values do not count */
+	assert_false(sequence_same_shape(&a, &wider));
+	assert_false(sequence_same_shape(&a, &down));
+	assert_false(sequence_same_shape(&a, &cyc));
+	assert_false(sequence_same_shape(&a, &big));
+}
+
 int
 main(void)
 {
@@ -174,6 +194,7 @@ main(void)
 		cmocka_unit_test(test_plan_gap_follows_direction),
 		cmocka_unit_test(test_plan_never_backwards),
 		cmocka_unit_test(test_ahead_of),
+		cmocka_unit_test(test_same_shape),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
