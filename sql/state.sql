@@ -158,6 +158,10 @@ ALTER TABLE pgcutover.migration ADD COLUMN IF NOT EXISTS switched_over_at timest
 -- rights, the database's own read-only setting, its grants), so that an
 -- abort, a later run or cleanup restores exactly that.
 ALTER TABLE pgcutover.migration ADD COLUMN IF NOT EXISTS fence_prior text;
+-- --reverse, on the old source: the fence_prior of the forward switchover
+-- that left this database fenced at rest, so that switching back over lifts
+-- that fence (pgcutover_fence and the read-only default) as it was before.
+ALTER TABLE pgcutover.migration ADD COLUMN IF NOT EXISTS rest_fence_prior text;
 
 -- follow: the backend pids of the follower's own sessions on the source,
 -- which the switchover's fence spares (it ends every other session).

@@ -71,12 +71,23 @@ char	   *cutover_mark_switched_over_sql(const char *slot);
 /*
  * --reverse: records on old_source (installing the state schema there) a
  * migration of reverse_slot that starts at start_lsn, with the copy filters
- * the forward migration (forward_slot on new_source) was made with.  False
- * on SQL error (logged).
+ * the forward migration (forward_slot on new_source) was made with, and the
+ * forward fence's prior (JSON, or NULL), which switching back over restores.
+ * False on SQL error (logged).
  */
 bool		cutover_record_reverse_migration(PGconn *new_source, const char *forward_slot,
 											 PGconn *old_source, const char *reverse_slot,
-											 const char *start_lsn);
+											 const char *start_lsn, const char *rest_fence_prior);
+
+/*
+ * The rest_fence_prior of slot's migration on tgt into *prior_json
+ * (malloc'd; NULL: none, the target was not fenced by a switchover away from
+ * it).  False on SQL error.
+ */
+bool		cutover_read_rest_fence_prior(PGconn *tgt, const char *slot, char **prior_json);
+
+/* Forgets it once that fence is lifted; false on SQL error. */
+bool		cutover_forget_rest_fence_prior(PGconn *tgt, const char *slot);
 
 /*
  * The ALTER TABLE statements that make the identity columns follow relaxed

@@ -104,6 +104,14 @@ bool		fence_rest(PGconn *src, const char *dbname, const FencePrior *prior, bool 
 					   char **errmsg);
 
 /*
+ * Switching back over (--reverse): the database conn is on was left fenced
+ * at rest by the switchover away from it; its writes are taken again:
+ * pgcutover_fence dropped, then its settings restored as prior_json (the
+ * forward fence's prior) says.
+ */
+bool		fence_rest_lift(PGconn *conn, const char *dbname, const char *prior_json, bool dry_run);
+
+/*
  * A session on the "postgres" database of the server dsn names (same host,
  * user, password), for lifting a fence when the fenced database refuses
  * connections.  NULL with *errmsg on failure.

@@ -156,10 +156,10 @@ cutover_mark_switched_over_sql(const char *slot)
 bool
 cutover_record_reverse_migration(PGconn *new_source, const char *forward_slot,
 								 PGconn *old_source, const char *reverse_slot,
-								 const char *start_lsn)
+								 const char *start_lsn, const char *rest_fence_prior)
 {
 	const char *forward_params[1] = {forward_slot};
-	const char *params[6] = {reverse_slot, start_lsn, "{}", "{}", "{}", "{}"};
+	const char *params[7] = {reverse_slot, start_lsn, "{}", "{}", "{}", "{}", rest_fence_prior};
 	PGresult   *filters;
 	PGresult   *res = NULL;
 
@@ -174,11 +174,42 @@ cutover_record_reverse_migration(PGconn *new_source, const char *forward_slot,
 	if (state_install(old_source))
 		res = db_query_params(old_source,
 							  "INSERT INTO pgcutover.migration (slot_name, run_id, phase, consistent_lsn, "
-							  "  include_schema, exclude_schema, include_table, exclude_table, copy_finished_at) "
-							  "VALUES ($1, md5(random()::text), 'copied', $2, $3, $4, $5, $6, now()) "
-							  "ON CONFLICT (slot_name) DO UPDATE SET phase = 'copied', consistent_lsn = EXCLUDED.consistent_lsn",
-							  6, params);
+							  "  include_schema, exclude_schema, include_table, exclude_table, copy_finished_at, "
+							  "  rest_fence_prior) "
+							  "VALUES ($1, md5(random()::text), 'copied', $2, $3, $4, $5, $6, now(), $7) "
+							  "ON CONFLICT (slot_name) DO UPDATE SET phase = 'copied', consistent_lsn = EXCLUDED.consistent_lsn, "
+							  "  rest_fence_prior = coalesce(EXCLUDED.rest_fence_prior, pgcutover.migration.rest_fence_prior)",
+							  7, params);
 	PQclear(filters);
+	PQclear(res);
+	return res != NULL;
+}
+
+bool
+cutover_read_rest_fence_prior(PGconn *tgt, const char *slot, char **prior_json)
+{
+	const char *params[1] = {slot};
+	PGresult   *res = db_query_params(tgt,
+									  "SELECT rest_fence_prior FROM pgcutover.migration WHERE slot_name = $1",
+									  1, params);
+
+	*prior_json = NULL;
+	if (res == NULL)
+		return false;
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		*prior_json = pg_strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return true;
+}
+
+bool
+cutover_forget_rest_fence_prior(PGconn *tgt, const char *slot)
+{
+	const char *params[1] = {slot};
+	PGresult   *res = db_query_params(tgt,
+									  "UPDATE pgcutover.migration SET rest_fence_prior = NULL WHERE slot_name = $1",
+									  1, params);
+
 	PQclear(res);
 	return res != NULL;
 }

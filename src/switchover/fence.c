@@ -424,6 +424,15 @@ fence_lift_recorded(PGconn *conn, const char *dbname, const char *prior_json, bo
 	return ok;
 }
 
+bool
+fence_rest_lift(PGconn *conn, const char *dbname, const char *prior_json, bool dry_run)
+{
+	/* the database's read-only default holds for this session too */
+	return run_or_print(conn, "target", "SET default_transaction_read_only = off", dry_run) &&
+		run_or_print(conn, "target", "DROP SCHEMA IF EXISTS pgcutover_fence CASCADE", dry_run) &&
+		fence_lift_recorded(conn, dbname, prior_json, dry_run);
+}
+
 PGconn *
 fence_connect_maintenance(const char *dsn, const char *who, char **errmsg)
 {

@@ -751,6 +751,7 @@ prepare_reverse(Switchover *sw)
 	char	   *lit = db_quote_literal(sw->tgt, slot);
 	char	   *sql = psprintf("SELECT lsn::text FROM pg_catalog.pg_create_logical_replication_slot(%s, 'wal2json')", lit);
 	char	   *lsn = NULL;
+	char	   *prior = NULL;
 	Outcome		rc = OUTCOME_OK;
 
 	if (sw->opts->dry_run)
@@ -779,16 +780,48 @@ prepare_reverse(Switchover *sw)
 		goto done;
 	}
 	sw->reverse_slot = pg_strdup(slot);
-	if (!cutover_record_reverse_migration(sw->tgt, sw->opts->slot, sw->src, slot, lsn))
+	/* switching back over lifts the rest fence this run leaves: as it was before */
+	if (sw->have_prior && !uses_fence_command(sw))
+		prior = fence_prior_to_json(&sw->prior);
+	if (!cutover_record_reverse_migration(sw->tgt, sw->opts->slot, sw->src, slot, lsn, prior))
 		rc = abort_switchover(sw, OUTCOME_SQL, "cannot record the reverse migration on the old source");
 	if (rc == OUTCOME_OK)
 		step_done(sw, "reverse", t0);
 done:
+	free(prior);
 	free(lsn);
 	free(sql);
 	free(lit);
 	free(slot);
 	return rc;
+}
+
+/*
+ * Switching back over (the migration --reverse recorded on the old source):
+ * the target is the database an earlier switchover left fenced at rest, and
+ * takes writes again once it is the primary: its pgcutover_fence goes and
+ * its settings are as before that fence.  Any other target has no record.
+ * Run once the switchover is recorded (an abort must not leave both sides
+ * writable), and again by a rerun after a kill; a failure is a warning:
+ * the switchover stands, the target is still read-only.
+ */
+static void
+lift_target_rest_fence(Switchover *sw)
+{
+	char	   *prior = NULL;
+
+	if (!cutover_read_rest_fence_prior(sw->tgt, sw->opts->slot, &prior) || prior == NULL)
+		return;
+	if (fence_rest_lift(sw->tgt, PQdb(sw->tgt), prior, sw->opts->dry_run) &&
+		(sw->opts->dry_run || cutover_forget_rest_fence_prior(sw->tgt, sw->opts->slot)))
+	{
+		if (!sw->opts->dry_run)
+			log_info("the target, switched away from earlier, takes writes again: its rest fence is lifted");
+	}
+	else
+		log_warn("the target is the primary but still refuses writes: the rest fence an earlier switchover left there is not lifted (above); fix: there, SET default_transaction_read_only = off; DROP SCHEMA pgcutover_fence CASCADE; ALTER DATABASE %s RESET default_transaction_read_only; then rerun this switchover to record it",
+				 PQdb(sw->tgt));
+	free(prior);
 }
 
 bool
@@ -844,10 +877,12 @@ finish_switchover(Switchover *sw)
 
 		printf("[target] %s;\n", sql);
 		free(sql);
+		lift_target_rest_fence(sw);
 		return OUTCOME_OK;
 	}
 	if (!cutover_mark_switched_over(sw->tgt, sw->opts->slot))
 		return abort_switchover(sw, OUTCOME_SQL, "cannot record the switchover on the target");
+	lift_target_rest_fence(sw);
 	return OUTCOME_OK;
 }
 
@@ -1270,7 +1305,10 @@ switchover_run(const Options *opts, SwitchoverResult *result)
 	{
 		/* switched over by an earlier run */
 		if (result->already_switched_over)
+		{
+			lift_target_rest_fence(&sw);	/* a run killed before it did */
 			refresh_matviews_after_kill(&sw);
+		}
 		goto done;
 	}
 	/* the marker must reach the walsender now, not at the next WAL writer round */

@@ -54,4 +54,12 @@ public.d_id_seq|-36|t
 public.grows|5015|t
 public.small_to_big|100011|t
 public.t_id_seq|37|t" "$(db_sequences src)" "and past every value the new primary handed out"
+# switched back, the old source is the primary again: its rest fence is gone
+assert_contains "$OUT$ERR" "takes writes again: its rest fence is lifted" "the switchover back says it lifts the old source's rest fence"
+assert_eq "0|off" "$(src_sql -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgcutover_fence'" -c "SHOW default_transaction_read_only" | paste -sd'|')" \
+  "the old source has no pgcutover_fence and no read-only default"
+assert_eq "new|1" "$(src_sql -c "INSERT INTO t (v) VALUES ('back home') RETURNING 'new'" -c "SELECT count(*) FROM t WHERE v = 'back home'" | paste -sd'|')" \
+  "the old source takes writes again, from an ordinary session"
+assert_eq "1|on" "$(tgt_sql -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgcutover_fence'" -c "SHOW default_transaction_read_only" | paste -sd'|')" \
+  "the database switched away from this time is the one fenced at rest now"
 done_testing
