@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Scenario: more trees and OID-valued values (issue 19, classes 4 and 7),
+# shapes the first scenario leaves out:
+#   - LIST on an enum with a DEFAULT leaf, RANGE on an enum whose labels were
+#     added BEFORE others (fractional sort order), HASH on a composite with
+#     an enum field, on an enum array, on a domain over an enum, a HASH on
+#     an enum under a LIST on text, odd names (quotes, dots, spaces, case);
+#   - keys made of reg* values, reg* arrays and composites with enum fields;
+#   - reg* values naming objects that captured DDL creates while following;
+#   - kill -9 of copy in the middle of a routed tree's COPY, then the rerun;
+#   - UPDATEs moving rows across leaves from two writers that keep writing
+#     during the switchover, then `switchover --reverse` and the reverse
+#     follower writing into the old source's routed trees.
+# Trees are compared whole (their leaves may rightly differ), every table
+# and sequence after each step.
+. "$(dirname "$0")/../lib/harness.sh"
+harness_start
+
+# shift the target's OIDs so that enums hash differently there
+tgt_sql >/dev/null <<'SQL'
+CREATE SCHEMA junk;
+DO $$ BEGIN FOR i IN 1..120 LOOP
+  EXECUTE format('CREATE TYPE junk.e%s AS ENUM (%L, %L)', i, 'a' || i, 'b' || i);
+END LOOP; END $$;
+SET client_min_messages = warning;
+DROP SCHEMA junk CASCADE;
+SQL
+
+src_sql >/dev/null <<'SQL'
+CREATE SCHEMA "Sch.ema";
+CREATE TYPE "Sch.ema"."Mood" AS ENUM ('sad', 'ok', 'happy');
+ALTER TYPE "Sch.ema"."Mood" ADD VALUE 'meh' BEFORE 'ok';
+ALTER TYPE "Sch.ema"."Mood" ADD VALUE 'blue' BEFORE 'sad';
+CREATE TYPE kp AS (n int, m "Sch.ema"."Mood");
+CREATE DOMAIN dmood AS "Sch.ema"."Mood" CHECK (VALUE <> 'blue');
+
+-- LIST on the enum, with a DEFAULT leaf
+CREATE TABLE "Sch.ema"."List ""E""" (id int, m "Sch.ema"."Mood", v text, PRIMARY KEY (id, m)) PARTITION BY LIST (m);
+CREATE TABLE "Sch.ema"."le sad" PARTITION OF "Sch.ema"."List ""E""" FOR VALUES IN ('sad', 'blue');
+CREATE TABLE "Sch.ema"."le ok" PARTITION OF "Sch.ema"."List ""E""" FOR VALUES IN ('ok');
+CREATE TABLE "Sch.ema"."le def" PARTITION OF "Sch.ema"."List ""E""" DEFAULT;
+-- RANGE on the enum, by its sort order
+CREATE TABLE re (id int, m "Sch.ema"."Mood", PRIMARY KEY (id, m)) PARTITION BY RANGE (m);
+CREATE TABLE re_low PARTITION OF re FOR VALUES FROM (MINVALUE) TO ('sad');
+CREATE TABLE re_mid PARTITION OF re FOR VALUES FROM ('sad') TO ('ok');
+CREATE TABLE re_high PARTITION OF re FOR VALUES FROM ('ok') TO (MAXVALUE);
+-- HASH on a composite holding an enum
+CREATE TABLE hk (k kp, v int, PRIMARY KEY (k)) PARTITION BY HASH (k);
+CREATE TABLE hk_0 PARTITION OF hk FOR VALUES WITH (MODULUS 3, REMAINDER 0);
+CREATE TABLE hk_1 PARTITION OF hk FOR VALUES WITH (MODULUS 3, REMAINDER 1);
+CREATE TABLE hk_2 PARTITION OF hk FOR VALUES WITH (MODULUS 3, REMAINDER 2);
+-- HASH on an enum array
+CREATE TABLE ha (id int, ms "Sch.ema"."Mood"[], PRIMARY KEY (id, ms)) PARTITION BY HASH (ms);
+CREATE TABLE ha_0 PARTITION OF ha FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE ha_1 PARTITION OF ha FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+-- HASH on a domain over the enum
+CREATE TABLE hd (id int, m dmood, PRIMARY KEY (id, m)) PARTITION BY HASH (m);
+CREATE TABLE hd_0 PARTITION OF hd FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE hd_1 PARTITION OF hd FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+-- LIST on text, then HASH on the enum below one leaf
+CREATE TABLE lh (region text, id int, m "Sch.ema"."Mood", PRIMARY KEY (region, id, m)) PARTITION BY LIST (region);
+CREATE TABLE "lh EU" PARTITION OF lh FOR VALUES IN ('eu') PARTITION BY HASH (m);
+CREATE TABLE "lh EU 0" PARTITION OF "lh EU" FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE "lh EU 1" PARTITION OF "lh EU" FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+CREATE TABLE "lh US" PARTITION OF lh FOR VALUES IN ('us');
+-- a big routed tree for the kill -9 in its COPY
+CREATE TABLE big (id int, m "Sch.ema"."Mood", pad text, PRIMARY KEY (id, m)) PARTITION BY HASH (m);
+CREATE TABLE big_0 PARTITION OF big FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE big_1 PARTITION OF big FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+
+INSERT INTO "Sch.ema"."List ""E""" SELECT g, (enum_range(NULL::"Sch.ema"."Mood"))[1 + g % 5], 'l' || g FROM generate_series(1, 1000) g;
+INSERT INTO re SELECT g, (enum_range(NULL::"Sch.ema"."Mood"))[1 + g % 5] FROM generate_series(1, 1000) g;
+INSERT INTO hk SELECT ROW(g, (enum_range(NULL::"Sch.ema"."Mood"))[1 + g % 5])::kp, g FROM generate_series(1, 1000) g;
+INSERT INTO ha SELECT g, ARRAY[(enum_range(NULL::"Sch.ema"."Mood"))[1 + g % 5], 'ok'] FROM generate_series(1, 600) g;
+INSERT INTO hd SELECT g, (enum_range(NULL::"Sch.ema"."Mood"))[2 + g % 4] FROM generate_series(1, 600) g;
+INSERT INTO lh SELECT CASE WHEN g % 3 = 0 THEN 'us' ELSE 'eu' END, g, (enum_range(NULL::"Sch.ema"."Mood"))[1 + g % 5] FROM generate_series(1, 900) g;
+INSERT INTO big SELECT g, (enum_range(NULL::"Sch.ema"."Mood"))[1 + g % 5], repeat('x', 100) FROM generate_series(1, 150000) g;
+
+-- keys made of OID-valued types
+CREATE SCHEMA "Odd ""S""";
+CREATE TABLE "Odd ""S"""."T.1" (id int PRIMARY KEY);
+CREATE TYPE "Odd ""S""".e AS ENUM ('x');
+CREATE TABLE rk (c regclass, t regtype[], k kp, n int, PRIMARY KEY (c, t, k));
+INSERT INTO rk VALUES ('"Odd ""S"""."T.1"', '{"\"Odd \"\"S\"\"\".e",int4}', '(1,ok)', 1),
+                      ('pg_class', '{}', '(2,blue)', 2), ('rk', '{kp,kp[]}', '(3,)', 3);
+CREATE TABLE rkf (c regclass, r regrole, m "Sch.ema"."Mood");
+ALTER TABLE rkf REPLICA IDENTITY FULL;
+INSERT INTO rkf VALUES ('"Odd ""S"""."T.1"', 'postgres', 'ok'), ('rk', 'pg_monitor', 'blue'), ('rk', 'pg_monitor', 'blue');
+SQL
+
+# trees whole (not leaves), every other table
+fp() {
+  DB=app cluster_sql "$1" <<'SQL'
+SELECT format('SELECT %L, count(*), coalesce(md5(string_agg(r::text, E''\n'' ORDER BY r::text)), ''-'') FROM %I.%I r',
+              n.nspname || '.' || c.relname, n.nspname, c.relname)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgcutover', 'pgcutover_fence') AND n.nspname !~ '^pg_'
+ORDER BY n.nspname, c.relname
+\gexec
+SQL
+}
+show_diff() { [ "$(fp src)" = "$(fp tgt)" ] || diff <(fp src) <(fp tgt) | head -8 | sed 's/^/#   /'; }
+
+run_pgcutover ddl-capture install --source "$SRC_DSN"
+assert_eq 0 "$RC" "ddl-capture install"
+
+# kill -9 of copy while it loads the big routed tree, then the rerun
+"$PGCUTOVER" copy --source "$SRC_DSN" --target "$TGT_DSN" --jobs 1 >>"$HARNESS_DIR/all-output.log" 2>&1 &
+cpid=$!
+killed=0
+for _ in $(seq 1 300); do
+  # the COPY into the root is one transaction: look for it running
+  if [ "$(tgt_sql -c "SELECT count(*) FROM pg_stat_activity WHERE query ~ '^COPY .*big' AND pid <> pg_backend_pid()" 2>/dev/null)" = 1 ]; then
+    sleep 0.3; kill -9 "$cpid"; killed=1; break
+  fi
+  kill -0 "$cpid" 2>/dev/null || break
+  sleep 0.05
+done
+set +e; wait "$cpid"; set -e
+assert_eq 1 "$killed" "copy was killed -9 while copying the routed tree"
+run_pgcutover copy --source "$SRC_DSN" --target "$TGT_DSN" --jobs 2
+assert_eq 0 "$RC" "the rerun after kill -9 resumes and exits 0"
+[ "$RC" = 0 ] || echo "# $(tail -c 800 <<<"$ERR")"
+assert_eq "$(fp src)" "$(fp tgt)" "after the resumed copy: every table and tree identical (nothing twice, none lost)"
+show_diff
+assert_eq "$(src_sql -c "SELECT m, count(*) FROM re_mid GROUP BY m ORDER BY m")" "$(tgt_sql -c "SELECT m, count(*) FROM re_mid GROUP BY m ORDER BY m")" \
+  "a range leaf on an enum holds the same labels (the sort order is carried)"
+assert_eq "$(src_sql -c "SELECT count(*) FROM \"Sch.ema\".\"le def\"")" "$(tgt_sql -c "SELECT count(*) FROM \"Sch.ema\".\"le def\"")" \
+  "the DEFAULT leaf of a list on an enum holds the same rows"
+
+follower_start
+
+# two writers moving rows across leaves, all the while (during the switchover too)
+stop_file="$HARNESS_DIR/stop"
+writer() {  # writer N
+  local i=0 w=$1
+  while [ ! -e "$stop_file" ]; do
+    i=$((i + 1))
+    src_sql >/dev/null 2>&1 <<SQL || true
+BEGIN;
+UPDATE "Sch.ema"."List ""E""" SET m = (enum_range(NULL::"Sch.ema"."Mood"))[1 + ($i + $w) % 5] WHERE id = ($i * 7 + $w) % 1000 + 1;
+UPDATE re SET m = (enum_range(NULL::"Sch.ema"."Mood"))[1 + ($i * 3 + $w) % 5] WHERE id = ($i * 11 + $w) % 1000 + 1;
+UPDATE hk SET k = ROW((k).n, (enum_range(NULL::"Sch.ema"."Mood"))[1 + ($i + $w) % 5])::kp WHERE (k).n = ($i * 13 + $w) % 1000 + 1;
+UPDATE ha SET ms = ms || 'happy'::"Sch.ema"."Mood" WHERE id = ($i * 5 + $w) % 600 + 1 AND cardinality(ms) < 6;
+UPDATE hd SET m = (CASE m::text WHEN 'ok' THEN 'happy' ELSE 'ok' END)::dmood WHERE id = ($i * 3 + $w) % 600 + 1;
+UPDATE lh SET region = CASE region WHEN 'eu' THEN 'us' ELSE 'eu' END, m = 'meh' WHERE id = ($i * 17 + $w) % 900 + 1;
+DELETE FROM big WHERE id = $i * 2 + $w;
+INSERT INTO big VALUES (1000000 + $i * 2 + $w, 'blue', 'w$w');
+INSERT INTO rkf VALUES ('re', 'postgres', 'sad');
+DELETE FROM rkf WHERE ctid = (SELECT ctid FROM rkf WHERE c = 're'::regclass LIMIT 1) AND $i % 2 = 0;
+COMMIT;
+SQL
+    sleep 0.02
+  done
+}
+writer 1 & w1=$!
+writer 2 & w2=$!
+
+# reg* values naming objects that captured DDL creates while following
+src_sql -c "CREATE SCHEMA \"Later S\"" -c "CREATE TABLE \"Later S\".\"Later.T\" (id int PRIMARY KEY)" \
+        -c "CREATE TYPE \"Later S\".le AS ENUM ('q')" \
+        -c "INSERT INTO rk VALUES ('\"Later S\".\"Later.T\"', '{\"\\\"Later S\\\".le\"}', '(9,happy)', 9)" \
+        -c "UPDATE rk SET c = '\"Later S\".\"Later.T\"', n = 10 WHERE n = 1" \
+        -c "INSERT INTO rkf VALUES ('\"Later S\".\"Later.T\"', 'postgres', 'happy')" >/dev/null
+sleep 1.5
+run_pgcutover switchover --reverse --max-lag 5 --source "$SRC_DSN" --target "$TGT_DSN"
+assert_eq 0 "$RC" "switchover --reverse under two writers moving rows across leaves exits 0"
+[ "$RC" = 0 ] || echo "# $(tail -c 1200 <<<"$ERR")"
+touch "$stop_file"; wait "$w1" "$w2" || true
+set +e; wait "$FOLLOWER"; frc=$?; set -e
+assert_eq 0 "$frc" "the follower exits 0 after the switchover"
+assert_eq "$(fp src)" "$(fp tgt)" "after follow and switchover: every table and tree identical"
+show_diff
+assert_eq "$(db_sequences src)" "$(db_sequences tgt)" "every sequence equal"
+assert_eq 2 "$(tgt_sql -c "SELECT count(*) FROM rk WHERE c = '\"Later S\".\"Later.T\"'::regclass")" "reg* values naming objects made by captured DDL resolve on the target"
+assert_eq t "$(src_sql -c "SELECT count(*) > 4 FROM big WHERE id > 1000000")" "the writers wrote"
+assert_contains "$(cat "$HARNESS_DIR/src/log")" "in a read-only transaction" "the writers were still writing when the source was fenced"
+
+# the new primary writes; the reverse follower routes them into the old
+# source's trees (where the enums hash as the old source's OIDs say)
+tgt_sql >/dev/null <<'SQL'
+UPDATE "Sch.ema"."List ""E""" SET m = 'happy' WHERE id % 10 = 1;
+UPDATE hk SET k = ROW((k).n, 'blue')::kp WHERE (k).n % 9 = 0;
+UPDATE ha SET ms = '{blue}' WHERE id % 8 = 0;
+UPDATE hd SET m = 'sad' WHERE id % 4 = 0;
+UPDATE lh SET m = 'ok', region = 'eu' WHERE id % 5 = 0;
+INSERT INTO big SELECT 2000000 + g, (enum_range(NULL::"Sch.ema"."Mood"))[1 + g % 5], 'new primary' FROM generate_series(1, 500) g;
+DELETE FROM big WHERE id BETWEEN 100 AND 300;
+INSERT INTO rk VALUES ('lh', '{dmood}', '(11,meh)', 11);
+SQL
+run_pgcutover follow --source "$TGT_DSN" --target "$SRC_DSN" --slot pgcutover_reverse --until-caught-up
+assert_eq 0 "$RC" "the reverse follower catches up (exit 0)"
+[ "$RC" = 0 ] || echo "# $(tail -c 1200 <<<"$ERR")"
+assert_eq "$(fp tgt)" "$(fp src)" "after the reverse follower: the old source's tables and trees equal the new primary's"
+show_diff
+
+done_testing
