@@ -195,4 +195,35 @@ assert_eq 0 "$RC" "the reverse follower catches up (exit 0)"
 assert_eq "$(fp tgt)" "$(fp src)" "after the reverse follower: the old source's tables and trees equal the new primary's"
 show_diff
 
+# a regproc or regoper naming an overloaded function or operator has no text
+# the target takes: check refuses it by table, column and value, before any
+# slot, with the ALTER that fixes it; after it, copy and follow carry them
+for side in src tgt; do cluster_sql "$side" -c "CREATE DATABASE amb" >/dev/null; done
+DB=amb cluster_sql src >/dev/null <<'SQL'
+CREATE SCHEMA "S p";
+CREATE FUNCTION "S p".ov(int) RETURNS int LANGUAGE sql AS 'SELECT $1';
+CREATE FUNCTION "S p".ov(text) RETURNS text LANGUAGE sql AS 'SELECT $1';
+CREATE FUNCTION "S p".single(int) RETURNS int LANGUAGE sql AS 'SELECT $1';
+CREATE TABLE fr (id int PRIMARY KEY, p regproc, o regoper, ps regproc[]);
+INSERT INTO fr VALUES (1, '"S p".single', NULL, '{"\"S p\".single",now}');
+INSERT INTO fr VALUES (2, '"S p".ov(int)'::regprocedure, '+(int4,int4)'::regoperator, ARRAY['"S p".ov(text)'::regprocedure::regproc]);
+SQL
+AMB_SRC=${SRC_DSN/dbname=app/dbname=amb}; AMB_TGT=${TGT_DSN/dbname=app/dbname=amb}
+run_pgcutover check --source "$AMB_SRC" --target "$AMB_TGT" --slot amb
+assert_eq 4 "$RC" "check refuses a regproc naming an overloaded function (preflight exit code)"
+assert_contains "$OUT" "3 column(s) hold a regproc or regoper value whose text, a bare name, names several" "check names the three columns"
+assert_contains "$OUT" "public.fr column p holds \"S p\".ov(integer) (fix: ALTER TABLE public.fr ALTER COLUMN p TYPE pg_catalog.regprocedure)" "... the value and the fix"
+assert_contains "$OUT" "public.fr column o holds +(integer,integer) (fix: ALTER TABLE public.fr ALTER COLUMN o TYPE pg_catalog.regoperator)" "... an operator"
+assert_contains "$OUT" "public.fr column ps holds \"S p\".ov(text) (fix: ALTER TABLE public.fr ALTER COLUMN ps TYPE pg_catalog.regprocedure[])" "... an array"
+assert_eq 0 "$(cluster_sql src -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'amb'")" "no slot exists"
+DB=amb cluster_sql src -c "ALTER TABLE public.fr ALTER COLUMN p TYPE pg_catalog.regprocedure" \
+  -c "ALTER TABLE public.fr ALTER COLUMN o TYPE pg_catalog.regoperator" -c "ALTER TABLE public.fr ALTER COLUMN ps TYPE pg_catalog.regprocedure[]" >/dev/null
+run_pgcutover copy --source "$AMB_SRC" --target "$AMB_TGT" --slot amb
+assert_eq 0 "$RC" "after the fix the check's ALTERs name: copy exits 0"
+DB=amb cluster_sql src -c "INSERT INTO fr VALUES (3, '\"S p\".ov(text)', '-(int4,int4)', '{\"\\\"S p\\\".ov(integer)\"}')" -c "UPDATE fr SET p = '\"S p\".ov(int)' WHERE id = 1" >/dev/null
+run_pgcutover follow --source "$AMB_SRC" --target "$AMB_TGT" --slot amb --until-caught-up
+assert_eq 0 "$RC" "follow carries them (exit 0)"
+amb_text() { DB=amb cluster_sql "$1" -c "SET search_path = ''" -c "SELECT string_agg(x::text, ' ' ORDER BY id) FROM public.fr x"; }
+assert_eq "$(amb_text src)" "$(amb_text tgt)" "the overloaded functions and operators arrive as themselves"
+
 done_testing
