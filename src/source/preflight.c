@@ -1133,6 +1133,78 @@ done:
 	strlist_free(&missing);
 }
 
+/*
+ * A regrole value is carried as the role's name, which the target reads
+ * back only when that role exists there: else copy (or follow) stops.
+ * Roles are global and --roles carries those the schema needs, not those
+ * a table's values name, so the missing ones are named here, before any
+ * slot.  Reads every regrole column (arrays and domains too).
+ */
+static void
+check_regrole_values(Preflight *p)
+{
+	PGresult   *cols = db_query(p->src,
+								"SELECT n.nspname, c.relname, "
+								"  pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
+								"  pg_catalog.quote_ident(a.attname), bt.typelem <> 0 "
+								"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+								"JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+								"JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid "
+								"JOIN pg_catalog.pg_type bt ON bt.oid = CASE ty.typtype WHEN 'd' THEN ty.typbasetype ELSE ty.oid END "
+								"WHERE c.relkind = 'r' AND c.relpersistence = 'p' AND " CATALOG_USER_RELATION_FILTER
+								" AND bt.oid IN ('pg_catalog.regrole'::pg_catalog.regtype, 'pg_catalog._regrole'::pg_catalog.regtype) "
+								"ORDER BY 1, 2, a.attnum");
+	StrList		named = {0},
+				missing = {0};
+
+	if (cols == NULL)
+		return;
+	for (int i = 0; i < PQntuples(cols); i++)
+	{
+		bool		array = PQgetvalue(cols, i, 4)[0] == 't';
+		char	   *sql;
+		PGresult   *res;
+
+		if (!catalog_table_selected(p->opts, PQgetvalue(cols, i, 0), PQgetvalue(cols, i, 1)))
+			continue;
+		sql = psprintf("SELECT DISTINCT r.rolname FROM ONLY %s t CROSS JOIN LATERAL pg_catalog.unnest(%st.%s%s) v(o) "
+					   "JOIN pg_catalog.pg_roles r ON r.oid = v.o ORDER BY 1",
+					   PQgetvalue(cols, i, 2), array ? "" : "ARRAY[", PQgetvalue(cols, i, 3),
+					   array ? "::pg_catalog.oid[]" : "::pg_catalog.oid]");
+		res = db_query(p->src, sql);
+		for (int r = 0; res && r < PQntuples(res); r++)
+		{
+			bool		seen = false;
+
+			for (int k = 0; k < named.count && !seen; k++)
+				seen = strcmp(named.items[k], PQgetvalue(res, r, 0)) == 0;
+			if (!seen)
+				strlist_add(&named, PQgetvalue(res, r, 0));
+		}
+		PQclear(res);
+		free(sql);
+	}
+	if (named.count > 0 && roles_missing(p->tgt, &named, &missing) && missing.count > 0)
+	{
+		char	   *list = name_list(missing.items, missing.count, 20);
+		char	   *create = create_role_statements(p->tgt, &missing, 20);
+		char	   *fix = psprintf("create them on the target (copy's --roles does not: they are named by values, not by the schema): %s", create);
+
+		findings_add(p->f, FINDING_FAIL, "regrole_values", fix,
+					 "%d role(s) that regrole values name do not exist on the target, which cannot read such a value back: %s",
+					 missing.count, list);
+		free(fix);
+		free(create);
+		free(list);
+	}
+	else if (named.count > 0 && missing.count == 0)
+		findings_add(p->f, FINDING_OK, "regrole_values", NULL,
+					 "the %d role(s) that regrole values name exist on the target", named.count);
+	strlist_free(&named);
+	strlist_free(&missing);
+	PQclear(cols);
+}
+
 static void
 check_slot_free(Preflight *p)
 {
@@ -1467,6 +1539,7 @@ preflight_run(PGconn *src, PGconn *tgt, const Options *opts, Findings *f)
 	check_large_objects(&p);
 	check_hash_partition_encoding(&p);
 	check_ambiguous_reg_values(&p);
+	check_regrole_values(&p);
 	check_ddl_capture(&p);
 	check_fence(&p);
 	check_extensions(&p);

@@ -207,6 +207,9 @@ CREATE FUNCTION "S p".single(int) RETURNS int LANGUAGE sql AS 'SELECT $1';
 CREATE TABLE fr (id int PRIMARY KEY, p regproc, o regoper, ps regproc[]);
 INSERT INTO fr VALUES (1, '"S p".single', NULL, '{"\"S p\".single",now}');
 INSERT INTO fr VALUES (2, '"S p".ov(int)'::regprocedure, '+(int4,int4)'::regoperator, ARRAY['"S p".ov(text)'::regprocedure::regproc]);
+CREATE ROLE "Only.On Source";
+CREATE TABLE who (id int PRIMARY KEY, r regrole, rs regrole[]);
+INSERT INTO who VALUES (1, 'postgres', '{"\"Only.On Source\"",pg_monitor}');
 SQL
 AMB_SRC=${SRC_DSN/dbname=app/dbname=amb}; AMB_TGT=${TGT_DSN/dbname=app/dbname=amb}
 run_pgcutover check --source "$AMB_SRC" --target "$AMB_TGT" --slot amb
@@ -215,15 +218,19 @@ assert_contains "$OUT" "3 column(s) hold a regproc or regoper value whose text, 
 assert_contains "$OUT" "public.fr column p holds \"S p\".ov(integer) (fix: ALTER TABLE public.fr ALTER COLUMN p TYPE pg_catalog.regprocedure)" "... the value and the fix"
 assert_contains "$OUT" "public.fr column o holds +(integer,integer) (fix: ALTER TABLE public.fr ALTER COLUMN o TYPE pg_catalog.regoperator)" "... an operator"
 assert_contains "$OUT" "public.fr column ps holds \"S p\".ov(text) (fix: ALTER TABLE public.fr ALTER COLUMN ps TYPE pg_catalog.regprocedure[])" "... an array"
+assert_contains "$OUT" "1 role(s) that regrole values name do not exist on the target" "check names a role a regrole value names and the target lacks"
+assert_contains "$OUT" 'CREATE ROLE "Only.On Source"' "... with the statement that fixes it"
 assert_eq 0 "$(cluster_sql src -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'amb'")" "no slot exists"
+cluster_sql tgt -c 'CREATE ROLE "Only.On Source"' >/dev/null
 DB=amb cluster_sql src -c "ALTER TABLE public.fr ALTER COLUMN p TYPE pg_catalog.regprocedure" \
   -c "ALTER TABLE public.fr ALTER COLUMN o TYPE pg_catalog.regoperator" -c "ALTER TABLE public.fr ALTER COLUMN ps TYPE pg_catalog.regprocedure[]" >/dev/null
 run_pgcutover copy --source "$AMB_SRC" --target "$AMB_TGT" --slot amb
 assert_eq 0 "$RC" "after the fix the check's ALTERs name: copy exits 0"
-DB=amb cluster_sql src -c "INSERT INTO fr VALUES (3, '\"S p\".ov(text)', '-(int4,int4)', '{\"\\\"S p\\\".ov(integer)\"}')" -c "UPDATE fr SET p = '\"S p\".ov(int)' WHERE id = 1" >/dev/null
+DB=amb cluster_sql src -c "INSERT INTO fr VALUES (3, '\"S p\".ov(text)', '-(int4,int4)', '{\"\\\"S p\\\".ov(integer)\"}')" -c "UPDATE fr SET p = '\"S p\".ov(int)' WHERE id = 1" \
+  -c "UPDATE who SET r = '\"Only.On Source\"' WHERE id = 1" -c "INSERT INTO who VALUES (2, '\"Only.On Source\"', '{}')" >/dev/null
 run_pgcutover follow --source "$AMB_SRC" --target "$AMB_TGT" --slot amb --until-caught-up
 assert_eq 0 "$RC" "follow carries them (exit 0)"
-amb_text() { DB=amb cluster_sql "$1" -c "SET search_path = ''" -c "SELECT string_agg(x::text, ' ' ORDER BY id) FROM public.fr x"; }
+amb_text() { DB=amb cluster_sql "$1" -c "SET search_path = ''" -c "SELECT string_agg(x::text, ' ' ORDER BY id) FROM public.fr x" -c "SELECT string_agg(x::text, ' ' ORDER BY id) FROM public.who x"; }
 assert_eq "$(amb_text src)" "$(amb_text tgt)" "the overloaded functions and operators arrive as themselves"
 
 done_testing
