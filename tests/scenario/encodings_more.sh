@@ -18,11 +18,11 @@ psql() { PGCLIENTENCODING=UTF8 command psql "$@"; }
 cluster_sql src -c "CREATE DATABASE lat ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" >/dev/null
 LSRC="host=127.0.0.1 port=$SRC_PORT dbname=lat user=postgres password=$TEST_PASSWORD"
 lat_sql() { DB=lat cluster_sql src "$@"; }
-db_text() {  # every user table's text, sorted by the client
+db_text() {  # every user table's text (trees whole), sorted by the client
   DB=$2 cluster_sql "$1" <<'SQL' | LC_ALL=C sort
 SELECT format('SELECT %L || ''|'' || r::text FROM %I.%I r', n.nspname || '.' || c.relname, n.nspname, c.relname)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgcutover', 'pgcutover_fence') AND n.nspname !~ '^pg_'
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgcutover', 'pgcutover_fence') AND n.nspname !~ '^pg_'
 \gexec
 SQL
 }
@@ -31,6 +31,10 @@ lat_sql >/dev/null <<'SQL'
 CREATE SCHEMA "Schéma x";
 CREATE TYPE "Schéma x"."Humeur" AS ENUM ('gaîté', 'ennui');
 CREATE TABLE "Schéma x"."Straße.Ü" ("Clé" text PRIMARY KEY, "Wert" text, h "Schéma x"."Humeur", a text[]);
+CREATE TABLE "Schéma x"."hé" (id int, h "Schéma x"."Humeur", s text, PRIMARY KEY (id, h)) PARTITION BY HASH (h);
+CREATE TABLE "Schéma x"."hé 0" PARTITION OF "Schéma x"."hé" FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE "Schéma x"."hé 1" PARTITION OF "Schéma x"."hé" FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+INSERT INTO "Schéma x"."hé" SELECT g, CASE WHEN g % 3 = 0 THEN 'gaîté' ELSE 'ennui' END::"Schéma x"."Humeur", 'ñ' || g FROM generate_series(1, 300) g;
 CREATE TABLE ledger (id bigserial PRIMARY KEY, who text NOT NULL, note text);
 CREATE TABLE journal (who text, what text);
 ALTER TABLE journal REPLICA IDENTITY FULL;
@@ -55,7 +59,8 @@ writer() {
             -c "UPDATE \"Schéma x\".\"Straße.Ü\" SET \"Wert\" = \"Wert\" || 'ü', \"Clé\" = \"Clé\" || 'Ã©' WHERE \"Clé\" LIKE 'clé $i%' AND \"Clé\" NOT LIKE '%Ã©Ã©'" \
             -c "INSERT INTO journal VALUES ('Åsa $i', 'à $i')" \
             -c "UPDATE journal SET what = what || 'ç' WHERE who = 'Åsa $((i - 1))'" \
-            -c "DELETE FROM journal WHERE who = 'Åsa $((i - 3))'" >/dev/null 2>&1 || true
+            -c "DELETE FROM journal WHERE who = 'Åsa $((i - 3))'" \
+            -c "UPDATE \"Schéma x\".\"hé\" SET h = CASE h WHEN 'gaîté' THEN 'ennui' ELSE 'gaîté' END::\"Schéma x\".\"Humeur\", s = s || 'ÿ' WHERE id = $((i % 300 + 1))" >/dev/null 2>&1 || true
     sleep 0.02
   done
 }
@@ -72,7 +77,7 @@ writer & writer_pid=$!
   ) &
 ddl_pid=$!
 
-run_pgcutover migrate --switchover --source "$LSRC" --target "$TGT_DSN" --max-lag 5s --timeout 60
+run_pgcutover migrate --switchover --reverse --source "$LSRC" --target "$TGT_DSN" --max-lag 5s --timeout 60
 assert_eq 0 "$RC" "migrate --switchover from a 13 LATIN1 source exits 0"
 [ "$RC" = 0 ] || echo "# $(tail -c 1500 <<<"$ERR")"
 touch "$stop_file"
@@ -90,5 +95,15 @@ assert_eq "$(lat_sql -c "SELECT count(*) FROM \"Schéma x\".\"Straße.Ü\" WHERE
   "text keys holding UTF-8-looking LATIN1 bytes arrive as their text"
 run_pgcutover verify --source "$LSRC" --target "$TGT_DSN"
 assert_contains "$OUT" "0 differ" "verify after the switchover: every table matches"
+
+# the new primary (UTF-8) writes text LATIN1 holds; the reverse follower
+# carries it back into the LATIN1 database
+tgt_sql -c "INSERT INTO ledger (who, note) VALUES ('après', 'ÿ¤ß CafÃ©')" \
+        -c "UPDATE \"Schéma x\".\"hé\" SET h = 'ennui', s = 'retour é' WHERE id % 7 = 0" \
+        -c "UPDATE \"Schéma x\".\"Straße.Ü\" SET \"Wert\" = 'zurück' WHERE \"Clé\" LIKE 'clé 2%'" >/dev/null
+run_pgcutover follow --source "$TGT_DSN" --target "$LSRC" --slot pgcutover_reverse --until-caught-up
+assert_eq 0 "$RC" "the reverse follower (UTF-8 -> LATIN1) catches up"
+[ "$RC" = 0 ] || echo "# $(tail -c 800 <<<"$ERR")"
+assert_eq "$(db_text tgt app)" "$(db_text src lat)" "after the reverse follower: the LATIN1 old source holds the new primary's text"
 
 done_testing
