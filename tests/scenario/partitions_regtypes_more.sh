@@ -9,8 +9,9 @@
 #   - reg* values naming objects that captured DDL creates while following;
 #   - kill -9 of copy in the middle of a routed tree's COPY, then the rerun;
 #   - UPDATEs moving rows across leaves from two writers that keep writing
-#     during the switchover, then `switchover --reverse` and the reverse
-#     follower writing into the old source's routed trees.
+#     during the switchover, killed -9 once the source is fenced and rerun
+#     (`--reverse`), then the reverse follower writing into the old
+#     source's routed trees.
 # Trees are compared whole (their leaves may rightly differ), every table
 # and sequence after each step.
 . "$(dirname "$0")/../lib/harness.sh"
@@ -164,8 +165,21 @@ src_sql -c "CREATE SCHEMA \"Later S\"" -c "CREATE TABLE \"Later S\".\"Later.T\" 
         -c "UPDATE rk SET c = '\"Later S\".\"Later.T\"', n = 10 WHERE n = 1" \
         -c "INSERT INTO rkf VALUES ('\"Later S\".\"Later.T\"', 'postgres', 'happy')" >/dev/null
 sleep 1.5
+# kill -9 of the switchover once the source is fenced (it then catches up
+# and compares the routed trees), then the rerun the runbook says
+"$PGCUTOVER" switchover --reverse --max-lag 5 --source "$SRC_DSN" --target "$TGT_DSN" >>"$HARNESS_DIR/all-output.log" 2>&1 &
+sw=$!
+for _ in $(seq 1 300); do
+  [ "$(cluster_sql src -c "SELECT datallowconn FROM pg_database WHERE datname = 'app'")" = f ] && break
+  kill -0 "$sw" 2>/dev/null || break
+  sleep 0.02
+done
+kill -9 "$sw" 2>/dev/null && killed_sw=1 || killed_sw=0
+wait "$sw" 2>/dev/null || true
+pkill -9 -P "$sw" 2>/dev/null || true
+assert_eq 1 "$killed_sw" "the switchover was killed -9 mid-way"
 run_pgcutover switchover --reverse --max-lag 5 --source "$SRC_DSN" --target "$TGT_DSN"
-assert_eq 0 "$RC" "switchover --reverse under two writers moving rows across leaves exits 0"
+assert_eq 0 "$RC" "the rerun of switchover --reverse under two writers moving rows across leaves exits 0"
 [ "$RC" = 0 ] || echo "# $(tail -c 1200 <<<"$ERR")"
 touch "$stop_file"; wait "$w1" "$w2" || true
 set +e; wait "$FOLLOWER"; frc=$?; set -e
