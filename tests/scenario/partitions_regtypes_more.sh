@@ -164,7 +164,12 @@ src_sql -c "CREATE SCHEMA \"Later S\"" -c "CREATE TABLE \"Later S\".\"Later.T\" 
         -c "INSERT INTO rk VALUES ('\"Later S\".\"Later.T\"', '{\"\\\"Later S\\\".le\"}', '(9,happy)', 9)" \
         -c "UPDATE rk SET c = '\"Later S\".\"Later.T\"', n = 10 WHERE n = 1" \
         -c "INSERT INTO rkf VALUES ('\"Later S\".\"Later.T\"', 'postgres', 'happy')" >/dev/null
-sleep 1.5
+# kill -9 of the follower in the middle of the writes through the roots,
+# then a new one: it resumes, nothing applied twice
+sleep 0.7
+kill -9 "$FOLLOWER"; wait "$FOLLOWER" 2>/dev/null || true
+follower_start
+sleep 1
 # kill -9 of the switchover once the source is fenced (it then catches up
 # and compares the routed trees), then the rerun the runbook says
 "$PGCUTOVER" switchover --reverse --max-lag 5 --source "$SRC_DSN" --target "$TGT_DSN" >>"$HARNESS_DIR/all-output.log" 2>&1 &
