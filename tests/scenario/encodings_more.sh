@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Scenario: more non-UTF-8 sources (issue 19, class 1), the way clients use
 # them: a PostgreSQL 13 LATIN1 source (wal2json 2.3) into a 15 UTF-8 target
-# through `migrate --switchover`, odd identifiers (a schema with a space and
-# an accent, a table with a dot, mixed case and ß), text keys, REPLICA
-# IDENTITY FULL, captured DDL with LATIN1 text, a sequence, and a writer
-# that never stops: during the copy, while following and through the
-# switchover.  Every table and every sequence compared by the text each side
-# holds (both read in UTF-8), and nothing written twice.
+# through `migrate --switchover --reverse`, odd identifiers (a schema with a
+# space and an accent, a table with a dot, mixed case and ß), text keys,
+# REPLICA IDENTITY FULL, an enum hash tree with LATIN1 labels (routed),
+# regclass values naming LATIN1 names, captured DDL with LATIN1 text, a
+# sequence, and a writer that never stops: during the copy, while following
+# and through the switchover; then the reverse follower back into the
+# LATIN1 database.  Every table and every sequence compared by the text each
+# side holds (both read in UTF-8), and nothing written twice.
 . "$(dirname "$0")/../lib/harness.sh"
 if ! pg_bin_for 13 >/dev/null 2>&1; then
   echo "1..0 # SKIP PostgreSQL 13 is not installed (scripts/install-pg-versions)"
@@ -35,7 +37,8 @@ CREATE TABLE "Schéma x"."hé" (id int, h "Schéma x"."Humeur", s text, PRIMARY 
 CREATE TABLE "Schéma x"."hé 0" PARTITION OF "Schéma x"."hé" FOR VALUES WITH (MODULUS 2, REMAINDER 0);
 CREATE TABLE "Schéma x"."hé 1" PARTITION OF "Schéma x"."hé" FOR VALUES WITH (MODULUS 2, REMAINDER 1);
 INSERT INTO "Schéma x"."hé" SELECT g, CASE WHEN g % 3 = 0 THEN 'gaîté' ELSE 'ennui' END::"Schéma x"."Humeur", 'ñ' || g FROM generate_series(1, 300) g;
-CREATE TABLE ledger (id bigserial PRIMARY KEY, who text NOT NULL, note text);
+CREATE TABLE ledger (id bigserial PRIMARY KEY, who text NOT NULL, note text,
+                     tbl regclass DEFAULT '"Schéma x"."Straße.Ü"', ty regtype DEFAULT '"Schéma x"."Humeur"');
 CREATE TABLE journal (who text, what text);
 ALTER TABLE journal REPLICA IDENTITY FULL;
 INSERT INTO "Schéma x"."Straße.Ü"
@@ -58,6 +61,7 @@ writer() {
     lat_sql -c "INSERT INTO ledger (who, note) VALUES ('Zoë $i', 'écrit ÿ $i')" \
             -c "UPDATE \"Schéma x\".\"Straße.Ü\" SET \"Wert\" = \"Wert\" || 'ü', \"Clé\" = \"Clé\" || 'Ã©' WHERE \"Clé\" LIKE 'clé $i%' AND \"Clé\" NOT LIKE '%Ã©Ã©'" \
             -c "INSERT INTO journal VALUES ('Åsa $i', 'à $i')" \
+            -c "UPDATE ledger SET tbl = '\"Schéma x\".\"hé\"' WHERE id = $i" \
             -c "UPDATE journal SET what = what || 'ç' WHERE who = 'Åsa $((i - 1))'" \
             -c "DELETE FROM journal WHERE who = 'Åsa $((i - 3))'" \
             -c "UPDATE \"Schéma x\".\"hé\" SET h = CASE h WHEN 'gaîté' THEN 'ennui' ELSE 'gaîté' END::\"Schéma x\".\"Humeur\", s = s || 'ÿ' WHERE id = $((i % 300 + 1))" >/dev/null 2>&1 || true
