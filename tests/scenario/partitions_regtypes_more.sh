@@ -6,7 +6,8 @@
 #     an enum field, on an enum array, on a domain over an enum, a HASH on
 #     an enum under a LIST on text, odd names (quotes, dots, spaces, case);
 #   - keys made of reg* values, reg* arrays and composites with enum fields;
-#   - reg* values naming objects that captured DDL creates while following;
+#   - reg* values naming objects that captured DDL creates while following,
+#     and a hash-on-enum subtree it adds under a list leaf;
 #   - kill -9 of copy in the middle of a routed tree's COPY, then the rerun;
 #   - UPDATEs moving rows across leaves from two writers that keep writing
 #     during the switchover, killed -9 once the source is fenced and rerun
@@ -164,6 +165,12 @@ src_sql -c "CREATE SCHEMA \"Later S\"" -c "CREATE TABLE \"Later S\".\"Later.T\" 
         -c "INSERT INTO rk VALUES ('\"Later S\".\"Later.T\"', '{\"\\\"Later S\\\".le\"}', '(9,happy)', 9)" \
         -c "UPDATE rk SET c = '\"Later S\".\"Later.T\"', n = 10 WHERE n = 1" \
         -c "INSERT INTO rkf VALUES ('\"Later S\".\"Later.T\"', 'postgres', 'happy')" >/dev/null
+# a hash-on-enum subtree made by captured DDL under a list leaf, written at once
+src_sql -c "CREATE TABLE \"lh Asia\" PARTITION OF lh FOR VALUES IN ('asia') PARTITION BY HASH (m)" \
+        -c "CREATE TABLE \"lh Asia 0\" PARTITION OF \"lh Asia\" FOR VALUES WITH (MODULUS 2, REMAINDER 0)" \
+        -c "CREATE TABLE \"lh Asia 1\" PARTITION OF \"lh Asia\" FOR VALUES WITH (MODULUS 2, REMAINDER 1)" \
+        -c "INSERT INTO lh SELECT 'asia', g, (enum_range(NULL::\"Sch.ema\".\"Mood\"))[1 + g % 5] FROM generate_series(2000, 2300) g" \
+        -c "UPDATE lh SET m = 'happy' WHERE region = 'asia' AND id % 3 = 0" -c "DELETE FROM lh WHERE region = 'asia' AND id % 7 = 0" >/dev/null
 # kill -9 of the follower in the middle of the writes through the roots,
 # then a new one: it resumes, nothing applied twice
 sleep 0.7
