@@ -279,7 +279,6 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 			const ColumnMeta *col = &t->cols[t->key[k]];
 			const ChangeColumn *v = find_value(ident, nident, col->name);
 			int			param = add_param(rs, v->value);
-
 			char		value[16];
 			char	   *match;
 
