@@ -50,7 +50,8 @@ apply_plan_shape(Apply *a, TableMeta *t, const Change *c)
 	ps->action = a->rs.action;
 	ps->ncols = a->rs.ncols;
 	ps->colidx = pg_malloc0(sizeof(int) * (a->rs.ncols + 1));
-	memcpy(ps->colidx, a->rs.colidx, sizeof(int) * a->rs.ncols);
+	if (a->rs.ncols > 0)		/* a DELETE writes no column: colidx may be NULL */
+		memcpy(ps->colidx, a->rs.colidx, sizeof(int) * a->rs.ncols);
 	ps->nparams = a->rs.nparams;
 	ps->batchable = rowstmt_batchable(&a->rs, t);
 	ps->expect_one_row = a->rs.expect_one_row;

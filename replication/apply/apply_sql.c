@@ -13,7 +13,11 @@
  *	  A leaf written through its partition root (partroute.h) is written as
  *	  the root, without ONLY, and a row is "(tableoid, ctid)" there.
  *	  Parameters are sent as text with no declared type, so the server reads
- *	  each value with the column's own input function.
+ *	  each value with the column's own input function.  A match on a column
+ *	  casts where the type needs it (ColumnMeta.match_type): the reg* types
+ *	  use oid's "=" and a composite record's, which would read a regclass's
+ *	  name as an oid; an enum's "=" takes no domain over it, so a domain
+ *	  compares as its base type.
  *
  *	  Also what the target's column types say about the values: which columns
  *	  are generated, and the "\x" of bytea values the decoder could not
@@ -130,6 +134,20 @@ add_param(RowStatement *rs, const char *value)
 	}
 	rs->params[rs->nparams++] = value;
 	return rs->nparams;
+}
+
+/*
+ * "<prefix>col = <value>", with the casts col's type needs to find the row
+ * (match_type).  The caller frees it.
+ */
+char *
+match_sql(const char *prefix, const ColumnMeta *col, const char *value)
+{
+	const char *type = col->match_type ? col->match_type : "";
+	const char *cast = col->match_type ? "::" : "";
+
+	return psprintf("%s%s%s%s = %s%s%s", prefix, col->quoted, col->match_casts_column ? cast : "",
+					col->match_casts_column ? type : "", value, cast, type);
 }
 
 /* Names of the common built-in types, for messages (OIDs are fixed). */
@@ -261,8 +279,15 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 			const ColumnMeta *col = &t->cols[t->key[k]];
 			const ChangeColumn *v = find_value(ident, nident, col->name);
 			int			param = add_param(rs, v->value);
+			char		value[16];
+			char	   *match;
 
-			sql_printf(rs, "%s%s = $%d", k ? " AND " : "", col->quoted, param);
+			if (!rs->want_sql)
+				continue;
+			snprintf(value, sizeof(value), "$%d", param);
+			match = match_sql("", col, value);
+			sql_printf(rs, "%s%s", k ? " AND " : "", match);
+			free(match);
 		}
 		return true;
 	}
@@ -319,7 +344,16 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 		{
 			key_int(rs, idx, "E,");
 			param = add_param(rs, ident[i].value);
-			sql_printf(rs, "%s = $%d", col->quoted, param);
+			if (rs->want_sql)
+			{
+				char		value[16];
+				char	   *match;
+
+				snprintf(value, sizeof(value), "$%d", param);
+				match = match_sql("", col, value);
+				sql_printf(rs, "%s", match);
+				free(match);
+			}
 		}
 		else
 		{
@@ -490,8 +524,15 @@ static void
 append_key_join(StrBuf *out, int ncols, const TableMeta *t)
 {
 	for (int k = 0; k < t->nkey; k++)
-		strbuf_printf(out, "%sx.%s = v.p%d", k ? " AND " : " WHERE ", t->cols[t->key[k]].quoted,
-					  ncols + k + 1);
+	{
+		char		value[16];
+		char	   *match;
+
+		snprintf(value, sizeof(value), "v.p%d", ncols + k + 1);
+		match = match_sql("x.", &t->cols[t->key[k]], value);
+		strbuf_printf(out, "%s%s", k ? " AND " : " WHERE ", match);
+		free(match);
+	}
 }
 
 void
@@ -710,7 +751,18 @@ rowclass_predicate(StrBuf *sql, const TableMeta *t, const ChangeColumn *img, int
 		else
 		{
 			params[(*nparams)++] = value;
-			strbuf_printf(sql, col->has_equality ? "%s = $%d" : "%s::text = $%d", col->quoted, *nparams);
+			if (col->has_equality)
+			{
+				char		ref[16];
+				char	   *match;
+
+				snprintf(ref, sizeof(ref), "$%d", *nparams);
+				match = match_sql("", col, ref);
+				strbuf_append(sql, match);
+				free(match);
+			}
+			else
+				strbuf_printf(sql, "%s::text = $%d", col->quoted, *nparams);
 		}
 	}
 	strbuf_append(sql, nconds ? ")" : "true)");

@@ -64,6 +64,7 @@ free_meta(TableMeta *t)
 		free(t->cols[i].quoted);
 		free(t->cols[i].type);
 		free(t->cols[i].typename_nomod);
+		free(t->cols[i].match_type);
 	}
 	free(t->cols);
 	free(t->key);
@@ -143,7 +144,16 @@ load_columns(TableMeta *t, PGconn *tgt, const char *oid)
 									  "    WHEN 'pg_catalog.bit'::pg_catalog.regtype THEN 'pg_catalog.\"bit\"' "
 									  "    WHEN 'pg_catalog._bit'::pg_catalog.regtype THEN 'pg_catalog.\"bit\"[]' "
 									  "    ELSE pg_catalog.format_type(c.atttypid, NULL) END, "
-									  "  c.base = 'pg_catalog.bytea'::pg_catalog.regtype, c.attnotnull "
+									  "  c.base = 'pg_catalog.bytea'::pg_catalog.regtype, c.attnotnull, "
+									  "  CASE WHEN c.base <> c.atttypid THEN "
+									  "    CASE c.base WHEN 'pg_catalog.bpchar'::pg_catalog.regtype THEN 'pg_catalog.bpchar' "
+									  "      WHEN 'pg_catalog.bit'::pg_catalog.regtype THEN 'pg_catalog.\"bit\"' "
+									  "      ELSE pg_catalog.format_type(c.base, NULL) END "
+									  "  WHEN (SELECT bt.typtype IN ('b', 'c') AND bt.typcategory <> 'A' AND NOT EXISTS ("
+									  "     SELECT 1 FROM pg_catalog.pg_operator o WHERE o.oprname = '=' "
+									  "     AND o.oprleft = c.base AND o.oprright = c.base) "
+									  "   FROM pg_catalog.pg_type bt WHERE bt.oid = c.base) THEN pg_catalog.format_type(c.base, NULL) END, "
+									  "  c.base <> c.atttypid "
 									  "FROM c ORDER BY c.attnum", 1, params);
 
 	if (res == NULL)
@@ -166,6 +176,8 @@ load_columns(TableMeta *t, PGconn *tgt, const char *oid)
 		c->typename_nomod = pg_strdup(PQgetvalue(res, i, 8));
 		c->is_bytea = PQgetvalue(res, i, 9)[0] == 't';
 		c->not_null = PQgetvalue(res, i, 10)[0] == 't';
+		c->match_type = PQgetisnull(res, i, 11) ? NULL : pg_strdup(PQgetvalue(res, i, 11));
+		c->match_casts_column = PQgetvalue(res, i, 12)[0] == 't';
 		t->any_special |= c->maybe_special;
 		t->any_ambiguous |= column_null_ambiguous(c);
 		t->any_bytea |= c->is_bytea;

@@ -671,6 +671,85 @@ check_hash_partition_encoding(Preflight *p)
 }
 
 /*
+ * A regproc or regoper value is written as the function's or operator's
+ * bare name (schema-qualified outside pg_catalog), which names nothing when
+ * its schema holds several of that name: the target refuses it as
+ * ambiguous, and copy or follow would stop on it.  regprocedure and
+ * regoperator carry the argument types and name one.  Scans the columns of
+ * these types (and arrays, and domains over them) for such a value; the
+ * values of a composite's field are not looked at (docs/limitations.md).
+ */
+static void
+check_ambiguous_reg_values(Preflight *p)
+{
+	PGresult   *cols = db_query(p->src,
+								"SELECT n.nspname, c.relname, "
+								"  pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
+								"  pg_catalog.quote_ident(a.attname), bt.oid IN ('pg_catalog.regproc'::pg_catalog.regtype, "
+								"    'pg_catalog._regproc'::pg_catalog.regtype), bt.typelem <> 0 "
+								"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+								"JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+								"JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid "
+								"JOIN pg_catalog.pg_type bt ON bt.oid = CASE ty.typtype WHEN 'd' THEN ty.typbasetype ELSE ty.oid END "
+								"WHERE c.relkind = 'r' AND c.relpersistence = 'p' AND " CATALOG_USER_RELATION_FILTER
+								" AND bt.oid IN ('pg_catalog.regproc'::pg_catalog.regtype, 'pg_catalog._regproc'::pg_catalog.regtype, "
+								"   'pg_catalog.regoper'::pg_catalog.regtype, 'pg_catalog._regoper'::pg_catalog.regtype) "
+								"ORDER BY 1, 2, a.attnum");
+	char	  **found;
+	int			n = 0;
+
+	if (cols == NULL)
+		return;
+	found = pg_malloc0(sizeof(char *) * (PQntuples(cols) + 1));
+	for (int i = 0; i < PQntuples(cols); i++)
+	{
+		bool		proc = PQgetvalue(cols, i, 4)[0] == 't';
+		bool		array = PQgetvalue(cols, i, 5)[0] == 't';
+		const char *table = PQgetvalue(cols, i, 2);
+		const char *col = PQgetvalue(cols, i, 3);
+		char	   *sql;
+		char	   *value;
+
+		if (!catalog_table_selected(p->opts, PQgetvalue(cols, i, 0), PQgetvalue(cols, i, 1)))
+			continue;
+		sql = psprintf("SELECT v.o::pg_catalog.%s::pg_catalog.text FROM ONLY %s t "
+					   "CROSS JOIN LATERAL pg_catalog.unnest(%s%s.%s%s) v(o) "
+					   "JOIN pg_catalog.%s x ON x.oid = v.o "
+					   "WHERE EXISTS (SELECT 1 FROM pg_catalog.%s y WHERE y.%s = x.%s AND y.%s = x.%s AND y.oid <> x.oid) "
+					   "LIMIT 1",
+					   proc ? "regprocedure" : "regoperator", table,
+					   array ? "" : "ARRAY[", "t", col, array ? "::pg_catalog.oid[]" : "::pg_catalog.oid]",
+					   proc ? "pg_proc" : "pg_operator", proc ? "pg_proc" : "pg_operator",
+					   proc ? "proname" : "oprname", proc ? "proname" : "oprname",
+					   proc ? "pronamespace" : "oprnamespace", proc ? "pronamespace" : "oprnamespace");
+		value = db_scalar(p->src, sql);
+		if (value && value[0])
+			found[n++] = psprintf("%s column %s holds %s (fix: ALTER TABLE %s ALTER COLUMN %s TYPE pg_catalog.%s%s)",
+								  table, col, value, table, col, proc ? "regprocedure" : "regoperator",
+								  array ? "[]" : "");
+		free(value);
+		free(sql);
+	}
+	if (n == 0)
+		findings_add(p->f, FINDING_OK, "ambiguous_reg_values", NULL,
+					 "no regproc or regoper value names an overloaded function or operator");
+	else
+	{
+		char	   *list = name_list(found, n, 10);
+
+		findings_add(p->f, FINDING_FAIL, "ambiguous_reg_values",
+					 "store regprocedure or regoperator, which carry the argument types, as each line says",
+					 "%d column(s) hold a regproc or regoper value whose text, a bare name, names several functions or operators, which the target refuses as ambiguous: %s",
+					 n, list);
+		free(list);
+	}
+	for (int i = 0; i < n; i++)
+		free(found[i]);
+	free(found);
+	PQclear(cols);
+}
+
+/*
  * Large objects are copied in the snapshot and carried by the switchover,
  * which re-reads every one inside the write downtime (lo_sync.h): refused
  * past its limits, or when this role cannot read some of them.
@@ -1072,6 +1151,78 @@ done:
 	strlist_free(&missing);
 }
 
+/*
+ * A regrole value is carried as the role's name, which the target reads
+ * back only when that role exists there: else copy (or follow) stops.
+ * Roles are global and --roles carries those the schema needs, not those
+ * a table's values name, so the missing ones are named here, before any
+ * slot.  Reads every regrole column (arrays and domains too).
+ */
+static void
+check_regrole_values(Preflight *p)
+{
+	PGresult   *cols = db_query(p->src,
+								"SELECT n.nspname, c.relname, "
+								"  pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
+								"  pg_catalog.quote_ident(a.attname), bt.typelem <> 0 "
+								"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+								"JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+								"JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid "
+								"JOIN pg_catalog.pg_type bt ON bt.oid = CASE ty.typtype WHEN 'd' THEN ty.typbasetype ELSE ty.oid END "
+								"WHERE c.relkind = 'r' AND c.relpersistence = 'p' AND " CATALOG_USER_RELATION_FILTER
+								" AND bt.oid IN ('pg_catalog.regrole'::pg_catalog.regtype, 'pg_catalog._regrole'::pg_catalog.regtype) "
+								"ORDER BY 1, 2, a.attnum");
+	StrList		named = {0},
+				missing = {0};
+
+	if (cols == NULL)
+		return;
+	for (int i = 0; i < PQntuples(cols); i++)
+	{
+		bool		array = PQgetvalue(cols, i, 4)[0] == 't';
+		char	   *sql;
+		PGresult   *res;
+
+		if (!catalog_table_selected(p->opts, PQgetvalue(cols, i, 0), PQgetvalue(cols, i, 1)))
+			continue;
+		sql = psprintf("SELECT DISTINCT r.rolname FROM ONLY %s t CROSS JOIN LATERAL pg_catalog.unnest(%st.%s%s) v(o) "
+					   "JOIN pg_catalog.pg_roles r ON r.oid = v.o ORDER BY 1",
+					   PQgetvalue(cols, i, 2), array ? "" : "ARRAY[", PQgetvalue(cols, i, 3),
+					   array ? "::pg_catalog.oid[]" : "::pg_catalog.oid]");
+		res = db_query(p->src, sql);
+		for (int r = 0; res && r < PQntuples(res); r++)
+		{
+			bool		seen = false;
+
+			for (int k = 0; k < named.count && !seen; k++)
+				seen = strcmp(named.items[k], PQgetvalue(res, r, 0)) == 0;
+			if (!seen)
+				strlist_add(&named, PQgetvalue(res, r, 0));
+		}
+		PQclear(res);
+		free(sql);
+	}
+	if (named.count > 0 && roles_missing(p->tgt, &named, &missing) && missing.count > 0)
+	{
+		char	   *list = name_list(missing.items, missing.count, 20);
+		char	   *create = create_role_statements(p->tgt, &missing, 20);
+		char	   *fix = psprintf("create them on the target (copy's --roles does not: they are named by values, not by the schema): %s", create);
+
+		findings_add(p->f, FINDING_FAIL, "regrole_values", fix,
+					 "%d role(s) that regrole values name do not exist on the target, which cannot read such a value back: %s",
+					 missing.count, list);
+		free(fix);
+		free(create);
+		free(list);
+	}
+	else if (named.count > 0 && missing.count == 0)
+		findings_add(p->f, FINDING_OK, "regrole_values", NULL,
+					 "the %d role(s) that regrole values name exist on the target", named.count);
+	strlist_free(&named);
+	strlist_free(&missing);
+	PQclear(cols);
+}
+
 static void
 check_slot_free(Preflight *p)
 {
@@ -1405,6 +1556,8 @@ preflight_run(PGconn *src, PGconn *tgt, const Options *opts, Findings *f)
 	check_encoding(&p);
 	check_large_objects(&p);
 	check_hash_partition_encoding(&p);
+	check_ambiguous_reg_values(&p);
+	check_regrole_values(&p);
 	check_ddl_capture(&p);
 	check_fence(&p);
 	check_extensions(&p);

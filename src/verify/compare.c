@@ -1064,6 +1064,23 @@ finish_verdicts(Engine *e, VerifyResult *r)
 	}
 }
 
+/*
+ * A parallel worker connects to the database like a client, and a database
+ * the switchover fenced refuses connections (ALLOW_CONNECTIONS false):
+ * there an older server (13) fails such a worker and the query with it (a
+ * rerun of a killed switchover then cannot verify), so a session on a
+ * fenced database plans no parallel workers.  A no-op on a database that
+ * takes connections.
+ */
+static void
+no_parallel_when_fenced(PGconn *conn)
+{
+	PGresult   *res = PQexec(conn, "SELECT pg_catalog.set_config('max_parallel_workers_per_gather', '0', false) "
+							 "FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database() AND NOT datallowconn");
+
+	PQclear(res);
+}
+
 bool
 compare_tables(ComparePair *pairs, int npairs, const CompareConfig *cfg,
 			   const CompareTask *tasks, int ntasks, VerifyResult *r)
@@ -1079,7 +1096,11 @@ compare_tables(ComparePair *pairs, int npairs, const CompareConfig *cfg,
 	e.works = pg_malloc0(sizeof(TableWork) * (ntasks + 1));
 	e.slots = pg_malloc0(sizeof(Slot) * npairs);
 	for (int p = 0; p < npairs; p++)
+	{
 		e.slots[p].chunk = -1;
+		no_parallel_when_fenced(pairs[p].source);
+		no_parallel_when_fenced(pairs[p].target);
+	}
 	for (int i = 0; i < ntasks; i++)
 	{
 		TableWork  *w = &e.works[i];

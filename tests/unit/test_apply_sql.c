@@ -14,11 +14,11 @@
 
 /* t(id int PK, name text, f float8, g bigint GENERATED, j json) */
 static ColumnMeta cols[] = {
-	{"id", "id", "integer", "integer", 23, false, false, false, true, false, false},
-	{"name", "name", "text", "text", 25, false, false, false, true, false, false},
-	{"f", "f", "double precision", "double precision", 701, false, false, true, true, false, false},
-	{"g", "g", "bigint", "bigint", 20, true, false, false, true, false, false},
-	{"j", "j", "json", "json", 114, false, false, false, false, false, false},
+	{"id", "id", "integer", "integer", 23, false, false, false, true, false, false, NULL, false},
+	{"name", "name", "text", "text", 25, false, false, false, true, false, false, NULL, false},
+	{"f", "f", "double precision", "double precision", 701, false, false, true, true, false, false, NULL, false},
+	{"g", "g", "bigint", "bigint", 20, true, false, false, true, false, false, NULL, false},
+	{"j", "j", "json", "json", 114, false, false, false, false, false, false, NULL, false},
 };
 static int	key[] = {0};
 
@@ -250,8 +250,8 @@ static void
 test_full_identity_virtual_generated(void **state)
 {
 	ColumnMeta	vcols[] = {
-		{"a", "a", "integer", "integer", 23, false, false, false, true, false, false},
-		{"b", "b", "integer", "integer", 23, true, false, false, true, false, false},
+		{"a", "a", "integer", "integer", 23, false, false, false, true, false, false, NULL, false},
+		{"b", "b", "integer", "integer", 23, true, false, false, true, false, false, NULL, false},
 	};
 	TableMeta	t = {.schema = "public", .table = "v", .qualname = "public.v", .relkind = 'r',
 	.cols = vcols, .ncols = 2};
@@ -332,11 +332,11 @@ test_routed_through_root(void **state)
  * g float8 GENERATED), key (a, b).
  */
 static ColumnMeta kcols[] = {
-	{"a", "a", "integer", "integer", 23, false, false, false, true, false, false},
-	{"b", "b", "double precision", "double precision", 701, false, false, true, true, false, false},
-	{"n", "n", "numeric", "numeric", 1700, false, false, true, true, false, false},
-	{"d", "d", "dom_float8", "dom_float8", 16400, false, false, true, true, false, false},
-	{"g", "g", "double precision", "double precision", 701, true, false, true, true, false, false},
+	{"a", "a", "integer", "integer", 23, false, false, false, true, false, false, NULL, false},
+	{"b", "b", "double precision", "double precision", 701, false, false, true, true, false, false, NULL, false},
+	{"n", "n", "numeric", "numeric", 1700, false, false, true, true, false, false, NULL, false},
+	{"d", "d", "dom_float8", "dom_float8", 16400, false, false, true, true, false, false, NULL, false},
+	{"g", "g", "double precision", "double precision", 701, true, false, true, true, false, false, NULL, false},
 };
 static int	kkey[] = {0, 1};
 
@@ -417,6 +417,67 @@ test_class_predicate(void **state)
 	strbuf_free(&sql);
 }
 
+/*
+ * r(c regclass PK, v int), then the same keyless with REPLICA IDENTITY
+ * FULL: regclass has no "=" of its own, an untyped value would be read as
+ * an oid, so the match casts it.
+ */
+static void
+test_regclass_match_casts(void **state)
+{
+	ColumnMeta	rcols[] = {
+		{"c", "c", "regclass", "regclass", 2205, false, false, false, true, false, false, "regclass", false},
+		{"v", "v", "integer", "integer", 23, false, false, false, true, false, false, NULL, false},
+	};
+	int			rkey[] = {0};
+	TableMeta	t = {.schema = "public", .table = "r", .qualname = "public.r", .relkind = 'r',
+	.cols = rcols, .ncols = 2, .key = rkey, .nkey = 1};
+	ChangeColumn newvals[] = {{"c", NULL, 2205, "s.\"T.1\"", 8}, {"v", NULL, 23, "2", 1}};
+	ChangeColumn ident[] = {{"c", NULL, 2205, "pg_class", 8}, {"v", NULL, 23, "1", 1}};
+	Change		c = {.action = CHANGE_UPDATE, .columns = newvals, .ncolumns = 2, .identity = ident, .nidentity = 1};
+	RowStatement rs;
+
+	(void) state;
+	rowstmt_init(&rs);
+	plan_ok(&rs, &t, &c, true);
+	assert_string_equal(rs.sql.data, "UPDATE ONLY public.r SET c = $1, v = $2 WHERE c = $3::regclass");
+	t.nkey = 0;
+	t.source_identity_full = true;
+	c.nidentity = 2;
+	plan_ok(&rs, &t, &c, true);
+	assert_string_equal(rs.sql.data,
+						"UPDATE ONLY public.r SET c = $1, v = $2 WHERE ctid = (SELECT ctid FROM ONLY public.r WHERE "
+						"c = $3::regclass AND v = $4 LIMIT 1)");
+	rowstmt_free(&rs);
+}
+
+/* d(m dmood PK), dmood a domain over an enum: its "=" takes no domain */
+static void
+test_domain_match_casts(void **state)
+{
+	ColumnMeta	dcols[] = {
+		{"m", "m", "dmood", "public.dmood", 16500, false, false, false, true, false, false, "public.mood", true},
+	};
+	int			dkey[] = {0};
+	TableMeta	t = {.schema = "public", .table = "d", .qualname = "public.d", .relkind = 'r',
+	.cols = dcols, .ncols = 1, .key = dkey, .nkey = 1};
+	ChangeColumn ident[] = {{"m", NULL, 16500, "ok", 2}};
+	Change		c = {.action = CHANGE_DELETE, .identity = ident, .nidentity = 1};
+	RowStatement rs;
+	StrBuf		sql;
+
+	(void) state;
+	rowstmt_init(&rs);
+	plan_ok(&rs, &t, &c, true);
+	assert_string_equal(rs.sql.data, "DELETE FROM ONLY public.d WHERE m::public.mood = $1::public.mood");
+	rowstmt_free(&rs);
+	strbuf_init(&sql);
+	rowstmt_batch_sql(CHANGE_DELETE, NULL, 0, &t, 2, &sql);
+	assert_string_equal(sql.data, "DELETE FROM ONLY public.d AS x USING (VALUES ($1::public.dmood), ($2::public.dmood)) AS v(p1) "
+						"WHERE x.m::public.mood = v.p1::public.mood");
+	strbuf_free(&sql);
+}
+
 int
 main(void)
 {
@@ -433,6 +494,8 @@ main(void)
 		cmocka_unit_test(test_routed_through_root),
 		cmocka_unit_test(test_class_ambiguous),
 		cmocka_unit_test(test_class_predicate),
+		cmocka_unit_test(test_regclass_match_casts),
+		cmocka_unit_test(test_domain_match_casts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

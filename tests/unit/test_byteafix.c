@@ -18,11 +18,11 @@
 
 /* b(k bytea PRIMARY KEY, v bytea, d dom_bytea, t text, n int) */
 static ColumnMeta cols[] = {
-	{"k", "k", "bytea", "bytea", 17, false, false, false, true, true, false},
-	{"v", "v", "bytea", "bytea", 17, false, false, false, true, true, false},
-	{"d", "d", "dom_bytea", "dom_bytea", 16400, false, false, false, true, true, false},
-	{"t", "t", "text", "text", 25, false, false, false, true, false, false},
-	{"n", "n", "integer", "integer", 23, false, false, false, true, false, false},
+	{"k", "k", "bytea", "bytea", 17, false, false, false, true, true, false, NULL, false},
+	{"v", "v", "bytea", "bytea", 17, false, false, false, true, true, false, NULL, false},
+	{"d", "d", "dom_bytea", "dom_bytea", 16400, false, false, false, true, true, false, NULL, false},
+	{"t", "t", "text", "text", 25, false, false, false, true, false, false, NULL, false},
+	{"n", "n", "integer", "integer", 23, false, false, false, true, false, false, NULL, false},
 };
 static int	key[] = {0};
 

@@ -63,6 +63,9 @@ bool		rowstmt_batchable(const RowStatement *rs, const TableMeta *t);
  */
 bool		attgenerated_never_written(char attgenerated);
 
+/* "<prefix>col = <value>" with the casts col's type needs; the caller frees it. */
+char	   *match_sql(const char *prefix, const ColumnMeta *col, const char *value);
+
 /*
  * Row classes (NaN and +-Infinity, nanfix.h).  wal2json prints NaN,
  * Infinity and -Infinity of float4, float8 and numeric as null, like NULL.

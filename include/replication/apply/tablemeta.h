@@ -27,6 +27,13 @@ typedef struct ColumnMeta
 	bool		is_bytea;		/* bytea, or a domain over it */
 	bool		not_null;		/* NOT NULL: if maybe_special, a null in the
 								 * stream is NaN or +-Infinity */
+	char	   *match_type;		/* NULL: "col = $n" finds the row; else
+								 * "col = $n::match_type": the type has no "="
+								 * of its own and an untyped value would be
+								 * read as another's (a regclass's name as an
+								 * oid, a composite's as a record) */
+	bool		match_casts_column; /* a domain: "col::base = $n::base" (an
+									 * enum's "=" takes no domain over it) */
 } ColumnMeta;
 
 /* A statement shape of one table, and the server-side statements for it. */
