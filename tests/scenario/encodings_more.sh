@@ -87,7 +87,7 @@ assert_eq 0 "$RC" "migrate --switchover from a 13 LATIN1 source exits 0"
 touch "$stop_file"
 wait "$writer_pid" "$ddl_pid" || true
 
-assert_eq t "$(lat_sql -c "SELECT count(*) > 520 FROM ledger")" "the writer wrote during the migration"
+assert_eq t "$(lat_sql -c "SELECT count(*) > 500 FROM ledger")" "the writer wrote during the migration"
 assert_contains "$(cat "$HARNESS_DIR/src/log")" "in a read-only transaction" "the writer was still writing when the source was fenced"
 assert_eq "$(db_text src lat)" "$(db_text tgt app)" "every table holds the same text (LATIN1 13 -> UTF-8 15)"
 [ "$(db_text src lat)" = "$(db_text tgt app)" ] || diff <(db_text src lat) <(db_text tgt app) | head -10 | sed 's/^/#   /'
