@@ -779,5 +779,9 @@ rowclass_select_list(StrBuf *sql, const TableMeta *t)
 			strbuf_printf(sql, "%s%s::text", n++ ? ", " : "", t->cols[i].quoted);
 	if (n == 0)
 		strbuf_append(sql, "NULL");
-	strbuf_printf(sql, " FROM %s%s WHERE ", t->relkind == 'p' ? "" : "ONLY ", t->qualname);
+	/* read on the source: a leaf written through its root is there as the leaf */
+	if (t->leaf_qualname)
+		strbuf_printf(sql, " FROM ONLY %s WHERE ", t->leaf_qualname);
+	else
+		strbuf_printf(sql, " FROM %s%s WHERE ", t->relkind == 'p' ? "" : "ONLY ", t->qualname);
 }

@@ -366,7 +366,9 @@ replace_classes(const NanClass *classes, int n, PGconn *src, bool target_numeric
 	strbuf_init(&select);
 	strbuf_init(&del);
 	rowclass_select_list(&select, t);
-	strbuf_printf(&del, "DELETE FROM %s%s WHERE ", t->relkind == 'p' ? "" : "ONLY ", t->qualname);
+	/* on the target a leaf written through its root (partroute.h) is the root's */
+	strbuf_printf(&del, "DELETE FROM %s%s WHERE ",
+				  t->relkind == 'p' || t->leaf_qualname ? "" : "ONLY ", t->qualname);
 	for (int i = 0; i < n; i++)
 	{
 		strbuf_append(&select, i ? " OR " : "");

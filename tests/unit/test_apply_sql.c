@@ -414,6 +414,12 @@ test_class_predicate(void **state)
 	strbuf_reset(&sql);
 	rowclass_select_list(&sql, &tf);
 	assert_string_equal(sql.data, "SELECT a::text, b::text, n::text, d::text FROM public.k WHERE ");
+	/* a leaf written through its root (partroute.h) is read on the source as the leaf */
+	tf.relkind = 'r';
+	tf.leaf_qualname = "public.k_1";
+	strbuf_reset(&sql);
+	rowclass_select_list(&sql, &tf);
+	assert_string_equal(sql.data, "SELECT a::text, b::text, n::text, d::text FROM ONLY public.k_1 WHERE ");
 	strbuf_free(&sql);
 }
 

@@ -87,7 +87,11 @@ bool		rowclass_ambiguous(const TableMeta *t, const ChangeColumn *img, int n, boo
 void		rowclass_predicate(StrBuf *sql, const TableMeta *t, const ChangeColumn *img, int n,
 							   bool by_key, bool numeric_infinity, const char **params, int *nparams);
 
-/* Appends "SELECT <every written column>::text FROM ONLY t WHERE " (no ONLY for a partitioned t). */
+/*
+ * Appends "SELECT <every written column>::text FROM ONLY t WHERE " for a read
+ * on the source (no ONLY for a partitioned t; a leaf written through its
+ * root is read as that leaf).
+ */
 void		rowclass_select_list(StrBuf *sql, const TableMeta *t);
 
 /*
