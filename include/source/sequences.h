@@ -30,6 +30,7 @@ typedef struct SequenceState
 	int64_t		increment;		/* never 0; < 0 descends */
 	int64_t		min_value;
 	int64_t		max_value;
+	int64_t		start_value;	/* START WITH (0: not read) */
 	bool		cycle;
 } SequenceState;
 

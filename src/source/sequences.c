@@ -150,7 +150,7 @@ sequences_read(PGconn *conn, const Options *opts, SequenceList *out)
 							   "  pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
 							   "  s.seqincrement, s.seqmin, s.seqmax, s.seqcycle, "
 							   "  pg_catalog.has_sequence_privilege(c.oid, 'SELECT'), "
-							   "  pg_catalog.format_type(s.seqtypid, NULL), o.nspname, o.relname "
+							   "  pg_catalog.format_type(s.seqtypid, NULL), o.nspname, o.relname, s.seqstart "
 							   "FROM pg_catalog.pg_sequence s "
 							   "JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid "
 							   "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -195,6 +195,7 @@ sequences_read(PGconn *conn, const Options *opts, SequenceList *out)
 		s->max_value = strtoll(PQgetvalue(res, i, 5), NULL, 10);
 		s->cycle = PQgetvalue(res, i, 6)[0] == 't';
 		s->type_name = pg_strdup(PQgetvalue(res, i, 8));
+		s->start_value = strtoll(PQgetvalue(res, i, 11), NULL, 10);
 		out->count++;
 	}
 	PQclear(res);

@@ -486,9 +486,16 @@ sync_sequences(Switchover *sw)
 		if (!sequence_same_shape(s, t))
 		{
 			/* altered on the source since the copy, without DDL capture */
-			sql = psprintf("ALTER SEQUENCE %s AS %s INCREMENT BY %lld MINVALUE %lld MAXVALUE %lld %sCYCLE",
+			/*
+			 * START and RESTART too: PostgreSQL refuses new bounds that leave
+			 * the sequence's start or current value outside them; the
+			 * setval below then sets the value the plan says.
+			 */
+			sql = psprintf("ALTER SEQUENCE %s AS %s INCREMENT BY %lld MINVALUE %lld MAXVALUE %lld %sCYCLE "
+						   "START WITH %lld RESTART WITH %lld",
 						   s->qualname, s->type_name, (long long) s->increment, (long long) s->min_value,
-						   (long long) s->max_value, s->cycle ? "" : "NO ");
+						   (long long) s->max_value, s->cycle ? "" : "NO ",
+						   (long long) s->start_value, (long long) s->last_value);
 			log_warn("sequence %s was altered on the source since the copy (type, increment, bounds or CYCLE): the target's is altered the same way", s->qualname);
 			if (!run_or_print(sw->tgt, "target", sql, sw->opts->dry_run))
 				rc = abort_switchover(sw, OUTCOME_SQL, "cannot alter sequence %s on the target as on the source", s->qualname);
@@ -810,8 +817,19 @@ lift_target_rest_fence(Switchover *sw)
 {
 	char	   *prior = NULL;
 
-	if (!cutover_read_rest_fence_prior(sw->tgt, sw->opts->slot, &prior) || prior == NULL)
+	if (!cutover_read_rest_fence_prior(sw->tgt, sw->opts->slot, &prior))
 		return;
+	if (prior == NULL)
+	{
+		char	   *fenced = db_scalar(sw->tgt, "SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspname = 'pgcutover_fence'");
+
+		/* fenced by a --fence-command run, or by hand: not ours to lift */
+		if (fenced && strcmp(fenced, "0") != 0 && !sw->opts->dry_run)
+			log_warn("the target is the primary now but carries a rest fence (schema pgcutover_fence) this migration did not record; fix: if it is the old fence of a switchover away from it, there: SET default_transaction_read_only = off; DROP SCHEMA pgcutover_fence CASCADE; ALTER DATABASE %s RESET default_transaction_read_only",
+					 PQdb(sw->tgt));
+		free(fenced);
+		return;
+	}
 	if (fence_rest_lift(sw->tgt, PQdb(sw->tgt), prior, sw->opts->dry_run) &&
 		(sw->opts->dry_run || cutover_forget_rest_fence_prior(sw->tgt, sw->opts->slot)))
 	{

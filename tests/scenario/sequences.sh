@@ -20,6 +20,7 @@ CREATE SEQUENCE cyc INCREMENT 3 MINVALUE 1 MAXVALUE 10 CYCLE; SELECT nextval('cy
 CREATE SEQUENCE cached CACHE 20;           SELECT nextval('cached') FROM generate_series(1, 7);
 CREATE SEQUENCE "Odd Schema"."Seq.Name" START 42;
 CREATE SEQUENCE unowned_desc INCREMENT -1 MAXVALUE -1 MINVALUE -1000000;
+CREATE SEQUENCE rebased;                   SELECT nextval('rebased') FROM generate_series(1, 3);
 INSERT INTO t(v) SELECT g FROM generate_series(1, 10) g;
 INSERT INTO ident(v) SELECT g FROM generate_series(1, 3) g;
 SQL
@@ -53,6 +54,10 @@ SELECT nextval('descending') FROM generate_series(1, 3);
 SELECT setval('never_used', 7, false);
 SELECT nextval('cyc') FROM generate_series(1, 2);
 SELECT nextval('unowned_desc');
+-- altered after the copy, without DDL capture: new bounds leave the
+-- target's start and value outside them
+ALTER SEQUENCE rebased START 100 MINVALUE 100 RESTART;
+SELECT nextval('rebased');
 SQL
 before=$(next_values src)
 run_pgcutover switchover --source "$SRC_DSN" --target "$TGT_DSN" --sequence-gap 100 --timeout 60
