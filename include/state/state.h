@@ -43,8 +43,9 @@ typedef struct CopyFilters
 
 /*
  * Reads the copy's include/exclude filters of slot into *filters, replacing
- * whatever it held (so a second call never duplicates); false on SQL error,
- * with *filters emptied.
+ * whatever it held (so a second call never duplicates); none when the
+ * target has no state schema (no migration); false on SQL error, with
+ * *filters emptied.
  */
 bool		state_load_filters(PGconn *tgt, const char *slot, CopyFilters *filters);
 void		state_free_filters(CopyFilters *filters);

@@ -154,6 +154,16 @@ state_load_filters(PGconn *tgt, const char *slot, CopyFilters *filters)
 	PGresult   *res;
 
 	state_free_filters(filters);
+	/* no state schema: no migration, so no filters (the caller says what is missing) */
+	res = db_query(tgt, "SELECT pg_catalog.to_regclass('pgcutover.migration') IS NULL");
+	if (res == NULL)
+		return false;
+	if (PQgetvalue(res, 0, 0)[0] == 't')
+	{
+		PQclear(res);
+		return true;
+	}
+	PQclear(res);
 	res = db_query_params(tgt,
 						  "SELECT 0, unnest(include_schema) FROM pgcutover.migration WHERE slot_name = $1 "
 						  "UNION ALL SELECT 1, unnest(exclude_schema) FROM pgcutover.migration WHERE slot_name = $1 "
