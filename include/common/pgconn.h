@@ -53,6 +53,9 @@ PGresult   *db_query_params(PGconn *conn, const char *sql, int nparams,
 							const char *const *params);
 bool		db_exec(PGconn *conn, const char *sql);
 
+/* Runs a statement with parameters for its side effect; false (logged) on error. */
+bool		db_exec_params(PGconn *conn, const char *sql, int nparams, const char *const *params);
+
 /* Like db_query but returns the first column of the first row, malloc'd. */
 char	   *db_scalar(PGconn *conn, const char *sql);
 

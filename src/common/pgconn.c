@@ -479,6 +479,15 @@ db_exec(PGconn *conn, const char *sql)
 	return res != NULL;
 }
 
+bool
+db_exec_params(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+	PGresult   *res = db_query_params(conn, sql, nparams, params);
+
+	PQclear(res);
+	return res != NULL;
+}
+
 char *
 db_scalar(PGconn *conn, const char *sql)
 {

@@ -15,16 +15,6 @@
 #include "log.h"
 #include "pgconn.h"
 
-/* Runs a statement for its side effect; false (logged by db_query_params) on error. */
-static bool
-run_params(PGconn *tgt, const char *sql, int nparams, const char *const *params)
-{
-	PGresult   *res = db_query_params(tgt, sql, nparams, params);
-
-	PQclear(res);
-	return res != NULL;
-}
-
 static char *
 dup_or_null(const PGresult *res, int row, int col)
 {
@@ -39,10 +29,10 @@ copy_state_begin(PGconn *tgt, const char *slot, const char *keeper_socket,
 {
 	const char *params[3] = {slot, keeper_socket, source_dbname};
 
-	return run_params(tgt,
-					  "INSERT INTO pgcutover.migration (slot_name, run_id, phase, keeper_socket, source_dbname, copy_started_at) "
-					  "VALUES ($1, md5(random()::text || clock_timestamp()::text), 'copy_init', $2, $3, now())",
-					  3, params);
+	return db_exec_params(tgt,
+						  "INSERT INTO pgcutover.migration (slot_name, run_id, phase, keeper_socket, source_dbname, copy_started_at) "
+						  "VALUES ($1, md5(random()::text || clock_timestamp()::text), 'copy_init', $2, $3, now())",
+						  3, params);
 }
 
 bool
@@ -50,9 +40,9 @@ copy_state_discard_start(PGconn *tgt, const char *slot)
 {
 	const char *params[1] = {slot};
 
-	return run_params(tgt,
-					  "DELETE FROM pgcutover.migration WHERE slot_name = $1 AND phase = 'copy_init'",
-					  1, params);
+	return db_exec_params(tgt,
+						  "DELETE FROM pgcutover.migration WHERE slot_name = $1 AND phase = 'copy_init'",
+						  1, params);
 }
 
 bool
@@ -98,10 +88,10 @@ copy_state_finish(PGconn *tgt, const char *slot)
 {
 	const char *params[1] = {slot};
 
-	return run_params(tgt,
-					  "UPDATE pgcutover.migration SET phase = 'copied', copy_finished_at = now(), "
-					  "snapshot_name = NULL, keeper_socket = NULL, keeper_pid = NULL, updated_at = now() "
-					  "WHERE slot_name = $1", 1, params);
+	return db_exec_params(tgt,
+						  "UPDATE pgcutover.migration SET phase = 'copied', copy_finished_at = now(), "
+						  "snapshot_name = NULL, keeper_socket = NULL, keeper_pid = NULL, updated_at = now() "
+						  "WHERE slot_name = $1", 1, params);
 }
 
 bool
@@ -160,10 +150,11 @@ copy_job_add(PGconn *tgt, const char *slot, const CopyJob *job)
 	snprintf(part, sizeof(part), "%d", job->part);
 	snprintf(parts, sizeof(parts), "%d", job->parts);
 	snprintf(est, sizeof(est), "%lld", (long long) job->est_bytes);
-	return run_params(tgt,
-					  "INSERT INTO pgcutover.copy_job (slot_name, nspname, relname, part, parts, "
-					  "  block_from, block_to, est_bytes, binary_copy, columns) "
-					  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10, params);
+
+	return db_exec_params(tgt,
+						  "INSERT INTO pgcutover.copy_job (slot_name, nspname, relname, part, parts, "
+						  "  block_from, block_to, est_bytes, binary_copy, columns) "
+						  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10, params);
 }
 
 bool
@@ -227,11 +218,12 @@ copy_job_mark_done(PGconn *tgt, const char *slot, const CopyJob *job, int64_t ro
 	snprintf(part, sizeof(part), "%d", job->part);
 	snprintf(rowsbuf, sizeof(rowsbuf), "%lld", (long long) rows);
 	snprintf(bytesbuf, sizeof(bytesbuf), "%lld", (long long) bytes);
-	return run_params(tgt,
-					  "UPDATE pgcutover.copy_job SET status = 'done', rows_copied = $5, "
-					  "bytes_copied = $6, started_at = now(), finished_at = clock_timestamp() "
-					  "WHERE slot_name = $1 AND nspname = $2 AND relname = $3 AND part = $4",
-					  6, params);
+
+	return db_exec_params(tgt,
+						  "UPDATE pgcutover.copy_job SET status = 'done', rows_copied = $5, "
+						  "bytes_copied = $6, started_at = now(), finished_at = clock_timestamp() "
+						  "WHERE slot_name = $1 AND nspname = $2 AND relname = $3 AND part = $4",
+						  6, params);
 }
 
 bool
@@ -239,10 +231,10 @@ copy_jobs_reset_running(PGconn *tgt, const char *slot)
 {
 	const char *params[1] = {slot};
 
-	return run_params(tgt,
-					  "UPDATE pgcutover.copy_job SET status = 'pending', rows_copied = NULL, "
-					  "bytes_copied = NULL, started_at = NULL "
-					  "WHERE slot_name = $1 AND status = 'running'", 1, params);
+	return db_exec_params(tgt,
+						  "UPDATE pgcutover.copy_job SET status = 'pending', rows_copied = NULL, "
+						  "bytes_copied = NULL, started_at = NULL "
+						  "WHERE slot_name = $1 AND status = 'running'", 1, params);
 }
 
 bool
@@ -288,7 +280,7 @@ copy_progress_publish(PGconn *tgt, const char *slot, const char *phase,
 	params[2] = jobs;
 	params[3] = detail_json;
 	/* the CTE always runs; its WHERE skips a job done meanwhile */
-	ok = run_params(tgt,
+	ok = db_exec_params(tgt,
 					"WITH running AS ("
 					"  UPDATE pgcutover.copy_job j SET status = 'running', rows_copied = r.rows, bytes_copied = r.bytes, "
 					"    started_at = CASE WHEN j.status = 'running' THEN j.started_at ELSE now() END "
@@ -452,9 +444,10 @@ post_step_add(PGconn *tgt, const char *slot, const PostStep *step)
 
 	snprintf(stepbuf, sizeof(stepbuf), "%d", step->step);
 	snprintf(stagebuf, sizeof(stagebuf), "%d", step->stage);
-	return run_params(tgt,
-					  "INSERT INTO pgcutover.post_step (slot_name, step, stage, kind, name, sql) "
-					  "VALUES ($1, $2, $3, $4, $5, $6)", 6, params);
+
+	return db_exec_params(tgt,
+						  "INSERT INTO pgcutover.post_step (slot_name, step, stage, kind, name, sql) "
+						  "VALUES ($1, $2, $3, $4, $5, $6)", 6, params);
 }
 
 bool
@@ -523,9 +516,10 @@ post_step_mark_running(PGconn *conn, const char *slot, int step)
 	const char *params[2] = {slot, stepbuf};
 
 	snprintf(stepbuf, sizeof(stepbuf), "%d", step);
-	return run_params(conn,
-					  "UPDATE pgcutover.post_step SET status = 'running', started_at = now() "
-					  "WHERE slot_name = $1 AND step = $2 AND status <> 'done'", 2, params);
+
+	return db_exec_params(conn,
+						  "UPDATE pgcutover.post_step SET status = 'running', started_at = now() "
+						  "WHERE slot_name = $1 AND step = $2 AND status <> 'done'", 2, params);
 }
 
 bool
@@ -533,9 +527,9 @@ post_steps_reset_running(PGconn *tgt, const char *slot)
 {
 	const char *params[1] = {slot};
 
-	return run_params(tgt,
-					  "UPDATE pgcutover.post_step SET status = 'pending', started_at = NULL "
-					  "WHERE slot_name = $1 AND status = 'running'", 1, params);
+	return db_exec_params(tgt,
+						  "UPDATE pgcutover.post_step SET status = 'pending', started_at = NULL "
+						  "WHERE slot_name = $1 AND status = 'running'", 1, params);
 }
 
 bool
@@ -547,9 +541,10 @@ post_step_mark_done(PGconn *tgt, const char *slot, int step, double seconds)
 
 	snprintf(stepbuf, sizeof(stepbuf), "%d", step);
 	snprintf(secs, sizeof(secs), "%.3f", seconds);
-	return run_params(tgt,
-					  "UPDATE pgcutover.post_step SET status = 'done', seconds = $3 "
-					  "WHERE slot_name = $1 AND step = $2", 3, params);
+
+	return db_exec_params(tgt,
+						  "UPDATE pgcutover.post_step SET status = 'done', seconds = $3 "
+						  "WHERE slot_name = $1 AND step = $2", 3, params);
 }
 
 /* --- sequences ---------------------------------------------------------- */
@@ -560,9 +555,9 @@ copy_sequence_add(PGconn *tgt, const char *slot, const char *nspname, const char
 {
 	const char *params[5] = {slot, nspname, relname, last_value, is_called ? "true" : "false"};
 
-	return run_params(tgt,
-					  "INSERT INTO pgcutover.copy_sequence (slot_name, nspname, relname, last_value, is_called) "
-					  "VALUES ($1, $2, $3, $4, $5)", 5, params);
+	return db_exec_params(tgt,
+						  "INSERT INTO pgcutover.copy_sequence (slot_name, nspname, relname, last_value, is_called) "
+						  "VALUES ($1, $2, $3, $4, $5)", 5, params);
 }
 
 bool

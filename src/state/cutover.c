@@ -139,12 +139,10 @@ bool
 cutover_mark_switched_over(PGconn *tgt, const char *slot)
 {
 	const char *params[1] = {slot};
-	PGresult   *res = db_query_params(tgt,
-									  "UPDATE pgcutover.migration SET phase = 'switched_over', switched_over_at = now() WHERE slot_name = $1",
-									  1, params);
 
-	PQclear(res);
-	return res != NULL;
+	return db_exec_params(tgt,
+						  "UPDATE pgcutover.migration SET phase = 'switched_over', switched_over_at = now() WHERE slot_name = $1",
+						  1, params);
 }
 
 char *
@@ -206,12 +204,10 @@ bool
 cutover_forget_rest_fence_prior(PGconn *tgt, const char *slot)
 {
 	const char *params[1] = {slot};
-	PGresult   *res = db_query_params(tgt,
-									  "UPDATE pgcutover.migration SET rest_fence_prior = NULL WHERE slot_name = $1",
-									  1, params);
 
-	PQclear(res);
-	return res != NULL;
+	return db_exec_params(tgt,
+						  "UPDATE pgcutover.migration SET rest_fence_prior = NULL WHERE slot_name = $1",
+						  1, params);
 }
 
 bool

@@ -19,13 +19,11 @@ bool
 progress_ensure_row(PGconn *tgt, const char *slot)
 {
 	const char *params[1] = {slot};
-	PGresult   *res = db_query_params(tgt,
-									  "INSERT INTO pgcutover.apply_progress (slot_name, applied_lsn) "
-									  "SELECT slot_name, consistent_lsn FROM pgcutover.migration WHERE slot_name = $1 "
-									  "ON CONFLICT (slot_name) DO NOTHING", 1, params);
 
-	PQclear(res);
-	return res != NULL;
+	return db_exec_params(tgt,
+						  "INSERT INTO pgcutover.apply_progress (slot_name, applied_lsn) "
+						  "SELECT slot_name, consistent_lsn FROM pgcutover.migration WHERE slot_name = $1 "
+						  "ON CONFLICT (slot_name) DO NOTHING", 1, params);
 }
 
 bool
@@ -139,24 +137,20 @@ progress_record_ddl_stop(PGconn *tgt, const char *slot, Lsn stop_lsn)
 {
 	char		lsn[LSN_FORMAT_LEN];
 	const char *params[2] = {slot, lsn_format(stop_lsn, lsn)};
-	PGresult   *res = db_query_params(tgt,
-									  "UPDATE pgcutover.apply_progress SET ddl_stop_lsn = $2 WHERE slot_name = $1",
-									  2, params);
 
-	PQclear(res);
-	return res != NULL;
+	return db_exec_params(tgt,
+						  "UPDATE pgcutover.apply_progress SET ddl_stop_lsn = $2 WHERE slot_name = $1",
+						  2, params);
 }
 
 bool
 progress_mark_following(PGconn *tgt, const char *slot)
 {
 	const char *params[1] = {slot};
-	PGresult   *res = db_query_params(tgt,
-									  "UPDATE pgcutover.migration SET phase = 'following', updated_at = now() "
-									  "WHERE slot_name = $1 AND phase = 'copied'", 1, params);
 
-	PQclear(res);
-	return res != NULL;
+	return db_exec_params(tgt,
+						  "UPDATE pgcutover.migration SET phase = 'following', updated_at = now() "
+						  "WHERE slot_name = $1 AND phase = 'copied'", 1, params);
 }
 
 bool

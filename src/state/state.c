@@ -89,37 +89,31 @@ bool
 state_set_phase(PGconn *tgt, const char *slot, const char *phase)
 {
 	const char *params[2] = {slot, phase};
-	PGresult   *res = db_query_params(tgt,
-									  "UPDATE pgcutover.migration SET phase = $2, updated_at = now() "
-									  "WHERE slot_name = $1", 2, params);
 
-	PQclear(res);
-	return res != NULL;
+	return db_exec_params(tgt,
+						  "UPDATE pgcutover.migration SET phase = $2, updated_at = now() "
+						  "WHERE slot_name = $1", 2, params);
 }
 
 bool
 state_phase_begin(PGconn *tgt, const char *slot, const char *phase)
 {
 	const char *params[2] = {slot, phase};
-	PGresult   *res = db_query_params(tgt,
-									  "INSERT INTO pgcutover.phase_log (slot_name, phase, started_at) "
-									  "VALUES ($1, $2, now()) ON CONFLICT (slot_name, phase) DO NOTHING",
-									  2, params);
 
-	PQclear(res);
-	return res != NULL;
+	return db_exec_params(tgt,
+						  "INSERT INTO pgcutover.phase_log (slot_name, phase, started_at) "
+						  "VALUES ($1, $2, now()) ON CONFLICT (slot_name, phase) DO NOTHING",
+						  2, params);
 }
 
 bool
 state_phase_end(PGconn *tgt, const char *slot, const char *phase)
 {
 	const char *params[2] = {slot, phase};
-	PGresult   *res = db_query_params(tgt,
-									  "UPDATE pgcutover.phase_log SET finished_at = now() "
-									  "WHERE slot_name = $1 AND phase = $2", 2, params);
 
-	PQclear(res);
-	return res != NULL;
+	return db_exec_params(tgt,
+						  "UPDATE pgcutover.phase_log SET finished_at = now() "
+						  "WHERE slot_name = $1 AND phase = $2", 2, params);
 }
 
 bool
