@@ -25,6 +25,7 @@ typedef struct StrList
 
 void		strlist_add(StrList *list, const char *s);
 bool		strlist_contains(const StrList *list, const char *s);
+void		strlist_add_missing(StrList *to, const StrList *from);	/* the items of from not in to */
 void		strlist_free(StrList *list);
 
 void	   *pg_malloc0(size_t size);

@@ -48,6 +48,21 @@ typedef struct CopyFilters
  * *filters emptied.
  */
 bool		state_load_filters(PGconn *tgt, const char *slot, CopyFilters *filters);
+
+/*
+ * Adds to opts' four filter lists the copy's filters of slot they lack: what
+ * follow applies, verify compares and switchover sets is what the copy
+ * selected as well as what the command line says.  False on SQL error.
+ */
+bool		state_add_copy_filters(PGconn *tgt, const char *slot, Options *opts);
+
+/*
+ * *selection = *opts with filter lists of its own: the command line's, then
+ * the copy's (state_add_copy_filters).  Free them with
+ * state_free_selection, also after a false return (SQL error).
+ */
+bool		state_selection(PGconn *tgt, const Options *opts, Options *selection);
+void		state_free_selection(Options *selection);
 void		state_free_filters(CopyFilters *filters);
 
 /* Sets phase (and updated_at) of the migration; false on SQL error. */

@@ -37,41 +37,6 @@ source_is_live(PGconn *src)
 
 /* --json: the verdicts, with the command's own fields. */
 static void
-add_missing(StrList *to, const StrList *from)
-{
-	for (int i = 0; i < from->count; i++)
-		if (!strlist_contains(to, from->items[i]))
-			strlist_add(to, from->items[i]);
-}
-
-/*
- * When the target holds a migration of --slot, verify compares what its
- * copy selected (its table filters, as follow and switchover do): a schema
- * the copy left out is not "missing on the target".  False on SQL error.
- */
-static bool
-add_copy_filters(PGconn *tgt, Options *opts)
-{
-	PGresult   *res = db_query(tgt, "SELECT pg_catalog.to_regclass('pgcutover.migration') IS NOT NULL");
-	bool		has_state = res != NULL && PQgetvalue(res, 0, 0)[0] == 't';
-	CopyFilters copied = {0};
-
-	PQclear(res);
-	if (res == NULL)
-		return false;
-	if (!has_state)
-		return true;
-	if (!state_load_filters(tgt, opts->slot, &copied))
-		return false;
-	add_missing(&opts->include_schema, &copied.include_schema);
-	add_missing(&opts->exclude_schema, &copied.exclude_schema);
-	add_missing(&opts->include_table, &copied.include_table);
-	add_missing(&opts->exclude_table, &copied.exclude_table);
-	state_free_filters(&copied);
-	return true;
-}
-
-static void
 print_json(const VerifyResult *r, int rc, bool live, const OnlineVerification *online)
 {
 	json_t	   *doc = verify_json(r);
@@ -153,7 +118,8 @@ cmd_verify(Options *opts)
 	if (!compare_pairs_open(opts, npairs, &pairs))
 		return EXIT_CONNECTION;
 	signals_install();
-	if (!add_copy_filters(pairs[0].target, opts))
+	/* a migration of --slot on the target: compare what its copy selected */
+	if (!state_add_copy_filters(pairs[0].target, opts->slot, opts))
 	{
 		compare_pairs_close(pairs, npairs);
 		return EXIT_SQL;

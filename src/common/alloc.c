@@ -87,6 +87,14 @@ strlist_contains(const StrList *list, const char *s)
 }
 
 void
+strlist_add_missing(StrList *to, const StrList *from)
+{
+	for (int i = 0; i < from->count; i++)
+		if (!strlist_contains(to, from->items[i]))
+			strlist_add(to, from->items[i]);
+}
+
+void
 strlist_free(StrList *list)
 {
 	for (int i = 0; i < list->count; i++)

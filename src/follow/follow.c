@@ -1212,15 +1212,6 @@ prepare_state(Follow *f)
 	return outcome;
 }
 
-/* Adds the items of from missing in to. */
-static void
-strlist_merge(StrList *to, const StrList *from)
-{
-	for (int i = 0; i < from->count; i++)
-		if (!strlist_contains(to, from->items[i]))
-			strlist_add(to, from->items[i]);
-}
-
 /*
  * Builds cfg.selection, once, before the loop: the command line's table
  * filters and those the copy was made with (read from the target).
@@ -1228,32 +1219,7 @@ strlist_merge(StrList *to, const StrList *from)
 static Outcome
 load_selection(Follow *f)
 {
-	const Options *opts = f->cfg.opts;
-	Options    *sel = &f->cfg.selection;
-	CopyFilters copied;
-
-	memset(&copied, 0, sizeof(copied));
-	if (!state_load_filters(f->conns.state, opts->slot, &copied))
-		return OUTCOME_SQL;
-	strlist_merge(&sel->include_schema, &opts->include_schema);
-	strlist_merge(&sel->include_schema, &copied.include_schema);
-	strlist_merge(&sel->exclude_schema, &opts->exclude_schema);
-	strlist_merge(&sel->exclude_schema, &copied.exclude_schema);
-	strlist_merge(&sel->include_table, &opts->include_table);
-	strlist_merge(&sel->include_table, &copied.include_table);
-	strlist_merge(&sel->exclude_table, &opts->exclude_table);
-	strlist_merge(&sel->exclude_table, &copied.exclude_table);
-	state_free_filters(&copied);
-	return OUTCOME_OK;
-}
-
-static void
-free_selection(Options *sel)
-{
-	strlist_free(&sel->include_schema);
-	strlist_free(&sel->exclude_schema);
-	strlist_free(&sel->include_table);
-	strlist_free(&sel->exclude_table);
+	return state_selection(f->conns.state, f->cfg.opts, &f->cfg.selection) ? OUTCOME_OK : OUTCOME_SQL;
 }
 
 /* Connects apply and the stream, and reads the --until-caught-up target. */
@@ -1669,7 +1635,7 @@ done:
 		metrics_board_destroy(f.progress.board);
 	else
 		metrics_board_set_phase(f.progress.board, f.progress.board_entry, METRICS_STOPPED);
-	free_selection(&f.cfg.selection);
+	state_free_selection(&f.cfg.selection);
 	free(f.stop.first_error);
 	if (f.w.loop)
 		ev_loop_destroy(f.w.loop);

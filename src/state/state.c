@@ -171,3 +171,42 @@ state_load_filters(PGconn *tgt, const char *slot, CopyFilters *filters)
 	PQclear(res);
 	return true;
 }
+
+bool
+state_add_copy_filters(PGconn *tgt, const char *slot, Options *opts)
+{
+	CopyFilters copied = {0};
+
+	if (!state_load_filters(tgt, slot, &copied))
+		return false;
+	strlist_add_missing(&opts->include_schema, &copied.include_schema);
+	strlist_add_missing(&opts->exclude_schema, &copied.exclude_schema);
+	strlist_add_missing(&opts->include_table, &copied.include_table);
+	strlist_add_missing(&opts->exclude_table, &copied.exclude_table);
+	state_free_filters(&copied);
+	return true;
+}
+
+bool
+state_selection(PGconn *tgt, const Options *opts, Options *selection)
+{
+	*selection = *opts;
+	memset(&selection->include_schema, 0, sizeof(StrList));
+	memset(&selection->exclude_schema, 0, sizeof(StrList));
+	memset(&selection->include_table, 0, sizeof(StrList));
+	memset(&selection->exclude_table, 0, sizeof(StrList));
+	strlist_add_missing(&selection->include_schema, &opts->include_schema);
+	strlist_add_missing(&selection->exclude_schema, &opts->exclude_schema);
+	strlist_add_missing(&selection->include_table, &opts->include_table);
+	strlist_add_missing(&selection->exclude_table, &opts->exclude_table);
+	return state_add_copy_filters(tgt, opts->slot, selection);
+}
+
+void
+state_free_selection(Options *selection)
+{
+	strlist_free(&selection->include_schema);
+	strlist_free(&selection->exclude_schema);
+	strlist_free(&selection->include_table);
+	strlist_free(&selection->exclude_table);
+}

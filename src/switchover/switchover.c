@@ -1185,14 +1185,6 @@ done:
 	return rc;
 }
 
-static void
-add_missing(StrList *to, const StrList *from)
-{
-	for (int i = 0; i < from->count; i++)
-		if (!strlist_contains(to, from->items[i]))
-			strlist_add(to, from->items[i]);
-}
-
 /*
  * What the run compares and whose sequences it sets: the tables the copy
  * was made with (its filters, read from the target) as well as the command
@@ -1203,28 +1195,11 @@ add_missing(StrList *to, const StrList *from)
 static Outcome
 load_selection(Switchover *sw)
 {
-	const Options *opts = sw->opts;
-	Options    *sel = &sw->selection;
-	CopyFilters copied = {0};
+	bool		ok = state_selection(sw->tgt, sw->opts, &sw->selection);
 
-	*sel = *opts;
-	memset(&sel->include_schema, 0, sizeof(StrList));
-	memset(&sel->exclude_schema, 0, sizeof(StrList));
-	memset(&sel->include_table, 0, sizeof(StrList));
-	memset(&sel->exclude_table, 0, sizeof(StrList));
-	sw->opts = sel;
-	if (!state_load_filters(sw->tgt, opts->slot, &copied))
-		return abort_switchover(sw, OUTCOME_SQL, "cannot read the copy's table filters on the target");
-	add_missing(&sel->include_schema, &opts->include_schema);
-	add_missing(&sel->include_schema, &copied.include_schema);
-	add_missing(&sel->exclude_schema, &opts->exclude_schema);
-	add_missing(&sel->exclude_schema, &copied.exclude_schema);
-	add_missing(&sel->include_table, &opts->include_table);
-	add_missing(&sel->include_table, &copied.include_table);
-	add_missing(&sel->exclude_table, &opts->exclude_table);
-	add_missing(&sel->exclude_table, &copied.exclude_table);
-	state_free_filters(&copied);
-	return OUTCOME_OK;
+	sw->opts = &sw->selection;
+	return ok ? OUTCOME_OK
+		: abort_switchover(sw, OUTCOME_SQL, "cannot read the copy's table filters on the target");
 }
 
 /*
@@ -1354,10 +1329,7 @@ done:
 	result->total_ms = (now_seconds() - t_start) * 1000;
 	subprocess_set_cancel(NULL);
 	fence_prior_free(&sw.prior);
-	strlist_free(&sw.selection.include_schema);
-	strlist_free(&sw.selection.exclude_schema);
-	strlist_free(&sw.selection.include_table);
-	strlist_free(&sw.selection.exclude_table);
+	state_free_selection(&sw.selection);
 	free(sw.dbname);
 	free(sw.reverse_slot);
 	pgbouncer_finish(&sw.bouncers);
