@@ -28,9 +28,24 @@ subprocess_set_cancel(volatile sig_atomic_t *flag)
 	cancel_flag = flag;
 }
 
+/*
+ * Runs in the child, which starts with SIGINT and SIGTERM blocked (see the
+ * fork in subprocess_run): until exec it still has our handlers, which
+ * would take a cancel's SIGTERM for themselves and let the command run on.
+ * The default actions first, then the mask lifted: a SIGTERM that came
+ * meanwhile ends the child now.
+ */
 static void
 child_exec(char *const argv[], const char *password, int outfd, int errfd)
 {
+	sigset_t	stop_signals;
+
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	sigprocmask(SIG_UNBLOCK, &stop_signals, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (cancel_flag)
 		setpgid(0, 0);			/* its own group, so a cancel reaches sh -c's children */
@@ -85,6 +100,8 @@ subprocess_run(char *const argv[], const char *password, bool capture_stdout,
 				err_cap = 0,
 				err_len = 0;
 	int			status;
+	sigset_t	stop_signals,
+				mask;
 
 	memset(result, 0, sizeof(*result));
 	result->exit_code = -1;
@@ -110,9 +127,14 @@ subprocess_run(char *const argv[], const char *password, bool capture_stdout,
 		return false;
 	}
 
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop_signals, &mask);
 	pid = fork();
 	if (pid == 0)
 		child_exec(argv, password, outfd, errp[1]);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
 	if (pid > 0 && cancel_flag)
 		setpgid(pid, pid);
 	close(outfd);
