@@ -5,7 +5,7 @@ _pgcutover()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
     local commands="check copy follow status switchover verify cleanup migrate ddl-capture"
-    local takes_arg=" --source --target --slot --config --include-schema --exclude-schema --include-table --exclude-table --database -j --jobs --index-jobs --split-threshold --backup --pg-bin-dir --snapshot-hold --endpos --ddl --ddl-exclude --heartbeat-interval --metrics-listen --wait-lag --timeout --max-lag --fence --fence-command --post-command --sequence-gap --verify --pgbouncer --pgbouncer-ini --repoint-command --max-rate "
+    local takes_arg=" --source --target --slot --config --include-schema --exclude-schema --include-table --exclude-table --database -j --jobs --index-jobs --split-threshold --backup --pg-bin-dir --snapshot-hold --endpos --ddl --ddl-exclude --apply-jobs --heartbeat-interval --metrics-listen --wait-lag --timeout --max-lag --fence --fence-command --post-command --sequence-gap --verify --pgbouncer --pgbouncer-ini --repoint-command --max-rate "
     local opts="--source --target --slot --json --verbose --quiet --log-json --no-password --config --help --version"
     local cmd= w i
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -17,7 +17,7 @@ _pgcutover()
         fi
     done
     case $prev in
-        --source|--target|--slot|--include-schema|--exclude-schema|--include-table|--exclude-table|--database|-j|--jobs|--index-jobs|--split-threshold|--snapshot-hold|--endpos|--ddl-exclude|--heartbeat-interval|--metrics-listen|--wait-lag|--timeout|--max-lag|--fence-command|--post-command|--sequence-gap|--pgbouncer|--repoint-command|--max-rate) COMPREPLY=(); return ;;
+        --source|--target|--slot|--include-schema|--exclude-schema|--include-table|--exclude-table|--database|-j|--jobs|--index-jobs|--split-threshold|--snapshot-hold|--endpos|--ddl-exclude|--apply-jobs|--heartbeat-interval|--metrics-listen|--wait-lag|--timeout|--max-lag|--fence-command|--post-command|--sequence-gap|--pgbouncer|--repoint-command|--max-rate) COMPREPLY=(); return ;;
         --config|--pgbouncer-ini) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --backup|--pg-bin-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
         --ddl) COMPREPLY=($(compgen -W "apply stop" -- "$cur")); return ;;
@@ -27,12 +27,12 @@ _pgcutover()
     case $cmd in
         check) opts="$opts --dry-run --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --pg-bin-dir --roles --role-passwords --keep-acl" ;;
         copy) opts="$opts --dry-run --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --jobs --index-jobs --split-threshold --backup --pg-bin-dir --snapshot-hold --roles --role-passwords --keep-acl --max-rate" ;;
-        follow) opts="$opts --dry-run --until-caught-up --endpos --ddl --ddl-exclude --resume-after-ddl --heartbeat-interval --metrics-listen --metrics-allow-public" ;;
+        follow) opts="$opts --dry-run --until-caught-up --endpos --ddl --ddl-exclude --resume-after-ddl --apply-jobs --heartbeat-interval --metrics-listen --metrics-allow-public" ;;
         status) opts="$opts --dry-run --wait-lag --watch --timeout" ;;
         switchover) opts="$opts --dry-run --jobs --timeout --max-lag --fence --fence-command --post-command --sequence-gap --verify --skip-verify --abort-on-mismatch --reverse --yes --pgbouncer --pgbouncer-ini --repoint-command --max-rate" ;;
         verify) opts="$opts --include-schema --exclude-schema --include-table --exclude-table --jobs --constraints --online --max-rate" ;;
         cleanup) opts="$opts --dry-run --yes --keep-state" ;;
-        migrate) opts="$opts --dry-run --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --database --jobs --index-jobs --split-threshold --backup --pg-bin-dir --snapshot-hold --roles --role-passwords --keep-acl --ddl --ddl-exclude --heartbeat-interval --metrics-listen --metrics-allow-public --timeout --max-lag --fence --fence-command --post-command --sequence-gap --verify --skip-verify --abort-on-mismatch --reverse --yes --switchover --max-rate --keep-state" ;;
+        migrate) opts="$opts --dry-run --allow-nonempty-target --include-schema --exclude-schema --include-table --exclude-table --database --jobs --index-jobs --split-threshold --backup --pg-bin-dir --snapshot-hold --roles --role-passwords --keep-acl --ddl --ddl-exclude --apply-jobs --heartbeat-interval --metrics-listen --metrics-allow-public --timeout --max-lag --fence --fence-command --post-command --sequence-gap --verify --skip-verify --abort-on-mismatch --reverse --yes --switchover --max-rate --keep-state" ;;
         ddl-capture) opts="$opts --dry-run" ;;
     esac
     if [[ $cur == -* ]]; then

@@ -51,6 +51,7 @@ typedef struct Options
 	char	   *ddl_mode;		/* apply, stop; NULL: apply when capture is installed */
 	char	   *ddl_exclude;	/* regex of object names whose DDL is skipped */
 	bool		resume_after_ddl;
+	int			apply_jobs;		/* target sessions applying in parallel */
 
 	/* ddl-capture */
 	char	   *ddl_action;		/* install, remove, status */

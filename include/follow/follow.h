@@ -24,6 +24,8 @@ typedef struct FollowResult
 	int64_t		rows;
 	int64_t		groups;
 	int64_t		ddl_replayed;
+	int			apply_jobs;		/* target sessions opened (up to --apply-jobs) */
+	int64_t		apply_conflicts;	/* ranges committed early for a later one */
 	double		seconds;		/* the run's duration */
 	char	   *error;			/* apply's error on failure (malloc'd), or NULL */
 } FollowResult;

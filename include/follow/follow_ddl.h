@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <libpq-fe.h>
 
-#include "apply.h"
+#include "apply_pool.h"
 #include "lsn.h"
 #include "options.h"
 #include "outcome.h"
@@ -39,7 +39,7 @@ bool		follow_ddl_prepare(FollowDdl *d, PGconn *source, PGconn *state);
  * Returns OUTCOME_OK, or the failure with *errmsg (malloc'd, one line with
  * the fix).
  */
-Outcome		follow_ddl_handle(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn,
+Outcome		follow_ddl_handle(FollowDdl *d, ApplyPool *apply, PGconn *state, Lsn lsn,
 							  const char *content, size_t len, char **errmsg);
 
 #endif							/* PGCUTOVER_FOLLOW_DDL_H */

@@ -193,17 +193,17 @@ ensure_source(Apply *a)
 {
 	char	   *err = NULL;
 
-	if (a->src && PQstatus(a->src) == CONNECTION_OK)
+	if (a->source->conn && PQstatus(a->source->conn) == CONNECTION_OK)
 		return true;
-	PQfinish(a->src);
-	a->src = db_connect(a->cfg.source_dsn, "source", CONN_NORMAL, &err);
-	if (a->src != NULL &&
-		!db_set_client_encoding(a->src, stream_encoding(a->src), "source", &err))
+	PQfinish(a->source->conn);
+	a->source->conn = db_connect(a->cfg.source_dsn, "source", CONN_NORMAL, &err);
+	if (a->source->conn != NULL &&
+		!db_set_client_encoding(a->source->conn, stream_encoding(a->source->conn), "source", &err))
 	{
-		PQfinish(a->src);
-		a->src = NULL;
+		PQfinish(a->source->conn);
+		a->source->conn = NULL;
 	}
-	if (a->src == NULL)
+	if (a->source->conn == NULL)
 	{
 		apply_fail(a, OUTCOME_CONNECTION, "%s", err);
 		free(err);
@@ -217,7 +217,7 @@ static bool
 declare_stream_encoding(Apply *a)
 {
 	char	   *err = NULL;
-	const char *enc = stream_encoding(a->src);
+	const char *enc = stream_encoding(a->source->conn);
 
 	snprintf(a->encoding, sizeof(a->encoding), "%s", enc);
 	if (!db_set_client_encoding(a->tgt, enc, "target", &err) ||
@@ -262,7 +262,7 @@ resolve_nans(Apply *a)
 	{
 		int			nrows = 0;
 
-		if (!nanfix_resolve_classes(a->nanfix, a->src, PQserverVersion(a->tgt) >= 140000,
+		if (!nanfix_resolve_classes(a->nanfix, a->source->conn, PQserverVersion(a->tgt) >= 140000,
 									nanfix_send, nanclass_insert, a, &nrows, &err))
 		{
 			apply_fail(a, OUTCOME_SQL, "%s; fix: see the source's message, then rerun follow: it resumes from the last applied transaction", err);
@@ -275,7 +275,7 @@ resolve_nans(Apply *a)
 	}
 	if (nanfix_pending(a->nanfix) == 0)
 		return true;
-	if (!nanfix_resolve(a->nanfix, a->src, nanfix_send, a, &nfixed, &err))
+	if (!nanfix_resolve(a->nanfix, a->source->conn, nanfix_send, a, &nfixed, &err))
 	{
 		apply_fail(a, OUTCOME_SQL, "%s", err);
 		free(err);
@@ -368,7 +368,7 @@ check_source_identity(Apply *a, TableMeta *t)
 		return true;
 	if (!ensure_source(a))
 		return false;
-	res = db_query_params(a->src,
+	res = db_query_params(a->source->conn,
 						  "SELECT c.relreplident = 'f' OR c.relreplident = 'i' OR "
 						  "  (c.relreplident = 'd' AND EXISTS (SELECT 1 FROM pg_catalog.pg_index i "
 						  "                                    WHERE i.indrelid = c.oid AND i.indisprimary AND i.indimmediate)), "
@@ -447,7 +447,7 @@ source_has_matview(Apply *a, const char *schema, const char *table, bool *is_mat
 	*is_matview = false;
 	if (!ensure_source(a))
 		return false;
-	res = db_query_params(a->src,
+	res = db_query_params(a->source->conn,
 						  "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 						  "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'm'", 2, params);
 	if (res == NULL)
@@ -465,8 +465,8 @@ source_has_matview(Apply *a, const char *schema, const char *table, bool *is_mat
  * this point of the stream, not by name at decoding: a table later made
  * under a view's name is applied.
  */
-static TableMeta *
-lookup_table(Apply *a, const Change *c)
+TableMeta *
+apply_lookup_table(Apply *a, const Change *c)
 {
 	bool		missing;
 	bool		is_matview;
@@ -647,8 +647,8 @@ insert_new_row(Apply *a, TableMeta *t, const Change *c, bool by_key, const Chang
 	memcpy(full, img, sizeof(ChangeColumn) * n);
 	strbuf_init(&sql);
 	rowclass_select_list(&sql, t);
-	rowclass_predicate(&sql, t, img, n, true, PQserverVersion(a->src) >= 140000, params, &nparams);
-	res = db_query_params(a->src, sql.data, nparams, params);
+	rowclass_predicate(&sql, t, img, n, true, PQserverVersion(a->source->conn) >= 140000, params, &nparams);
+	res = db_query_params(a->source->conn, sql.data, nparams, params);
 	ok = res != NULL && PQntuples(res) == 1;
 	if (!ok)
 		apply_fail(a, res ? OUTCOME_DRIFT : OUTCOME_SQL,
@@ -804,7 +804,7 @@ route_ambiguous(Apply *a, TableMeta *t, const Change *c, bool *routed)
 static bool
 apply_row(Apply *a, const Change *change)
 {
-	TableMeta  *t = lookup_table(a, change);
+	TableMeta  *t = apply_lookup_table(a, change);
 	const Change *c;
 
 	if (t != NULL && t->relkind == 'm')
@@ -861,7 +861,7 @@ collect_routed_truncate(Apply *a, const TableMeta *t)
 static bool
 collect_truncate(Apply *a, const Change *c)
 {
-	TableMeta  *t = lookup_table(a, c);
+	TableMeta  *t = apply_lookup_table(a, c);
 
 	if (t == NULL || !keytrack_note_whole(a, t, "truncated"))
 		return false;
@@ -1074,6 +1074,49 @@ apply_group_open(const Apply *a)
 	return a->group_open;
 }
 
+bool
+apply_footprint(Apply *a, const Change *c, Footprint *fp)
+{
+	TableMeta  *t = NULL;
+
+	memset(fp, 0, sizeof(*fp));
+	if (a->error)
+		return false;
+	if ((c->action == CHANGE_INSERT || c->action == CHANGE_UPDATE || c->action == CHANGE_DELETE) &&
+		(t = apply_lookup_table(a, c)) == NULL)
+		return false;
+	if (t != NULL || c->action == CHANGE_TRUNCATE)
+		footprint_of(t, c, fp);
+	return true;
+}
+
+int64_t
+apply_group_rows(const Apply *a)
+{
+	return a->group_open ? a->group_rows : 0;
+}
+
+bool
+apply_send_buffered(Apply *a)
+{
+	if (a->error)
+		return false;
+	if (a->in_txn)
+		return true;
+	if (!apply_flush_rows(a))
+		return false;
+	if (PQflush(a->tgt) != 0)
+		return apply_fail(a, OUTCOME_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
+	return true;
+}
+
+void
+apply_forget_tables(Apply *a)
+{
+	if (!a->group_open)
+		tablecache_invalidate(a->tables);
+}
+
 const ApplyTotals *
 apply_totals(const Apply *a)
 {
@@ -1142,15 +1185,17 @@ relax_identity_columns(Apply *a)
 int
 apply_source_pid(const Apply *a)
 {
-	return a && a->src && PQstatus(a->src) == CONNECTION_OK ? PQbackendPID(a->src) : 0;
+	return a && a->source->conn && PQstatus(a->source->conn) == CONNECTION_OK ? PQbackendPID(a->source->conn) : 0;
 }
 
 Apply *
-apply_open(const ApplyConfig *cfg, char **errmsg, Outcome *outcome)
+apply_open(const ApplyConfig *cfg, Apply *sibling, char **errmsg, Outcome *outcome)
 {
 	Apply	   *a = pg_malloc0(sizeof(Apply));
 
 	a->cfg = *cfg;
+	a->source = sibling ? sibling->source : pg_malloc0(sizeof(SourceSession));
+	a->source->refs++;
 	a->tables = tablecache_create();
 	a->nanfix = nanfix_create();
 	rowstmt_init(&a->rs);
@@ -1168,12 +1213,14 @@ apply_open(const ApplyConfig *cfg, char **errmsg, Outcome *outcome)
 		return NULL;
 	}
 	/*
+	 * A pool's later sessions open while others hold ranges: the start-up
+	 * work that writes (identity columns, triggers) is the first session's.
 	 * The source session is opened now, not at the first NaN or new table:
 	 * the switchover's fence spares the follower's sessions it knows of, and
 	 * refuses new ones.
 	 */
 	if (!ensure_source(a) || !declare_stream_encoding(a) || !prepare_target(a) ||
-		!relax_identity_columns(a) ||
+		(sibling == NULL && !relax_identity_columns(a)) ||
 		PQenterPipelineMode(a->tgt) != 1)
 	{
 		*errmsg = pg_strdup(a->error ? a->error : "cannot enter pipeline mode on the target");
@@ -1193,7 +1240,11 @@ apply_close(Apply *a)
 		rollback_group(a);
 	PQfinish(a->tgt);
 	PQfinish(a->meta);
-	PQfinish(a->src);
+	if (--a->source->refs == 0)
+	{
+		PQfinish(a->source->conn);
+		free(a->source);
+	}
 	tablecache_destroy(a->tables);
 	nanfix_destroy(a->nanfix);
 	rowstmt_free(&a->rs);

@@ -44,6 +44,18 @@ typedef struct KeyTrack
 	int			nkeys;
 } KeyTrack;
 
+/*
+ * The source session apply reads through (NaN re-reads, replica identity
+ * and materialized view checks).  The sessions of a pool (apply_pool.h)
+ * share one: the switchover's fence spares the follower's source sessions
+ * it is told of, and it is told of one.
+ */
+typedef struct SourceSession
+{
+	PGconn	   *conn;			/* NULL after a loss, until next needed */
+	int			refs;			/* Apply sessions using it */
+} SourceSession;
+
 #define BUFFER_ROWS 4096		/* rows buffered before they are sent */
 #define MAX_BATCH 256			/* rows in one statement */
 
@@ -52,7 +64,7 @@ struct Apply
 	ApplyConfig cfg;
 	PGconn	   *tgt;
 	PGconn	   *meta;			/* target catalog reads (tgt is in pipeline mode) */
-	PGconn	   *src;			/* lazily, for NaN re-reads and identity checks */
+	SourceSession *source;		/* NaN re-reads, identity checks; maybe shared */
 	TableCache *tables;
 	NanFixer   *nanfix;
 	RowStatement rs;
@@ -111,6 +123,9 @@ bool		apply_fail(Apply *a, Outcome outcome, const char *fmt,...) __attribute__((
 Pending    *apply_push_pending(Apply *a, int expect_rows, const char *what, const char *table);
 bool		apply_sync_results(Apply *a);
 bool		apply_maybe_sync(Apply *a);
+
+/* apply.c: a table's shape (NULL with the error set; see apply_row) */
+TableMeta  *apply_lookup_table(Apply *a, const Change *c);
 
 /* keytrack.c */
 bool		keytrack_note_row(Apply *a, TableMeta *t, const Change *c);

@@ -242,6 +242,44 @@ load_other_unique(TableMeta *t, PGconn *tgt, const char *oid)
 	return true;
 }
 
+/*
+ * For parallel apply (footprint.c): is there a unique or exclusion index
+ * besides the key, deferrable ones too, and is the key's text canonical (two
+ * equal keys are printed alike: types whose output is one text per value,
+ * with a deterministic collation)?
+ */
+static bool
+load_uniqueness(TableMeta *t, PGconn *tgt, const char *oid)
+{
+	const char *params[1] = {oid};
+	PGresult   *res = db_query_params(tgt,
+									  "WITH k AS (SELECT x.indexrelid, x.indkey FROM pg_catalog.pg_index x "
+									  "  WHERE x.indrelid = $1 AND (x.indisprimary OR x.indisreplident) AND x.indimmediate "
+									  "  ORDER BY x.indisreplident DESC, x.indisprimary DESC, x.indexrelid LIMIT 1) "
+									  "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i "
+									  "    LEFT JOIN pg_catalog.pg_constraint con ON con.conindid = i.indexrelid AND con.contype = 'x' "
+									  "    WHERE i.indrelid = $1 AND (i.indisunique OR con.oid IS NOT NULL) "
+									  "    AND i.indexrelid NOT IN (SELECT k.indexrelid FROM k)), "
+									  "  NOT EXISTS (SELECT 1 FROM k CROSS JOIN LATERAL pg_catalog.unnest(k.indkey) u(attnum) "
+									  "    JOIN pg_catalog.pg_attribute a ON a.attrelid = $1 AND a.attnum = u.attnum "
+									  "    LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation "
+									  "    WHERE a.atttypid NOT IN ('bool'::pg_catalog.regtype, 'bytea'::pg_catalog.regtype, "
+									  "      '\"char\"'::pg_catalog.regtype, 'name'::pg_catalog.regtype, 'int2'::pg_catalog.regtype, "
+									  "      'int4'::pg_catalog.regtype, 'int8'::pg_catalog.regtype, 'oid'::pg_catalog.regtype, "
+									  "      'text'::pg_catalog.regtype, 'varchar'::pg_catalog.regtype, 'date'::pg_catalog.regtype, "
+									  "      'time'::pg_catalog.regtype, 'timestamp'::pg_catalog.regtype, "
+									  "      'timestamptz'::pg_catalog.regtype, 'uuid'::pg_catalog.regtype) "
+									  "    OR NOT coalesce(co.collisdeterministic, true))",
+									  1, params);
+
+	if (res == NULL)
+		return false;
+	t->unique_elsewhere = PQgetvalue(res, 0, 0)[0] == 't';
+	t->key_canonical = t->nkey > 0 && PQgetvalue(res, 0, 1)[0] == 't';
+	PQclear(res);
+	return true;
+}
+
 TableMeta *
 tablecache_get(TableCache *tc, PGconn *tgt, const char *schema, const char *table, bool *missing)
 {
@@ -287,7 +325,8 @@ tablecache_get(TableCache *tc, PGconn *tgt, const char *schema, const char *tabl
 	}
 	t->buf_head = t->buf_tail = -1;
 	if (!load_columns(t, tgt, PQgetvalue(res, 0, 0)) || !load_key(t, tgt, PQgetvalue(res, 0, 0)) ||
-		!load_other_unique(t, tgt, PQgetvalue(res, 0, 0)))
+		!load_other_unique(t, tgt, PQgetvalue(res, 0, 0)) ||
+		!load_uniqueness(t, tgt, PQgetvalue(res, 0, 0)))
 	{
 		PQclear(res);
 		free_meta(t);

@@ -129,7 +129,7 @@ enum
 {
 	O_SOURCE = 1000, O_TARGET, O_JSON, O_DRY_RUN, O_VERBOSE, O_QUIET, O_LOG_JSON,
 	O_YES, O_HELP, O_VERSION, O_NO_PASSWORD, O_GENERATE, O_ALLOW_NONEMPTY, O_SLOT,
-	O_JOBS, O_INDEX_JOBS, O_SPLIT, O_INC_SCHEMA, O_EXC_SCHEMA, O_INC_TABLE,
+	O_JOBS, O_INDEX_JOBS, O_APPLY_JOBS, O_SPLIT, O_INC_SCHEMA, O_EXC_SCHEMA, O_INC_TABLE,
 	O_EXC_TABLE, O_BACKUP, O_PG_BIN, O_SNAPSHOT_HOLD, O_UNTIL_CAUGHT_UP, O_ENDPOS,
 	O_WAIT_LAG, O_TIMEOUT, O_WATCH, O_MAX_LAG, O_KEEP_STATE, O_HEARTBEAT, O_METRICS,
 	O_METRICS_PUBLIC, O_FENCE, O_FENCE_COMMAND, O_POST_COMMAND, O_SEQ_GAP,
@@ -240,6 +240,11 @@ static const OptSpec optspecs[] = {
 	{"resume-after-ddl", 0, O_RESUME_AFTER_DDL, C_FOLLOW, ARG_NONE, VAL_TEXT, NULL, 0, 0,
 		"continue after a DDL stop: skip the captured command that stopped follow",
 	"Run the equivalent on the target by hand first."},
+	{"apply-jobs", 0, O_APPLY_JOBS, C_FOLLOW | C_MIGRATE, ARG_REQUIRED, VAL_INT, "N", 1, 64,
+		"target sessions applying independent source transactions in parallel (default 1)",
+		"Commits keep the source's order; transactions touching the same rows\n"
+		"(table and key) wait for each other, TRUNCATE and DDL for everything.\n"
+		"Worth it when the source writes faster than one session applies."},
 	{"heartbeat-interval", 0, O_HEARTBEAT, C_FOLLOW | C_MIGRATE, ARG_REQUIRED, VAL_DURATION, "DURATION", 0, DAY,
 	"heartbeat on the source for lag in seconds (default 1s, 0: off; else at least 10ms)", NULL},
 	{"metrics-listen", 0, O_METRICS, C_FOLLOW | C_MIGRATE, ARG_REQUIRED, VAL_TEXT, "HOST:PORT", 0, 0,
@@ -619,6 +624,7 @@ apply_option(const OptSpec *o, const char *arg, double num, Options *opts, FILE 
 		case O_SLOT: set_str(&opts->slot, arg); return true;
 		case O_JOBS: opts->jobs = (int) num; return true;
 		case O_INDEX_JOBS: opts->index_jobs = (int) num; return true;
+		case O_APPLY_JOBS: opts->apply_jobs = (int) num; return true;
 		case O_SNAPSHOT_HOLD: opts->snapshot_hold = num; return true;
 		case O_ROLES: opts->roles = true; return true;
 		case O_ROLE_PASSWORDS: opts->role_passwords = true; return true;
@@ -699,6 +705,7 @@ set_defaults(Options *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->jobs = ncpu > 0 ? (int) ncpu : 2;
 	opts->index_jobs = opts->jobs;
+	opts->apply_jobs = 1;
 	opts->split_threshold = 1024LL * 1024 * 1024;
 	opts->snapshot_hold = 600;
 	opts->max_lag = 1.0;

@@ -32,6 +32,8 @@ print_json_summary(const Options *opts, Outcome outcome, ExitCode code, const Fo
 		json_object_set_new(doc, "rows", json_integer(r->rows));
 		json_object_set_new(doc, "groups", json_integer(r->groups));
 		json_object_set_new(doc, "ddl_replayed", json_integer(r->ddl_replayed));
+		json_object_set_new(doc, "apply_jobs", json_integer(r->apply_jobs));
+		json_object_set_new(doc, "apply_conflicts", json_integer(r->apply_conflicts));
 		json_object_set_new(doc, "seconds", json_real(r->seconds));
 	}
 	if (outcome == OUTCOME_OK)

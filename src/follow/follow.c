@@ -64,7 +64,7 @@
 #include <ev.h>
 #include <jansson.h>
 
-#include "apply.h"
+#include "apply_pool.h"
 #include "catalog.h"
 #include "ddl.h"
 #include "decoder.h"
@@ -125,7 +125,7 @@ typedef struct FollowConnections
 	PGconn	   *state;			/* target: holds the follower lock */
 	PGconn	   *source;			/* source: positions, identity checks, heartbeats */
 	Stream	   *stream;
-	Apply	   *apply;
+	ApplyPool  *apply;			/* --apply-jobs sessions on the target */
 	bool		heartbeats;		/* emitting heartbeats on this source connection */
 	Lsn			confirmed;		/* last position sent as feedback on stream */
 	TargetFlush target_flush;
@@ -264,7 +264,7 @@ fail_follow(Follow *f, Outcome outcome, const char *fmt,...)
 static bool
 nothing_pending(const Follow *f)
 {
-	return !apply_in_transaction(f->conns.apply) && !apply_group_open(f->conns.apply);
+	return !applypool_in_transaction(f->conns.apply) && !applypool_group_open(f->conns.apply);
 }
 
 /*
@@ -274,7 +274,7 @@ nothing_pending(const Follow *f)
 static Lsn
 applied_lsn(const Follow *f)
 {
-	Lsn			lsn = apply_totals(f->conns.apply)->durable_lsn;
+	Lsn			lsn = applypool_totals(f->conns.apply)->durable_lsn;
 	Lsn			wal_end = stream_server_wal_end(f->conns.stream);
 
 	if (nothing_pending(f) && wal_end > lsn)
@@ -292,7 +292,7 @@ confirmable_lsn(const Follow *f)
 	Lsn			lsn = f->conns.target_flush.flushed;
 	Lsn			wal_end = stream_server_wal_end(f->conns.stream);
 
-	if (lsn >= apply_totals(f->conns.apply)->durable_lsn && nothing_pending(f) && wal_end > lsn)
+	if (lsn >= applypool_totals(f->conns.apply)->durable_lsn && nothing_pending(f) && wal_end > lsn)
 		lsn = wal_end;
 	return lsn;
 }
@@ -341,7 +341,7 @@ track_target_flush(Follow *f)
 	char	   *err = NULL;
 
 	if (read_target_flush(f->conns.state, &f->conns.target_flush,
-						  apply_totals(f->conns.apply)->durable_lsn, &err))
+						  applypool_totals(f->conns.apply)->durable_lsn, &err))
 		return true;
 	fail_follow(f, OUTCOME_CONNECTION, "%s", err);
 	free(err);
@@ -357,7 +357,7 @@ track_target_flush(Follow *f)
 static void
 flush_target(Follow *f)
 {
-	Lsn			applied = apply_totals(f->conns.apply)->durable_lsn;
+	Lsn			applied = applypool_totals(f->conns.apply)->durable_lsn;
 
 	if (f->conns.target_flush.flushed >= applied)
 		return;
@@ -427,7 +427,7 @@ log_progress(Follow *f, bool force)
 
 	if (!attempt_live(f) || (!force && span < LOG_SECONDS))
 		return;
-	t = apply_totals(f->conns.apply);
+	t = applypool_totals(f->conns.apply);
 	wal_end = stream_server_wal_end(f->conns.stream);
 	log_info("applied %s, %lld txns (%.0f/s), %lld rows (%.0f/s), %lld bytes behind the server",
 			 lsn_format(t->durable_lsn, applied), (long long) t->txns,
@@ -516,13 +516,13 @@ export_at_barrier(Follow *f)
 {
 	int64_t		id;
 
-	if (!apply_flush(f->conns.apply))
+	if (!applypool_flush(f->conns.apply))
 	{
-		fail_follow(f, apply_outcome(f->conns.apply), "%s", apply_error(f->conns.apply));
+		fail_follow(f, applypool_outcome(f->conns.apply), "%s", applypool_error(f->conns.apply));
 		return false;
 	}
 	if ((id = barrier_export(f->stages.barrier, f->conns.state)) != 0)
-		apply_track_keys(f->conns.apply, id);
+		applypool_track_keys(f->conns.apply, id);
 	return true;
 }
 
@@ -548,18 +548,18 @@ static bool
 barrier_act(Follow *f)
 {
 	VerifyBarrier *b = f->stages.barrier;
-	Apply	   *apply = f->conns.apply;
+	ApplyPool  *apply = f->conns.apply;
 
 	if (!attempt_live(f))
 		return false;
 	switch (barrier_phase(b))
 	{
 		case BARRIER_HOLD_WANTED:
-			if (apply_in_transaction(apply))
+			if (applypool_in_transaction(apply))
 				return true;	/* at its commit */
-			if (!apply_flush(apply))
+			if (!applypool_flush(apply))
 			{
-				fail_follow(f, apply_outcome(apply), "%s", apply_error(apply));
+				fail_follow(f, applypool_outcome(apply), "%s", applypool_error(apply));
 				return false;
 			}
 			if (!barrier_hold(b, f->conns.state))
@@ -572,7 +572,7 @@ barrier_act(Follow *f)
 		case BARRIER_RELEASED:
 			read_stream(f);
 			/* the server sent everything up to the LSN, and it is applied */
-			if (!apply_in_transaction(apply) &&
+			if (!applypool_in_transaction(apply) &&
 				stream_server_wal_end(f->conns.stream) >= barrier_lsn(b))
 				return export_at_barrier(f);
 			/* an idle source sends nothing more: ask it where it is */
@@ -593,7 +593,7 @@ barrier_step(Follow *f)
 
 	if (!attempt_live(f))
 		return;
-	begun = apply_totals(f->conns.apply)->durable_lsn;
+	begun = applypool_totals(f->conns.apply)->durable_lsn;
 	if (f->progress.begun_lsn > begun)
 		begun = f->progress.begun_lsn;
 	if (!barrier_poll(f->stages.barrier, f->conns.state, begun))
@@ -659,7 +659,7 @@ static bool
 on_data(void *arg, Lsn wal_start, const char *data, size_t len)
 {
 	Follow	   *f = arg;
-	Apply	   *apply = f->conns.apply;
+	ApplyPool  *apply = f->conns.apply;
 	Change		c;
 	const char *err;
 
@@ -680,12 +680,12 @@ on_data(void *arg, Lsn wal_start, const char *data, size_t len)
 		 * verification's LSN is still to come.
 		 */
 		if (!c.transactional && barrier_phase(f->stages.barrier) == BARRIER_RELEASED &&
-			c.lsn > barrier_lsn(f->stages.barrier) && !apply_in_transaction(apply))
+			c.lsn > barrier_lsn(f->stages.barrier) && !applypool_in_transaction(apply))
 			return export_at_barrier(f);
 		return true;
 	}
 	if (c.action == CHANGE_BEGIN && f->cfg.endpos != INVALID_LSN && c.nextlsn > f->cfg.endpos &&
-		!apply_group_open(apply))
+		!applypool_group_open(apply))
 	{
 		finish(f, OUTCOME_OK);	/* this transaction ends beyond --endpos */
 		return false;
@@ -698,9 +698,9 @@ on_data(void *arg, Lsn wal_start, const char *data, size_t len)
 		return false;
 	if (change_filtered_out(f, &c))
 		return true;
-	if (!apply_change(apply, &c))
+	if (!applypool_change(apply, &c))
 	{
-		fail_follow(f, apply_outcome(apply), "%s", apply_error(apply));
+		fail_follow(f, applypool_outcome(apply), "%s", applypool_error(apply));
 		return false;
 	}
 	/* an online verification waits for this transaction boundary */
@@ -712,9 +712,9 @@ on_data(void *arg, Lsn wal_start, const char *data, size_t len)
 		return false;
 	if (c.action == CHANGE_COMMIT && f->cfg.endpos != INVALID_LSN && c.nextlsn >= f->cfg.endpos)
 	{
-		if (!apply_flush(apply))
+		if (!applypool_flush(apply))
 		{
-			fail_follow(f, apply_outcome(apply), "%s", apply_error(apply));
+			fail_follow(f, applypool_outcome(apply), "%s", applypool_error(apply));
 			return false;
 		}
 		check_stop(f);
@@ -727,9 +727,9 @@ static void
 commit_quiet_group(Follow *f)
 {
 	ev_timer_stop(f->w.loop, &f->w.idle);
-	if (!apply_flush(f->conns.apply))
+	if (!applypool_flush(f->conns.apply))
 	{
-		fail_follow(f, apply_outcome(f->conns.apply), "%s", apply_error(f->conns.apply));
+		fail_follow(f, applypool_outcome(f->conns.apply), "%s", applypool_error(f->conns.apply));
 		return;
 	}
 	if (barrier_phase(f->stages.barrier) != BARRIER_IDLE)
@@ -768,7 +768,7 @@ stream_cb(struct ev_loop *loop, ev_io *w, int revents)
 	 * stream goes quiet; with nothing more the server has sent all it has
 	 * decoded, and waiting would only add lag: commit now.
 	 */
-	if (apply_group_open(f->conns.apply) && !apply_in_transaction(f->conns.apply))
+	if (applypool_group_open(f->conns.apply) && !applypool_in_transaction(f->conns.apply))
 	{
 		if (stream_input_pending(f->conns.stream))
 			ev_timer_again(loop, &f->w.idle);
@@ -845,7 +845,7 @@ refresh_source_position(Follow *f)
 static LagSample
 current_lag(Follow *f)
 {
-	const ApplyTotals *t = apply_totals(f->conns.apply);
+	const ApplyTotals *t = applypool_totals(f->conns.apply);
 	Lsn			pos = applied_lsn(f);
 	bool		pending = !nothing_pending(f);
 
@@ -862,7 +862,7 @@ static bool
 publish_state(Follow *f, const char *phase, const char *error)
 {
 	FollowProgress *p = &f->progress;
-	const ApplyTotals *t = apply_totals(f->conns.apply);
+	const ApplyTotals *t = applypool_totals(f->conns.apply);
 	LagSample	lag = current_lag(f);
 	double		now = now_seconds();
 	FollowerRow row;
@@ -905,7 +905,7 @@ publish_state(Follow *f, const char *phase, const char *error)
 	/* the fence spares these two: the stream's walsender it finds by the slot */
 	snprintf(source_pids, sizeof(source_pids), "{%d,%d}",
 			 f->conns.source && PQstatus(f->conns.source) == CONNECTION_OK ? PQbackendPID(f->conns.source) : 0,
-			 apply_source_pid(f->conns.apply));
+			 applypool_source_pid(f->conns.apply));
 	row.source_pids = source_pids;
 	if (!progress_publish_follower(f->conns.state, &row))
 	{
@@ -995,7 +995,7 @@ signal_cb(struct ev_loop *loop, ev_io *w, int revents)
 	service_notify_stopping("stopping after the current transaction (signal received)");
 	f->stop.stopping = true;
 	if (!attempt_live(f) ||
-		(!apply_in_transaction(f->conns.apply) && apply_flush(f->conns.apply)))
+		(!applypool_in_transaction(f->conns.apply) && applypool_flush(f->conns.apply)))
 		check_stop(f);
 }
 
@@ -1236,7 +1236,7 @@ start_streaming(Follow *f)
 	log_debug("table filters: %d included schema(s), %d excluded schema(s), %d included table(s), %d excluded table(s)",
 			  sel->include_schema.count, sel->exclude_schema.count, sel->include_table.count,
 			  sel->exclude_table.count);
-	if ((f->conns.apply = apply_open(&f->cfg.apply, &err, &outcome)) == NULL)
+	if ((f->conns.apply = applypool_open(&f->cfg.apply, opts->apply_jobs, &err, &outcome)) == NULL)
 	{
 		if (outcome == OUTCOME_CONNECTION)
 			log_attempt_failed(f, err);
@@ -1252,7 +1252,7 @@ start_streaming(Follow *f)
 		if (!verification_read_tracked(f->conns.state, opts->slot, &tracked))
 			return OUTCOME_SQL;
 		if (tracked.id != 0)
-			apply_track_keys(f->conns.apply, tracked.id);
+			applypool_track_keys(f->conns.apply, tracked.id);
 	}
 	if ((f->conns.source = db_connect(opts->source, "source", CONN_NORMAL, &err)) == NULL)
 	{
@@ -1300,7 +1300,7 @@ start_streaming(Follow *f)
 	if (po.add_tables.len > 0 || po.filter_tables.len > 0)
 		log_debug("wal2json add-tables '%s', filter-tables '%s'",
 				  po.add_tables.len ? po.add_tables.data : "", po.filter_tables.len ? po.filter_tables.data : "");
-	f->conns.stream = stream_start(opts->source, opts->slot, apply_totals(f->conns.apply)->durable_lsn,
+	f->conns.stream = stream_start(opts->source, opts->slot, applypool_totals(f->conns.apply)->durable_lsn,
 								   po.pairs, &err);
 	plugin_options_free(&po);
 	if (f->conns.stream == NULL)
@@ -1318,14 +1318,14 @@ start_streaming(Follow *f)
 	/* nothing is confirmed beyond what the target is known to have flushed */
 	f->conns.confirmed = INVALID_LSN;
 	if (!read_target_flush(f->conns.state, &f->conns.target_flush,
-						   apply_totals(f->conns.apply)->durable_lsn, &err))
+						   applypool_totals(f->conns.apply)->durable_lsn, &err))
 	{
 		log_attempt_failed(f, err);
 		free(err);
 		return OUTCOME_CONNECTION;
 	}
 	log_info("streaming slot %s from %s", opts->slot,
-			 lsn_format(apply_totals(f->conns.apply)->durable_lsn, lsn));
+			 lsn_format(applypool_totals(f->conns.apply)->durable_lsn, lsn));
 	return OUTCOME_OK;
 }
 
@@ -1340,7 +1340,7 @@ release_connections(Follow *f)
 	FollowConnections *c = &f->conns;
 
 	stream_close(c->stream);
-	apply_close(c->apply);
+	applypool_close(c->apply);
 	PQfinish(c->state);
 	PQfinish(c->source);
 	memset(c, 0, sizeof(*c));
@@ -1454,7 +1454,7 @@ service_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			.lag_seconds = lag.seconds,
 			.caught_up = lag.caught_up,
 			.txn_per_sec = f->progress.txn_rate,
-			.applied_lsn = apply_totals(f->conns.apply)->durable_lsn,
+			.applied_lsn = applypool_totals(f->conns.apply)->durable_lsn,
 		};
 
 		service_status_line(f->cfg.opts->slot, &p, status, sizeof(status));
@@ -1513,16 +1513,18 @@ fill_result(Follow *f, Outcome outcome, FollowResult *result)
 
 	if (f->conns.apply == NULL)
 		return;
-	t = apply_totals(f->conns.apply);
+	t = applypool_totals(f->conns.apply);
 	result->applied_known = true;
 	result->applied_lsn = t->durable_lsn;
 	result->transactions = t->txns;
 	result->rows = t->rows;
 	result->groups = t->groups;
 	result->ddl_replayed = t->ddl;
+	result->apply_jobs = applypool_sessions_opened(f->conns.apply);
+	result->apply_conflicts = applypool_conflicts(f->conns.apply);
 	result->seconds = now_seconds() - f->progress.started;
 	if (outcome != OUTCOME_OK)
-		result->error = pg_strdup(apply_error(f->conns.apply));
+		result->error = pg_strdup(applypool_error(f->conns.apply));
 }
 
 /* Checks what the options ask for; OUTCOME_OK or OUTCOME_USAGE (logged). */
@@ -1602,10 +1604,10 @@ follow_run_into(const Options *opts, MetricsBoard *board, int entry, FollowResul
 		release_connections(&f);	/* the loop ended while reconnecting */
 	if (attempt_live(&f))
 	{
-		if (outcome == OUTCOME_OK && !apply_in_transaction(f.conns.apply) && !apply_flush(f.conns.apply))
+		if (outcome == OUTCOME_OK && !applypool_in_transaction(f.conns.apply) && !applypool_flush(f.conns.apply))
 		{
-			log_error("%s", apply_error(f.conns.apply));
-			outcome = apply_outcome(f.conns.apply);
+			log_error("%s", applypool_error(f.conns.apply));
+			outcome = applypool_outcome(f.conns.apply);
 		}
 		if (PQstatus(f.conns.state) == CONNECTION_OK)
 		{

@@ -119,7 +119,7 @@ selected(void *arg, const char *schema, const char *table)
  * starts at it.
  */
 static Outcome
-stop_at(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, const char *why, char **errmsg)
+stop_at(FollowDdl *d, ApplyPool *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, const char *why, char **errmsg)
 {
 	char		lsnbuf[LSN_FORMAT_LEN];
 	char	   *what = ddl_describe(ev);
@@ -128,8 +128,8 @@ stop_at(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, 
 		strcasestr(ev->command, "password") != NULL;
 
 	lsn_format(lsn, lsnbuf);
-	if (apply_outcome(apply) == OUTCOME_OK && !apply_commit_before_current(apply))
-		log_warn("cannot commit the transactions before the DDL: %s", apply_error(apply));
+	if (applypool_outcome(apply) == OUTCOME_OK && !applypool_commit_before_current(apply))
+		log_warn("cannot commit the transactions before the DDL: %s", applypool_error(apply));
 	if (!progress_record_ddl_stop(state, d->opts->slot, lsn))
 		log_warn("cannot record this stop on the target: --resume-after-ddl will not know which command to skip");
 	*errmsg = psprintf("DDL on the source at %s stops follow: %s%s%.300s%s: %s; nothing of its transaction was applied; fix: run the equivalent on the target by hand, then 'pgcutover follow --resume-after-ddl' (skips exactly this command)",
@@ -147,7 +147,7 @@ stop_at(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, 
  * as the stream carried no rows of it.
  */
 static Outcome
-created_as(Apply *apply, const DdlEvent *ev, char **after)
+created_as(ApplyPool *apply, const DdlEvent *ev, char **after)
 {
 	*after = NULL;
 	for (int i = 0; i < ev->nobjects; i++)
@@ -162,11 +162,11 @@ created_as(Apply *apply, const DdlEvent *ev, char **after)
 			free(parts[0]);
 			continue;
 		}
-		ok = apply_has_table(apply, parts[0], parts[1], &exists);
+		ok = applypool_has_table(apply, parts[0], parts[1], &exists);
 		free(parts[0]);
 		free(parts[1]);
 		if (!ok)
-			return apply_outcome(apply);
+			return applypool_outcome(apply);
 		if (exists)
 			log_info("%s %s: the table is on the target already (created by hand), not replayed",
 					 ev->tag, ev->objects[i].identity);
@@ -178,7 +178,7 @@ created_as(Apply *apply, const DdlEvent *ev, char **after)
 }
 
 static Outcome
-replay(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, char **errmsg)
+replay(FollowDdl *d, ApplyPool *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, char **errmsg)
 {
 	char	   *why = NULL;
 	char	   *stmt = ddl_pick_statement(&d->cursor, ev, &why);
@@ -200,21 +200,21 @@ replay(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn, const DdlEvent *ev, c
 		{
 			free(stmt);
 			if (rc != OUTCOME_OK)
-				*errmsg = pg_strdup(apply_error(apply));
+				*errmsg = pg_strdup(applypool_error(apply));
 			return rc;
 		}
 	}
-	ok = apply_ddl(apply, stmt, after, ev->search_path, ev->missing, ev->nmissing);
+	ok = applypool_ddl(apply, stmt, after, ev->search_path, ev->missing, ev->nmissing);
 	free(after);
 	if (!ok)
 	{
 		free(stmt);
-		if (apply_outcome(apply) != OUTCOME_SQL)
+		if (applypool_outcome(apply) != OUTCOME_SQL)
 		{
-			*errmsg = pg_strdup(apply_error(apply));
-			return apply_outcome(apply);
+			*errmsg = pg_strdup(applypool_error(apply));
+			return applypool_outcome(apply);
 		}
-		why = psprintf("it failed on the target (%s)", apply_error(apply));
+		why = psprintf("it failed on the target (%s)", applypool_error(apply));
 		rc = stop_at(d, apply, state, lsn, ev, why, errmsg);
 		free(why);
 		return rc;
@@ -238,7 +238,7 @@ keep_place(FollowDdl *d, const DdlEvent *ev)
 }
 
 Outcome
-follow_ddl_handle(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn,
+follow_ddl_handle(FollowDdl *d, ApplyPool *apply, PGconn *state, Lsn lsn,
 				  const char *content, size_t len, char **errmsg)
 {
 	DdlEvent	ev;
@@ -250,7 +250,7 @@ follow_ddl_handle(FollowDdl *d, Apply *apply, PGconn *state, Lsn lsn,
 	char		lsnbuf[LSN_FORMAT_LEN];
 
 	*errmsg = NULL;
-	if (apply_skipping(apply))
+	if (applypool_skipping(apply))
 	{
 		/* applied before; only keep our place in its query string */
 		if (ddl_event_parse(content, len, &ev, &why))

@@ -17,6 +17,7 @@
 
 #include "ddl.h"
 #include "decoder.h"
+#include "footprint.h"
 #include "lsn.h"
 #include "outcome.h"
 
@@ -43,8 +44,13 @@ typedef struct ApplyTotals
 
 typedef struct Apply Apply;
 
-/* Connects to the target and reads the durable position; NULL + *errmsg on failure. */
-Apply	   *apply_open(const ApplyConfig *cfg, char **errmsg, Outcome *outcome);
+
+/*
+ * Connects to the target and reads the durable position; NULL + *errmsg on
+ * failure.  sibling: NULL, or a session whose source session this one
+ * shares (a pool's).
+ */
+Apply	   *apply_open(const ApplyConfig *cfg, Apply *sibling, char **errmsg, Outcome *outcome);
 
 /* The backend pid of apply's own session on the source (0: none). */
 int			apply_source_pid(const Apply *a);
@@ -88,6 +94,22 @@ bool		apply_flush(Apply *a);
 /* Is a source transaction (or a group) open on the target? */
 bool		apply_in_transaction(const Apply *a);
 bool		apply_group_open(const Apply *a);
+
+/* c's footprint, by the table's shape on this session.  false on error. */
+bool		apply_footprint(Apply *a, const Change *c, Footprint *fp);
+
+/* Rows in the open group (0: none open). */
+int64_t		apply_group_rows(const Apply *a);
+
+/*
+ * Between source transactions: sends the buffered rows to the target now,
+ * without waiting for their results, so that the target works on them
+ * while the caller goes on.  false on error.
+ */
+bool		apply_send_buffered(Apply *a);
+
+/* Forgets the cached table shapes (another session ran DDL); no group open. */
+void		apply_forget_tables(Apply *a);
 
 const ApplyTotals *apply_totals(const Apply *a);
 const char *apply_error(const Apply *a);

@@ -72,6 +72,8 @@ typedef struct TableMeta
 	bool		key_ambiguous;	/* some key column is, too */
 	bool		any_bytea;		/* some column is_bytea */
 	bool		other_unique;	/* an immediate unique/exclusion index besides the key */
+	bool		unique_elsewhere;	/* ... or a deferrable one (footprint.c) */
+	bool		key_canonical;	/* equal keys are printed alike (footprint.c) */
 	int			buf_head;		/* apply's buffered rows of this table (-1: none) */
 	int			buf_tail;
 	bool		source_checked; /* source has a usable replica identity */
