@@ -43,13 +43,13 @@ preflight_name_list(const StrList *names, int max)
 }
 
 /*
- * Runs a catalog query on the source whose rows begin with a relation's
- * schema and name, and adds column 'col' of each row whose relation the
- * filters select to 'names'.  False when the query failed (db_query logged
- * why): the check then adds no finding.
+ * Runs a catalog query on the source whose rows are a relation's schema,
+ * its name, and what to call it in a finding, and adds the last of each row
+ * whose relation the filters select to 'names'.  False when the query
+ * failed (db_query logged why): the check then adds no finding.
  */
 bool
-preflight_selected_names(Preflight *p, const char *sql, int col, StrList *names)
+preflight_selected_names(Preflight *p, const char *sql, StrList *names)
 {
 	PGresult   *res = db_query(p->src, sql);
 
@@ -57,7 +57,7 @@ preflight_selected_names(Preflight *p, const char *sql, int col, StrList *names)
 		return false;
 	for (int i = 0; i < PQntuples(res); i++)
 		if (catalog_table_selected(p->opts, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)))
-			strlist_add(names, PQgetvalue(res, i, col));
+			strlist_add(names, PQgetvalue(res, i, 2));
 	PQclear(res);
 	return true;
 }

@@ -69,7 +69,7 @@ check_select_privilege(Preflight *p)
 								  "WHERE c.relkind IN ('r', 'p') AND " CATALOG_USER_RELATION_FILTER
 								  " AND NOT (pg_catalog.has_schema_privilege(n.oid, 'USAGE') "
 								  "          AND pg_catalog.has_table_privilege(c.oid, 'SELECT')) "
-								  "ORDER BY 1, 2", 2, &names))
+								  "ORDER BY 1, 2", &names))
 		return;
 	if (names.count == 0)
 		findings_add(p->f, FINDING_OK, "select_privilege", NULL, "source role can read every selected table");
@@ -166,7 +166,7 @@ check_float_identity(Preflight *p)
 								  "   AND (ix.indkey IS NULL OR a.attnum = ANY (ix.indkey::pg_catalog.int2[])) "
 								  "   AND a.atttypid IN ('pg_catalog.float4'::pg_catalog.regtype, 'pg_catalog.float8'::pg_catalog.regtype, "
 								  "                      'pg_catalog.numeric'::pg_catalog.regtype)) "
-								  "ORDER BY 1, 2", 2, &names))
+								  "ORDER BY 1, 2", &names))
 		return;
 	if (names.count == 0)
 		findings_add(p->f, FINDING_OK, "float_identity", NULL,
@@ -208,7 +208,7 @@ check_hash_partition_encoding(Preflight *p)
 								  "WHERE pt.partstrat = 'h' AND 0 <> ANY (pt.partcollation::pg_catalog.oid[]) "
 								  "  AND EXISTS (SELECT 1 FROM pg_catalog.pg_partition_tree(c.oid) l "
 								  "    WHERE l.isleaf AND " PARTROUTE_ROOT_SQL("l.relid") " IS NULL) "
-								  "ORDER BY 1, 2", 2, &names))
+								  "ORDER BY 1, 2", &names))
 		return;
 	if (names.count == 0)
 		findings_add(p->f, FINDING_OK, "hash_partition_encoding", NULL,

@@ -35,7 +35,7 @@ typedef struct Preflight
 
 /* preflight.c: a list of names as a finding */
 char	   *preflight_name_list(const StrList *names, int max);
-bool		preflight_selected_names(Preflight *p, const char *sql, int col, StrList *names);
+bool		preflight_selected_names(Preflight *p, const char *sql, StrList *names);
 void		preflight_add_list(Preflight *p, FindingStatus status, const char *check,
 							   const char *fix, const StrList *names, int max,
 							   const char *fmt,...) __attribute__((format(printf, 7, 8)));
