@@ -21,121 +21,27 @@
  *	  The engine only sends SELECTs: the pairs may be in transactions with an
  *	  imported snapshot, which an error would abort, so the tables missing
  *	  on the target are looked up first instead of run into.
+ *
+ *	  This file owns the passes: the keys and the missing tables read from
+ *	  the catalogs, the jobs of each pass, naming the differing keys, the
+ *	  verdicts.  A job's statement and its verdict are in compare_jobs.c,
+ *	  the loop that runs the jobs in compare_loop.c (compare_int.h).
  */
-#include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
-#include "compare.h"
+#include "compare_int.h"
 #include "keydiff.h"
 #include "log.h"
 #include "pgconn.h"
 #include "signals.h"
-#include "strbuf.h"
 
 /* A chunk this large (rows, one side) is not narrowed to keys: memory. */
 #define NARROW_MAX_ROWS 2000000
 /* Chunks per table at most, and keys per COMPARE_KEYS statement. */
 #define MAX_CHUNKS 100000
 #define KEYS_PER_STATEMENT 10000
-
-typedef __int128 int128;		/* a sum of chunk checksums */
-
-/* The columns identifying a table's rows: primary key, else replica identity. */
-typedef struct TableKey
-{
-	int			ncols;
-	char	  **name;			/* attname, as a changed key names it */
-	char	  **ident;			/* quote_ident(attname) */
-	char	  **literal;		/* quote_literal(attname) */
-	char	  **type;			/* format_type(atttypid, atttypmod) */
-	bool		integer;		/* one column of smallint, integer or bigint */
-} TableKey;
-
-/* One task under way. */
-typedef struct TableWork
-{
-	const CompareTask *task;
-	TableVerdict *v;
-	TableKey	key;
-	bool		have_range;		/* min/max read (integer key, table not empty) */
-	int64_t		min;
-	int64_t		max;
-	int			first_chunk;	/* its chunks in Engine.chunks (the latest
-								 * split) */
-	int			nchunks;
-	bool		differs;		/* a chunk of the comparison differed */
-	int128		source_sum;
-	int128		target_sum;
-	bool		source_gone;	/* dropped on the source meanwhile */
-	bool		by_keys;		/* COMPARE_KEYS, and the keys name the key
-								 * columns: the given rows only */
-	const char *keys_note;		/* why no key is named, or NULL */
-} TableWork;
-
-/* One statement for both sides (or the source only). */
-typedef enum JobKind
-{
-	JOB_RANGE,					/* min/max of an integer key, source only */
-	JOB_CHUNK,					/* count + checksum of a key range */
-	JOB_SOURCE_ONLY,			/* count + checksum of a table missing on the
-								 * target, for the report */
-	JOB_KEYS					/* hash per given key */
-} JobKind;
-
-typedef struct Chunk
-{
-	JobKind		kind;
-	int			work;			/* index into Engine.works */
-	bool		has_lo;
-	bool		has_hi;
-	int64_t		lo;				/* key >= lo */
-	int64_t		hi;				/* key < hi */
-	size_t		keys_from;		/* JOB_KEYS: [keys_from, keys_to) of the
-								 * task's keys */
-	size_t		keys_to;
-	bool		differs;
-	bool		refine;			/* splits a whole table that differed, only to
-								 * find where: not counted again */
-	long long	source_rows;
-	long long	target_rows;
-} Chunk;
-
-/* What one pair is doing. */
-typedef struct Slot
-{
-	int			chunk;			/* -1: idle */
-	char	   *sql;
-	char	   *param;
-	bool		waiting[2];		/* a result is still to come from side i */
-	PGresult   *res[2];
-} Slot;
-
-typedef struct Engine
-{
-	ComparePair *pairs;
-	int			npairs;
-	const CompareConfig *cfg;
-	TableWork  *works;
-	int			nworks;
-	Chunk	   *chunks;
-	int			nchunks;
-	int			cap;
-	Slot	   *slots;
-	double		t0;
-	double		next_progress;
-	int			chunks_total;
-	int			chunks_done;
-	long long	rows_done;		/* source rows of the chunks done */
-	double		rows_total;		/* estimated (reltuples) */
-	double		bytes_done;
-	double		bytes_total;
-	const char *row_hash;		/* SQL: a row r's 64-bit hash, see row_hash_sql */
-} Engine;
-
-static const char *const side_name[2] = {"source", "target"};
 
 /*
  * The hash of a row's text.  Each server hashes its own bytes, which are the
@@ -151,32 +57,6 @@ row_hash_sql(PGconn *source, PGconn *target)
 	if (strcmp(db_server_encoding(source), db_server_encoding(target)) == 0)
 		return "pg_catalog.hashtextextended(r::text, 0)";
 	return "pg_catalog.hashtextextended(pg_catalog.md5(pg_catalog.convert_to(r::text, 'UTF8')), 0)";
-}
-
-static PGconn *
-side_conn(const ComparePair *p, int side)
-{
-	return side == 0 ? p->source : p->target;
-}
-
-static bool
-parse_int128(const char *s, int128 *out)
-{
-	bool		neg = *s == '-';
-	int128		v = 0;
-
-	if (neg)
-		s++;
-	if (*s == '\0')
-		return false;
-	for (; *s; s++)
-	{
-		if (*s < '0' || *s > '9')
-			return false;
-		v = v * 10 + (*s - '0');
-	}
-	*out = neg ? -v : v;
-	return true;
 }
 
 /* Decimal text of v, malloc'd. */
@@ -197,44 +77,6 @@ int128_text(int128 v)
 	if (neg)
 		*--p = '-';
 	return pg_strdup(p);
-}
-
-/* "1.2M", "410k", "12" */
-static const char *
-human_count(double n, char *buf, size_t len)
-{
-	if (n >= 1e9)
-		snprintf(buf, len, "%.1fG", n / 1e9);
-	else if (n >= 1e6)
-		snprintf(buf, len, "%.1fM", n / 1e6);
-	else if (n >= 1e4)
-		snprintf(buf, len, "%.0fk", n / 1e3);
-	else
-		snprintf(buf, len, "%.0f", n);
-	return buf;
-}
-
-static const char *
-result_message(const PGresult *res)
-{
-	const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-
-	return m ? m : "no result";
-}
-
-static bool
-undefined_table(const PGresult *res)
-{
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-
-	return state && strcmp(state, "42P01") == 0;
-}
-
-static void
-log_compare_error(const TableWork *w, int side, const char *what)
-{
-	log_error("cannot compare %s on the %s: %s; fix: see the message (a statement_timeout or lock on that side?), then verify again",
-			  w->task->table->qualname, side_name[side], what);
 }
 
 /* --- the keys -------------------------------------------------------------- */
@@ -349,62 +191,9 @@ find_missing(Engine *e)
 	return true;
 }
 
-/* --- statements ------------------------------------------------------------ */
+/* --- passes ---------------------------------------------------------------- */
 
-static void
-append_range(StrBuf *sql, const TableWork *w, const Chunk *c)
-{
-	if (c->has_lo)
-		strbuf_printf(sql, " WHERE r.%s >= %lld", w->key.ident[0], (long long) c->lo);
-	if (c->has_hi)
-		strbuf_printf(sql, " %s r.%s < %lld", c->has_lo ? "AND" : "WHERE", w->key.ident[0], (long long) c->hi);
-}
-
-/* The statement of a job, malloc'd; *param its one parameter or NULL. */
-static char *
-job_sql(const Engine *e, const Chunk *c, char **param)
-{
-	const TableWork *w = &e->works[c->work];
-	const char *qualname = w->task->table->qualname;
-	const char *only = w->task->table->relkind == 'p' ? "" : "ONLY ";	/* a tree compared whole */
-	StrBuf		sql;
-
-	*param = NULL;
-	strbuf_init(&sql);
-	switch (c->kind)
-	{
-		case JOB_RANGE:
-			strbuf_printf(&sql, "SELECT min(r.%s)::pg_catalog.int8, max(r.%s)::pg_catalog.int8 FROM %s%s r",
-						  w->key.ident[0], w->key.ident[0], only, qualname);
-			break;
-		case JOB_CHUNK:
-		case JOB_SOURCE_ONLY:
-			strbuf_printf(&sql, "SELECT count(*), coalesce(sum(%s), 0)::text FROM %s%s r",
-						  e->row_hash, only, qualname);
-			append_range(&sql, w, c);
-			break;
-		case JOB_KEYS:
-			{
-				json_t	   *batch = json_array();
-
-				for (size_t i = c->keys_from; i < c->keys_to; i++)
-					json_array_append(batch, json_array_get(w->task->keys, i));
-				*param = json_dumps(batch, JSON_COMPACT);
-				json_decref(batch);
-				strbuf_printf(&sql, "SELECT x.ordinality, %s::text "
-							  "FROM pg_catalog.jsonb_array_elements($1::pg_catalog.jsonb) WITH ORDINALITY x(key, ordinality) "
-							  "LEFT JOIN %s%s r ON ", e->row_hash, only, qualname);
-				for (int k = 0; k < w->key.ncols; k++)
-					strbuf_printf(&sql, "%sr.%s = (x.key OPERATOR(pg_catalog.->>) %s)::%s", k ? " AND " : "",
-								  w->key.ident[k], w->key.literal[k], w->key.type[k]);
-			}
-			break;
-	}
-	return sql.data;
-}
-
-/* --- the loop -------------------------------------------------------------- */
-
+/* A new job of e, zeroed. */
 static Chunk *
 add_chunk(Engine *e, JobKind kind, int work)
 {
@@ -421,387 +210,6 @@ add_chunk(Engine *e, JobKind kind, int work)
 	c->work = work;
 	return c;
 }
-
-static void
-slot_reset(Slot *s)
-{
-	PQclear(s->res[0]);
-	PQclear(s->res[1]);
-	free(s->sql);
-	free(s->param);
-	memset(s, 0, sizeof(*s));
-	s->chunk = -1;
-}
-
-/* Cancels what runs on every pair and reads it away, leaving them idle. */
-static void
-cancel_all(Engine *e)
-{
-	for (int p = 0; p < e->npairs; p++)
-	{
-		Slot	   *s = &e->slots[p];
-
-		for (int side = 0; side < 2; side++)
-		{
-			PGconn	   *conn = side_conn(&e->pairs[p], side);
-			PGresult   *res;
-
-			if (!s->waiting[side])
-				continue;
-			{
-				PGcancel   *cancel = PQgetCancel(conn);
-				char		err[256];
-
-				if (cancel)
-				{
-					(void) PQcancel(cancel, err, sizeof(err));
-					PQfreeCancel(cancel);
-				}
-			}
-			while ((res = PQgetResult(conn)) != NULL)
-				PQclear(res);
-		}
-		slot_reset(s);
-	}
-}
-
-static bool
-dispatch(Engine *e, int pair, int chunk)
-{
-	Slot	   *s = &e->slots[pair];
-	Chunk	   *c = &e->chunks[chunk];
-	int			sides = c->kind == JOB_RANGE || c->kind == JOB_SOURCE_ONLY ? 1 : 2;
-
-	s->chunk = chunk;
-	s->sql = job_sql(e, c, &s->param);
-	for (int side = 0; side < sides; side++)
-	{
-		PGconn	   *conn = side_conn(&e->pairs[pair], side);
-		const char *params[1] = {s->param};
-
-		if (PQsendQueryParams(conn, s->sql, s->param ? 1 : 0, NULL, params, NULL, NULL, 0) != 1)
-		{
-			char	   *err = db_error(conn);
-
-			log_compare_error(&e->works[c->work], side, err);
-			free(err);
-			return false;
-		}
-		s->waiting[side] = true;
-	}
-	return true;
-}
-
-/* Reads what arrived on one side; false when the connection failed. */
-static bool
-consume(Engine *e, int pair, int side)
-{
-	Slot	   *s = &e->slots[pair];
-	PGconn	   *conn = side_conn(&e->pairs[pair], side);
-
-	if (PQconsumeInput(conn) != 1)
-	{
-		char	   *err = db_error(conn);
-
-		log_compare_error(&e->works[e->chunks[s->chunk].work], side, err);
-		free(err);
-		return false;
-	}
-	while (s->waiting[side] && !PQisBusy(conn))
-	{
-		PGresult   *res = PQgetResult(conn);
-
-		if (res == NULL)
-			s->waiting[side] = false;
-		else if (s->res[side] == NULL)
-			s->res[side] = res;
-		else
-			PQclear(res);
-	}
-	return true;
-}
-
-/*
- * Did both sides (the source only, when tres is NULL) answer?  A table gone
- * on a side is noted, not an error; any other failure is logged: false.
- */
-static bool
-sides_answered(TableWork *w, PGresult *sres, PGresult *tres)
-{
-	for (int side = 0; side < (tres ? 2 : 1); side++)
-	{
-		PGresult   *res = side == 0 ? sres : tres;
-
-		if (PQresultStatus(res) == PGRES_TUPLES_OK)
-			continue;
-		if (undefined_table(res))
-		{
-			if (side == 0)
-				w->source_gone = true;
-			else
-				w->v->missing = true;
-			continue;
-		}
-		log_compare_error(w, side, result_message(res));
-		return false;
-	}
-	return true;
-}
-
-static bool
-judge_range(Engine *e, Chunk *c, PGresult *res)
-{
-	TableWork  *w = &e->works[c->work];
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-	{
-		if (undefined_table(res))
-		{
-			w->source_gone = true;
-			return true;
-		}
-		log_compare_error(w, 0, result_message(res));
-		return false;
-	}
-	if (!PQgetisnull(res, 0, 0))
-	{
-		w->have_range = true;
-		w->min = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		w->max = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-	}
-	return true;
-}
-
-static bool
-judge_chunk(Engine *e, Chunk *c, PGresult *sres, PGresult *tres)
-{
-	TableWork  *w = &e->works[c->work];
-	int128		ssum = 0,
-				tsum = 0;
-
-	if (!sides_answered(w, sres, c->kind == JOB_SOURCE_ONLY ? NULL : tres))
-		return false;
-	if (w->source_gone || (w->v->missing && c->kind != JOB_SOURCE_ONLY))
-		return true;
-	c->source_rows = atoll(PQgetvalue(sres, 0, 0));
-	c->target_rows = c->kind == JOB_SOURCE_ONLY ? 0 : atoll(PQgetvalue(tres, 0, 0));
-	if (!parse_int128(PQgetvalue(sres, 0, 1), &ssum) ||
-		(c->kind != JOB_SOURCE_ONLY && !parse_int128(PQgetvalue(tres, 0, 1), &tsum)))
-	{
-		log_compare_error(w, 0, "the checksum is not a number");
-		return false;
-	}
-	c->differs = c->source_rows != c->target_rows || ssum != tsum;
-	if (c->refine)
-		return true;
-	w->differs = w->differs || c->differs;
-	w->v->source_rows += c->source_rows;
-	w->v->target_rows += c->target_rows;
-	w->source_sum += ssum;
-	w->target_sum += tsum;
-	return true;
-}
-
-/* Notes one differing key; key is a JSON object (a new reference is taken). */
-static void
-name_key(const Engine *e, TableWork *w, json_t *key, KeyProblem problem)
-{
-	w->v->keys_differing++;
-	if ((int) json_array_size(w->v->differing_keys) >= e->cfg->max_keys_named)
-		return;
-	json_array_append_new(w->v->differing_keys,
-						  json_pack("{s:O, s:s}", "key", key, "problem", keydiff_problem_name(problem)));
-}
-
-static bool
-judge_keys(Engine *e, Chunk *c, PGresult *sres, PGresult *tres)
-{
-	TableWork  *w = &e->works[c->work];
-	size_t		n = c->keys_to - c->keys_from;
-	const char **shash;
-	const char **thash;
-
-	if (!sides_answered(w, sres, tres))
-		return false;
-	if (w->source_gone || w->v->missing)
-		return true;
-	shash = pg_malloc0(sizeof(char *) * (n + 1));
-	thash = pg_malloc0(sizeof(char *) * (n + 1));
-	for (int side = 0; side < 2; side++)
-	{
-		PGresult   *res = side == 0 ? sres : tres;
-		const char **hash = side == 0 ? shash : thash;
-
-		for (int row = 0; row < PQntuples(res); row++)
-		{
-			long long	ord = atoll(PQgetvalue(res, row, 0));
-
-			if (ord >= 1 && (size_t) ord <= n && !PQgetisnull(res, row, 1))
-				hash[ord - 1] = PQgetvalue(res, row, 1);
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-	{
-		json_t	   *key = json_array_get(w->task->keys, c->keys_from + i);
-
-		if (shash[i] && thash[i] && strcmp(shash[i], thash[i]) != 0)
-			name_key(e, w, key, KEY_DIFFERS);
-		else if (shash[i] && !thash[i])
-			name_key(e, w, key, KEY_MISSING_ON_TARGET);
-		else if (!shash[i] && thash[i])
-			name_key(e, w, key, KEY_EXTRA_ON_TARGET);
-	}
-	c->source_rows = c->target_rows = (long long) n;
-	w->v->source_rows += (long long) n;
-	w->v->target_rows += (long long) n;
-	free(shash);
-	free(thash);
-	return true;
-}
-
-static bool
-judge(Engine *e, int pair)
-{
-	Slot	   *s = &e->slots[pair];
-	Chunk	   *c = &e->chunks[s->chunk];
-	const TableWork *w = &e->works[c->work];
-	bool		ok;
-
-	if (c->kind == JOB_RANGE)
-		return judge_range(e, c, s->res[0]);
-	ok = c->kind == JOB_KEYS ? judge_keys(e, c, s->res[0], s->res[1])
-		: judge_chunk(e, c, s->res[0], s->res[1]);
-	e->chunks_done++;
-	if (!c->refine)
-		e->rows_done += c->source_rows;
-	if (c->kind == JOB_CHUNK && w->nchunks > 0)
-		e->bytes_done += (double) w->task->table->bytes / w->nchunks;
-	return ok;
-}
-
-static void
-progress(Engine *e, bool force)
-{
-	double		now = now_seconds();
-	double		elapsed = now - e->t0;
-	double		rate;
-	double		eta;
-	char		done[32],
-				total[32],
-				rps[32];
-
-	if (e->cfg->progress_seconds <= 0 || (!force && now < e->next_progress))
-		return;
-	e->next_progress = now + e->cfg->progress_seconds;
-	rate = elapsed > 0 ? e->bytes_done / elapsed : 0;
-	eta = rate > 0 ? (e->bytes_total - e->bytes_done) / rate : -1;
-	if (eta < 0 && elapsed > 0 && e->rows_done > 0)
-		eta = (e->rows_total - (double) e->rows_done) / ((double) e->rows_done / elapsed);
-	log_info("verify: %d/%d chunks, %s of %s rows (%s rows/s, %.0f MB/s), ETA %.0f s",
-			 e->chunks_done, e->chunks_total,
-			 human_count((double) e->rows_done, done, sizeof(done)),
-			 human_count(e->rows_total > (double) e->rows_done ? e->rows_total : (double) e->rows_done, total, sizeof(total)),
-			 human_count(elapsed > 0 ? (double) e->rows_done / elapsed : 0, rps, sizeof(rps)),
-			 rate / 1e6, eta > 0 ? eta : 0);
-}
-
-/* Seconds to hold back the next chunk for --max-rows-per-second, 0: none. */
-static double
-throttle_wait(const Engine *e)
-{
-	double		elapsed = now_seconds() - e->t0;
-	double		due;
-
-	if (e->cfg->max_rows_per_second <= 0)
-		return 0;
-	due = (double) e->rows_done / e->cfg->max_rows_per_second;
-	return due > elapsed ? due - elapsed : 0;
-}
-
-/*
- * Runs the jobs [first, last) of e->chunks on all pairs; false on error or
- * interrupt (logged, everything cancelled).
- */
-static bool
-run_jobs(Engine *e, int first, int last)
-{
-	struct pollfd *fds = pg_malloc0(sizeof(struct pollfd) * (2 * e->npairs + 1));
-	int			next = first;
-	int			active = 0;
-	bool		ok = true;
-
-	while (ok && (next < last || active > 0))
-	{
-		double		hold = 0;
-		int			nfds = 0;
-		int			timeout_ms = 1000;
-
-		if (signals_interrupts() > 0)
-		{
-			log_error("verify interrupted: the statements running were cancelled, nothing is compared; fix: run verify again");
-			ok = false;
-			break;
-		}
-		for (int p = 0; p < e->npairs && next < last && ok; p++)
-		{
-			if (e->slots[p].chunk >= 0)
-				continue;
-			if ((hold = throttle_wait(e)) > 0)
-				break;
-			ok = dispatch(e, p, next++);
-			active++;
-		}
-		if (!ok)
-			break;
-		for (int p = 0; p < e->npairs; p++)
-			for (int side = 0; side < 2; side++)
-				if (e->slots[p].waiting[side])
-				{
-					fds[nfds].fd = PQsocket(side_conn(&e->pairs[p], side));
-					fds[nfds].events = POLLIN;
-					fds[nfds].revents = 0;
-					nfds++;
-				}
-		if (signals_fd() >= 0)
-		{
-			fds[nfds].fd = signals_fd();
-			fds[nfds].events = POLLIN;
-			fds[nfds].revents = 0;
-			nfds++;
-		}
-		if (hold > 0 && hold * 1000 < timeout_ms)
-			timeout_ms = (int) (hold * 1000) + 1;
-		if (poll(fds, nfds, timeout_ms) < 0 && errno != EINTR)
-		{
-			log_error("verify: poll failed: %s; fix: this is a bug, please report it", strerror(errno));
-			ok = false;
-			break;
-		}
-		for (int p = 0; p < e->npairs && ok; p++)
-		{
-			Slot	   *s = &e->slots[p];
-
-			if (s->chunk < 0)
-				continue;
-			for (int side = 0; side < 2 && ok; side++)
-				if (s->waiting[side])
-					ok = consume(e, p, side);
-			if (ok && !s->waiting[0] && !s->waiting[1])
-			{
-				ok = judge(e, p);
-				slot_reset(s);
-				active--;
-			}
-		}
-		progress(e, false);
-	}
-	if (!ok)
-		cancel_all(e);
-	free(fds);
-	return ok;
-}
-
-/* --- passes ---------------------------------------------------------------- */
 
 /*
  * Do the given keys name exactly the table's key columns, none of them
@@ -896,7 +304,7 @@ refine(Engine *e)
 	}
 	if (ranges == e->nchunks)
 		return true;
-	if (!run_jobs(e, ranges, e->nchunks))
+	if (!compare_run_jobs(e, ranges, e->nchunks))
 		return false;
 	chunks = e->nchunks;
 	for (int k = ranges; k < chunks; k++)
@@ -907,7 +315,7 @@ refine(Engine *e)
 			plan_task(e, e->chunks[k].work, true);
 	}
 	e->chunks_total += e->nchunks - chunks;
-	return run_jobs(e, chunks, e->nchunks);
+	return compare_run_jobs(e, chunks, e->nchunks);
 }
 
 /*
@@ -932,13 +340,13 @@ narrow_chunk(Engine *e, TableWork *w, const Chunk *c)
 		strbuf_printf(&sql, "%s%s, r.%s::text", k ? ", " : "", w->key.literal[k], w->key.ident[k]);
 	strbuf_printf(&sql, ")::text, %s::text FROM %s%s r", e->row_hash,
 				  w->task->table->relkind == 'p' ? "" : "ONLY ", w->task->table->qualname);
-	append_range(&sql, w, c);
+	compare_append_range(&sql, w, c);
 	for (int side = 0; side < 2 && ok; side++)
 		if (PQsendQuery(side_conn(pair, side), sql.data) != 1)
 		{
 			char	   *err = db_error(side_conn(pair, side));
 
-			log_compare_error(w, side, err);
+			compare_log_error(w, side, err);
 			free(err);
 			ok = false;
 		}
@@ -951,7 +359,7 @@ narrow_chunk(Engine *e, TableWork *w, const Chunk *c)
 			PQclear(extra);
 		if (ok && PQresultStatus(res[side]) != PGRES_TUPLES_OK)
 		{
-			log_compare_error(w, side, result_message(res[side]));
+			compare_log_error(w, side, compare_result_message(res[side]));
 			ok = false;
 		}
 	}
@@ -1124,7 +532,7 @@ compare_tables(ComparePair *pairs, int npairs, const CompareConfig *cfg,
 			(est <= 0 || est > (double) cfg->chunk_rows))
 			(void) add_chunk(&e, JOB_RANGE, i);
 	}
-	if (!run_jobs(&e, 0, e.nchunks))
+	if (!compare_run_jobs(&e, 0, e.nchunks))
 		goto done;
 	ranges_end = e.nchunks;
 
@@ -1155,9 +563,9 @@ compare_tables(ComparePair *pairs, int npairs, const CompareConfig *cfg,
 		}
 	}
 	e.chunks_total = e.nchunks - ranges_end;
-	if (!run_jobs(&e, ranges_end, e.nchunks))
+	if (!compare_run_jobs(&e, ranges_end, e.nchunks))
 		goto done;
-	progress(&e, e.chunks_total > 0 && now_seconds() - e.t0 > cfg->progress_seconds);
+	compare_progress(&e, e.chunks_total > 0 && now_seconds() - e.t0 > cfg->progress_seconds);
 
 	/* pass 3: the keys of the differing chunks */
 	if (!refine(&e) || !narrow(&e))
@@ -1168,7 +576,7 @@ done:
 	for (int i = 0; i < ntasks; i++)
 		table_key_free(&e.works[i].key);
 	for (int p = 0; p < npairs; p++)
-		slot_reset(&e.slots[p]);
+		compare_slot_reset(&e.slots[p]);
 	free(e.slots);
 	free(e.chunks);
 	free(e.works);
