@@ -1166,6 +1166,22 @@ prepare_state(Follow *f)
 		free(err);
 		return OUTCOME_CONNECTION;
 	}
+	/*
+	 * The follower's bookkeeping on this session (its row and lag history
+	 * each second, the online verification's handshake, a DDL stop) is
+	 * visible to others at commit and rewritten by a rerun after a target
+	 * crash: it does not wait for the target's disk, which would stall the
+	 * loop, and the lag, at every tick.  (What must be durable, the applied
+	 * position, commits on apply's sessions; flush_target forces the disk.)
+	 */
+	if (!db_exec(f->conns.state, "SET synchronous_commit = off"))
+	{
+		char	   *e = db_error(f->conns.state);
+
+		log_attempt_failed(f, e);
+		free(e);
+		return OUTCOME_CONNECTION;
+	}
 	if (!state_load(f->conns.state, opts->slot, &st))
 		return OUTCOME_SQL;
 	if (st.found && strcmp(st.phase, "switched_over") == 0 && f->reconnect.streamed)
