@@ -236,16 +236,6 @@ plan_new_values(RowStatement *rs, const TableMeta *t, const Change *c, StrBuf *c
 	return true;
 }
 
-/* The value of column name in list, or NULL with *found false. */
-static const ChangeColumn *
-find_value(const ChangeColumn *list, int n, const char *name)
-{
-	for (int i = 0; i < n; i++)
-		if (strcmp(list[i].name, name) == 0)
-			return &list[i];
-	return NULL;
-}
-
 /* Appends the WHERE clause that finds the changed row. */
 static bool
 plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **drift)
@@ -258,7 +248,7 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 	int			nconds = 0;
 
 	for (int k = 0; k < t->nkey && by_key; k++)
-		by_key = find_value(ident, nident, t->cols[t->key[k]].name) != NULL;
+		by_key = change_column(ident, nident, t->cols[t->key[k]].name) != NULL;
 
 	rs->by_key = by_key;
 	if (by_key)
@@ -267,8 +257,8 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 		rs->key_unchanged = true;
 		for (int k = 0; k < t->nkey && c->action == CHANGE_UPDATE; k++)
 		{
-			const ChangeColumn *old = find_value(ident, nident, t->cols[t->key[k]].name);
-			const ChangeColumn *new = find_value(c->columns, c->ncolumns, t->cols[t->key[k]].name);
+			const ChangeColumn *old = change_column(ident, nident, t->cols[t->key[k]].name);
+			const ChangeColumn *new = change_column(c->columns, c->ncolumns, t->cols[t->key[k]].name);
 
 			if (new && (old->value == NULL || new->value == NULL || strcmp(old->value, new->value) != 0))
 				rs->key_unchanged = false;
@@ -277,7 +267,7 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 		for (int k = 0; k < t->nkey; k++)
 		{
 			const ColumnMeta *col = &t->cols[t->key[k]];
-			const ChangeColumn *v = find_value(ident, nident, col->name);
+			const ChangeColumn *v = change_column(ident, nident, col->name);
 			int			param = add_param(rs, v->value);
 			char		value[16];
 			char	   *match;
@@ -366,7 +356,7 @@ plan_row_match(RowStatement *rs, const TableMeta *t, const Change *c, char **dri
 	/* wal2json < 2.5 leaves the NULL columns out of a FULL old row */
 	for (int i = 0; i < t->ncols && t->source_identity_full; i++)
 	{
-		if (t->cols[i].generated || find_value(ident, nident, t->cols[i].name) != NULL)
+		if (t->cols[i].generated || change_column(ident, nident, t->cols[i].name) != NULL)
 			continue;
 		key_int(rs, i, "M,");
 		sql_printf(rs, "%s%s IS NULL", nconds++ > 0 ? " AND " : "", t->cols[i].quoted);
@@ -397,7 +387,7 @@ check_insert_complete(const TableMeta *t, const RowStatement *rs, const Change *
 	if (rs->ncols == writable)
 		return true;			/* every change column maps to a distinct target column */
 	for (int i = 0; i < t->ncols; i++)
-		if (!t->cols[i].generated && find_value(c->columns, c->ncolumns, t->cols[i].name) == NULL)
+		if (!t->cols[i].generated && change_column(c->columns, c->ncolumns, t->cols[i].name) == NULL)
 		{
 			*drift = psprintf("column \"%s\" of %s exists on the target but not on the source (dropped there?); fix: run ALTER TABLE %s DROP COLUMN %s on the target, then follow again",
 							  t->cols[i].name, t->qualname, t->qualname, t->cols[i].quoted);
@@ -707,7 +697,7 @@ rowclass_ambiguous(const TableMeta *t, const ChangeColumn *img, int n, bool by_k
 
 		if (!column_null_ambiguous(col) || col->generated)
 			continue;
-		v = find_value(img, n, col->name);
+		v = change_column(img, n, col->name);
 		if (v == NULL || v->value == NULL)
 			return true;
 	}
@@ -724,7 +714,7 @@ rowclass_predicate(StrBuf *sql, const TableMeta *t, const ChangeColumn *img, int
 	for (int i = 0; i < class_ncolumns(t, by_key); i++)
 	{
 		const ColumnMeta *col = &t->cols[class_column(t, by_key, i)];
-		const ChangeColumn *v = find_value(img, n, col->name);
+		const ChangeColumn *v = change_column(img, n, col->name);
 		const char *value = v ? v->value : NULL;	/* wal2json < 2.5 leaves NULLs out */
 
 		if (col->generated)

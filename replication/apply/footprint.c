@@ -53,15 +53,6 @@ hash_field(uint64_t h, const char *data, size_t len)
 	return hash_bytes(h, data, len);
 }
 
-static const ChangeColumn *
-find_column(const ChangeColumn *cols, int ncols, const char *name)
-{
-	for (int i = 0; i < ncols; i++)
-		if (strcmp(cols[i].name, name) == 0)
-			return &cols[i];
-	return NULL;
-}
-
 /*
  * Hashes the key of a row image: each key column from image, else from
  * fallback (an UPDATE's new row leaves out an unchanged TOASTed value).
@@ -77,10 +68,10 @@ hash_key(const TableMeta *t, uint64_t table_hash,
 	for (int k = 0; k < t->nkey; k++)
 	{
 		const char *name = t->cols[t->key[k]].name;
-		const ChangeColumn *col = find_column(image, nimage, name);
+		const ChangeColumn *col = change_column(image, nimage, name);
 
 		if (col == NULL && fallback)
-			col = find_column(fallback, nfallback, name);
+			col = change_column(fallback, nfallback, name);
 		if (col == NULL || col->value == NULL)
 			return false;
 		h = hash_field(h, col->value, col->value_len);
@@ -138,7 +129,7 @@ footprint_of(const TableMeta *t, const Change *c, Footprint *fp)
 	fp->table = hash_field(FNV_OFFSET, t->qualname, strlen(t->qualname));
 	if (row_footprint(t, c, fp))
 		fp->kind = FOOTPRINT_ROWS;
-	else if (c->action == CHANGE_INSERT && t->nkey == 0 && !t->unique_elsewhere && !t->other_unique &&
+	else if (c->action == CHANGE_INSERT && t->nkey == 0 && !t->unique_elsewhere &&
 			 !t->any_ambiguous && !t->leaf_qualname)
 		fp->kind = FOOTPRINT_TABLE_SHARED;
 	else

@@ -22,15 +22,6 @@
 
 #define KEYTRACK_MAX_KEYS 100000	/* per table: beyond, compare it whole */
 
-static const ChangeColumn *
-find_column(const ChangeColumn *cols, int ncols, const char *name)
-{
-	for (int i = 0; i < ncols; i++)
-		if (strcmp(cols[i].name, name) == 0)
-			return &cols[i];
-	return NULL;
-}
-
 /*
  * The key of one tuple of c (the new one, or the old key), appended to the
  * group's array; false if the tuple lacks a key column or a value is not
@@ -47,7 +38,7 @@ append_key(Apply *a, TableMeta *t, const ChangeColumn *cols, int ncols)
 	for (int i = 0; i < t->nkey && ok; i++)
 	{
 		const ColumnMeta *col = &t->cols[t->key[i]];
-		const ChangeColumn *v = find_column(cols, ncols, col->name);
+		const ChangeColumn *v = change_column(cols, ncols, col->name);
 		json_t	   *value;
 
 		if (v == NULL)

@@ -223,30 +223,12 @@ load_key(TableMeta *t, PGconn *tgt, const char *oid)
 	return true;
 }
 
-/* Is there an immediate unique or exclusion index besides the key? */
-static bool
-load_other_unique(TableMeta *t, PGconn *tgt, const char *oid)
-{
-	const char *params[1] = {oid};
-	PGresult   *res = db_query_params(tgt,
-									  "SELECT count(*) FROM pg_catalog.pg_index i "
-									  "LEFT JOIN pg_catalog.pg_constraint con ON con.conindid = i.indexrelid AND con.contype = 'x' "
-									  "WHERE i.indrelid = $1 AND i.indimmediate AND (i.indisunique OR con.oid IS NOT NULL)",
-									  1, params);
-
-	if (res == NULL)
-		return false;
-	/* the key's own index is one of them */
-	t->other_unique = atoi(PQgetvalue(res, 0, 0)) > (t->nkey > 0 ? 1 : 0);
-	PQclear(res);
-	return true;
-}
-
 /*
- * For parallel apply (footprint.c): is there a unique or exclusion index
- * besides the key, deferrable ones too, and is the key's text canonical (two
- * equal keys are printed alike: types whose output is one text per value,
- * with a deterministic collation)?
+ * Is there a unique or exclusion index besides the key: an immediate one
+ * (other_unique), or any (unique_elsewhere, for parallel apply:
+ * footprint.c)?  And is the key's text canonical: two equal keys printed
+ * alike (types whose output is one text per value, with a deterministic
+ * collation)?
  */
 static bool
 load_uniqueness(TableMeta *t, PGconn *tgt, const char *oid)
@@ -259,6 +241,10 @@ load_uniqueness(TableMeta *t, PGconn *tgt, const char *oid)
 									  "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i "
 									  "    LEFT JOIN pg_catalog.pg_constraint con ON con.conindid = i.indexrelid AND con.contype = 'x' "
 									  "    WHERE i.indrelid = $1 AND (i.indisunique OR con.oid IS NOT NULL) "
+									  "    AND i.indexrelid NOT IN (SELECT k.indexrelid FROM k)), "
+									  "  EXISTS (SELECT 1 FROM pg_catalog.pg_index i "
+									  "    LEFT JOIN pg_catalog.pg_constraint con ON con.conindid = i.indexrelid AND con.contype = 'x' "
+									  "    WHERE i.indrelid = $1 AND i.indimmediate AND (i.indisunique OR con.oid IS NOT NULL) "
 									  "    AND i.indexrelid NOT IN (SELECT k.indexrelid FROM k)), "
 									  "  NOT EXISTS (SELECT 1 FROM k CROSS JOIN LATERAL pg_catalog.unnest(k.indkey) u(attnum) "
 									  "    JOIN pg_catalog.pg_attribute a ON a.attrelid = $1 AND a.attnum = u.attnum "
@@ -275,7 +261,8 @@ load_uniqueness(TableMeta *t, PGconn *tgt, const char *oid)
 	if (res == NULL)
 		return false;
 	t->unique_elsewhere = PQgetvalue(res, 0, 0)[0] == 't';
-	t->key_canonical = t->nkey > 0 && PQgetvalue(res, 0, 1)[0] == 't';
+	t->other_unique = PQgetvalue(res, 0, 1)[0] == 't';
+	t->key_canonical = t->nkey > 0 && PQgetvalue(res, 0, 2)[0] == 't';
 	PQclear(res);
 	return true;
 }
@@ -325,7 +312,6 @@ tablecache_get(TableCache *tc, PGconn *tgt, const char *schema, const char *tabl
 	}
 	t->buf_head = t->buf_tail = -1;
 	if (!load_columns(t, tgt, PQgetvalue(res, 0, 0)) || !load_key(t, tgt, PQgetvalue(res, 0, 0)) ||
-		!load_other_unique(t, tgt, PQgetvalue(res, 0, 0)) ||
 		!load_uniqueness(t, tgt, PQgetvalue(res, 0, 0)))
 	{
 		PQclear(res);

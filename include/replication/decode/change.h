@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "lsn.h"
 
@@ -58,5 +59,15 @@ typedef struct Change
 	const char *content;		/* M */
 	size_t		content_len;
 } Change;
+
+/* The column called name in a row image, or NULL. */
+static inline const ChangeColumn *
+change_column(const ChangeColumn *cols, int ncols, const char *name)
+{
+	for (int i = 0; i < ncols; i++)
+		if (strcmp(cols[i].name, name) == 0)
+			return &cols[i];
+	return NULL;
+}
 
 #endif							/* PGCUTOVER_CHANGE_H */
