@@ -40,7 +40,12 @@
  *	  session whose range is done waits for the older ones, the gain is
  *	  that positions, status and verification need no change.
  *
- *	  With one job every call is apply.h's own.
+ *	  Sessions are connections in pipeline mode, not threads: the target's
+ *	  backends run the ranges side by side while this thread decodes the
+ *	  next one, and every field below is the dispatcher's alone.  The
+ *	  second and later sessions open when a backlog first fills a range for
+ *	  them, so a follower that keeps up holds one.  With one job every call
+ *	  is apply.h's own.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -124,7 +129,7 @@ claims_slot(ClaimMap *m, uint64_t hash)
 	return &m->slots[i];
 }
 
-/* Drops the claims of committed ranges; grows the table if still half full. */
+/* Drops the claims of committed ranges; doubles the table if a quarter of it stays live. */
 static void
 claims_compact(ClaimMap *m, int64_t committed_through)
 {

@@ -44,7 +44,6 @@ typedef struct ApplyTotals
 
 typedef struct Apply Apply;
 
-
 /*
  * Connects to the target and reads the durable position; NULL + *errmsg on
  * failure.  sibling: NULL, or a session whose source session this one
