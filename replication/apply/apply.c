@@ -17,7 +17,7 @@
  *	  A change whose row is found (or identified) by a float/numeric value
  *	  that wal2json printed as null, maybe NaN or +-Infinity, names a class
  *	  of rows: it is not sent as a statement, its class is replaced from the
- *	  source before the commit (nanfix.h).
+ *	  source before the commit (apply_ambiguous.c, nanfix.h).
  *
  *	  Commit of a group: sync and check every result (an UPDATE or DELETE
  *	  that hit no row means the target diverged: stop), resolve NaN and
@@ -146,24 +146,13 @@ apply_sync_results(Apply *a)
 	return ok;
 }
 
-static bool
-send_query(Apply *a, const char *sql, int nparams, const char *const *params, const char *what)
+bool
+apply_send_query(Apply *a, const char *sql, int nparams, const char *const *params, const char *what)
 {
 	if (PQsendQueryParams(a->tgt, sql, nparams, NULL, params, NULL, NULL, 0) != 1)
 		return apply_fail(a, OUTCOME_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
 	apply_push_pending(a, -1, what, NULL);
 	return true;
-}
-
-/*
- * A statement of nanfix.c: after every row buffered before it.  (Two
- * remembered classes can be one, e.g. numeric keys 1.0 and 1.00: the
- * second one's DELETE must come after the first one's INSERTs.)
- */
-static bool
-nanfix_send(void *arg, const char *sql, int nparams, const char *const *params)
-{
-	return apply_flush_rows(arg) && send_query(arg, sql, nparams, params, "NaN/Infinity fix");
 }
 
 bool
@@ -188,8 +177,8 @@ stream_encoding(PGconn *src)
 	return strcmp(enc, "SQL_ASCII") == 0 ? "UTF8" : enc;
 }
 
-static bool
-ensure_source(Apply *a)
+bool
+apply_ensure_source(Apply *a)
 {
 	char	   *err = NULL;
 
@@ -212,7 +201,7 @@ ensure_source(Apply *a)
 	return true;
 }
 
-/* The target sessions declare the stream's encoding (after ensure_source). */
+/* The target sessions declare the stream's encoding (after apply_ensure_source). */
 static bool
 declare_stream_encoding(Apply *a)
 {
@@ -229,60 +218,6 @@ declare_stream_encoding(Apply *a)
 	}
 	if (strcmp(enc, "UTF8") != 0)
 		log_debug("the source's text is in %s: the apply sessions say so", enc);
-	return true;
-}
-
-static bool buffer_change(Apply *a, TableMeta *t, const Change *c, bool values_exact);
-
-/* A row of a class read on the source: an INSERT like any other, its values exact. */
-static bool
-nanclass_insert(void *arg, TableMeta *t, const ChangeColumn *cols, int ncols)
-{
-	Change		c = {.action = CHANGE_INSERT, .columns = (ChangeColumn *) cols, .ncolumns = ncols};
-
-	return buffer_change(arg, t, &c, true);
-}
-
-/*
- * Replaces the remembered row classes (nanfix.h), then re-reads the
- * remembered NaN/Infinity candidates and sends their fixes.  Every row
- * buffered before has been sent: a class's DELETE follows them.
- */
-static bool
-resolve_nans(Apply *a)
-{
-	int			nfixed = 0;
-	char	   *err = NULL;
-
-	if (nanfix_pending(a->nanfix) == 0 && nanfix_pending_classes(a->nanfix) == 0)
-		return true;
-	if (!ensure_source(a))
-		return false;
-	if (nanfix_pending_classes(a->nanfix) > 0)
-	{
-		int			nrows = 0;
-
-		if (!nanfix_resolve_classes(a->nanfix, a->source->conn, PQserverVersion(a->tgt) >= 140000,
-									nanfix_send, nanclass_insert, a, &nrows, &err))
-		{
-			apply_fail(a, OUTCOME_SQL, "%s; fix: see the source's message, then rerun follow: it resumes from the last applied transaction", err);
-			free(err);
-			return false;
-		}
-		log_debug("replaced the row classes of NaN/Infinity identities: %d row(s) from the source", nrows);
-		if (!apply_flush_rows(a))
-			return false;
-	}
-	if (nanfix_pending(a->nanfix) == 0)
-		return true;
-	if (!nanfix_resolve(a->nanfix, a->source->conn, nanfix_send, a, &nfixed, &err))
-	{
-		apply_fail(a, OUTCOME_SQL, "%s", err);
-		free(err);
-		return false;
-	}
-	if (nfixed > 0)
-		log_debug("resolved %d NaN/Infinity value(s) from the source", nfixed);
 	return true;
 }
 
@@ -317,7 +252,7 @@ commit_group(Apply *a)
 	if (!a->group_open)
 		return true;
 	/* first prove every statement did what it should */
-	if (!apply_flush_rows(a) || !apply_sync_results(a) || !resolve_nans(a))
+	if (!apply_flush_rows(a) || !apply_sync_results(a) || !apply_resolve_nans(a))
 		return false;
 	/* the keys it changed (an online verification), and */
 	if (!keytrack_send(a))
@@ -328,7 +263,7 @@ commit_group(Apply *a)
 							   a->group_txns, a->group_rows))
 		return apply_fail(a, OUTCOME_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
 	apply_push_pending(a, -1, "recording the applied position", NULL);
-	if (!send_query(a, "COMMIT", 0, NULL, "COMMIT") ||
+	if (!apply_send_query(a, "COMMIT", 0, NULL, "COMMIT") ||
 		!apply_sync_results(a))
 		return false;
 
@@ -347,7 +282,7 @@ open_group(Apply *a)
 {
 	if (a->group_open)
 		return true;
-	if (!send_query(a, "BEGIN", 0, NULL, "BEGIN"))
+	if (!apply_send_query(a, "BEGIN", 0, NULL, "BEGIN"))
 		return false;
 	a->group_open = true;
 	a->group_rows = 0;
@@ -366,7 +301,7 @@ check_source_identity(Apply *a, TableMeta *t)
 
 	if (t->source_checked)
 		return true;
-	if (!ensure_source(a))
+	if (!apply_ensure_source(a))
 		return false;
 	res = db_query_params(a->source->conn,
 						  "SELECT c.relreplident = 'f' OR c.relreplident = 'i' OR "
@@ -445,7 +380,7 @@ source_has_matview(Apply *a, const char *schema, const char *table, bool *is_mat
 	PGresult   *res;
 
 	*is_matview = false;
-	if (!ensure_source(a))
+	if (!apply_ensure_source(a))
 		return false;
 	res = db_query_params(a->source->conn,
 						  "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -528,8 +463,8 @@ not_null_as_nan(const TableMeta *t, const Change *c)
  * Plans and buffers one row change.  values_exact: its values were read on
  * the source (a row class), a NULL there is NULL.
  */
-static bool
-buffer_change(Apply *a, TableMeta *t, const Change *c, bool values_exact)
+bool
+apply_buffer_change(Apply *a, TableMeta *t, const Change *c, bool values_exact)
 {
 	bool		inexact = c->action != CHANGE_DELETE && t->any_special && !values_exact;
 	ChangeColumn *written = inexact ? not_null_as_nan(t, c) : NULL;
@@ -551,249 +486,6 @@ buffer_change(Apply *a, TableMeta *t, const Change *c, bool values_exact)
 done:
 	free(written);
 	return ok;
-}
-
-/* Does c's old row, when it has one, carry every column of t's key? */
-static bool
-identity_has_key(const TableMeta *t, const Change *c)
-{
-	for (int k = 0; k < t->nkey; k++)
-	{
-		bool		found = false;
-
-		for (int i = 0; i < c->nidentity && !found; i++)
-			found = strcmp(c->identity[i].name, t->cols[t->key[k]].name) == 0;
-		if (!found)
-			return c->nidentity == 0;
-	}
-	return t->nkey > 0;
-}
-
-/*
- * Can the rows of c be told apart by nanfix.h's row classes: a key of t
- * that may hold NaN finds them (*by_key), or they are whole rows of a
- * REPLICA IDENTITY FULL table without a key that has a float/numeric column?
- */
-static bool
-row_classes(const TableMeta *t, const Change *c, bool *by_key)
-{
-	*by_key = t->nkey > 0;
-	if (*by_key)
-	{
-		/* the key finds the row, unless the source's identity is another one */
-		return t->key_ambiguous && (c->action == CHANGE_INSERT || identity_has_key(t, c));
-	}
-	return t->source_identity_full && t->any_ambiguous;
-}
-
-/* Has c's old row (not found through nanfix.h's classes) a null that may be NaN? */
-static bool
-ambiguous_identity(const TableMeta *t, const Change *c)
-{
-	for (int i = 0; i < c->nidentity; i++)
-	{
-		int			idx = tablemeta_column(t, c->identity[i].name);
-
-		if (c->identity[i].value == NULL && idx >= 0 && column_null_ambiguous(&t->cols[idx]))
-			return true;
-	}
-	return false;
-}
-
-/* The first written column of t that img lacks, or NULL. */
-static const ColumnMeta *
-missing_column(const TableMeta *t, const ChangeColumn *img, int n)
-{
-	for (int i = 0; i < t->ncols; i++)
-	{
-		bool		found = t->cols[i].generated;
-
-		for (int j = 0; j < n && !found; j++)
-			found = strcmp(img[j].name, t->cols[i].name) == 0;
-		if (!found)
-			return &t->cols[i];
-	}
-	return NULL;
-}
-
-/*
- * The new row of an UPDATE that takes a row from a NaN/Infinity key to a
- * finite one is inserted.  A column wal2json left out of it (an unchanged
- * TOAST value) cannot come from the old row, which the target cannot tell
- * from its class: it is read on the source by the new key.  Exact: the
- * value there is the one the change kept, unless a later change wrote it,
- * and that change is still to be applied.
- */
-static bool
-insert_new_row(Apply *a, TableMeta *t, const Change *c, bool by_key, const ChangeColumn *img, int n)
-{
-	Change		ins = {.action = CHANGE_INSERT, .schema = c->schema, .table = c->table,
-	.columns = (ChangeColumn *) img, .ncolumns = n};
-	const ColumnMeta *missing = missing_column(t, img, n);
-	const char **params;
-	ChangeColumn *full;
-	StrBuf		sql;
-	PGresult   *res;
-	int			nparams = 0,
-				nfull = n;
-	bool		ok;
-
-	if (missing == NULL || !by_key)
-		return buffer_change(a, t, &ins, false);
-	if (!ensure_source(a))
-		return false;
-	params = pg_malloc0(sizeof(char *) * (t->ncols + 1));
-	full = pg_malloc0(sizeof(ChangeColumn) * (t->ncols + n + 1));
-	memcpy(full, img, sizeof(ChangeColumn) * n);
-	strbuf_init(&sql);
-	rowclass_select_list(&sql, t);
-	rowclass_predicate(&sql, t, img, n, true, PQserverVersion(a->source->conn) >= 140000, params, &nparams);
-	res = db_query_params(a->source->conn, sql.data, nparams, params);
-	ok = res != NULL && PQntuples(res) == 1;
-	if (!ok)
-		apply_fail(a, res ? OUTCOME_DRIFT : OUTCOME_SQL,
-				   "UPDATE of %s moved a row from a NaN/Infinity key to another and left column \"%s\" out (an unchanged TOAST value), and the source %s, so follow cannot pass this change; fix: ALTER TABLE %s REPLICA IDENTITY FULL on the source (the old row then carries every column) so that it cannot recur, then re-copy (pgcutover cleanup, copy)",
-				   t->qualname, missing->name,
-				   res ? "no longer has a row with the new key to read it from" : "cannot be read for it",
-				   t->qualname);
-	for (int i = 0, col = 0; ok && i < t->ncols; i++)
-	{
-		if (t->cols[i].generated)
-			continue;
-		if (missing_column(t, full, nfull) == &t->cols[i])
-		{
-			full[nfull].name = t->cols[i].name;
-			full[nfull].value = PQgetisnull(res, 0, col) ? NULL : PQgetvalue(res, 0, col);
-			full[nfull].value_len = full[nfull].value ? (size_t) PQgetlength(res, 0, col) : 0;
-			nfull++;
-		}
-		col++;
-	}
-	if (ok)
-	{
-		ins.columns = full;
-		ins.ncolumns = nfull;
-		ok = buffer_change(a, t, &ins, false);
-	}
-	PQclear(res);
-	strbuf_free(&sql);
-	free(params);
-	free(full);
-	return ok;
-}
-
-/*
- * A change whose old or new row is ambiguous (a null that may be NaN or
- * +-Infinity in what identifies the row): the ambiguous rows are replaced
- * by class from the source before the commit (nanfix.h), the exact side is
- * applied as usual: the old row deleted, or the new row inserted.
- */
-static bool
-apply_ambiguous(Apply *a, TableMeta *t, const Change *c, bool by_key,
-				const ChangeColumn *old_img, int nold, bool old_ambiguous,
-				const ChangeColumn *new_img, int nnew, bool new_ambiguous)
-{
-	if (!keytrack_note_whole(a, t, "a NaN/Infinity in a row's identity"))
-		return false;
-	if (c->action != CHANGE_INSERT)
-	{
-		if (old_ambiguous)
-			nanfix_remember_class(a->nanfix, t, old_img, nold, by_key);
-		else
-		{
-			Change		del = *c;
-
-			del.action = CHANGE_DELETE;
-			del.columns = NULL;
-			del.ncolumns = 0;
-			if (!buffer_change(a, t, &del, false))
-				return false;
-		}
-	}
-	if (c->action != CHANGE_DELETE)
-	{
-		if (new_ambiguous)
-			nanfix_remember_class(a->nanfix, t, new_img, nnew, by_key);
-		else if (!insert_new_row(a, t, c, by_key, new_img, nnew))
-			return false;
-	}
-	/* bound the memory a huge transaction can take */
-	if (nanfix_pending_classes(a->nanfix) >= 1000)
-		return apply_flush_rows(a) && apply_sync_results(a) && resolve_nans(a);
-	return true;
-}
-
-/*
- * The new row of an UPDATE of a REPLICA IDENTITY FULL table, completed
- * from the old row where wal2json left a column out (unchanged TOAST, or
- * NULL before 2.5); the new row itself elsewhere.  Valid until the next call.
- */
-static const ChangeColumn *
-new_row_image(Apply *a, const TableMeta *t, const Change *c, int *n)
-{
-	int			cap = c->ncolumns + c->nidentity + 1;
-
-	*n = c->ncolumns;
-	if (c->action != CHANGE_UPDATE || !t->source_identity_full || c->nidentity == 0)
-		return c->columns;
-	if (a->capimage < cap)
-	{
-		a->capimage = cap;
-		a->image = pg_realloc(a->image, sizeof(ChangeColumn) * cap);
-	}
-	memcpy(a->image, c->columns, sizeof(ChangeColumn) * c->ncolumns);
-	for (int i = 0; i < c->nidentity; i++)
-	{
-		bool		present = false;
-
-		for (int j = 0; j < c->ncolumns && !present; j++)
-			present = strcmp(c->columns[j].name, c->identity[i].name) == 0;
-		if (!present)
-			a->image[(*n)++] = c->identity[i];
-	}
-	return a->image;
-}
-
-/*
- * Applies c through nanfix.h's row classes (*routed) when a null that may be
- * NaN or +-Infinity is in what finds its old row or identifies its new one;
- * stops follow where that null is in columns the target has no key on.
- * Otherwise leaves c to the ordinary path.
- */
-static bool
-route_ambiguous(Apply *a, TableMeta *t, const Change *c, bool *routed)
-{
-	bool		has_old = c->action != CHANGE_INSERT;
-	/* the old row as apply_sql.c finds it: an UPDATE without one keeps its key */
-	bool		old_given = c->nidentity > 0 || (t->source_identity_full && has_old) ||
-		c->action == CHANGE_DELETE;
-	const ChangeColumn *old_img = old_given ? c->identity : c->columns;
-	int			nold = old_given ? c->nidentity : c->ncolumns;
-	const ChangeColumn *new_img = NULL;
-	int			nnew = 0;
-	bool		by_key,
-				old_ambiguous,
-				new_ambiguous;
-
-	*routed = false;
-	if (!row_classes(t, c, &by_key))
-	{
-		if (c->nidentity > 0 && !identity_has_key(t, c) && !t->source_identity_full &&
-			ambiguous_identity(t, c))
-			return apply_fail(a, OUTCOME_DRIFT,
-							  "%s of %s: the source finds the row by columns the target has no key on, and a float/numeric one of them arrived as null (NULL, NaN or +-Infinity: wal2json prints them alike), so the target cannot tell which row (a re-copy is not needed); fix: give the table the same primary key (or replica identity index) on the target as on the source, then follow again",
-							  c->action == CHANGE_UPDATE ? "UPDATE" : "DELETE", t->qualname);
-		return true;
-	}
-	if (c->action != CHANGE_DELETE)
-		new_img = new_row_image(a, t, c, &nnew);
-	old_ambiguous = has_old && rowclass_ambiguous(t, old_img, nold, by_key);
-	new_ambiguous = new_img && rowclass_ambiguous(t, new_img, nnew, by_key);
-	if (!old_ambiguous && !new_ambiguous)
-		return true;
-	*routed = true;
-	return apply_ambiguous(a, t, c, by_key, old_img, nold, old_ambiguous,
-						   new_img, nnew, new_ambiguous);
 }
 
 /*
@@ -822,16 +514,16 @@ apply_row(Apply *a, const Change *change)
 	if (t->any_ambiguous)
 	{
 		bool		routed = false;
-		bool		ok = route_ambiguous(a, t, c, &routed);
+		bool		ok = apply_route_ambiguous(a, t, c, &routed);
 
 		if (routed || !ok)
 			return ok;
 	}
-	if (!buffer_change(a, t, c, false))
+	if (!apply_buffer_change(a, t, c, false))
 		return false;
 	/* bound the memory a huge transaction can take */
 	if (nanfix_pending(a->nanfix) >= 10000)
-		return apply_flush_rows(a) && apply_sync_results(a) && resolve_nans(a);
+		return apply_flush_rows(a) && apply_sync_results(a) && apply_resolve_nans(a);
 	return true;
 }
 
@@ -891,7 +583,7 @@ flush_truncate(Apply *a)
 	if (a->ntruncate == 0)
 		return true;
 	/* the rows buffered before the TRUNCATE go first */
-	ok = apply_flush_rows(a) && send_query(a, a->truncate.data, 0, NULL, "TRUNCATE");
+	ok = apply_flush_rows(a) && apply_send_query(a, a->truncate.data, 0, NULL, "TRUNCATE");
 	strbuf_reset(&a->truncate);
 	a->ntruncate = 0;
 	return ok;
@@ -962,7 +654,7 @@ ddl_encoding(Apply *a, bool utf8)
 	if (strcmp(a->encoding, "UTF8") == 0)
 		return true;
 	sql = psprintf("SET client_encoding = '%s'", utf8 ? "UTF8" : a->encoding);
-	ok = send_query(a, sql, 0, NULL, "setting the client encoding around the DDL");
+	ok = apply_send_query(a, sql, 0, NULL, "setting the client encoding around the DDL");
 	free(sql);
 	return ok;
 }
@@ -984,21 +676,21 @@ apply_ddl(Apply *a, const char *sql, const char *after_sql, const char *search_p
 	 * The transactions grouped before this one commit now if this one has
 	 * changed nothing yet: should the DDL fail, a rerun starts right here.
 	 */
-	if (!apply_commit_before_current(a) || !flush_truncate(a) || !apply_flush_rows(a) || !apply_sync_results(a) || !resolve_nans(a))
+	if (!apply_commit_before_current(a) || !flush_truncate(a) || !apply_flush_rows(a) || !apply_sync_results(a) || !apply_resolve_nans(a))
 		return false;
 	if (!ddl_encoding(a, true))
 		return false;
 	params[0] = search_path;
-	if (!send_query(a, "SELECT pg_catalog.set_config('search_path', $1, true)", 1, params,
+	if (!apply_send_query(a, "SELECT pg_catalog.set_config('search_path', $1, true)", 1, params,
 					"setting the DDL's search_path"))
 		return false;
 	if (PQsendQueryParams(a->tgt, sql, 0, NULL, NULL, NULL, NULL, 0) != 1)
 		return apply_fail(a, OUTCOME_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
 	apply_push_pending(a, -1, "the DDL", NULL);
-	if (after_sql && !send_query(a, after_sql, 0, NULL, after_sql))
+	if (after_sql && !apply_send_query(a, after_sql, 0, NULL, after_sql))
 		return false;
 	params[0] = a->search_path;
-	if (!send_query(a, "SELECT pg_catalog.set_config('search_path', $1, true)", 1, params,
+	if (!apply_send_query(a, "SELECT pg_catalog.set_config('search_path', $1, true)", 1, params,
 					"restoring search_path"))
 		return false;
 	for (int i = 0; i < nmissing; i++)
@@ -1013,8 +705,8 @@ apply_ddl(Apply *a, const char *sql, const char *after_sql, const char *search_p
 	if (!progress_send_relax_identity(a->tgt, a->cfg.slot))
 		return apply_fail(a, OUTCOME_CONNECTION, "cannot send to the target: %s", PQerrorMessage(a->tgt));
 	apply_push_pending(a, -1, "relaxing identity columns", NULL);
-	if (!send_query(a, "DEALLOCATE ALL", 0, NULL, "DEALLOCATE") ||
-		!send_query(a, "DEALLOCATE ALL", 0, NULL, "DEALLOCATE") ||
+	if (!apply_send_query(a, "DEALLOCATE ALL", 0, NULL, "DEALLOCATE") ||
+		!apply_send_query(a, "DEALLOCATE ALL", 0, NULL, "DEALLOCATE") ||
 		!apply_sync_results(a))
 		return false;
 	tablecache_invalidate(a->tables);
@@ -1219,7 +911,7 @@ apply_open(const ApplyConfig *cfg, Apply *sibling, char **errmsg, Outcome *outco
 	 * the switchover's fence spares the follower's sessions it knows of, and
 	 * refuses new ones.
 	 */
-	if (!ensure_source(a) || !declare_stream_encoding(a) || !prepare_target(a) ||
+	if (!apply_ensure_source(a) || !declare_stream_encoding(a) || !prepare_target(a) ||
 		(sibling == NULL && !relax_identity_columns(a)) ||
 		PQenterPipelineMode(a->tgt) != 1)
 	{

@@ -124,8 +124,20 @@ Pending    *apply_push_pending(Apply *a, int expect_rows, const char *what, cons
 bool		apply_sync_results(Apply *a);
 bool		apply_maybe_sync(Apply *a);
 
-/* apply.c: a table's shape (NULL with the error set; see apply_row) */
+/* apply.c */
+/* a table's shape (NULL with the error set; see apply_row) */
 TableMeta  *apply_lookup_table(Apply *a, const Change *c);
+/* sends one statement into the pipeline, its result checked at the next sync */
+bool		apply_send_query(Apply *a, const char *sql, int nparams, const char *const *params,
+							 const char *what);
+/* the (shared) source session, reconnected if it was lost */
+bool		apply_ensure_source(Apply *a);
+/* plans and buffers one row change; values_exact: read on the source */
+bool		apply_buffer_change(Apply *a, TableMeta *t, const Change *c, bool values_exact);
+
+/* apply_ambiguous.c */
+bool		apply_route_ambiguous(Apply *a, TableMeta *t, const Change *c, bool *routed);
+bool		apply_resolve_nans(Apply *a);
 
 /* keytrack.c */
 bool		keytrack_note_row(Apply *a, TableMeta *t, const Change *c);
