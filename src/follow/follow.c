@@ -84,6 +84,7 @@
 #include "strbuf.h"
 #include "verification.h"
 #include "verify_barrier.h"
+#include "wal2json_options.h"
 
 #define IDLE_COMMIT_SECONDS 0.001	/* stream quiet this long: commit the group */
 #define FEEDBACK_SECONDS 1.0
@@ -999,128 +1000,6 @@ signal_cb(struct ev_loop *loop, ev_io *w, int revents)
 		check_stop(f);
 }
 
-/*
- * What we ask wal2json for: commit LSNs and times, type OIDs (to notice a
- * changed column type).  Transaction ids, type names and the "pk" array
- * are left out: apply uses no xid, and names and keys cost the walsender
- * catalog lookups per value while apply reads keys and types from the
- * target's catalog anyway.  Then the two table lists of PluginOptions.
- */
-static const char *const plugin_options[] = {
-	"format-version", "2",
-	"include-xids", "0",
-	"include-timestamp", "1",
-	"include-lsn", "1",
-	"include-transaction", "1",
-	"include-types", "0",
-	"include-type-oids", "1",
-	"include-pk", "0",
-};
-
-#define N_PLUGIN_OPTIONS (sizeof(plugin_options) / sizeof(plugin_options[0]))
-
-/*
- * The options of one stream: plugin_options, and when the copy's filters
- * are in effect, wal2json's add-tables (the included schemas or tables)
- * and filter-tables (the excluded ones), so that the walsender does not
- * even decode the rows of other tables.  Both lists are supersets of what
- * catalog_table_selected keeps (an included table in an included schema
- * is listed by its table alone), which still decides.  Logical messages
- * (heartbeats, captured DDL) name no table and are never filtered; with
- * no filter at all, a table created later is streamed as before.
- */
-typedef struct PluginOptions
-{
-	const char *pairs[N_PLUGIN_OPTIONS + 5];	/* name/value pairs, NULL-terminated */
-	StrBuf		add_tables;
-	StrBuf		filter_tables;
-} PluginOptions;
-
-/* Appends a name to a wal2json table list, escaped: wal2json splits at
- * unescaped commas, dots and blanks, and "*" alone means any. */
-static void
-append_wal2json_name(StrBuf *b, const char *name, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-	{
-		char		c[3] = {'\\', name[i], '\0'};
-
-		if (strchr("\\,.* \t\n\r\f\v", name[i]) != NULL)
-			strbuf_append(b, c);
-		else
-			strbuf_append_len(b, c + 1, 1);
-	}
-}
-
-/* Appends "schema.table" for a table filter ("table" alone: any schema). */
-static void
-append_table_filter(StrBuf *b, const char *filter)
-{
-	const char *dot = strchr(filter, '.');
-
-	if (b->len > 0)
-		strbuf_append(b, ",");
-	if (dot == NULL)
-		strbuf_append(b, "*.");
-	else
-	{
-		append_wal2json_name(b, filter, (size_t) (dot - filter));
-		strbuf_append(b, ".");
-		filter = dot + 1;
-	}
-	append_wal2json_name(b, filter, strlen(filter));
-}
-
-/* Appends "schema.*". */
-static void
-append_schema_filter(StrBuf *b, const char *schema)
-{
-	if (b->len > 0)
-		strbuf_append(b, ",");
-	append_wal2json_name(b, schema, strlen(schema));
-	strbuf_append(b, ".*");
-}
-
-static void
-plugin_options_build(PluginOptions *po, const Options *sel)
-{
-	int			n = 0;
-
-	memset(po, 0, sizeof(*po));
-	strbuf_init(&po->add_tables);
-	strbuf_init(&po->filter_tables);
-	for (size_t i = 0; i < N_PLUGIN_OPTIONS; i++)
-		po->pairs[n++] = plugin_options[i];
-	if (sel->include_table.count > 0)
-		for (int i = 0; i < sel->include_table.count; i++)
-			append_table_filter(&po->add_tables, sel->include_table.items[i]);
-	else
-		for (int i = 0; i < sel->include_schema.count; i++)
-			append_schema_filter(&po->add_tables, sel->include_schema.items[i]);
-	for (int i = 0; i < sel->exclude_schema.count; i++)
-		append_schema_filter(&po->filter_tables, sel->exclude_schema.items[i]);
-	for (int i = 0; i < sel->exclude_table.count; i++)
-		append_table_filter(&po->filter_tables, sel->exclude_table.items[i]);
-	if (po->add_tables.len > 0)
-	{
-		po->pairs[n++] = "add-tables";
-		po->pairs[n++] = po->add_tables.data;
-	}
-	if (po->filter_tables.len > 0)
-	{
-		po->pairs[n++] = "filter-tables";
-		po->pairs[n++] = po->filter_tables.data;
-	}
-	po->pairs[n] = NULL;
-}
-
-static void
-plugin_options_free(PluginOptions *po)
-{
-	strbuf_free(&po->add_tables);
-	strbuf_free(&po->filter_tables);
-}
-
 /* A connection that failed: an error at start, a warning while reconnecting (it is retried). */
 static void
 log_attempt_failed(Follow *f, const char *err)
@@ -1247,7 +1126,7 @@ start_streaming(Follow *f)
 	char	   *err = NULL;
 	Outcome		outcome = OUTCOME_OK;
 	char		lsn[LSN_FORMAT_LEN];
-	PluginOptions po;
+	Wal2jsonOptions po;
 
 	log_debug("table filters: %d included schema(s), %d excluded schema(s), %d included table(s), %d excluded table(s)",
 			  sel->include_schema.count, sel->exclude_schema.count, sel->include_table.count,
@@ -1312,13 +1191,14 @@ start_streaming(Follow *f)
 		free(cur);
 		log_info("following until caught up with source position %s", lsn_format(f->stop.caught_up_lsn, lsn));
 	}
-	plugin_options_build(&po, sel);
+	wal2json_options_build(&po, &sel->include_schema, &sel->include_table,
+						   &sel->exclude_schema, &sel->exclude_table);
 	if (po.add_tables.len > 0 || po.filter_tables.len > 0)
 		log_debug("wal2json add-tables '%s', filter-tables '%s'",
 				  po.add_tables.len ? po.add_tables.data : "", po.filter_tables.len ? po.filter_tables.data : "");
 	f->conns.stream = stream_start(opts->source, opts->slot, applypool_totals(f->conns.apply)->durable_lsn,
 								   po.pairs, &err);
-	plugin_options_free(&po);
+	wal2json_options_free(&po);
 	if (f->conns.stream == NULL)
 	{
 		const char *e = err ? err : "";
