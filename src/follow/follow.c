@@ -27,32 +27,9 @@
  *	  and their applied position is lost with them: nothing twice, nothing
  *	  lost.
  *
- *	  The engine's state, Follow, is split by concern; who may touch what:
- *
- *	    cfg        derived from Options before the loop starts (the table
- *	               selection included: the copy's filters are loaded once);
- *	               read-only in every callback.
- *	    conns      the connections of one attempt.  Used by stream_cb,
- *	               idle_cb, feedback_cb, heartbeat_cb and signal_cb only
- *	               while attempt_live(); created by reconnect_cb; freed only
- *	               by teardown_cb (or after the loop), never under a caller:
- *	               a failure anywhere marks them (mark_for_teardown), which
- *	               stops the stream and idle watchers, and the next pass of
- *	               the loop frees them.  This is what keeps stream_read and
- *	               apply from running on freed memory when one of their
- *	               callbacks loses a connection.
- *	    stages     the decoder, the DDL policy and the online verification's
- *	               barrier: live across attempts; used from stream_cb
- *	               (on_data), and the barrier from notify_cb, feedback_cb,
- *	               idle_cb (barrier_step, barrier_act).
- *	    w          the watchers; started and stopped by run_loop,
- *	               mark_for_teardown, schedule_reconnect and reconnect_cb.
- *	    stop       stop conditions and the outcome: written by finish,
- *	               fail_follow and signal_cb; read everywhere.
- *	    progress   lag, rates, metrics, log pacing: written by on_data
- *	               (message count, heartbeats), feedback_cb (publish_state,
- *	               log_progress, identity checks).
- *	    reconnect  backoff: schedule_reconnect and reconnect_cb only.
+ *	  The engine's state, Follow, and who may touch what: follow_int.h.
+ *	  One attempt's start and end (connecting, the state, the stream;
+ *	  teardown, reconnect): follow_attempt.c.
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -84,146 +61,18 @@
 #include "strbuf.h"
 #include "verification.h"
 #include "verify_barrier.h"
-#include "wal2json_options.h"
 
-#define IDLE_COMMIT_SECONDS 0.001	/* stream quiet this long: commit the group */
-#define FEEDBACK_SECONDS 1.0
-#define LOG_SECONDS 10.0
-#define IDENTITY_CHECK_SECONDS 10.0	/* how often tables are checked for a lost key */
-#define RECONNECT_MAX_SECONDS 30.0
-
-/* Derived from Options before the loop; read-only afterwards. */
-typedef struct FollowConfig
-{
-	const Options *opts;
-	/*
-	 * What is replicated: a copy of opts whose four table filters are the
-	 * command line's and the copy's (read from the target once, at the
-	 * start).  The catalog's filter functions take Options, hence the type.
-	 */
-	Options		selection;
-	Lsn			endpos;			/* --endpos, or INVALID_LSN */
-	ApplyConfig apply;
-} FollowConfig;
-
-/*
- * How far the target has flushed what apply committed (asynchronously).
- * Each feedback tick reads the target's WAL flush and insert positions:
- * every commit apply has completed ends before that insert position, so
- * once the flush position passes it, the applied position read with it is
- * durable.
- */
-typedef struct TargetFlush
-{
-	Lsn			flushed;		/* applied source position known on disk */
-	Lsn			mark_insert;	/* the target's insert position at a tick */
-	Lsn			mark_applied;	/* ... and the applied position then */
-} TargetFlush;
-
-/* The connections of one attempt. */
-typedef struct FollowConnections
-{
-	PGconn	   *state;			/* target: holds the follower lock */
-	PGconn	   *source;			/* source: positions, identity checks, heartbeats */
-	Stream	   *stream;
-	ApplyPool  *apply;			/* --apply-jobs sessions on the target */
-	bool		heartbeats;		/* emitting heartbeats on this source connection */
-	Lsn			confirmed;		/* last position sent as feedback on stream */
-	TargetFlush target_flush;
-	bool		doomed;			/* marked for teardown: unusable, freed on the
-								 * loop's next pass */
-} FollowConnections;
-
-/* What outlives attempts and turns the stream into applied changes. */
-typedef struct FollowStages
-{
-	Decoder    *decoder;
-	FollowDdl  *ddl;			/* captured DDL: apply, skip or stop */
-	VerifyBarrier *barrier;		/* verify --online: hold and export */
-} FollowStages;
-
-typedef struct FollowWatchers
-{
-	struct ev_loop *loop;		/* NULL until run_loop */
-	ev_io		stream;			/* the replication socket */
-	ev_io		signal;			/* the interrupt pipe of signals.h */
-	ev_io		notify;			/* the state connection: NOTIFY of verify --online */
-	ev_timer	idle;
-	ev_timer	feedback;
-	ev_timer	heartbeat;
-	ev_timer	reconnect;
-	ev_timer	service;		/* systemd: status line and watchdog (service_notify.h) */
-	ev_prepare	teardown;		/* frees doomed connections */
-} FollowWatchers;
-
-typedef struct FollowStop
-{
-	Lsn			caught_up_lsn;	/* --until-caught-up: source LSN at start */
-	int			signals_seen;	/* interrupts counted so far */
-	bool		stopping;		/* leave once no transaction is open */
-	bool		slot_gone;		/* the slot was dropped or invalidated: no retry */
-	bool		switched_over;	/* switched over while we reconnected */
-	bool		nothing_to_do;	/* --endpos is applied already */
-	Outcome		outcome;		/* the first failure, or OUTCOME_OK */
-	char	   *first_error;	/* redacted, for the follower's row */
-} FollowStop;
-
-typedef struct FollowProgress
-{
-	LagTracker	lag;
-	MetricsServer *metrics;		/* --metrics-listen: our own endpoint */
-	MetricsBoard *board;		/* where the snapshot goes: ours, or migrate's */
-	int			board_entry;
-	bool		own_board;
-	MetricsSnapshot snap;		/* the last one published */
-	int64_t		errors;			/* failures, for the metrics */
-	int64_t		reconnects;
-	double		started;		/* monotonic seconds */
-	double		started_epoch;
-	double		behind_since;	/* epoch seconds since lag has been > 0, or 0 */
-	double		txn_rate;		/* smoothed per second */
-	double		row_rate;
-	int64_t		rate_txns;
-	int64_t		rate_rows;
-	double		rate_at;
-	int64_t		retained_bytes;
-	char		wal_status[32];
-	uint64_t	messages;
-	Lsn			begun_lsn;		/* end LSN of the last transaction begun (verify --online) */
-	double		last_log;
-	int64_t		last_log_txns;
-	int64_t		last_log_rows;
-	double		last_identity_check;
-} FollowProgress;
-
-typedef struct FollowReconnect
-{
-	bool		streamed;		/* streaming started once: connection losses are retried */
-	double		backoff;		/* seconds before the next attempt */
-} FollowReconnect;
-
-typedef struct Follow
-{
-	FollowConfig cfg;
-	FollowConnections conns;
-	FollowStages stages;
-	FollowWatchers w;
-	FollowStop	stop;
-	FollowProgress progress;
-	FollowReconnect reconnect;
-} Follow;
-
-static void schedule_reconnect(Follow *f);
+#include "follow_int.h"
 
 /* Are this attempt's connections up and usable? */
-static bool
+bool
 attempt_live(const Follow *f)
 {
 	return !f->conns.doomed && f->conns.stream != NULL && f->conns.apply != NULL;
 }
 
-static void
-finish(Follow *f, Outcome outcome)
+void
+follow_finish(Follow *f, Outcome outcome)
 {
 	if (f->stop.outcome == OUTCOME_OK)
 		f->stop.outcome = outcome;
@@ -235,10 +84,7 @@ finish(Follow *f, Outcome outcome)
  * Logs an error, remembers the first one, and leaves the loop with outcome;
  * a lost connection after streaming has started is retried instead.
  */
-static void
-fail_follow(Follow *f, Outcome outcome, const char *fmt,...) __attribute__((format(printf, 3, 4)));
-
-static void
+void
 fail_follow(Follow *f, Outcome outcome, const char *fmt,...)
 {
 	va_list		ap;
@@ -252,14 +98,14 @@ fail_follow(Follow *f, Outcome outcome, const char *fmt,...)
 	{
 		log_warn("%s", msg);
 		free(msg);
-		schedule_reconnect(f);
+		attempt_schedule_reconnect(f);
 		return;
 	}
 	log_error("%s", msg);
 	if (f->stop.first_error == NULL)
 		f->stop.first_error = log_redact(msg);
 	free(msg);
-	finish(f, outcome);
+	follow_finish(f, outcome);
 }
 
 static bool
@@ -303,8 +149,8 @@ confirmable_lsn(const Follow *f)
  * of the target: they are the cluster's) and moves t on, given the applied
  * position of commits apply has completed.  false with *err set.
  */
-static bool
-read_target_flush(PGconn *conn, TargetFlush *t, Lsn applied, char **err)
+bool
+target_flush_read(PGconn *conn, TargetFlush *t, Lsn applied, char **err)
 {
 	Lsn			flush = INVALID_LSN;
 	Lsn			insert = INVALID_LSN;
@@ -341,7 +187,7 @@ track_target_flush(Follow *f)
 {
 	char	   *err = NULL;
 
-	if (read_target_flush(f->conns.state, &f->conns.target_flush,
+	if (target_flush_read(f->conns.state, &f->conns.target_flush,
 						  applypool_totals(f->conns.apply)->durable_lsn, &err))
 		return true;
 	fail_follow(f, OUTCOME_CONNECTION, "%s", err);
@@ -355,8 +201,8 @@ track_target_flush(Follow *f)
  * synchronously, which flushes every record before its own: every commit
  * apply completed is then on disk.
  */
-static void
-flush_target(Follow *f)
+void
+follow_flush_target(Follow *f)
 {
 	Lsn			applied = applypool_totals(f->conns.apply)->durable_lsn;
 
@@ -404,7 +250,7 @@ check_stop(Follow *f)
 	if (!attempt_live(f))
 	{
 		if (f->stop.stopping)
-			finish(f, OUTCOME_OK);	/* stopped while reconnecting */
+			follow_finish(f, OUTCOME_OK);	/* stopped while reconnecting */
 		return;
 	}
 	if (!nothing_pending(f))
@@ -413,7 +259,7 @@ check_stop(Follow *f)
 	if (f->stop.stopping ||
 		(f->stop.caught_up_lsn != INVALID_LSN && pos >= f->stop.caught_up_lsn) ||
 		(f->cfg.endpos != INVALID_LSN && pos >= f->cfg.endpos))
-		finish(f, OUTCOME_OK);
+		follow_finish(f, OUTCOME_OK);
 }
 
 static void
@@ -531,8 +377,8 @@ export_at_barrier(Follow *f)
  * Reads the stream (again): libpq may hold messages already, which would
  * make no socket readable, so the watcher is fed once.
  */
-static void
-read_stream(Follow *f)
+void
+follow_read_stream(Follow *f)
 {
 	if (ev_is_active(&f->w.stream))
 		return;
@@ -571,7 +417,7 @@ barrier_act(Follow *f)
 		case BARRIER_HOLDING:
 			return false;
 		case BARRIER_RELEASED:
-			read_stream(f);
+			follow_read_stream(f);
 			/* the server sent everything up to the LSN, and it is applied */
 			if (!applypool_in_transaction(apply) &&
 				stream_server_wal_end(f->conns.stream) >= barrier_lsn(b))
@@ -580,7 +426,7 @@ barrier_act(Follow *f)
 			return send_feedback(f, true);
 		case BARRIER_IDLE:
 		case BARRIER_EXPORTED:
-			read_stream(f);		/* given up while standing still */
+			follow_read_stream(f);		/* given up while standing still */
 			return true;
 	}
 	return true;
@@ -654,7 +500,7 @@ change_filtered_out(const Follow *f, const Change *c)
 
 /*
  * One XLogData message.  Returns false to stop reading: the attempt failed
- * (fail_follow said so) or follow is done (finish).
+ * (fail_follow said so) or follow is done (follow_finish).
  */
 static bool
 on_data(void *arg, Lsn wal_start, const char *data, size_t len)
@@ -688,7 +534,7 @@ on_data(void *arg, Lsn wal_start, const char *data, size_t len)
 	if (c.action == CHANGE_BEGIN && f->cfg.endpos != INVALID_LSN && c.nextlsn > f->cfg.endpos &&
 		!applypool_group_open(apply))
 	{
-		finish(f, OUTCOME_OK);	/* this transaction ends beyond --endpos */
+		follow_finish(f, OUTCOME_OK);	/* this transaction ends beyond --endpos */
 		return false;
 	}
 	if (c.action == CHANGE_BEGIN)
@@ -796,8 +642,8 @@ idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * replica identity, with only a WARNING in the source's log.  copy refuses
  * such tables; this notices one that lost its key later (or a new one).
  */
-static bool
-check_identities(Follow *f)
+bool
+follow_check_identities(Follow *f)
 {
 	TableList	tables;
 	int			bad = -1;
@@ -965,7 +811,7 @@ feedback_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	barrier_step(f);
 	if (!attempt_live(f))
 		return;
-	if (now_seconds() - f->progress.last_identity_check >= IDENTITY_CHECK_SECONDS && !check_identities(f))
+	if (now_seconds() - f->progress.last_identity_check >= IDENTITY_CHECK_SECONDS && !follow_check_identities(f))
 		return;
 	if (progress_switched_over(f->conns.state, f->cfg.opts->slot))
 	{
@@ -989,7 +835,7 @@ signal_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (f->stop.signals_seen > 1)
 	{
 		log_warn("second signal: stopping now, the open transaction is rolled back and will be applied again");
-		finish(f, OUTCOME_INTERRUPTED);
+		follow_finish(f, OUTCOME_INTERRUPTED);
 		return;
 	}
 	log_info("signal received: stopping after the current transaction");
@@ -998,332 +844,6 @@ signal_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (!attempt_live(f) ||
 		(!applypool_in_transaction(f->conns.apply) && applypool_flush(f->conns.apply)))
 		check_stop(f);
-}
-
-/* A connection that failed: an error at start, a warning while reconnecting (it is retried). */
-static void
-log_attempt_failed(Follow *f, const char *err)
-{
-	if (f->reconnect.streamed)
-		log_warn("%s", err);
-	else
-		log_error("%s", err);
-}
-
-/* Is --endpos at or before what the target has applied already? */
-static bool
-endpos_applied(Follow *f)
-{
-	Lsn			applied = progress_applied_or_consistent(f->conns.state, f->cfg.opts->slot);
-	char		a[LSN_FORMAT_LEN];
-
-	if (applied == INVALID_LSN || f->cfg.endpos > applied)
-		return false;
-	log_info("--endpos %s is already applied (the target is at %s): nothing to do; fix: give a later LSN, or leave --endpos out to keep following",
-			 f->cfg.opts->endpos, lsn_format(applied, a));
-	return true;
-}
-
-/*
- * Checks the state and takes the follower lock.  Sets stop.nothing_to_do
- * (with OUTCOME_OK) when --endpos is behind us, stop.switched_over when the
- * migration was switched over during a reconnect.
- */
-static Outcome
-prepare_state(Follow *f)
-{
-	const Options *opts = f->cfg.opts;
-	char	   *err = NULL;
-	MigrationState st;
-	char	   *sql;
-	char	   *locked;
-	Outcome		outcome = OUTCOME_OK;
-
-	if ((f->conns.state = db_connect(opts->target, "target", CONN_NORMAL, &err)) == NULL)
-	{
-		log_attempt_failed(f, err);
-		free(err);
-		return OUTCOME_CONNECTION;
-	}
-	/*
-	 * The follower's bookkeeping on this session (its row and lag history
-	 * each second, the online verification's handshake, a DDL stop) is
-	 * visible to others at commit and rewritten by a rerun after a target
-	 * crash: it does not wait for the target's disk, which would stall the
-	 * loop, and the lag, at every tick.  (What must be durable, the applied
-	 * position, commits on apply's sessions; flush_target forces the disk.)
-	 */
-	if (!db_exec(f->conns.state, "SET synchronous_commit = off"))
-	{
-		char	   *e = db_error(f->conns.state);
-
-		log_attempt_failed(f, e);
-		free(e);
-		return OUTCOME_CONNECTION;
-	}
-	if (!state_load(f->conns.state, opts->slot, &st))
-		return OUTCOME_SQL;
-	if (st.found && strcmp(st.phase, "switched_over") == 0 && f->reconnect.streamed)
-	{
-		log_info("the migration of slot %s was switched over while follow reconnected: the follower stops", opts->slot);
-		f->stop.switched_over = true;
-		outcome = OUTCOME_STATE;
-	}
-	else if (st.found && strcmp(st.phase, "switched_over") == 0)
-	{
-		log_error("the migration of slot %s was already switched over: the target is the primary now; fix: nothing to follow (run 'pgcutover cleanup' when done)",
-				  opts->slot);
-		outcome = OUTCOME_STATE;
-	}
-	else if (!st.found || strncmp(st.phase, "copy_", 5) == 0)
-	{
-		log_error("no completed copy for slot %s on the target%s; fix: run 'pgcutover copy' first (or pass the right --slot)",
-				  opts->slot, st.found ? " (the copy is not finished)" : "");
-		outcome = OUTCOME_STATE;
-	}
-	state_free(&st);
-	if (outcome != OUTCOME_OK)
-		return outcome;
-	if (f->cfg.endpos != INVALID_LSN && !f->reconnect.streamed && endpos_applied(f))
-	{
-		f->stop.nothing_to_do = true;
-		return OUTCOME_OK;
-	}
-	sql = psprintf("SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('pgcutover follow %s'))",
-				   opts->slot);
-	locked = db_scalar(f->conns.state, sql);
-	free(sql);
-	if (locked == NULL || strcmp(locked, "t") != 0)
-	{
-		log_error("another pgcutover follow is already running for slot %s on this target; fix: stop it first (only one follower per slot)",
-				  opts->slot);
-		outcome = OUTCOME_STATE;
-	}
-	free(locked);
-	if (outcome == OUTCOME_OK &&
-		(!state_install(f->conns.state) || !progress_mark_following(f->conns.state, opts->slot) ||
-		 !db_exec(f->conns.state, "LISTEN " VERIFICATION_CHANNEL)))
-		outcome = OUTCOME_SQL;
-	return outcome;
-}
-
-/*
- * Builds cfg.selection, once, before the loop: the command line's table
- * filters and those the copy was made with (read from the target).
- */
-static Outcome
-load_selection(Follow *f)
-{
-	return state_selection(f->conns.state, f->cfg.opts, &f->cfg.selection) ? OUTCOME_OK : OUTCOME_SQL;
-}
-
-/* Connects apply and the stream, and reads the --until-caught-up target. */
-static Outcome
-start_streaming(Follow *f)
-{
-	const Options *opts = f->cfg.opts;
-	const Options *sel = &f->cfg.selection;
-	char	   *err = NULL;
-	Outcome		outcome = OUTCOME_OK;
-	char		lsn[LSN_FORMAT_LEN];
-	Wal2jsonOptions po;
-
-	log_debug("table filters: %d included schema(s), %d excluded schema(s), %d included table(s), %d excluded table(s)",
-			  sel->include_schema.count, sel->exclude_schema.count, sel->include_table.count,
-			  sel->exclude_table.count);
-	if ((f->conns.apply = applypool_open(&f->cfg.apply, opts->apply_jobs, &err, &outcome)) == NULL)
-	{
-		if (outcome == OUTCOME_CONNECTION)
-			log_attempt_failed(f, err);
-		else
-			log_error("%s", err);
-		free(err);
-		return outcome;
-	}
-	{
-		/* an online verification before a restart: keep recording its keys */
-		VerificationRow tracked;
-
-		if (!verification_read_tracked(f->conns.state, opts->slot, &tracked))
-			return OUTCOME_SQL;
-		if (tracked.id != 0)
-			applypool_track_keys(f->conns.apply, tracked.id);
-	}
-	if ((f->conns.source = db_connect(opts->source, "source", CONN_NORMAL, &err)) == NULL)
-	{
-		log_attempt_failed(f, err);
-		free(err);
-		return OUTCOME_CONNECTION;
-	}
-	if (!check_identities(f))
-		return OUTCOME_DRIFT;
-	if (!follow_ddl_prepare(f->stages.ddl, f->conns.source, f->conns.state))
-		return OUTCOME_SQL;
-	f->conns.heartbeats = opts->heartbeat_interval > 0;
-	if (opts->metrics_listen && f->progress.metrics == NULL)
-	{
-		if (f->progress.board == NULL)
-		{
-			f->progress.board = metrics_board_create(1);
-			f->progress.own_board = true;
-			metrics_board_set_labels(f->progress.board, 0, opts->slot, PQdb(f->conns.source));
-		}
-		if ((f->progress.metrics = metrics_start(opts->metrics_listen, opts->metrics_allow_public,
-												 f->progress.board, &err)) == NULL)
-		{
-			log_error("%s", err);
-			free(err);
-			return OUTCOME_USAGE;
-		}
-	}
-	if (f->progress.metrics && !f->reconnect.streamed)
-		log_info("serving metrics on http://%s/metrics", opts->metrics_listen);
-	if (opts->until_caught_up && f->stop.caught_up_lsn == INVALID_LSN)
-	{
-		char	   *cur = db_scalar(f->conns.source, "SELECT pg_catalog.pg_current_wal_insert_lsn()::text");
-
-		if (cur == NULL || !lsn_parse(cur, &f->stop.caught_up_lsn))
-		{
-			log_error("cannot read the source's current WAL position");
-			free(cur);
-			return OUTCOME_CONNECTION;
-		}
-		free(cur);
-		log_info("following until caught up with source position %s", lsn_format(f->stop.caught_up_lsn, lsn));
-	}
-	wal2json_options_build(&po, &sel->include_schema, &sel->include_table,
-						   &sel->exclude_schema, &sel->exclude_table);
-	if (po.add_tables.len > 0 || po.filter_tables.len > 0)
-		log_debug("wal2json add-tables '%s', filter-tables '%s'",
-				  po.add_tables.len ? po.add_tables.data : "", po.filter_tables.len ? po.filter_tables.data : "");
-	f->conns.stream = stream_start(opts->source, opts->slot, applypool_totals(f->conns.apply)->durable_lsn,
-								   po.pairs, &err);
-	wal2json_options_free(&po);
-	if (f->conns.stream == NULL)
-	{
-		const char *e = err ? err : "";
-
-		/* right after a restart the old walsender may still hold the slot */
-		outcome = strstr(e, "cannot connect") || (f->reconnect.streamed && strstr(e, "in use"))
-			? OUTCOME_CONNECTION : OUTCOME_STATE;
-		f->stop.slot_gone = strstr(e, "does not exist") || strstr(e, "invalidated");
-		log_error("%s", e);
-		free(err);
-		return outcome;
-	}
-	/* nothing is confirmed beyond what the target is known to have flushed */
-	f->conns.confirmed = INVALID_LSN;
-	if (!read_target_flush(f->conns.state, &f->conns.target_flush,
-						   applypool_totals(f->conns.apply)->durable_lsn, &err))
-	{
-		log_attempt_failed(f, err);
-		free(err);
-		return OUTCOME_CONNECTION;
-	}
-	log_info("streaming slot %s from %s", opts->slot,
-			 lsn_format(applypool_totals(f->conns.apply)->durable_lsn, lsn));
-	return OUTCOME_OK;
-}
-
-/*
- * Frees the connections of the attempt.  Only from the top of the loop
- * (teardown_cb, reconnect_cb) or after it: never under a caller that may
- * still use them.
- */
-static void
-release_connections(Follow *f)
-{
-	FollowConnections *c = &f->conns;
-
-	stream_close(c->stream);
-	applypool_close(c->apply);
-	PQfinish(c->state);
-	PQfinish(c->source);
-	memset(c, 0, sizeof(*c));
-}
-
-/*
- * The attempt failed: its connections become unusable now (the watchers
- * that would read them stop) and are freed on the loop's next pass.
- */
-static void
-mark_for_teardown(Follow *f)
-{
-	if (f->conns.doomed)
-		return;
-	f->conns.doomed = true;
-	ev_io_stop(f->w.loop, &f->w.stream);
-	ev_io_stop(f->w.loop, &f->w.notify);
-	/* a snapshot at the verification's LSN can no longer be promised */
-	barrier_abandon(f->stages.barrier, NULL, "the follower lost a connection");
-	ev_timer_stop(f->w.loop, &f->w.idle);
-	ev_prepare_start(f->w.loop, &f->w.teardown);
-}
-
-static void
-teardown_cb(struct ev_loop *loop, ev_prepare *w, int revents)
-{
-	Follow	   *f = w->data;
-
-	(void) revents;
-	ev_prepare_stop(loop, w);
-	if (f->conns.doomed)
-		release_connections(f);
-}
-
-/* Gives up this attempt and tries again after the backoff (once per failure). */
-static void
-schedule_reconnect(Follow *f)
-{
-	if (f->conns.doomed && ev_is_active(&f->w.reconnect))
-		return;					/* this failure is being handled already */
-	mark_for_teardown(f);
-	f->progress.reconnects++;
-	f->progress.snap.up = false;
-	f->progress.snap.phase = METRICS_RECONNECTING;
-	f->progress.snap.errors = f->progress.errors;
-	f->progress.snap.reconnects = f->progress.reconnects;
-	metrics_board_update(f->progress.board, f->progress.board_entry, &f->progress.snap);
-	log_warn("reconnecting in %.0f s (nothing is lost: follow resumes from the last applied transaction)",
-			 f->reconnect.backoff);
-	ev_timer_set(&f->w.reconnect, f->reconnect.backoff, 0.0);
-	ev_timer_start(f->w.loop, &f->w.reconnect);
-	f->reconnect.backoff = f->reconnect.backoff * 2 > RECONNECT_MAX_SECONDS
-		? RECONNECT_MAX_SECONDS : f->reconnect.backoff * 2;
-}
-
-static void
-reconnect_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	Follow	   *f = w->data;
-	Outcome		outcome;
-
-	(void) revents;
-	ev_timer_stop(loop, w);
-	if (f->conns.doomed)
-		release_connections(f); /* the loop's top: nobody holds them */
-	if ((outcome = prepare_state(f)) == OUTCOME_OK)
-		outcome = start_streaming(f);
-	if (outcome == OUTCOME_OK)
-	{
-		log_info("reconnected");
-		f->reconnect.backoff = 1;
-		ev_io_set(&f->w.stream, stream_socket(f->conns.stream), EV_READ);
-		read_stream(f);
-		ev_io_set(&f->w.notify, PQsocket(f->conns.state), EV_READ);
-		ev_io_start(loop, &f->w.notify);
-	}
-	else if (outcome == OUTCOME_CONNECTION ||
-			 (outcome == OUTCOME_STATE && !f->stop.slot_gone && !f->stop.switched_over))
-	{
-		f->progress.errors++;
-		schedule_reconnect(f);	/* servers coming back, locks and slots being freed */
-	}
-	else
-	{
-		mark_for_teardown(f);
-		finish(f, f->stop.switched_over ? OUTCOME_OK : outcome);
-	}
 }
 
 /*
@@ -1372,8 +892,8 @@ run_loop(Follow *f)
 	w->idle.repeat = IDLE_COMMIT_SECONDS;
 	ev_timer_init(&w->feedback, feedback_cb, FEEDBACK_SECONDS, FEEDBACK_SECONDS);
 	ev_timer_init(&w->heartbeat, heartbeat_cb, 0.0, f->cfg.opts->heartbeat_interval);
-	ev_init(&w->reconnect, reconnect_cb);
-	ev_prepare_init(&w->teardown, teardown_cb);
+	ev_init(&w->reconnect, attempt_reconnect_cb);
+	ev_prepare_init(&w->teardown, attempt_teardown_cb);
 	f->reconnect.backoff = 1;
 	f->reconnect.streamed = true;
 	signals_install();
@@ -1430,7 +950,7 @@ configure(Follow *f, const Options *opts)
 	char	   *err = NULL;
 
 	f->cfg.opts = opts;
-	/* only the four filter lists are follow's own (load_selection) */
+	/* only the four filter lists are follow's own (follow_load_selection) */
 	f->cfg.selection = *opts;
 	memset(&f->cfg.selection.include_schema, 0, sizeof(StrList));
 	memset(&f->cfg.selection.exclude_schema, 0, sizeof(StrList));
@@ -1487,17 +1007,17 @@ follow_run_into(const Options *opts, MetricsBoard *board, int entry, FollowResul
 	f.progress.started_epoch = epoch_seconds();
 	f.stages.decoder = decoder_create();
 	f.stages.barrier = barrier_create(opts->target, opts->slot);
-	outcome = prepare_state(&f);
+	outcome = attempt_prepare_state(&f);
 	if (outcome != OUTCOME_OK || f.stop.nothing_to_do)
 		goto done;
-	if ((outcome = load_selection(&f)) != OUTCOME_OK ||
-		(outcome = start_streaming(&f)) != OUTCOME_OK)
+	if ((outcome = follow_load_selection(&f)) != OUTCOME_OK ||
+		(outcome = attempt_start_streaming(&f)) != OUTCOME_OK)
 		goto done;
 
 	run_loop(&f);
 	outcome = f.stop.outcome;
 	if (f.conns.doomed)
-		release_connections(&f);	/* the loop ended while reconnecting */
+		attempt_release_connections(&f);	/* the loop ended while reconnecting */
 	if (attempt_live(&f))
 	{
 		if (outcome == OUTCOME_OK && !applypool_in_transaction(f.conns.apply) && !applypool_flush(f.conns.apply))
@@ -1507,7 +1027,7 @@ follow_run_into(const Options *opts, MetricsBoard *board, int entry, FollowResul
 		}
 		if (PQstatus(f.conns.state) == CONNECTION_OK)
 		{
-			flush_target(&f);
+			follow_flush_target(&f);
 			send_feedback(&f, false);
 		}
 		log_progress(&f, true);
@@ -1524,7 +1044,7 @@ done:
 		publish_state(&f, clean ? "stopped" : "failed", clean ? NULL : f.stop.first_error);
 	}
 	fill_result(&f, outcome, result);
-	release_connections(&f);
+	attempt_release_connections(&f);
 	decoder_destroy(f.stages.decoder);
 	barrier_destroy(f.stages.barrier);
 	follow_ddl_destroy(f.stages.ddl);
