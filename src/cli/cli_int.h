@@ -104,7 +104,7 @@ typedef struct CliTerm
 	const char *meaning;
 } CliTerm;
 
-/* The tables (cli.c); cli_optspecs() has CLI_NOPTS rows and a NULL name. */
+/* The tables (cli.c), each ending with a row whose name is NULL. */
 const OptSpec *cli_optspecs(void);
 const Command *cli_commands(void);
 const CliTerm *cli_status_states(void);
