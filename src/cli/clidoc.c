@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli_table.h"
+#include "cli_int.h"
 
 /* docs/pgcutover.1.in, embedded by cmake/embed_text.cmake */
 extern const char pgcutover_man_template[];
