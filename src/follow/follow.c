@@ -20,7 +20,7 @@
  *	  for the target's disk, so the next transaction starts at once), and
  *	  the applied position commits in the same target transaction as the
  *	  changes.  Feedback only ever confirms what the target has flushed
- *	  (TargetFlush below; native apply tracks its remote flush position the
+ *	  (TargetFlush in follow_int.h; native apply tracks its remote flush position the
  *	  same way), or, when everything applied is flushed and nothing is
  *	  pending, the server's position: no commit can precede it.  A target
  *	  crash can lose the last commits, but then the slot still holds them

@@ -11,25 +11,28 @@
  *	               read-only in every callback.
  *	    conns      the connections of one attempt.  Used by stream_cb,
  *	               idle_cb, feedback_cb, heartbeat_cb and signal_cb only
- *	               while attempt_live(); created by attempt_reconnect_cb; freed
- *	               only by attempt_teardown_cb (or after the loop), never under a caller:
- *	               a failure anywhere marks them (attempt_mark_for_teardown), which
- *	               stops the stream and idle watchers, and the next pass of
- *	               the loop frees them.  This is what keeps stream_read and
- *	               apply from running on freed memory when one of their
- *	               callbacks loses a connection.
+ *	               while attempt_live(); created by attempt_reconnect_cb;
+ *	               freed only by attempt_teardown_cb (or after the loop),
+ *	               never under a caller: a failure anywhere marks them
+ *	               (attempt_mark_for_teardown), which stops the stream and
+ *	               idle watchers, and the next pass of the loop frees them.
+ *	               This is what keeps stream_read and apply from running on
+ *	               freed memory when one of their callbacks loses a
+ *	               connection.
  *	    stages     the decoder, the DDL policy and the online verification's
  *	               barrier: live across attempts; used from stream_cb
  *	               (on_data), and the barrier from notify_cb, feedback_cb,
  *	               idle_cb (barrier_step, barrier_act).
  *	    w          the watchers; started and stopped by run_loop,
- *	               attempt_mark_for_teardown, attempt_schedule_reconnect and attempt_reconnect_cb.
- *	    stop       stop conditions and the outcome: written by follow_finish,
- *	               fail_follow and signal_cb; read everywhere.
+ *	               attempt_mark_for_teardown, attempt_schedule_reconnect and
+ *	               attempt_reconnect_cb.
+ *	    stop       stop conditions and the outcome: written by
+ *	               follow_finish, fail_follow and signal_cb; read everywhere.
  *	    progress   lag, rates, metrics, log pacing: written by on_data
  *	               (message count, heartbeats), feedback_cb (publish_state,
  *	               log_progress, identity checks).
- *	    reconnect  backoff: attempt_schedule_reconnect and attempt_reconnect_cb only.
+ *	    reconnect  backoff: attempt_schedule_reconnect and
+ *	               attempt_reconnect_cb only.
  */
 #ifndef PGCUTOVER_FOLLOW_INT_H
 #define PGCUTOVER_FOLLOW_INT_H
