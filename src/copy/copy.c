@@ -430,6 +430,8 @@ copy_run(const Options *opts, CopyResult *result)
 	}
 	if (rc == OUTCOME_OK)
 		rc = run_phases(&ctx, st.phase, &result->backup_path);
+	/* a phase after the data failed: the index builds in hand end, no more start */
+	(void) index_builder_finish(&ctx, false);
 	if (rc == OUTCOME_INTERRUPTED)
 		log_error("copy interrupted; the snapshot is kept for %g s: rerun 'pgcutover copy' to resume",
 				  opts->snapshot_hold);

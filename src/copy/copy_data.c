@@ -376,6 +376,7 @@ run_job(DataShared *sh, WorkPool *pool, DataWorker *w, const CopyJob *j)
 	ok = copy_job_mark_done(tgt, sh->ctx->slot, j, rows, nbytes) && db_exec(tgt, "COMMIT");
 	if (ok)
 	{
+		index_builder_job_done(sh->ctx->indexes, j);
 		progress_slot_end(w->slot, true, rows, nbytes);
 		log_debug("copied %s part %d/%d: %lld rows", j->qualname, j->part + 1, j->parts, (long long) rows);
 	}
@@ -457,7 +458,8 @@ data_stop_requested(void *arg)
 {
 	DataShared *sh = arg;
 
-	return *sh->ctx->interrupted;
+	/* a failed index build fails the copy: no use copying on */
+	return *sh->ctx->interrupted || index_builder_failed(sh->ctx->indexes);
 }
 
 /* What the leader knows while the workers run. */
@@ -612,6 +614,7 @@ watch_progress(DataWatch *dw, WorkPool *pool)
 		double		now;
 
 		all_ended = workpool_wait(pool, 200);
+		index_builder_poll(dw->sh->ctx->indexes);
 		now = now_seconds();
 		progress_board_read(&dw->sh->board, &r);
 		rate_window_add(&dw->window, now, r.read_rows, r.read_bytes);
@@ -656,6 +659,12 @@ copy_data_run(CopyContext *ctx)
 		!copy_jobs_done_totals(ctx->tgt, ctx->slot, &dw.prior) ||
 		!copy_jobs_load_pending(ctx->tgt, ctx->slot, &sh.jobs))
 		return OUTCOME_SQL;
+	/* each table's indexes and keys start once its jobs are done */
+	if ((rc = index_builder_start(ctx, &sh.jobs)) != OUTCOME_OK)
+	{
+		copy_job_list_free(&sh.jobs);
+		return rc;
+	}
 	spec.nitems = sh.jobs.count;
 	spec.nworkers = ctx->opts->jobs < sh.jobs.count ? ctx->opts->jobs : sh.jobs.count;
 	progress_board_init(&sh.board, spec.nworkers);
@@ -703,7 +712,16 @@ copy_data_run(CopyContext *ctx)
 	progress_reading_free(&r);
 	/* jobs a failure or an interrupt left in flight were rolled back */
 	if (rc != OUTCOME_OK || *ctx->interrupted)
+	{
+		int			built;
+
 		(void) copy_jobs_reset_running(ctx->tgt, ctx->slot);
+		built = index_builder_finish(ctx, false);
+		if (built != OUTCOME_OK && built != OUTCOME_INTERRUPTED)
+			rc = built;			/* its failure stopped the data */
+	}
+	else
+		index_builder_data_done(ctx->indexes);
 	copy_job_list_free(&sh.jobs);
 	progress_board_free(&sh.board);
 	pthread_mutex_destroy(&sh.throttle.lock);

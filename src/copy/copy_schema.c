@@ -143,7 +143,10 @@ strip_meta_commands(char *sql)
 	}
 }
 
-/* Plans one copy job per table, or per CTID range of a table above the threshold. */
+/*
+ * Plans one copy job per table, or per CTID range of a table above the
+ * threshold: ranges of at most the threshold, as many as a multiple of --jobs.
+ */
 static bool
 plan_jobs(CopyContext *ctx, PGconn *tgt)
 {
@@ -179,7 +182,19 @@ plan_jobs(CopyContext *ctx, PGconn *tgt)
 			break;
 		}
 		if (t->relkind == 'r' && t->bytes > ctx->opts->split_threshold && t->relpages > 1)
+		{
+			int64_t		jobs = ctx->opts->jobs;
+
 			parts = (t->bytes + ctx->opts->split_threshold - 1) / ctx->opts->split_threshold;
+			/*
+			 * A multiple of the workers: the ranges run in full rounds, none
+			 * left to copy alone at the end while the others idle (3 ranges
+			 * on 2 workers take 2 rounds of a third each, 4 take 2 of a
+			 * quarter; 16 workers share a 3 GB table 16 ways, not 3).
+			 */
+			if (jobs > 1)
+				parts = (parts + jobs - 1) / jobs * jobs;
+		}
 		if (parts > 1 && parts > t->relpages)
 			parts = t->relpages;
 		for (int64_t p = 0; p < parts && ok; p++)
