@@ -27,6 +27,14 @@
 /* Installs the handler (idempotent).  false if the pipe cannot be made. */
 bool		signals_install(void);
 
+/*
+ * In a forked child (migrate's followers): forgets the parent's self-pipe
+ * and counts, so that signals_install makes the child its own.  A shared
+ * pipe let another process drain the wake-up a signal meant for this one
+ * (a follower went on after migrate's SIGTERM).
+ */
+void		signals_after_fork(void);
+
 /* Also notes SIGCHLD from now on (see signals_child_exited). */
 void		signals_watch_children(void);
 

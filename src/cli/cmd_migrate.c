@@ -127,7 +127,14 @@ start_follower(Database *d)
 		FollowResult result;
 		Outcome		outcome;
 
-		signal(SIGINT, SIG_IGN);	/* the parent decides when we stop */
+		/*
+		 * Its own self-pipe, SIGTERM counted; SIGINT ignored: the parent
+		 * decides when we stop (follow's signals_install changes nothing
+		 * once installed).
+		 */
+		signals_after_fork();
+		signals_install();
+		signal(SIGINT, SIG_IGN);
 		signal(SIGCHLD, SIG_DFL);
 		log_set_slot(d->opts.slot);
 		outcome = follow_run_into(&d->opts, d->board, d->entry, &result);

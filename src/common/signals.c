@@ -55,6 +55,19 @@ signals_install(void)
 }
 
 void
+signals_after_fork(void)
+{
+	if (wake_pipe[0] >= 0)
+	{
+		close(wake_pipe[0]);
+		close(wake_pipe[1]);
+	}
+	wake_pipe[0] = wake_pipe[1] = -1;
+	interrupts = 0;
+	child_exited = 0;
+}
+
+void
 signals_watch_children(void)
 {
 	struct sigaction sa = {.sa_handler = on_signal};
