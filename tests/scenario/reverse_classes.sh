@@ -75,11 +75,18 @@ run_pgcutover migrate --source "$SRC_DSN" --target "$TGT_DSN" --switchover --rev
 touch "$HARNESS_DIR/stop-writer"; wait "$WRITER"
 assert_eq 0 "$RC" "migrate --switchover --reverse under writes exits 0"
 [ "$RC" -eq 0 ] || echo "# $(tail -n 5 <<<"$ERR")"
-assert_eq "" "$(grep -v 'read-only\|pgcutover_fence\|terminating\|server closed\|connection to server\|SSL\|no connection\|refus' "$HARNESS_DIR/load.err" 2>/dev/null | head -3)" "the writer's statements failed only at the fence"
+# (CONTEXT lines and indented ones continue the error above them: a
+# REFRESH ... CONCURRENTLY the fence stopped names its inner statement,
+# a lost connection says why on a second line)
+assert_eq "" "$(grep -v 'read-only\|pgcutover_fence\|terminating\|server closed\|connection to server\|SSL\|no connection\|refus\|^CONTEXT: \|^[[:space:]]' "$HARNESS_DIR/load.err" 2>/dev/null | head -3)" "the writer's statements failed only at the fence"
 assert_eq "$(db_fingerprint src)" "$(db_fingerprint tgt)" "after migrate: every table identical (audit rows once)"
 assert_eq "$(db_sequences src)" "$(db_sequences tgt | grep -v '^pgcutover')" "after migrate: every sequence equal"
 assert_eq "$(lo_fingerprint src)" "$(lo_fingerprint tgt)" "after migrate: large objects equal"
-assert_eq "$(matviews src)" "$(matviews tgt)" "after migrate: materialized views equal"
+# the target's view holds the source's rows at the cutover: the view's
+# query on the source (its own copy may be older, when the fence stopped
+# the writer between an INSERT and its REFRESH: docs/limitations.md)
+mv_of_source=$(src_sql -c "SELECT 'Ödd.S ch\"ema.mv \"Sum\".x', (SELECT string_agg(r::text, ',' ORDER BY r::text) FROM (SELECT grp, sum(amount) AS total, count(*) AS n FROM \"Ödd.S ch\"\"ema\".\"Or ders\" GROUP BY grp) r)")
+assert_eq "$mv_of_source" "$(matviews tgt)" "after migrate: the materialized view holds the source's rows at the cutover"
 assert_eq "$(fire_states src)" "$(fire_states tgt)" "after migrate: triggers in the source's state on the target"
 
 # writes on the new primary: its ALWAYS triggers fire there, and the audit
