@@ -74,7 +74,12 @@ bool		progress_read_ddl_stop(PGconn *tgt, const char *slot, Lsn *stop_lsn, bool 
 /* Records a stop on the captured DDL at stop_lsn; false on SQL error. */
 bool		progress_record_ddl_stop(PGconn *tgt, const char *slot, Lsn stop_lsn);
 
-/* Migration phase copied -> following; false on SQL error. */
+/*
+ * A follower (re)starts: migration phase copied -> following, and the
+ * follower row's lag becomes unknown until its first reading (the last
+ * run's would let `status --wait-lag` pass a follower that has a backlog
+ * to catch up).  false on SQL error.
+ */
 bool		progress_mark_following(PGconn *tgt, const char *slot);
 
 /* Has the migration of slot been switched over?  false on error too (quiet). */

@@ -150,7 +150,10 @@ progress_mark_following(PGconn *tgt, const char *slot)
 
 	return db_exec_params(tgt,
 						  "UPDATE pgcutover.migration SET phase = 'following', updated_at = now() "
-						  "WHERE slot_name = $1 AND phase = 'copied'", 1, params);
+						  "WHERE slot_name = $1 AND phase = 'copied'", 1, params) &&
+		db_exec_params(tgt,
+					   "UPDATE pgcutover.follower SET lag_seconds = NULL, updated_at = now() "
+					   "WHERE slot_name = $1", 1, params);
 }
 
 bool
