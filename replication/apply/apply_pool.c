@@ -63,6 +63,8 @@ typedef struct Claim
 	bool		exclusive;		/* newest claimed it whole */
 } Claim;
 
+#define CLAIMS_FIRST_SIZE 1024	/* slots; a power of two */
+
 typedef struct ClaimMap
 {
 	Claim	   *slots;
@@ -149,11 +151,22 @@ claims_compact(ClaimMap *m, int64_t committed_through)
 	free(old);
 }
 
+/*
+ * Forgets every claim (all ranges committed).  A table a backlog grew goes
+ * back to its first size: a follower that keeps up clears it at every
+ * commit, and would otherwise wipe the backlog's table each time.
+ */
 static void
 claims_clear(ClaimMap *m)
 {
 	if (m->used == 0)
 		return;
+	if (m->cap > CLAIMS_FIRST_SIZE)
+	{
+		free(m->slots);
+		claims_init(m, CLAIMS_FIRST_SIZE);
+		return;
+	}
 	memset(m->slots, 0, sizeof(Claim) * m->cap);
 	m->used = 0;
 }
@@ -542,7 +555,7 @@ applypool_open(const ApplyConfig *cfg, int jobs, char **errmsg, Outcome *outcome
 	if (p->range_rows < 100)
 		p->range_rows = 100;
 	p->range_seconds = cfg->group_max_seconds;
-	claims_init(&p->claims, 1024);
+	claims_init(&p->claims, CLAIMS_FIRST_SIZE);
 	/*
 	 * Tests (follow_parallel_kill.sh): die as kill -9 would right after a
 	 * range commits, where an order mistake would show.
